@@ -1,0 +1,104 @@
+-- The pipeline's own tables: the one definition, applied locally by the stack and
+-- rendered into the production deploy plan. Timestamps are UTC (timestamp_ntz).
+
+create schema if not exists raw;
+create schema if not exists ops;
+
+-- Directory state as of the last successful run: discovery diffs the directory
+-- table against it, and only a successful run's finalizer advances it.
+create table if not exists raw.directory_state (
+    relative_path varchar not null,
+    size number(38, 0),
+    last_modified timestamp_ntz,
+    md5 varchar,
+    etag varchar not null,
+    committed_run_id varchar not null,
+    committed_at timestamp_ntz not null,
+    primary key (relative_path)
+);
+
+-- The change set of each run (new, updated, deleted); key (run_id, relative_path).
+create table if not exists raw.file_changes (
+    run_id varchar not null,
+    relative_path varchar not null,
+    etag varchar not null,
+    size number(38, 0),
+    last_modified timestamp_ntz,
+    md5 varchar,
+    change_type varchar not null,
+    discovered_at timestamp_ntz not null,
+    primary key (run_id, relative_path)
+);
+
+-- One row per file version, key (relative_path, etag); failures are rows too.
+create table if not exists raw.file_metadata (
+    relative_path varchar not null,
+    etag varchar not null,
+    status varchar not null,
+    reason_code varchar,
+    error_message varchar,
+    format varchar,
+    width_px number(38, 0),
+    height_px number(38, 0),
+    mode varchar,
+    bit_depth number(38, 0),
+    dpi_x float,
+    dpi_y float,
+    frame_count number(38, 0),
+    page_count number(38, 0),
+    layer_count number(38, 0),
+    exif variant,
+    sha256 varchar,
+    size_bytes number(38, 0),
+    run_id varchar not null,
+    extracted_at timestamp_ntz not null,
+    primary key (relative_path, etag)
+);
+
+-- One row per file version and thumbnail size, key (relative_path, etag, size_px).
+create table if not exists raw.thumbnails (
+    relative_path varchar not null,
+    etag varchar not null,
+    size_px number(38, 0) not null,
+    status varchar not null,
+    reason_code varchar,
+    error_message varchar,
+    thumbnail_key varchar,
+    width_px number(38, 0),
+    height_px number(38, 0),
+    thumbnail_bytes number(38, 0),
+    run_id varchar not null,
+    rendered_at timestamp_ntz not null,
+    primary key (relative_path, etag, size_px)
+);
+
+-- Run history written by the orchestrator; key run_id.
+create table if not exists ops.pipeline_runs (
+    run_id varchar not null,
+    kind varchar not null,
+    scheduled_at timestamp_ntz not null,
+    started_at timestamp_ntz,
+    ended_at timestamp_ntz,
+    state varchar not null,
+    files_discovered number(38, 0),
+    files_succeeded number(38, 0),
+    files_failed number(38, 0),
+    error_message varchar,
+    config variant,
+    primary key (run_id)
+);
+
+-- One row per step attempt; key (run_id, step, attempt).
+create table if not exists ops.step_runs (
+    run_id varchar not null,
+    step varchar not null,
+    attempt number(38, 0) not null,
+    state varchar not null,
+    started_at timestamp_ntz,
+    ended_at timestamp_ntz,
+    files_in number(38, 0),
+    files_succeeded number(38, 0),
+    files_failed number(38, 0),
+    error_message varchar,
+    primary key (run_id, step, attempt)
+);

@@ -1,0 +1,61 @@
+"""Records passed between the pipeline's steps: plain, frozen, typed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+ChangeType = Literal["new", "updated", "deleted"]
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One row of the designs directory table (Snowflake's column names, lower-cased)."""
+
+    relative_path: str
+    size: int
+    last_modified: datetime
+    md5: str | None
+    etag: str
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """A file version a run must process; the natural key is (relative_path, etag)."""
+
+    relative_path: str
+    etag: str
+    size: int
+    last_modified: datetime
+    change_type: ChangeType
+
+
+@dataclass(frozen=True)
+class DesignMetadata:
+    """What extraction learned about a readable design file."""
+
+    format: str
+    width_px: int | None
+    height_px: int | None
+    mode: str | None
+    bit_depth: int | None
+    dpi_x: float | None
+    dpi_y: float | None
+    frame_count: int | None
+    page_count: int | None
+    layer_count: int | None
+    exif: dict[str, str] = field(default_factory=dict)
+    sha256: str = ""
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class MetadataFailure:
+    """A file that could not be read; reason_code is one of dbt_project/seeds/quality_rules.csv."""
+
+    reason_code: str
+    message: str
+    sha256: str | None = None
+    size_bytes: int | None = None
+    format: str | None = None

@@ -1,0 +1,110 @@
+"""Settings of the render service, read once from the environment at the entry point.
+
+boto3 keeps its own variables (AWS_REGION, AWS_ENDPOINT_URL, credentials); ours are PIXELFORGE_*.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+MIB = 1024 * 1024
+
+
+class SettingsError(ValueError):
+    """Raised when a PIXELFORGE_* variable has a value the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    designs_bucket: str = "pixelforge-designs"
+    designs_prefix: str = ""
+    thumbnails_bucket: str = "pixelforge-thumbnails"
+    thumbnail_sizes: tuple[int, ...] = (1024, 256)
+    render_workers: int = 1
+    render_timeout_s: float = 60.0
+    max_source_bytes: int = 256 * MIB
+
+    def __post_init__(self) -> None:
+        for name in ("designs_bucket", "thumbnails_bucket"):
+            _check_bucket_name(name, getattr(self, name))
+        sizes = self.thumbnail_sizes
+        if not sizes or any(size < 1 or size > 8192 for size in sizes):
+            raise SettingsError(f"PIXELFORGE_THUMBNAIL_SIZES must be 1..8192 px each, got {sizes}")
+        if len(set(sizes)) != len(sizes):
+            raise SettingsError(f"PIXELFORGE_THUMBNAIL_SIZES must be distinct, got {sizes}")
+        if self.render_workers < 1:
+            raise SettingsError(
+                f"PIXELFORGE_RENDER_WORKERS must be >= 1, got {self.render_workers}"
+            )
+        if not (math.isfinite(self.render_timeout_s) and self.render_timeout_s > 0):
+            raise SettingsError(
+                f"PIXELFORGE_RENDER_TIMEOUT_S must be > 0 and finite, got {self.render_timeout_s}"
+            )
+        if self.max_source_bytes < 1:
+            raise SettingsError(
+                f"PIXELFORGE_MAX_SOURCE_BYTES must be >= 1, got {self.max_source_bytes}"
+            )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RenderSettings:
+        """Build the settings from PIXELFORGE_* variables (os.environ unless given)."""
+        env = os.environ if environ is None else environ
+        return cls(
+            designs_bucket=env.get("PIXELFORGE_DESIGNS_BUCKET", cls.designs_bucket),
+            designs_prefix=env.get("PIXELFORGE_DESIGNS_PREFIX", cls.designs_prefix),
+            thumbnails_bucket=env.get("PIXELFORGE_THUMBNAILS_BUCKET", cls.thumbnails_bucket),
+            thumbnail_sizes=_sizes(env, "PIXELFORGE_THUMBNAIL_SIZES", cls.thumbnail_sizes),
+            render_workers=_int(env, "PIXELFORGE_RENDER_WORKERS", os.cpu_count() or 1),
+            render_timeout_s=_float(env, "PIXELFORGE_RENDER_TIMEOUT_S", cls.render_timeout_s),
+            max_source_bytes=_int(env, "PIXELFORGE_MAX_SOURCE_BYTES", cls.max_source_bytes),
+        )
+
+
+def _check_bucket_name(field: str, value: str) -> None:
+    # S3's rule (3-63 chars) catches an empty or mistyped variable before the first request.
+    if not 3 <= len(value) <= 63 or "/" in value:
+        raise SettingsError(
+            f"PIXELFORGE_{field.upper()} must be an S3 bucket name (3-63 chars, no '/'), "
+            f"got {value!r}"
+        )
+
+
+def _raw(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    # An empty variable means "use the default", as with most tools' env handling.
+    return value.strip() if value and value.strip() else None
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
+def _sizes(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    try:
+        return tuple(int(part) for part in raw.split(","))
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be comma-separated pixel sizes like '1024,256', got {raw!r}"
+        ) from None

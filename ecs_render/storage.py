@@ -1,0 +1,364 @@
+"""The render service's S3 side, and its only boto3 module.
+
+Thumbnails are content-addressed: v1/{sha256[:2]}/{sha256}-{size_bytes}/{size_px}.webp in the
+thumbnails bucket, written put-if-absent, so a retried or repeated row never writes a second
+object. Sources are read from the designs bucket only, pinned to the requested ETag.
+S3 errors come back as StorageFailure data; transient ones are retried here first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    HTTPClientError,
+    IncompleteReadError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+
+from ecs_render.protocol import (
+    STORAGE_UNAVAILABLE,
+    RenderRequest,
+    RenderResult,
+    ThumbnailResult,
+    failed_result,
+    ok_result,
+)
+from ecs_render.settings import MIB, RenderSettings
+from snowpark_procs.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LARGE, RENDER_FAILED
+
+if TYPE_CHECKING:
+    from ecs_render.thumbnails import RenderFailure, Thumbnail
+
+    Renderer = Callable[[BinaryIO, Sequence[int]], "list[Thumbnail] | RenderFailure"]
+
+S3Client = Any  # boto3 builds its clients at run time; no type stubs are installed
+T = TypeVar("T")
+
+SPOOL_MEMORY_BYTES = 32 * MIB  # larger sources spill to disk (Fargate's ephemeral storage)
+CHUNK_BYTES = 1 * MIB
+WIDTH_METADATA = "width-px"
+HEIGHT_METADATA = "height-px"
+
+_TRANSIENT_CODES = frozenset(
+    {
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequests",
+        "RequestLimitExceeded",
+        "InternalError",
+        "ServiceUnavailable",
+        "ConditionalRequestConflict",  # a concurrent conditional write; S3 says retry
+    }
+)
+
+
+_TRANSIENT_ERRORS = (
+    BotoConnectionError,
+    HTTPClientError,
+    IncompleteReadError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Capped exponential backoff with full jitter for transient S3 errors."""
+
+    max_attempts: int = 4
+    base_delay_s: float = 0.1
+    max_delay_s: float = 2.0
+
+    def delay_s(self, retry: int, draw: Callable[[], float] = random.random) -> float:
+        """Seconds to wait before retry number `retry` (1-based): uniform in [0, capped]."""
+        return draw() * min(self.max_delay_s, self.base_delay_s * 2 ** (retry - 1))
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class StorageFailure:
+    """An S3 outcome that ends the row; reason_code is a quality_rules.csv code or transient."""
+
+    reason_code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class StoredThumbnail:
+    """What a HEAD request tells about a thumbnail that already exists."""
+
+    width_px: int
+    height_px: int
+    thumbnail_bytes: int
+
+
+def make_s3_client() -> S3Client:
+    """An S3 client configured by boto3's own AWS_* variables (AWS_ENDPOINT_URL included)."""
+    # botocore's retries are off: call_with_retries owns the policy, so attempts are not squared.
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": 1},
+        connect_timeout=5,
+        read_timeout=30,
+    )
+    return boto3.client("s3", config=config)
+
+
+def thumbnail_key(sha256: str, size_bytes: int, size_px: int) -> str:
+    """Content-addressed key: v1/{sha256[:2]}/{sha256}-{size_bytes}/{size_px}.webp."""
+    return f"v1/{sha256[:2]}/{sha256}-{size_bytes}/{size_px}.webp"
+
+
+def source_key(settings: RenderSettings, relative_path: str) -> str:
+    """Key of a design file in the designs bucket: the configured prefix + its relative path."""
+    return settings.designs_prefix + relative_path
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether retrying the same request later may succeed (throttling, 5xx, network)."""
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return code in _TRANSIENT_CODES or status == 429 or status >= 500
+    # Connection refused/reset, timeouts, a body cut short while streaming.
+    return isinstance(
+        error,
+        BotoConnectionError
+        | HTTPClientError
+        | IncompleteReadError
+        | ConnectionError
+        | TimeoutError,
+    )
+
+
+def call_with_retries(
+    call: Callable[[], T],
+    policy: RetryPolicy = DEFAULT_RETRY,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run call(), retrying transient errors per policy; the last error is re-raised."""
+    for retry in range(1, policy.max_attempts):
+        try:
+            return call()
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            sleep(policy.delay_s(retry))
+    return call()
+
+
+def head_thumbnail(
+    client: S3Client, bucket: str, key: str, policy: RetryPolicy = DEFAULT_RETRY
+) -> StoredThumbnail | StorageFailure | None:
+    """The stored thumbnail at key, or None when absent (or written without our metadata)."""
+    try:
+        response = call_with_retries(lambda: client.head_object(Bucket=bucket, Key=key), policy)
+    except Exception as error:
+        if _error_code(error) in {"404", "NoSuchKey"}:
+            return None
+        return _storage_failure(f"HEAD s3://{bucket}/{key}", error)
+    metadata = response.get("Metadata", {})
+    try:
+        width, height = int(metadata[WIDTH_METADATA]), int(metadata[HEIGHT_METADATA])
+    except (KeyError, ValueError):
+        return None  # re-rendered; put_if_absent then keeps the existing object
+    return StoredThumbnail(width, height, int(response["ContentLength"]))
+
+
+def put_if_absent(
+    client: S3Client,
+    bucket: str,
+    key: str,
+    data: bytes,
+    width_px: int,
+    height_px: int,
+    policy: RetryPolicy = DEFAULT_RETRY,
+) -> bool | StorageFailure:
+    """Write a WebP thumbnail unless key exists (IfNoneMatch="*"); True when this call wrote it."""
+
+    def put() -> None:
+        client.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=data,
+            IfNoneMatch="*",
+            ContentType="image/webp",
+            CacheControl="public, max-age=31536000, immutable",
+            Metadata={WIDTH_METADATA: str(width_px), HEIGHT_METADATA: str(height_px)},
+        )
+
+    try:
+        call_with_retries(put, policy)
+    except Exception as error:
+        if _error_code(error) == "PreconditionFailed":
+            return False  # already there: content-addressed, so it is the same thumbnail
+        return _storage_failure(f"PUT s3://{bucket}/{key}", error)
+    return True
+
+
+def read_source(
+    client: S3Client,
+    settings: RenderSettings,
+    request: RenderRequest,
+    policy: RetryPolicy = DEFAULT_RETRY,
+) -> IO[bytes] | StorageFailure:
+    """The requested file version, spooled to memory (or disk above SPOOL_MEMORY_BYTES).
+
+    GetObject is pinned with IfMatch=etag, so a file overwritten since discovery fails as
+    file_changed instead of rendering other content under this version's key.
+    """
+    bucket, key = settings.designs_bucket, source_key(settings, request.relative_path)
+    where = f"s3://{bucket}/{key}"
+    try:
+        spool = call_with_retries(lambda: _download(client, bucket, key, request, settings), policy)
+    except Exception as error:
+        code = _error_code(error)
+        if code in {"PreconditionFailed", "412"}:
+            return StorageFailure(FILE_CHANGED, f"{where} no longer has ETag {request.etag}")
+        if code in {"NoSuchKey", "404"}:
+            return StorageFailure(FILE_MISSING, f"{where} does not exist")
+        return _storage_failure(f"GET {where}", error)
+    if isinstance(spool, StorageFailure):
+        return spool
+    size, digest = spool.tell(), _sha256_of(spool)
+    if size != request.size_bytes or digest != request.sha256:
+        spool.close()
+        return StorageFailure(
+            FILE_CHANGED,
+            f"{where} at ETag {request.etag} has {size} bytes and sha256 {digest}, "
+            f"not the requested {request.size_bytes} bytes and sha256 {request.sha256}",
+        )
+    spool.seek(0)
+    return spool
+
+
+def _download(
+    client: S3Client, bucket: str, key: str, request: RenderRequest, settings: RenderSettings
+) -> IO[bytes] | StorageFailure:
+    """One GetObject attempt streamed into a fresh spool (a retry starts over)."""
+    quoted_etag = '"' + request.etag.strip('"') + '"'
+    limit = settings.max_source_bytes
+    too_large = StorageFailure(
+        FILE_TOO_LARGE, f"s3://{bucket}/{key} is larger than the {limit}-byte limit"
+    )
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115
+    try:
+        response = client.get_object(Bucket=bucket, Key=key, IfMatch=quoted_etag)
+        body = response["Body"]
+        try:
+            if int(response.get("ContentLength", 0)) > limit:
+                spool.close()
+                return too_large
+            for chunk in body.iter_chunks(CHUNK_BYTES):
+                if spool.tell() + len(chunk) > limit:
+                    spool.close()
+                    return too_large
+                spool.write(chunk)
+        finally:
+            body.close()
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+def _sha256_of(spool: IO[bytes]) -> str:
+    spool.seek(0)
+    digest = hashlib.sha256()
+    while chunk := spool.read(CHUNK_BYTES):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ensure_thumbnails(
+    client: S3Client,
+    settings: RenderSettings,
+    request: RenderRequest,
+    render: Renderer,
+    policy: RetryPolicy = DEFAULT_RETRY,
+) -> RenderResult:
+    """Make every configured size exist at its content-addressed key and describe them.
+
+    Keys are v1/{sha256[:2]}/{sha256}-{size_bytes}/{size_px}.webp. When all exist, the answer
+    comes from HEAD requests alone: the source is neither read nor decoded.
+    """
+    if request.size_bytes > settings.max_source_bytes:
+        return failed_result(
+            FILE_TOO_LARGE,
+            f"{request.relative_path} has {request.size_bytes} bytes, "
+            f"above the {settings.max_source_bytes}-byte limit",
+        )
+    bucket = settings.thumbnails_bucket
+    keys = {
+        size: thumbnail_key(request.sha256, request.size_bytes, size)
+        for size in settings.thumbnail_sizes
+    }
+    results: dict[int, ThumbnailResult] = {}
+    for size, key in keys.items():
+        stored = head_thumbnail(client, bucket, key, policy)
+        if isinstance(stored, StorageFailure):
+            return failed_result(stored.reason_code, stored.message)
+        if stored is not None:
+            results[size] = ThumbnailResult(
+                size, key, stored.width_px, stored.height_px, stored.thumbnail_bytes, False
+            )
+    missing = [size for size in settings.thumbnail_sizes if size not in results]
+    if missing:
+        source = read_source(client, settings, request, policy)
+        if isinstance(source, StorageFailure):
+            return failed_result(source.reason_code, source.message)
+        with source:
+            rendered = render(source, missing)
+        if not isinstance(rendered, list):
+            return failed_result(rendered.reason_code, rendered.message)
+        for thumbnail in rendered:
+            key = keys.get(thumbnail.size_px)
+            if key is None:
+                continue  # not asked for; the size check below reports what is missing
+            created = put_if_absent(
+                client, bucket, key, thumbnail.data, thumbnail.width_px, thumbnail.height_px, policy
+            )
+            if isinstance(created, StorageFailure):
+                return failed_result(created.reason_code, created.message)
+            results[thumbnail.size_px] = ThumbnailResult(
+                thumbnail.size_px,
+                key,
+                thumbnail.width_px,
+                thumbnail.height_px,
+                len(thumbnail.data),
+                created,
+            )
+    if set(results) != set(keys):
+        return failed_result(
+            RENDER_FAILED, f"the renderer returned sizes {sorted(results)}, not {sorted(keys)}"
+        )
+    return ok_result([results[size] for size in settings.thumbnail_sizes])
+
+
+def _error_code(error: BaseException) -> str | None:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return None
+
+
+def _storage_failure(action: str, error: BaseException) -> StorageFailure:
+    # Transient after retries, or a setup problem (access, missing bucket): either way nothing
+    # is wrong with the file, so the row is reported as retryable rather than quarantined.
+    kind = "transient error after retries" if is_transient(error) else "error"
+    return StorageFailure(STORAGE_UNAVAILABLE, f"{action}: S3 {kind}: {error}")

@@ -1,0 +1,170 @@
+"""The `pixelforge` command: up · demo · run · history · sql."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from orchestration.history import list_pipeline_runs, list_step_runs
+from orchestration.local.stack import LocalStack, StackError, StackSettings
+from orchestration.report import print_history, print_run_report
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+console = Console()
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        help="Folder of the embedded stack's state (default: $PIXELFORGE_DATA_DIR or .pixelforge)."
+    ),
+]
+
+
+def _settings(data_dir: Path | None) -> StackSettings:
+    try:
+        return StackSettings.from_env(data_dir)
+    except StackError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from error
+
+
+def _echo(message: str) -> None:
+    console.print(f"[dim]{message}[/]")
+
+
+def _attach_or_start(settings: StackSettings) -> LocalStack:
+    try:
+        return LocalStack.attach_or_start(settings, echo=_echo)
+    except StackError as error:
+        console.print(f"[red]cannot start the embedded stack:[/] {error}")
+        raise typer.Exit(1) from error
+
+
+@app.command()
+def up(data_dir: DataDir = None) -> None:
+    """Start the embedded stack in the foreground and print its connection settings."""
+    settings = _settings(data_dir)
+    stack = LocalStack(settings)
+    if stack.is_running():
+        console.print("[yellow]the stack for this data folder is already running[/]")
+        raise typer.Exit(1)
+    try:
+        stack.start(echo=_echo)
+    except StackError as error:
+        console.print(f"[red]cannot start the embedded stack:[/] {error}")
+        raise typer.Exit(1) from error
+    env = settings.client_env()
+    console.print("[green]stack is up[/] — connection settings:")
+    for name in sorted(env):
+        console.print(f"  export {name}={env[name]}")
+    console.print(
+        f"  snowflake connector: host=127.0.0.1 port={settings.warehouse_port} protocol=http "
+        "account=fakesnow user=fake password=snow database=PIXELFORGE\n"
+        f"  boto3: endpoint_url={settings.s3_endpoint} (buckets {settings.designs_bucket}, "
+        f"{settings.thumbnails_bucket})\n"
+        f"  render service: {settings.render_url}/render\n"
+        "  dbt: dbt build --profiles-dir dbt_project   (target local)\n"
+        "Ctrl-C stops the stack; its state is kept in "
+        f"{settings.data_dir}"
+    )
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("stopping (saving the object store) ...")
+        stack.stop()
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    keep_data: Annotated[
+        bool, typer.Option(help="Keep earlier state instead of starting fresh.")
+    ] = False,
+) -> None:
+    """Run the main job on the embedded stack: upload a corpus, run intervals with changes."""
+    from orchestration.demo import run_demo
+
+    settings = _settings(data_dir)
+    if LocalStack(settings).is_running():
+        console.print("[red]stop `pixelforge up` first: the demo starts its own fresh stack[/]")
+        raise typer.Exit(1)
+    try:
+        reports = run_demo(console, settings, fresh=not keep_data)
+    except StackError as error:
+        console.print(f"[red]cannot start the embedded stack:[/] {error}")
+        raise typer.Exit(1) from error
+    if not all(r.succeeded for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(data_dir: DataDir = None) -> None:
+    """One incremental run now, against the running stack or a freshly started one."""
+    from orchestration.local.runner import LocalRunner
+
+    stack = _attach_or_start(_settings(data_dir))
+    try:
+        report = LocalRunner(stack, echo=_echo).run(kind="manual")
+    finally:
+        stack.stop()
+    print_run_report(console, report)
+    if not report.succeeded:
+        raise typer.Exit(1)
+
+
+@app.command()
+def history(
+    data_dir: DataDir = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many runs.")] = 10,
+) -> None:
+    """Runs and their steps, newest first."""
+    stack = _attach_or_start(_settings(data_dir))
+    try:
+        with stack.session() as session:
+            runs = [
+                (r, list_step_runs(session, r.run_id)) for r in list_pipeline_runs(session, limit)
+            ]
+    finally:
+        stack.stop()
+    print_history(console, runs)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="A SQL statement for the local warehouse.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Run one query on the local warehouse and print the result."""
+    stack = _attach_or_start(_settings(data_dir))
+    try:
+        with stack.session() as session:
+            try:
+                rows = session.sql(query).collect()
+            except Exception as error:  # a user's query: show the warehouse's message
+                console.print(f"[red]{error}[/]")
+                raise typer.Exit(1) from error
+    finally:
+        stack.stop()
+    if not rows:
+        console.print("(no rows)")
+        return
+    table = Table()
+    for column in rows[0].as_dict():
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.as_dict().values()))
+    console.print(table)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,103 @@
+"""THE run graph: steps, order, schedules and task settings, as data.
+
+The local runner walks this definition; the production task DDL is rendered from it.
+Changing the graph here changes both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Attempts per step (Snowflake: TASK_AUTO_RETRY_ATTEMPTS counts the retries)."""
+
+    max_attempts: int = 3
+    initial_backoff_s: float = 2.0
+    max_backoff_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class ProcedureStep:
+    """A Snowpark procedure; `handler` is its function in snowpark_procs.handlers."""
+
+    name: str
+    handler: str
+    after: tuple[str, ...] = ()
+    serverless: bool = True
+
+
+@dataclass(frozen=True)
+class ExternalFunctionStep:
+    """Thumbnail rendering: a procedure that calls the renderer through an external function."""
+
+    name: str
+    handler: str
+    after: tuple[str, ...] = ()
+    serverless: bool = True
+
+
+@dataclass(frozen=True)
+class DbtStep:
+    """A `dbt build --selector <selector>` over the dbt project (needs a warehouse)."""
+
+    name: str
+    selector: str
+    after: tuple[str, ...] = ()
+    serverless: bool = False
+
+
+Step = ProcedureStep | ExternalFunctionStep | DbtStep
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    schedule_cron: str
+    time_zone: str
+    steps: tuple[Step, ...]
+    finalizer: ProcedureStep
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    suspend_after_failures: int = 10
+    step_timeout_ms: int = 10 * 60 * 1000
+    allow_overlap: bool = False
+
+    def step(self, name: str) -> Step:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(f"no step {name!r} in pipeline {self.name}")
+
+    def ordered_steps(self) -> tuple[Step, ...]:
+        """Steps in dependency order (a topological sort; the graph must be acyclic)."""
+        done: list[Step] = []
+        names: set[str] = set()
+        remaining = list(self.steps)
+        while remaining:
+            ready = [s for s in remaining if set(s.after) <= names]
+            if not ready:
+                unmet = {s.name: sorted(set(s.after) - names) for s in remaining}
+                raise ValueError(f"pipeline {self.name}: unknown or cyclic dependencies {unmet}")
+            for step in ready:
+                done.append(step)
+                names.add(step.name)
+                remaining.remove(step)
+        return tuple(done)
+
+
+INCREMENTAL = Pipeline(
+    name="pixelforge",
+    schedule_cron="*/15 * * * *",
+    time_zone="UTC",
+    steps=(
+        ProcedureStep("discover", handler="discover"),
+        ProcedureStep("extract_metadata", handler="extract_metadata", after=("discover",)),
+        ExternalFunctionStep(
+            "render_thumbnails", handler="render_thumbnails", after=("extract_metadata",)
+        ),
+        DbtStep("validate", selector="validate", after=("render_thumbnails",)),
+        DbtStep("load", selector="load", after=("validate",)),
+    ),
+    finalizer=ProcedureStep("finalize", handler="commit_discovery"),
+)

@@ -1,0 +1,2 @@
+-- Start a directory refresh with an empty listing.
+truncate table raw.designs_directory_listing

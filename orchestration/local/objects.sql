@@ -1,0 +1,53 @@
+-- Local counterparts of Snowflake objects fakesnow lacks. Production has the
+-- real objects (see the deploy plan); these keep the same names and columns.
+
+-- DIRECTORY(@raw.designs_stage): in production raw.designs_directory is a view
+-- over the stage's directory table; locally, a table that the runner refreshes
+-- from the S3 listing, as auto-refresh would.
+create table if not exists raw.designs_directory (
+    relative_path varchar not null,
+    size number(38, 0),
+    last_modified timestamp_ntz,
+    md5 varchar,
+    etag varchar not null,
+    primary key (relative_path)
+);
+
+-- One refresh's listing, loaded in batches before it is applied in one pass.
+create table if not exists raw.designs_directory_listing (
+    relative_path varchar not null,
+    size number(38, 0),
+    last_modified timestamp_ntz,
+    md5 varchar,
+    etag varchar not null
+);
+
+-- INFORMATION_SCHEMA.TASK_HISTORY(), shaped from the runner's step history:
+-- the same column names and STATE values, one row per task attempt.
+create or replace view ops.task_history as
+select
+    steps.run_id || ':' || steps.step || ':' || steps.attempt as query_id,
+    upper('pixelforge_' || steps.step) as name,
+    'PIXELFORGE' as database_name,
+    'OPS' as schema_name,
+    null as query_text,
+    null as condition_text,
+    steps.state,
+    case when steps.state = 'FAILED' then 100000 end as error_code,
+    steps.error_message,
+    runs.scheduled_at as scheduled_time,
+    steps.started_at as query_start_time,
+    null as next_scheduled_time,
+    steps.ended_at as completed_time,
+    'PIXELFORGE' as root_task_id,
+    null as graph_version,
+    runs.run_id as graph_run_group_id,
+    steps.attempt as attempt_number,
+    runs.config,
+    case
+        when runs.kind = 'scheduled' then 'SCHEDULE'
+        when steps.attempt > 1 then 'AUTOMATIC RETRY'
+        else 'EXECUTE_TASK'
+    end as scheduled_from
+from ops.step_runs as steps
+inner join ops.pipeline_runs as runs on steps.run_id = runs.run_id;

@@ -1,0 +1,290 @@
+"""The local runner: walks orchestration.graph like Snowflake's task graph would.
+
+Same order, retries with backoff, no overlap (a second run is recorded as SKIPPED), a finalizer
+that advances the discovery state only when every step succeeded, and the run history in OPS.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from snowflake.snowpark import Session
+
+from orchestration.graph import INCREMENTAL, DbtStep, Pipeline, RetryPolicy, Step
+from orchestration.history import (
+    PipelineRun,
+    RunKind,
+    StepRun,
+    record_pipeline_run,
+    record_step_run,
+    utc_now,
+)
+from orchestration.local.directory_table import refresh_designs_directory
+from orchestration.local.external_function import HttpRenderer
+from orchestration.local.stack import LocalStack
+from orchestration.sql import read_sql
+from snowpark_procs import handlers
+from snowpark_procs.byte_sources import S3ByteSource
+from snowpark_procs.handlers import StepSummary
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# A hook the fault-injection tests use: called as hook(step_name, phase) with phase
+# "before" or "after"; whatever it raises is a failure of that step attempt.
+FaultHook = Callable[[str, str], None]
+Echo = Callable[[str], None]
+
+
+# How many of a run's file versions each dbt step passed (valid) or held back (quarantined).
+FILE_COUNT_SQL = {"validate": "count_validated_files", "load": "count_loaded_files"}
+
+
+class DbtStepError(Exception):
+    """dbt build reported errors or failing tests."""
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    step_run: StepRun
+    summary: StepSummary | None
+
+
+@dataclass(frozen=True)
+class RunReport:
+    run: PipelineRun
+    steps: tuple[StepOutcome, ...]
+    latency_s: tuple[float, ...] = ()
+
+    @property
+    def succeeded(self) -> bool:
+        return self.run.state == "SUCCEEDED"
+
+
+def new_run_id(scheduled_at: datetime) -> str:
+    return f"{scheduled_at:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}"
+
+
+def backoff_s(policy: RetryPolicy, attempt: int, rng: random.Random) -> float:
+    """Exponential backoff with full jitter, capped: attempt 1 -> up to initial, then doubling."""
+    ceiling = min(policy.max_backoff_s, policy.initial_backoff_s * 2 ** (attempt - 1))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+class LocalRunner:
+    def __init__(
+        self,
+        stack: LocalStack,
+        pipeline: Pipeline = INCREMENTAL,
+        echo: Echo | None = None,
+        fault_hook: FaultHook | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        dbt_target: str = "local",
+    ) -> None:
+        self._stack = stack
+        self._pipeline = pipeline
+        self._echo = echo or (lambda _message: None)
+        self._fault_hook = fault_hook
+        self._sleep = sleep
+        self._dbt_target = dbt_target
+        self._rng = random.Random()
+
+    # --- one run -----------------------------------------------------------------------
+
+    def run(self, kind: RunKind = "manual", scheduled_at: datetime | None = None) -> RunReport:
+        scheduled = scheduled_at or utc_now()
+        run = PipelineRun(new_run_id(scheduled), kind, scheduled, "EXECUTING", started_at=utc_now())
+        with self._stack.session() as session, self._no_overlap() as acquired:
+            if not acquired:
+                skipped = run.finished("SKIPPED", "another run of the pipeline was executing")
+                record_pipeline_run(session, skipped)
+                self._echo(f"run {run.run_id} skipped: another run is executing")
+                return RunReport(skipped, ())
+            record_pipeline_run(session, run)
+            self._echo(f"run {run.run_id} ({kind}, scheduled {scheduled:%Y-%m-%d %H:%M:%S} UTC)")
+            outcomes: list[StepOutcome] = []
+            failure: str | None = None
+            for step in self._pipeline.ordered_steps():
+                outcome = self._run_step(session, run.run_id, step)
+                outcomes.append(outcome)
+                if outcome.step_run.state != "SUCCEEDED":
+                    failure = f"step {step.name} failed: {outcome.step_run.error_message}"
+                    break
+            finalizer = self._run_step(
+                session, run.run_id, self._pipeline.finalizer, succeeded=failure is None
+            )
+            outcomes.append(finalizer)
+            if failure is None and finalizer.step_run.state != "SUCCEEDED":
+                failure = f"finalizer failed: {finalizer.step_run.error_message}"
+            finished = self._finish(run, outcomes, failure)
+            record_pipeline_run(session, finished)
+            latency = self._latencies(session, run.run_id) if failure is None else ()
+        self._stack.save_object_store()
+        return RunReport(finished, tuple(outcomes), latency)
+
+    def _finish(
+        self, run: PipelineRun, outcomes: list[StepOutcome], failure: str | None
+    ) -> PipelineRun:
+        summaries = {o.step_run.step: o.summary for o in outcomes if o.summary is not None}
+        discovered = summaries.get("discover")
+        extracted = summaries.get("extract_metadata")
+        rendered = summaries.get("render_thumbnails")
+        failed = sum(s.files_failed for s in (extracted, rendered) if s is not None)
+        counts = {
+            "files_discovered": discovered.files_in if discovered else 0,
+            "files_succeeded": max((extracted.files_in if extracted else 0) - failed, 0),
+            "files_failed": failed,
+        }
+        return run.finished("FAILED" if failure else "SUCCEEDED", failure, **counts)
+
+    @contextmanager
+    def _no_overlap(self) -> Iterator[bool]:
+        """Snowflake's OVERLAP_POLICY = NO_OVERLAP: one run of the graph at a time."""
+        lock_path = self._stack.settings.data_dir / f"{self._pipeline.name}.run.lock"
+        with lock_path.open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    # --- one step, with retries --------------------------------------------------------
+
+    def _run_step(
+        self, session: Session, run_id: str, step: Step, succeeded: bool = True
+    ) -> StepOutcome:
+        policy = self._pipeline.retry
+        attempt = 1
+        while True:
+            step_run = StepRun(run_id, step.name, attempt, "EXECUTING", started_at=utc_now())
+            record_step_run(session, step_run)
+            self._echo(f"  {step.name}: attempt {attempt} ...")
+            try:
+                if self._fault_hook:
+                    self._fault_hook(step.name, "before")
+                summary = self._execute(session, run_id, step, succeeded)
+                if self._fault_hook:
+                    self._fault_hook(step.name, "after")
+            except Exception as error:  # a step attempt fails as a whole; recorded, then retried
+                message = f"{type(error).__name__}: {error}"[:4000]
+                failed = replace(
+                    step_run, state="FAILED", ended_at=utc_now(), error_message=message
+                )
+                record_step_run(session, failed)
+                self._echo(f"  {step.name}: attempt {attempt} failed: {message[:300]}")
+                if attempt >= policy.max_attempts:
+                    return StepOutcome(failed, None)
+                self._sleep(backoff_s(policy, attempt, self._rng))
+                attempt += 1
+                continue
+            done = replace(
+                step_run,
+                state="SUCCEEDED",
+                ended_at=utc_now(),
+                files_in=summary.files_in,
+                files_succeeded=summary.files_succeeded,
+                files_failed=summary.files_failed,
+            )
+            record_step_run(session, done)
+            return StepOutcome(done, summary)
+
+    def _execute(self, session: Session, run_id: str, step: Step, succeeded: bool) -> StepSummary:
+        settings = self._stack.settings
+        if isinstance(step, DbtStep):
+            return self._run_dbt(session, run_id, step)
+        if step.handler == "discover":
+            # auto-refresh: Snowflake keeps the directory table current from S3 events
+            refresh_designs_directory(session, self._stack.s3(), settings.designs_bucket)
+            return StepSummary(**json.loads(handlers.discover(session, run_id)))
+        if step.handler == "extract_metadata":
+            source = S3ByteSource(self._stack.s3(), settings.designs_bucket)
+            return handlers.extract_metadata_with(session, run_id, source)
+        if step.handler == "render_thumbnails":
+            return handlers.render_thumbnails_with(
+                session, run_id, HttpRenderer(settings.render_url)
+            )
+        if step.handler == "commit_discovery":
+            if not succeeded:
+                # Snowflake runs the finalizer after failures too; it then advances nothing
+                return StepSummary(0, 0, 0, {"committed": False})
+            return StepSummary(**json.loads(handlers.commit_discovery(session, run_id)))
+        raise ValueError(f"no local implementation for handler {step.handler!r}")
+
+    # --- dbt ---------------------------------------------------------------------------
+
+    def _run_dbt(self, session: Session, run_id: str, step: DbtStep) -> StepSummary:
+        target_path = self._stack.settings.data_dir / "dbt" / step.name
+        command = [
+            sys.executable,
+            "-m",
+            "dbt.cli.main",
+            "build",
+            "--selector",
+            step.selector,
+            "--project-dir",
+            str(REPO_ROOT),
+            "--profiles-dir",
+            str(REPO_ROOT / "dbt_project"),
+            "--target",
+            self._dbt_target,
+            "--target-path",
+            str(target_path),
+            "--log-path",
+            str(self._stack.settings.data_dir / "logs" / "dbt"),
+        ]
+        (target_path / "run_results.json").unlink(missing_ok=True)
+        env = {**os.environ, **self._stack.settings.client_env()}
+        completed = subprocess.run(
+            command, capture_output=True, text=True, env=env, cwd=REPO_ROOT, check=False
+        )
+        results = _read_run_results(target_path / "run_results.json")
+        failures = [r for r in results if r["status"] in {"error", "fail", "runtime error"}]
+        if completed.returncode != 0 or failures:
+            detail = (
+                "; ".join(f"{r['unique_id']}: {str(r.get('message'))[:200]}" for r in failures[:5])
+                or completed.stdout[-1500:] + completed.stderr[-1500:]
+            )
+            raise DbtStepError(f"dbt build --selector {step.selector} failed: {detail}")
+        nodes = {"nodes": len(results), "by_status": _count_by(results, "status")}
+        return self._file_counts(session, run_id, step, nodes)
+
+    def _file_counts(
+        self, session: Session, run_id: str, step: DbtStep, details: dict[str, Any]
+    ) -> StepSummary:
+        sql_name = FILE_COUNT_SQL[step.name]
+        row = session.sql(read_sql(sql_name), params=[run_id]).collect()[0]
+        total, valid = int(row["FILES"] or 0), int(row["VALID_FILES"] or 0)
+        return StepSummary(total, valid, total - valid, details)
+
+    def _latencies(self, session: Session, run_id: str) -> tuple[float, ...]:
+        rows = session.sql(read_sql("select_run_latencies"), params=[run_id]).collect()
+        return tuple(float(row["LATENCY_S"]) for row in rows if row["LATENCY_S"] is not None)
+
+
+def _read_run_results(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    results: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["results"]
+    return results
+
+
+def _count_by(results: list[dict[str, Any]], key: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[str(result[key])] = counts.get(str(result[key]), 0) + 1
+    return counts

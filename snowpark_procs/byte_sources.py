@@ -1,0 +1,121 @@
+"""The one seam through which step code reads design files: S3 locally, the stage in Snowflake."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO, Protocol
+
+from snowpark_procs import reason_codes
+
+CHUNK_BYTES = 1 << 20
+# Files up to this size stay in memory; larger ones spill to a temporary file.
+SPOOL_BYTES = 32 << 20
+
+
+class SourceFileError(Exception):
+    """A file that cannot be read for a per-file reason (gone, changed, too large)."""
+
+    def __init__(self, reason_code: str, message: str) -> None:
+        super().__init__(message)
+        self.reason_code = reason_code
+        self.message = message
+
+
+class ByteSource(Protocol):
+    def open(self, relative_path: str, etag: str) -> Any:
+        """A context manager yielding a seekable binary stream of that exact file version.
+
+        Raises SourceFileError for per-file problems; anything else is a step failure.
+        """
+        ...
+
+
+def _spool(chunks: Iterator[bytes], max_bytes: int, relative_path: str) -> BinaryIO:
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - caller closes
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > max_bytes:
+            spool.close()
+            raise SourceFileError(
+                reason_codes.FILE_TOO_LARGE,
+                f"{relative_path}: larger than the {max_bytes} byte limit",
+            )
+        spool.write(chunk)
+    spool.seek(0)
+    return spool  # type: ignore[return-value]
+
+
+class S3ByteSource:
+    """Reads `s3://bucket/prefix + relative_path` at a given ETag, streamed into a spool."""
+
+    def __init__(
+        self, s3_client: Any, bucket: str, prefix: str = "", max_bytes: int = 256 << 20
+    ) -> None:
+        self._s3 = s3_client
+        self._bucket = bucket
+        self._prefix = prefix
+        self._max_bytes = max_bytes
+
+    @contextmanager
+    def open(self, relative_path: str, etag: str) -> Iterator[BinaryIO]:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self._s3.get_object(
+                Bucket=self._bucket, Key=self._prefix + relative_path, IfMatch=f'"{etag}"'
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in {"NoSuchKey", "404"}:
+                raise SourceFileError(
+                    reason_codes.FILE_MISSING, f"{relative_path}: deleted after discovery"
+                ) from error
+            if code in {"PreconditionFailed", "412"}:
+                raise SourceFileError(
+                    reason_codes.FILE_CHANGED, f"{relative_path}: overwritten after discovery"
+                ) from error
+            raise
+        body = response["Body"]
+        if response.get("ContentLength", 0) > self._max_bytes:
+            body.close()
+            raise SourceFileError(
+                reason_codes.FILE_TOO_LARGE,
+                f"{relative_path}: {response['ContentLength']} bytes, over {self._max_bytes}",
+            )
+        try:
+            spool = _spool(body.iter_chunks(CHUNK_BYTES), self._max_bytes, relative_path)
+        finally:
+            body.close()
+        with spool:
+            yield spool
+
+
+class StageFileByteSource:
+    """Reads a file of the designs stage from inside a Snowflake procedure (SnowflakeFile)."""
+
+    def __init__(self, stage: str, max_bytes: int = 256 << 20) -> None:
+        self._stage = stage
+        self._max_bytes = max_bytes
+
+    @contextmanager
+    def open(self, relative_path: str, etag: str) -> Iterator[BinaryIO]:
+        from snowflake.snowpark.files import SnowflakeFile
+
+        try:
+            handle = SnowflakeFile.open(
+                f"@{self._stage}/{relative_path}", "rb", require_scoped_url=False
+            )
+        except FileNotFoundError as error:
+            raise SourceFileError(
+                reason_codes.FILE_MISSING, f"{relative_path}: deleted after discovery"
+            ) from error
+        with handle:
+            chunks = iter(lambda: handle.read(CHUNK_BYTES), b"")
+            spool = _spool(chunks, self._max_bytes, relative_path)
+        # SnowflakeFile has no ETag precondition: an overwrite during the read is
+        # recorded under the old ETag, and the next run discovers the new version.
+        with spool:
+            yield spool

@@ -1,0 +1,107 @@
+"""STEP 2 core: stream, hash, sniff, then read header-level facts; failures come back as data."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+from typing import BinaryIO
+
+from snowpark_procs.metadata.failures import classify_exception, describe
+from snowpark_procs.metadata.formats import HEAD_BYTES, PILLOW_PLUGINS, sniff_format
+from snowpark_procs.metadata.limits import DEFAULT_LIMITS, ExtractionLimits
+from snowpark_procs.metadata.pdf import read_pdf
+from snowpark_procs.metadata.psd import read_psd
+from snowpark_procs.metadata.raster import read_raster
+from snowpark_procs.metadata.svg import check_svg
+from snowpark_procs.reason_codes import EMPTY_FILE, FILE_TOO_LARGE, UNSUPPORTED_FORMAT
+from snowpark_procs.records import DesignMetadata, MetadataFailure
+
+
+def extract_metadata(
+    source: BinaryIO, name: str, limits: ExtractionLimits = DEFAULT_LIMITS
+) -> DesignMetadata | MetadataFailure:
+    """Describe one design file read from a seekable stream positioned at 0.
+
+    The stream is read once in chunks for size and sha256, then again only as far as the
+    headers need. `name` appears in messages only: the format comes from the magic bytes.
+    Errors of the stream itself (the object vanished mid-read) propagate to the caller; anything
+    about the content becomes a MetadataFailure with a reason code.
+    """
+    size = _stream_size(source)
+    if size == 0:
+        return MetadataFailure(
+            EMPTY_FILE, f"{name}: the file has zero bytes", hashlib.sha256().hexdigest(), 0
+        )
+    if size > limits.max_file_bytes:
+        return MetadataFailure(
+            FILE_TOO_LARGE,
+            f"{name}: {size} bytes, over the limit of {limits.max_file_bytes}",
+            size_bytes=size,
+        )
+    sha256, size = _hash_stream(source, limits.chunk_bytes)
+    source.seek(0)
+    fmt = sniff_format(source.read(HEAD_BYTES))
+    if fmt is None:
+        return MetadataFailure(
+            UNSUPPORTED_FORMAT, f"{name}: not a supported design format", sha256, size
+        )
+    try:
+        result = _read_format(source, fmt, size, limits)
+    except Exception as exc:  # per-file boundary: any decoder error is a fact about this file
+        result = MetadataFailure(classify_exception(exc), describe(exc))
+    if isinstance(result, MetadataFailure):
+        return dataclasses.replace(
+            result, message=f"{name}: {result.message}", sha256=sha256, size_bytes=size, format=fmt
+        )
+    return dataclasses.replace(result, sha256=sha256, size_bytes=size)
+
+
+def _stream_size(source: BinaryIO) -> int:
+    size = source.seek(0, io.SEEK_END)
+    source.seek(0)
+    return size
+
+
+def _hash_stream(source: BinaryIO, chunk_bytes: int) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    source.seek(0)
+    while chunk := source.read(chunk_bytes):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _read_format(
+    source: BinaryIO, fmt: str, size: int, limits: ExtractionLimits
+) -> DesignMetadata | MetadataFailure:
+    if fmt == "svg":
+        return _read_svg(source, limits)
+    if fmt == "pdf":
+        return read_pdf(source, size)
+    if fmt == "psd":
+        return read_psd(source, size, limits)
+    if fmt in PILLOW_PLUGINS:
+        return read_raster(source, fmt, size, limits)
+    return MetadataFailure(UNSUPPORTED_FORMAT, f"no reader for {fmt}")
+
+
+def _read_svg(source: BinaryIO, limits: ExtractionLimits) -> DesignMetadata | MetadataFailure:
+    source.seek(0)
+    info = check_svg(source.read(limits.max_svg_bytes + 1), limits.max_svg_bytes)
+    if isinstance(info, MetadataFailure):
+        return info
+    return DesignMetadata(
+        format="svg",
+        width_px=info.width_px,
+        height_px=info.height_px,
+        mode=None,
+        bit_depth=None,
+        dpi_x=None,
+        dpi_y=None,
+        frame_count=None,
+        page_count=None,
+        layer_count=None,
+        exif={},
+    )

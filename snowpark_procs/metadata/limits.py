@@ -1,0 +1,24 @@
+"""Safety limits for metadata extraction, passed in by the caller (no module-level settings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIB = 1024 * 1024
+
+# Pillow refuses more than 2 x Image.MAX_IMAGE_PIXELS at open(); the default matches it so that
+# our verdict and Pillow's agree. A higher limit is still capped by Pillow's own check.
+PILLOW_HARD_PIXEL_LIMIT = 178_956_970
+
+
+@dataclass(frozen=True)
+class ExtractionLimits:
+    """What one file may cost extraction before it is refused."""
+
+    max_file_bytes: int = 256 * MIB
+    max_pixels: int = PILLOW_HARD_PIXEL_LIMIT
+    max_svg_bytes: int = 16 * MIB
+    chunk_bytes: int = MIB
+
+
+DEFAULT_LIMITS = ExtractionLimits()

@@ -1,0 +1,99 @@
+"""Header-level facts of raster formats Pillow opens lazily: PNG, JPEG, TIFF, WebP, GIF, BMP."""
+
+from __future__ import annotations
+
+import math
+from typing import BinaryIO
+
+from PIL import Image
+
+from snowpark_procs.metadata.exif import exif_subset, read_exif
+from snowpark_procs.metadata.formats import PILLOW_PLUGINS
+from snowpark_procs.metadata.integrity import tiff_truncation, truncation_before_open
+from snowpark_procs.metadata.limits import ExtractionLimits
+from snowpark_procs.reason_codes import DECOMPRESSION_BOMB, TRUNCATED_FILE
+from snowpark_procs.records import DesignMetadata, MetadataFailure
+
+_MODE_BITS = {"1": 1, "I": 32, "F": 32}
+_TIFF_BITS_PER_SAMPLE = 258
+
+
+def read_raster(
+    source: BinaryIO, fmt: str, size: int, limits: ExtractionLimits
+) -> DesignMetadata | MetadataFailure:
+    source.seek(0)
+    head = source.read(64)
+    problem = truncation_before_open(fmt, source, head, size)
+    if problem:
+        return MetadataFailure(TRUNCATED_FILE, problem)
+    source.seek(0)
+    with Image.open(source, formats=[PILLOW_PLUGINS[fmt]]) as im:
+        width, height = im.size
+        bomb = pixel_limit_failure(width, height, limits.max_pixels)
+        if bomb:
+            return bomb
+        if fmt == "tiff":
+            problem = tiff_truncation(im, size)
+            if problem:
+                return MetadataFailure(TRUNCATED_FILE, problem)
+        mode = im.mode
+        dpi_x, dpi_y = _dpi(im.info.get("dpi"))
+        bit_depth = _bit_depth(im, fmt, head)
+        exif = exif_subset(read_exif(im, fmt, source, size))
+        # n_frames walks frame headers (GIF blocks, TIFF IFDs, WebP demux) without decoding.
+        frame_count = int(getattr(im, "n_frames", 1))
+    return DesignMetadata(
+        format=fmt,
+        width_px=width,
+        height_px=height,
+        mode=mode,
+        bit_depth=bit_depth,
+        dpi_x=dpi_x,
+        dpi_y=dpi_y,
+        frame_count=frame_count,
+        page_count=None,
+        layer_count=None,
+        exif=exif,
+    )
+
+
+def pixel_limit_failure(width: int, height: int, max_pixels: int) -> MetadataFailure | None:
+    """Refuse from the declared size alone, before anything is decoded."""
+    if width * height > max_pixels:
+        return MetadataFailure(
+            DECOMPRESSION_BOMB,
+            f"declares {width}x{height} = {width * height} pixels, over the limit of {max_pixels}",
+        )
+    return None
+
+
+def _bit_depth(im: Image.Image, fmt: str, head: bytes) -> int:
+    """Bits per sample as stored, where the header says it; else what the mode implies."""
+    if fmt == "png" and len(head) > 24:
+        return head[24]  # IHDR bit depth (index depth for palette images)
+    if fmt == "jpeg":
+        return int(getattr(im, "bits", 8))
+    if fmt == "tiff":
+        tags = getattr(im, "tag_v2", None)
+        bits = tags.get(_TIFF_BITS_PER_SAMPLE) if tags is not None else None
+        if isinstance(bits, tuple) and bits:
+            return max(int(b) for b in bits)
+        if isinstance(bits, int):
+            return bits
+    if im.mode.startswith("I;16"):
+        return 16
+    return _MODE_BITS.get(im.mode, 8)
+
+
+def _dpi(value: object) -> tuple[float | None, float | None]:
+    if not isinstance(value, tuple) or len(value) != 2:
+        return None, None
+    return _positive(value[0]), _positive(value[1])
+
+
+def _positive(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return round(number, 3) if math.isfinite(number) and number > 0 else None

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from rich.console import Console
 
-from orchestration.corpus import demo_corpus
+from orchestration import corpus
 from orchestration.history import utc_now
 from orchestration.local.runner import LocalRunner, RunReport
 from orchestration.local.stack import LocalStack, StackSettings
@@ -24,20 +24,19 @@ class CorpusChange:
     deleted: tuple[str, ...]
 
 
-def plan_change(corpus: dict[str, bytes]) -> CorpusChange:
+def plan_change() -> CorpusChange:
     """New files, overwritten files and a deleted file between the two intervals."""
-    readable = sorted(p for p, data in corpus.items() if data and "corrupt" not in p)
-    variant = demo_corpus(seed=1)
-    overwritten = {
-        path: variant[path]
-        for path in readable[:2]
-        if variant.get(path) not in (None, corpus[path])
-    }
-    added = {
-        f"incoming/{path.rsplit('/', 1)[-1]}": data for path, data in list(variant.items())[:3]
-    }
-    deleted = (readable[-1],)
-    return CorpusChange(added, overwritten, deleted)
+    return CorpusChange(
+        added={
+            "team-d/2026/06/new-illustration.png": corpus.png_with_alpha(1600, 1200, seed=21),
+            "team-d/2026/06/new-storyboard.pdf": corpus.pdf_multipage(pages=4, seed=22),
+        },
+        overwritten={
+            "team-a/2026/03/hero-banner.png": corpus.png_with_alpha(seed=31),
+            "team-b/2026/02/product-shot.webp": corpus.webp(seed=32),
+        },
+        deleted=("team-c/2026/02/legacy-icon-sheet.bmp",),
+    )
 
 
 def upload(stack: LocalStack, files: dict[str, bytes]) -> None:
@@ -59,17 +58,17 @@ def run_demo(console: Console, settings: StackSettings, fresh: bool = True) -> l
     reports: list[RunReport] = []
     try:
         runner = LocalRunner(stack, echo=lambda message: console.print(f"[dim]{message}[/]"))
-        corpus = demo_corpus()
-        total_mb = sum(len(d) for d in corpus.values()) / 1e6
+        files = corpus.demo_corpus()
+        total_mb = sum(len(d) for d in files.values()) / 1e6
         console.rule("interval 1: initial upload")
         console.print(
-            f"uploading {len(corpus)} design files ({total_mb:.1f} MB) to s3://{settings.designs_bucket}"
+            f"uploading {len(files)} design files ({total_mb:.1f} MB) to s3://{settings.designs_bucket}"
         )
-        upload(stack, corpus)
+        upload(stack, files)
         tick = scheduled_tick(utc_now())
         reports.append(_run(console, runner, tick))
 
-        change = plan_change(corpus)
+        change = plan_change()
         console.rule("interval 2: new, overwritten and deleted files")
         console.print(
             f"adding {len(change.added)}, overwriting {len(change.overwritten)}, "

@@ -66,6 +66,7 @@ class StackSettings:
     designs_bucket: str = "pixelforge-designs"
     thumbnails_bucket: str = "pixelforge-thumbnails"
     render_workers: int = 2
+    statement_log: Path | None = None
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None) -> StackSettings:
@@ -81,6 +82,11 @@ class StackSettings:
                 "PIXELFORGE_THUMBNAILS_BUCKET", "pixelforge-thumbnails"
             ),
             render_workers=_env_int("PIXELFORGE_RENDER_WORKERS", min(os.cpu_count() or 2, 4)),
+            statement_log=(
+                Path(os.environ["PIXELFORGE_STATEMENT_LOG"]).resolve()
+                if os.environ.get("PIXELFORGE_STATEMENT_LOG")
+                else None
+            ),
         )
 
     @property
@@ -223,6 +229,11 @@ class LocalStack:
                     str(data / "warehouse"),
                     "--port",
                     str(self.settings.warehouse_port),
+                    *(
+                        ["--statement-log", str(self.settings.statement_log)]
+                        if self.settings.statement_log
+                        else []
+                    ),
                 ],
                 env,
             )

@@ -1,0 +1,117 @@
+"""The embedded stack for integration tests: real fakesnow, moto and render processes."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestration import corpus
+from orchestration.local.runner import LocalRunner
+from orchestration.local.stack import LocalStack, StackSettings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stack_settings(data_dir: Path, statement_log: Path | None = None) -> StackSettings:
+    return StackSettings(
+        data_dir=data_dir,
+        warehouse_port=_free_port(),
+        s3_port=_free_port(),
+        render_port=_free_port(),
+        render_workers=2,
+        statement_log=statement_log,
+    )
+
+
+@pytest.fixture(scope="session")
+def statement_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every SQL text the pipeline sent to any test warehouse (read by test_statements)."""
+    return tmp_path_factory.mktemp("statements") / "statements.jsonl"
+
+
+@pytest.fixture
+def start_stack(
+    tmp_path: Path, statement_log: Path
+) -> Iterator[Callable[[str], LocalStack]]:
+    """Starts a fresh stack per call (each with its own data folder); stops them all after."""
+    stacks: list[LocalStack] = []
+
+    def start(name: str = "stack") -> LocalStack:
+        stack = LocalStack(stack_settings(tmp_path / name, statement_log))
+        stack.start()
+        stacks.append(stack)
+        return stack
+
+    yield start
+    for stack in stacks:
+        stack.stop(save=False)
+
+
+def small_corpus() -> dict[str, bytes]:
+    """Every kind of input at small sizes, so a run takes seconds, not minutes."""
+    return {
+        "team-a/alpha logo.png": corpus.png_with_alpha(480, 320, seed=1),
+        "team-a/photo.jpg": corpus.jpeg_large(1200, 800, seed=2),
+        "team-a/deep/prefix/ünïcode-scan.tif": corpus.tiff_16bit(600, 400, seed=3),
+        "team-b/mockup.psd": corpus.psd_layered(400, 300, seed=4),
+        "team-b/guide.pdf": corpus.pdf_multipage(pages=3, seed=5),
+        "team-b/icon.svg": corpus.svg_simple(seed=6),
+        "team-b/spinner.gif": corpus.gif_animated(seed=7),
+        "broken/empty.png": corpus.zero_byte(),
+        "broken/truncated.png": corpus.png_truncated(seed=8),
+        "broken/noise.png": corpus.random_bytes_named_png(seed=9),
+    }
+
+
+BROKEN = {"broken/empty.png", "broken/truncated.png", "broken/noise.png"}
+
+
+def upload(stack: LocalStack, files: dict[str, bytes]) -> None:
+    s3 = stack.s3()
+    for key, data in files.items():
+        s3.put_object(Bucket=stack.settings.designs_bucket, Key=key, Body=data)
+
+
+def runner_for(stack: LocalStack, **options: Any) -> LocalRunner:
+    return LocalRunner(stack, sleep=lambda _seconds: None, **options)
+
+
+def query(stack: LocalStack, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    with stack.session() as session:
+        return [row.as_dict() for row in session.sql(sql, params=params or []).collect()]
+
+
+# Columns that identify what was produced, without run ids and timestamps.
+SNAPSHOT_QUERIES = {
+    "file_metadata": "select relative_path, etag, status, reason_code, format, width_px, "
+    "height_px, sha256, size_bytes from raw.file_metadata",
+    "thumbnails": "select relative_path, etag, size_px, status, reason_code, thumbnail_key, "
+    "width_px, height_px, thumbnail_bytes from raw.thumbnails",
+    "directory_state": "select relative_path, etag, size from raw.directory_state",
+    "fct_file_versions": "select file_version_id, relative_path, etag, is_quarantined "
+    "from marts.fct_file_versions",
+    "dim_design_files": "select relative_path, etag, is_deleted, is_valid from marts.dim_design_files",
+    "fct_quarantined_file_versions": "select file_version_id, reason_code "
+    "from marts.fct_quarantined_file_versions",
+}
+
+
+def snapshot(stack: LocalStack) -> dict[str, Any]:
+    """Everything the pipeline produced, comparable across stacks and runs."""
+    state: dict[str, Any] = {}
+    with stack.session() as session:
+        for name, sql in SNAPSHOT_QUERIES.items():
+            rows = [tuple(row) for row in session.sql(sql).collect()]
+            state[name] = sorted(rows, key=repr)
+    s3 = stack.s3()
+    objects = s3.list_objects_v2(Bucket=stack.settings.thumbnails_bucket).get("Contents", [])
+    state["thumbnail_objects"] = sorted((o["Key"], o["ETag"]) for o in objects)
+    return state

@@ -1,0 +1,307 @@
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+
+from ecs_render import storage
+from ecs_render.protocol import STORAGE_UNAVAILABLE, RenderRequest
+from ecs_render.storage import (
+    RetryPolicy,
+    StorageFailure,
+    call_with_retries,
+    ensure_thumbnails,
+    head_thumbnail,
+    is_transient,
+    make_s3_client,
+    put_if_absent,
+    read_source,
+    thumbnail_key,
+)
+from snowpark_procs.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LARGE
+
+from .conftest import THUMBNAILS_BUCKET, aws_env, free_port, make_png, make_settings
+
+NO_WAIT = RetryPolicy(max_attempts=3, base_delay_s=0.0, max_delay_s=0.0)
+
+
+def client_error(code: str, status: int) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "GetObject",
+    )
+
+
+@pytest.fixture(scope="module")
+def s3(s3_env):
+    return make_s3_client()
+
+
+def request_for(uploaded) -> RenderRequest:
+    return RenderRequest(
+        0, uploaded.relative_path, uploaded.etag, uploaded.sha256, uploaded.size_bytes
+    )
+
+
+def test_thumbnail_key_is_content_addressed():
+    sha = "0f" + "1" * 62
+
+    assert thumbnail_key(sha, 1234, 256) == f"v1/0f/{sha}-1234/256.webp"
+
+
+def test_retry_delay_is_capped_exponential_with_jitter():
+    policy = RetryPolicy(max_attempts=10, base_delay_s=0.1, max_delay_s=1.0)
+
+    assert [policy.delay_s(n, draw=lambda: 1.0) for n in (1, 2, 3, 4, 5, 9)] == pytest.approx(
+        [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    )
+    assert policy.delay_s(3, draw=lambda: 0.5) == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (client_error("SlowDown", 503), True),
+        (client_error("InternalError", 500), True),
+        (client_error("RequestTimeout", 400), True),
+        (client_error("TooManyRequests", 429), True),
+        (client_error("NoSuchKey", 404), False),
+        (client_error("AccessDenied", 403), False),
+        (client_error("PreconditionFailed", 412), False),
+        (EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), True),
+        (ReadTimeoutError(endpoint_url="http://127.0.0.1:1"), True),
+        (ConnectionResetError(), True),
+        (ValueError("bug"), False),
+    ],
+)
+def test_is_transient(error, transient):
+    assert is_transient(error) is transient
+
+
+def test_call_with_retries_retries_transient_errors_then_succeeds():
+    outcomes = [client_error("SlowDown", 503), ConnectionResetError(), "done"]
+    waits: list[float] = []
+
+    def call():
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    assert call_with_retries(call, RetryPolicy(max_attempts=3), sleep=waits.append) == "done"
+    assert len(waits) == 2
+    assert all(0 <= wait <= 0.2 for wait in waits)
+
+
+def test_call_with_retries_gives_up_after_max_attempts():
+    calls = []
+
+    def call():
+        calls.append(1)
+        raise client_error("ServiceUnavailable", 503)
+
+    with pytest.raises(ClientError):
+        call_with_retries(call, NO_WAIT, sleep=lambda _: None)
+    assert len(calls) == 3
+
+
+def test_call_with_retries_does_not_retry_permanent_errors():
+    calls = []
+
+    def call():
+        calls.append(1)
+        raise client_error("NoSuchKey", 404)
+
+    with pytest.raises(ClientError):
+        call_with_retries(call, NO_WAIT, sleep=lambda _: None)
+    assert len(calls) == 1
+
+
+def test_put_if_absent_writes_once(s3, store, seed):
+    key = f"test/put/{seed}.webp"
+
+    assert put_if_absent(s3, THUMBNAILS_BUCKET, key, b"first", 10, 20) is True
+    assert put_if_absent(s3, THUMBNAILS_BUCKET, key, b"second", 10, 20) is False
+
+    versions = store.thumbnail_versions(key)
+    assert len(versions) == 1
+    body = store.s3.get_object(Bucket=THUMBNAILS_BUCKET, Key=key)["Body"].read()
+    assert body == b"first"
+    assert head_thumbnail(s3, THUMBNAILS_BUCKET, key) == storage.StoredThumbnail(10, 20, 5)
+
+
+def test_head_thumbnail_of_a_missing_or_foreign_object(s3, store, seed):
+    assert head_thumbnail(s3, THUMBNAILS_BUCKET, f"test/absent/{seed}.webp") is None
+    foreign = f"test/foreign/{seed}.webp"
+    store.s3.put_object(Bucket=THUMBNAILS_BUCKET, Key=foreign, Body=b"no metadata")
+
+    assert head_thumbnail(s3, THUMBNAILS_BUCKET, foreign) is None
+
+
+def test_read_source_returns_the_pinned_version(s3, store, seed):
+    data = make_png(seed)
+    uploaded = store.upload(f"read/{seed}.png", data)
+
+    source = read_source(s3, make_settings(), request_for(uploaded))
+
+    assert not isinstance(source, StorageFailure)
+    with source:
+        assert source.read() == data
+
+
+def test_read_source_spills_large_sources_to_disk(s3, store, seed, monkeypatch):
+    monkeypatch.setattr(storage, "SPOOL_MEMORY_BYTES", 1024)
+    data = make_png(seed)
+    uploaded = store.upload(f"spill/{seed}.png", data)
+
+    source = read_source(s3, make_settings(), request_for(uploaded))
+
+    assert not isinstance(source, StorageFailure)
+    with source:
+        assert source._rolled  # on disk, not in memory
+        assert source.read() == data
+
+
+def test_read_source_of_an_overwritten_file_is_file_changed(s3, store, seed):
+    first = store.upload(f"changed/{seed}.png", make_png(seed))
+    store.upload(f"changed/{seed}.png", make_png(seed + 1))
+
+    failure = read_source(s3, make_settings(), request_for(first))
+
+    assert isinstance(failure, StorageFailure)
+    assert failure.reason_code == FILE_CHANGED
+
+
+def test_read_source_checks_size_and_sha256(s3, store, seed):
+    uploaded = store.upload(f"hash/{seed}.png", make_png(seed))
+    wrong = dataclasses.replace(request_for(uploaded), sha256="0" * 64)
+
+    failure = read_source(s3, make_settings(), wrong)
+
+    assert isinstance(failure, StorageFailure)
+    assert failure.reason_code == FILE_CHANGED
+    assert "sha256" in failure.message
+
+
+def test_read_source_of_a_deleted_file_is_file_missing(s3, store, seed):
+    uploaded = store.upload(f"deleted/{seed}.png", make_png(seed))
+    store.delete(uploaded.relative_path)
+
+    failure = read_source(s3, make_settings(), request_for(uploaded))
+
+    assert isinstance(failure, StorageFailure)
+    assert failure.reason_code == FILE_MISSING
+
+
+def test_read_source_refuses_an_object_above_the_limit(s3, store, seed):
+    uploaded = store.upload(f"big/{seed}.bin", b"x" * 5000)
+    # The request understates the size, so only the object's own length can catch it.
+    understated = dataclasses.replace(request_for(uploaded), size_bytes=100)
+
+    failure = read_source(s3, make_settings(max_source_bytes=4096), understated)
+
+    assert isinstance(failure, StorageFailure)
+    assert failure.reason_code == FILE_TOO_LARGE
+
+
+class CountingRenderer:
+    """The render seam of ensure_thumbnails: fixed-size fake WebP bytes, calls counted."""
+
+    def __init__(self):
+        self.calls: list[list[int]] = []
+
+    def __call__(self, source, sizes):
+        from ecs_render.thumbnails import Thumbnail
+
+        self.calls.append(list(sizes))
+        assert source.read(8) == b"\x89PNG\r\n\x1a\n"
+        return [Thumbnail(size, size, size // 2, b"webp" * size) for size in sizes]
+
+
+def test_ensure_thumbnails_renders_once_then_answers_from_head(s3, store, seed):
+    pytest.importorskip("ecs_render.thumbnails")
+    uploaded = store.upload(f"ensure/{seed}.png", make_png(seed))
+    render = CountingRenderer()
+    settings = make_settings()
+
+    first = ensure_thumbnails(s3, settings, request_for(uploaded), render)
+    store.delete(uploaded.relative_path)  # the second call must not need the source
+    second = ensure_thumbnails(s3, settings, request_for(uploaded), render)
+
+    assert render.calls == [[1024, 256]]
+    assert first.status == second.status == "ok"
+    assert [t.created for t in first.thumbnails] == [True, True]
+    assert [t.created for t in second.thumbnails] == [False, False]
+    assert [
+        (t.size_px, t.thumbnail_key, t.width_px, t.height_px, t.thumbnail_bytes)
+        for t in first.thumbnails
+    ] == [
+        (t.size_px, t.thumbnail_key, t.width_px, t.height_px, t.thumbnail_bytes)
+        for t in second.thumbnails
+    ]
+    assert first.thumbnails[1].thumbnail_key == thumbnail_key(
+        uploaded.sha256, uploaded.size_bytes, 256
+    )
+
+
+def test_ensure_thumbnails_renders_only_missing_sizes(s3, store, seed):
+    pytest.importorskip("ecs_render.thumbnails")
+    uploaded = store.upload(f"partial/{seed}.png", make_png(seed))
+    settings = make_settings()
+    ensure_thumbnails(
+        s3, make_settings(thumbnail_sizes=(256,)), request_for(uploaded), CountingRenderer()
+    )
+    render = CountingRenderer()
+
+    result = ensure_thumbnails(s3, settings, request_for(uploaded), render)
+
+    assert render.calls == [[1024]]
+    assert [(t.size_px, t.created) for t in result.thumbnails] == [(1024, True), (256, False)]
+
+
+def test_unreachable_s3_is_a_transient_failure_not_an_exception(monkeypatch, seed):
+    for name, value in aws_env(f"http://127.0.0.1:{free_port()}").items():
+        monkeypatch.setenv(name, value)
+    client = make_s3_client()
+    request = RenderRequest(0, "a.png", "etag", "ab" * 32, 10)
+
+    result = ensure_thumbnails(client, make_settings(), request, CountingRenderer(), NO_WAIT)
+
+    assert result.status == "failed"
+    assert result.reason_code == STORAGE_UNAVAILABLE
+    assert "transient" in (result.message or "")
+
+
+def test_a_missing_thumbnails_bucket_is_a_storage_failure(s3, store, seed):
+    pytest.importorskip("ecs_render.thumbnails")
+    uploaded = store.upload(f"nobucket/{seed}.png", make_png(seed))
+
+    result = ensure_thumbnails(
+        s3,
+        make_settings(thumbnails_bucket="no-such-bucket"),
+        request_for(uploaded),
+        CountingRenderer(),
+    )
+
+    assert result.status == "failed"
+    assert result.reason_code == STORAGE_UNAVAILABLE
+
+
+def test_boto3_is_only_imported_by_storage():
+    import ast
+    import pathlib
+
+    package = pathlib.Path(storage.__file__).parent
+    importers = {
+        path.name
+        for path in package.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        and any(
+            (alias.name if isinstance(node, ast.Import) else node.module or "").split(".")[0]
+            in {"boto3", "botocore"}
+            for alias in node.names
+        )
+    }
+    assert importers == {"storage.py"}

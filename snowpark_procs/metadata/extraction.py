@@ -14,6 +14,7 @@ from snowpark_procs.metadata.pdf import read_pdf
 from snowpark_procs.metadata.psd import read_psd
 from snowpark_procs.metadata.raster import read_raster
 from snowpark_procs.metadata.svg import check_svg
+from snowpark_procs.metadata.webp import read_webp
 from snowpark_procs.reason_codes import EMPTY_FILE, FILE_TOO_LARGE, UNSUPPORTED_FORMAT
 from snowpark_procs.records import DesignMetadata, MetadataFailure
 
@@ -82,6 +83,8 @@ def _read_format(
         return read_pdf(source, size)
     if fmt == "psd":
         return read_psd(source, size, limits)
+    if fmt == "webp":
+        return read_webp(source, size, limits)
     if fmt in PILLOW_PLUGINS:
         return read_raster(source, fmt, size, limits)
     return MetadataFailure(UNSUPPORTED_FORMAT, f"no reader for {fmt}")

@@ -36,6 +36,8 @@ _TRUNCATION_HINTS = (
 
 def describe(exc: BaseException) -> str:
     """A short, single-line description of an exception for a failure message."""
+    if isinstance(exc, Image.UnidentifiedImageError):
+        return "the image header could not be parsed"  # Pillow's text names the stream object
     text = " ".join(str(exc).split()) or "no detail"
     return f"{type(exc).__name__}: {text}"[:MAX_MESSAGE_CHARS]
 

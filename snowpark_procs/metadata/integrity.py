@@ -55,9 +55,17 @@ def png_truncation(source: BinaryIO, size: int) -> str | None:
 
 
 def jpeg_truncation(source: BinaryIO, size: int) -> str | None:
-    """Walk the marker segments to the first scan, then look for the EOI marker after it."""
+    """Walk the marker segments to the first scan, then look for the EOI marker after it.
+
+    Almost every complete JPEG ends with EOI, and a cut one cannot (FF is always followed by
+    00 inside scan data), so the tail settles it without a second pass over the file; only
+    files with trailing data (motion photos, padding) are scanned.
+    """
     start = source.tell()
     try:
+        source.seek(max(0, size - 2))
+        if source.read(2) == b"\xff\xd9":
+            return None
         position = 2
         while True:
             source.seek(position)
@@ -162,8 +170,29 @@ def pdf_truncation(source: BinaryIO, size: int) -> str | None:
     return None
 
 
+def tiff_ifd_truncation(head: bytes, size: int) -> str | None:
+    """Writers often put the first IFD after the image data: a cut file loses it."""
+    byte_order = "little" if head[:2] == b"II" else "big"
+    big = head[2:4] in (b"+\x00", b"\x00+")
+    raw = head[8:16] if big else head[4:8]
+    if len(raw) < (8 if big else 4):
+        return "TIFF ends inside its header"
+    offset = int.from_bytes(raw, byte_order)
+    if offset + 2 > size:
+        return f"TIFF directory at byte {offset} lies past the end of the file ({size} bytes)"
+    return None
+
+
+# Shortest complete header per format; anything shorter was cut.
+_MIN_HEADER_BYTES = {"gif": 13, "bmp": 26, "tiff": 8, "webp": 16, "psd": 26}
+
+
 def truncation_before_open(fmt: str, source: BinaryIO, head: bytes, size: int) -> str | None:
     """Checks that need only the stream: run them before any decoder sees the file."""
+    if size < _MIN_HEADER_BYTES.get(fmt, 0):
+        return f"{fmt.upper()} ends inside its header ({size} bytes)"
+    if fmt == "tiff":
+        return tiff_ifd_truncation(head, size)
     if fmt == "png":
         return png_truncation(source, size)
     if fmt == "jpeg":

@@ -1,0 +1,320 @@
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageStat
+from PIL.JpegImagePlugin import JpegImageFile
+from pypdf import PdfReader, PdfWriter
+
+from ecs_render.thumbnails import (
+    RenderFailure,
+    RenderLimits,
+    Thumbnail,
+    draft_request,
+    fit_box,
+    render_thumbnails,
+)
+from orchestration.corpus import HOSTILE_SVG_KINDS
+from tests.fixtures.design_files import design_file, small, stream
+
+
+def render(data: bytes, sizes=(1024, 256), limits: RenderLimits | None = None) -> list[Thumbnail]:
+    result = render_thumbnails(stream(data), sizes, *(limits,) if limits else ())
+    assert isinstance(result, list), result
+    return result
+
+
+def refusal(data: bytes, limits: RenderLimits | None = None) -> RenderFailure:
+    result = render_thumbnails(stream(data), (1024, 256), *(limits,) if limits else ())
+    assert isinstance(result, RenderFailure), result
+    return result
+
+
+def decode(thumbnail: Thumbnail) -> Image.Image:
+    assert thumbnail.data[:4] == b"RIFF" and thumbnail.data[8:12] == b"WEBP"
+    image = Image.open(io.BytesIO(thumbnail.data))
+    image.load()
+    assert image.size == (thumbnail.width_px, thumbnail.height_px)
+    return image
+
+
+def test_fit_box_keeps_aspect_and_never_upscales():
+    assert fit_box((6000, 4000), 1024) == (1024, 683)
+    assert fit_box((4000, 6000), 256) == (171, 256)
+    assert fit_box((300, 200), 1024) == (300, 200)
+    assert fit_box((100_000, 10), 256) == (256, 1)
+
+
+def test_draft_request_is_aspect_correct_not_square():
+    assert draft_request((6000, 4000), (1024, 683)) == (2048, 1366)
+    assert draft_request((300, 200), (300, 200)) == (300, 200)
+
+
+@pytest.mark.parametrize(
+    ("kind", "big", "small_size", "mode"),
+    [
+        ("png_with_alpha", (600, 400), (256, 171), "RGBA"),
+        ("jpeg_cmyk", (600, 400), (256, 171), "RGB"),
+        ("tiff_16bit", (600, 400), (256, 171), "RGB"),
+        ("webp", (600, 450), (256, 192), "RGB"),
+        ("gif_animated", (400, 300), (256, 192), "RGB"),
+        ("bmp_simple", (300, 200), (256, 171), "RGB"),
+        ("psd_layered", (400, 300), (256, 192), "RGB"),
+    ],
+)
+def test_rasters_give_webp_of_the_right_size_without_upscaling(kind, big, small_size, mode):
+    large, little = render(small(kind))
+    assert (large.size_px, little.size_px) == (1024, 256)
+    assert (large.width_px, large.height_px) == big
+    assert (little.width_px, little.height_px) == small_size
+    assert decode(large).mode == mode
+
+
+def test_camera_jpeg_is_turned_upright():
+    large, little = render(design_file("jpeg_large"))
+    # Stored 6000x4000 with orientation 6: shown as a 4000x6000 portrait.
+    assert (large.width_px, large.height_px) == (683, 1024)
+    assert (little.width_px, little.height_px) == (171, 256)
+    # The marker in the stored top-left corner ends up top-right once rotated clockwise.
+    image = decode(large)
+    red, green, blue = image.getpixel((image.width - 10, 10))
+    assert red > 200 and green < 60 and blue < 60
+    assert image.getpixel((10, 10)) != image.getpixel((image.width - 10, 10))
+
+
+def test_jpeg_is_drafted_aspect_correctly_before_any_load(monkeypatch):
+    calls = []
+    original = JpegImageFile.draft
+
+    def spy(self, mode, size):
+        calls.append((size, self._im is None))
+        return original(self, mode, size)
+
+    monkeypatch.setattr(JpegImageFile, "draft", spy)
+    render(design_file("jpeg_large"))
+    assert calls == [((2048, 1366), True)]
+
+
+def test_one_decode_serves_both_sizes(monkeypatch):
+    from PIL import ImageFile
+
+    loads = []
+    original = ImageFile.ImageFile.load
+
+    def counting_load(self):
+        if self.tile:  # a load() with tiles left is a decode; later calls are no-ops
+            loads.append(self.format)
+        return original(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    render(small("png_with_alpha"))
+    assert loads == ["PNG"]
+
+
+def test_alpha_is_kept():
+    large, little = render(small("png_with_alpha"))
+    for thumbnail in (large, little):
+        image = decode(thumbnail)
+        assert image.mode == "RGBA"
+        assert image.getpixel((0, 0))[3] < 10  # transparent corner
+        assert image.getpixel((image.width // 2, image.height // 2))[3] > 245
+
+
+def test_palette_transparency_and_grey_alpha_are_kept():
+    palette = Image.new("P", (64, 64), 1)
+    palette.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    buffer = io.BytesIO()
+    palette.save(buffer, "PNG", transparency=1)
+    assert decode(render(buffer.getvalue())[0]).getpixel((5, 5))[3] == 0
+    buffer = io.BytesIO()
+    Image.new("LA", (64, 64), (128, 0)).save(buffer, "PNG")
+    assert decode(render(buffer.getvalue())[0]).getpixel((5, 5))[3] == 0
+
+
+def test_16bit_grey_is_scaled_not_clipped_to_white():
+    image = decode(render(small("tiff_16bit"))[0]).convert("L")
+    mean = ImageStat.Stat(image).mean[0]
+    assert 60 < mean < 200
+    # The ramp runs dark (left) to light (right), as in the 16-bit source.
+    left = image.crop((0, 0, 50, image.height))
+    right = image.crop((image.width - 50, 0, image.width, image.height))
+    assert ImageStat.Stat(left).mean[0] + 80 < ImageStat.Stat(right).mean[0]
+
+
+def test_cmyk_becomes_rgb_with_real_colour():
+    image = decode(render(small("jpeg_cmyk"))[0])
+    assert image.mode == "RGB"
+    assert len(set(image.get_flattened_data())) > 100
+
+
+def test_animated_gif_uses_the_first_frame():
+    frames = Image.open(io.BytesIO(small("gif_animated")))
+    first = frames.convert("RGB").resize((100, 75))
+    image = decode(render(small("gif_animated"), sizes=(100,))[0])
+    diff = ImageStat.Stat(Image.frombytes("L", (100, 75), bytes(
+        abs(a - b) for a, b in zip(first.convert("L").tobytes(), image.convert("L").tobytes(),
+                                   strict=True)
+    ))).mean[0]  # fmt: skip
+    assert diff < 12
+
+
+def test_psd_thumbnail_is_the_composite():
+    image = decode(render(small("psd_layered"))[0])
+    # The yellow 'Sale badge' layer sits in the group at the top right.
+    red, green, blue = image.getpixel((image.width - image.width // 8, image.height // 10))
+    assert red > 200 and green > 150 and blue < 90
+
+
+def test_pdf_first_page_at_the_asked_size():
+    large, little = render(design_file("pdf_multipage"))
+    assert (large.width_px, large.height_px) == (724, 1024)
+    assert (little.width_px, little.height_px) == (181, 256)
+
+
+def test_pdf_rotated_page_is_landscape():
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(small("pdf_multipage"))))
+    writer.pages[0].rotate(90)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    large = render(buffer.getvalue(), sizes=(512,))[0]
+    assert (large.width_px, large.height_px) == (512, 362)
+
+
+def test_encrypted_pdfs_are_refused():
+    assert refusal(design_file("pdf_encrypted")).reason_code == "encrypted_file"
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(small("pdf_multipage"))))
+    writer.encrypt(user_password="", owner_password="owner", algorithm="RC4-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    assert refusal(buffer.getvalue()).reason_code == "encrypted_file"
+
+
+def test_svg_is_drawn_at_the_asked_size():
+    large, little = render(design_file("svg_simple"))
+    assert (large.width_px, large.height_px) == (1024, 683)
+    assert (little.width_px, little.height_px) == (256, 171)
+    assert len(set(decode(large).get_flattened_data())) > 100
+
+
+def test_small_svg_icon_is_drawn_large_because_it_is_vector():
+    icon = b'<svg xmlns="http://www.w3.org/2000/svg" width="16" height="32"><rect width="16" height="32" fill="red"/></svg>'  # noqa: E501
+    assert [(t.width_px, t.height_px) for t in render(icon)] == [(512, 1024), (128, 256)]
+
+
+@pytest.mark.parametrize("kind", HOSTILE_SVG_KINDS)
+def test_hostile_svgs_are_refused_before_drawing(kind, monkeypatch):
+    import resvg_py
+
+    def must_not_draw(**kwargs):
+        raise AssertionError("resvg saw a hostile SVG")
+
+    monkeypatch.setattr(resvg_py, "svg_to_bytes", must_not_draw)
+    assert refusal(design_file("svg_hostile", kind=kind)).reason_code == "hostile_content"
+
+
+def test_bomb_is_refused_from_the_header_fast():
+    start = time.process_time()
+    result = refusal(design_file("png_bomb"))
+    assert result.reason_code == "decompression_bomb"
+    assert time.process_time() - start < 0.5
+
+
+def test_own_pixel_limit_refuses_before_decoding(monkeypatch):
+    from PIL import ImageFile
+
+    def refuse_load(self):
+        raise AssertionError("decoded a refused image")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse_load)
+    result = refusal(small("png_with_alpha"), RenderLimits(max_pixels=600 * 400 - 1))
+    assert result.reason_code == "decompression_bomb"
+
+
+@pytest.mark.parametrize(
+    ("generator", "code"),
+    [
+        ("zero_byte", "empty_file"),
+        ("png_truncated", "truncated_file"),
+        ("jpeg_truncated", "truncated_file"),
+        ("random_bytes_named_png", "unsupported_format"),
+    ],
+)
+def test_broken_files_get_their_reason_code(generator, code):
+    assert refusal(design_file(generator)).reason_code == code
+
+
+def test_mislabelled_jpeg_renders():
+    assert render(design_file("jpeg_named_png"))[0].width_px == 1024
+
+
+def test_corrupt_image_data_is_render_failed_not_raised():
+    data = bytearray(small("png_with_alpha"))
+    start = data.index(b"IDAT") + 200
+    data[start : start + 400] = b"\x00" * 400  # inside the deflate stream: the decoder chokes
+    result = render_thumbnails(stream(bytes(data)))
+    assert isinstance(result, RenderFailure)
+    assert result.reason_code in ("render_failed", "truncated_file")
+
+
+def test_thumbnails_come_back_in_the_order_asked_without_duplicates():
+    sizes = [t.size_px for t in render(small("webp"), sizes=(128, 512, 128))]
+    assert sizes == [128, 512]
+
+
+def test_file_over_the_size_limit_is_refused():
+    assert refusal(small("webp"), RenderLimits(max_file_bytes=100)).reason_code == "file_too_large"
+
+
+@pytest.mark.parametrize("sizes", [(), (0,), (256, -1)])
+def test_nonsense_sizes_are_a_caller_bug(sizes):
+    with pytest.raises(ValueError):
+        render_thumbnails(stream(small("webp")), sizes)
+
+
+# --- property: no input raises --------------------------------------------------------------
+
+_PREFIXES = [
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff\xe0",
+    b"II*\x00",
+    b"RIFF\x00\x01\x00\x00WEBPVP8 ",
+    b"GIF89a",
+    b"8BPS\x00\x01",
+    b"%PDF-1.7\n",
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="',
+]
+_VALID = ["png_with_alpha", "jpeg_cmyk", "gif_animated", "psd_layered", "pdf_multipage"]
+
+
+@st.composite
+def hostile_bytes(draw: st.DrawFn) -> bytes:
+    if draw(st.booleans()):
+        return draw(st.sampled_from(_PREFIXES)) + draw(st.binary(max_size=2048))
+    data = bytearray(small(draw(st.sampled_from(_VALID))))
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        position = draw(st.integers(min_value=0, max_value=len(data) - 1))
+        data[position] = draw(st.integers(min_value=0, max_value=255))
+    return bytes(data[: draw(st.integers(min_value=0, max_value=len(data)))])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hostile_bytes())
+def test_no_input_raises(data):
+    result = render_thumbnails(stream(data), (128, 64))
+    if isinstance(result, list):
+        assert [t.size_px for t in result] == [128, 64]
+        assert all(max(t.width_px, t.height_px) <= t.size_px for t in result)
+    else:
+        assert result.reason_code in {
+            "empty_file",
+            "unsupported_format",
+            "render_failed",
+            "truncated_file",
+            "decompression_bomb",
+            "hostile_content",
+            "encrypted_file",
+        }

@@ -97,7 +97,7 @@ def render_thumbnails(
     sizes: Sequence[int] = DEFAULT_SIZES,
     limits: RenderLimits = DEFAULT_RENDER_LIMITS,
 ) -> list[Thumbnail] | RenderFailure:
-    """Render one thumbnail per size (in the order asked) from a seekable stream at position 0.
+    """Render one thumbnail per size (in the order asked) from a seekable stream (rewound first).
 
     Raster images are never upscaled; PDF and SVG are vector and are drawn at the size asked.
     Raises ValueError only for a caller bug (no sizes, or a size below 1).

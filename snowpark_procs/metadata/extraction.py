@@ -22,7 +22,7 @@ from snowpark_procs.records import DesignMetadata, MetadataFailure
 def extract_metadata(
     source: BinaryIO, name: str, limits: ExtractionLimits = DEFAULT_LIMITS
 ) -> DesignMetadata | MetadataFailure:
-    """Describe one design file read from a seekable stream positioned at 0.
+    """Describe one design file read from a seekable stream (rewound first, any position).
 
     The stream is read once in chunks for size and sha256, then again only as far as the
     headers need. `name` appears in messages only: the format comes from the magic bytes.

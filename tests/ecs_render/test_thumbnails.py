@@ -318,3 +318,16 @@ def test_no_input_raises(data):
             "hostile_content",
             "encrypted_file",
         }
+
+
+def test_16bit_psd_uses_the_psd_tools_composite():
+    from psd_tools import PSDImage
+
+    psd = PSDImage.new("RGB", (300, 200), color=(255, 255, 255), depth=16)
+    psd.create_pixel_layer(Image.new("RGB", (300, 200), (20, 120, 220)), name="Background")
+    buffer = io.BytesIO()
+    psd.save(buffer)
+    large, little = render(buffer.getvalue())
+    assert (large.width_px, large.height_px, little.width_px) == (300, 200, 256)
+    red, green, blue = decode(large).getpixel((150, 100))
+    assert abs(red - 20) < 8 and abs(green - 120) < 8 and abs(blue - 220) < 8

@@ -73,3 +73,13 @@ def test_invalid_psd_header_is_unreadable():
     result = extract_metadata(stream(bytes(data)), "odd.psd")
     assert isinstance(result, MetadataFailure)
     assert result.reason_code == "unreadable_file"
+
+
+def test_16bit_psd_reports_its_depth():
+    psd = PSDImage.new("RGB", (64, 48), color=(255, 255, 255), depth=16)
+    psd.create_pixel_layer(Image.new("RGB", (64, 48), "navy"), name="Background")
+    buffer = io.BytesIO()
+    psd.save(buffer)
+    meta = extract_metadata(stream(buffer.getvalue()), "deep.psd")
+    assert isinstance(meta, DesignMetadata), meta
+    assert (meta.bit_depth, meta.width_px, meta.height_px, meta.layer_count) == (16, 64, 48, 1)

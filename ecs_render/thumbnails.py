@@ -87,6 +87,11 @@ class RenderLimits:
     # Measured on the demo corpus (5 files x 1024+256 px, CPU time): method 0: 61 ms, +35% bytes;
     # 2: 121 ms, +9%; 4 (Pillow's default): 282 ms; 6: 2365 ms, -16%. 2 is the speed choice.
     webp_method: int = 2
+    # resvg maps CSS generic families to Arial/Times New Roman/Courier New by default; when those
+    # are not installed, text in the generic families silently disappears.
+    svg_sans_serif_family: str = "DejaVu Sans"
+    svg_serif_family: str = "DejaVu Serif"
+    svg_monospace_family: str = "DejaVu Sans Mono"
 
 
 DEFAULT_RENDER_LIMITS = RenderLimits()
@@ -332,7 +337,15 @@ def _draw_svg(source: BinaryIO, largest: int, limits: RenderLimits) -> Image.Ima
     text = data.decode("utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig")
     # No resources_dir: the checker already refused every reference that is not '#id' or an
     # inline raster data: URI, so resvg has nothing to fetch. A square box fits either aspect.
-    png = resvg_py.svg_to_bytes(svg_string=text, width=largest, height=largest)
+    png = resvg_py.svg_to_bytes(
+        svg_string=text,
+        width=largest,
+        height=largest,
+        font_family=limits.svg_sans_serif_family,
+        sans_serif_family=limits.svg_sans_serif_family,
+        serif_family=limits.svg_serif_family,
+        monospace_family=limits.svg_monospace_family,
+    )
     with Image.open(io.BytesIO(png), formats=["PNG"]) as drawn:
         image = drawn.convert("RGBA")
     box = scale_box(image.size, largest)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -198,6 +199,19 @@ def test_svg_is_drawn_at_the_asked_size():
     assert (large.width_px, large.height_px) == (1024, 683)
     assert (little.width_px, little.height_px) == (256, 171)
     assert len(set(decode(large).get_flattened_data())) > 100
+
+
+@pytest.mark.skipif(
+    not list(Path("/usr/share/fonts").rglob("DejaVuSans.ttf")), reason="needs DejaVu fonts"
+)
+def test_svg_text_in_a_generic_family_is_drawn():
+    text = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100">'
+        b'<rect width="200" height="100" fill="black"/><text x="10" y="70" font-size="60" '
+        b'font-family="sans-serif" fill="white">Hg</text></svg>'
+    )
+    image = decode(render(text, sizes=(200,))[0]).convert("L")
+    assert ImageStat.Stat(image).extrema[0][1] > 200
 
 
 def test_small_svg_icon_is_drawn_large_because_it_is_vector():

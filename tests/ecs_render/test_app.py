@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
+from ecs_render.app import create_app
 from ecs_render.protocol import STORAGE_UNAVAILABLE
 from ecs_render.settings import RenderSettings, SettingsError
 from ecs_render.storage import thumbnail_key
@@ -36,9 +37,6 @@ from .conftest import (
     make_png,
     make_settings,
 )
-
-pytest.importorskip("ecs_render.thumbnails")
-from ecs_render.app import create_app  # noqa: E402 - needs the render core to import
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -247,7 +245,11 @@ def test_the_service_over_real_http(s3_env, store, seed):
             data = json.loads(response.read())["data"]
     finally:
         server.send_signal(signal.SIGTERM)
-        output = server.communicate(timeout=20)[0].decode()
+        try:
+            output = server.communicate(timeout=20)[0].decode()
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
 
     # uvicorn re-raises the SIGTERM it handled once the lifespan has shut down cleanly.
     assert server.returncode in (0, -signal.SIGTERM), output

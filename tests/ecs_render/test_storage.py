@@ -19,6 +19,7 @@ from ecs_render.storage import (
     read_source,
     thumbnail_key,
 )
+from ecs_render.thumbnails import Thumbnail
 from snowpark_procs.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LARGE
 
 from .conftest import THUMBNAILS_BUCKET, aws_env, free_port, make_png, make_settings
@@ -212,15 +213,12 @@ class CountingRenderer:
         self.calls: list[list[int]] = []
 
     def __call__(self, source, sizes):
-        from ecs_render.thumbnails import Thumbnail
-
         self.calls.append(list(sizes))
         assert source.read(8) == b"\x89PNG\r\n\x1a\n"
         return [Thumbnail(size, size, size // 2, b"webp" * size) for size in sizes]
 
 
 def test_ensure_thumbnails_renders_once_then_answers_from_head(s3, store, seed):
-    pytest.importorskip("ecs_render.thumbnails")
     uploaded = store.upload(f"ensure/{seed}.png", make_png(seed))
     render = CountingRenderer()
     settings = make_settings()
@@ -246,7 +244,6 @@ def test_ensure_thumbnails_renders_once_then_answers_from_head(s3, store, seed):
 
 
 def test_ensure_thumbnails_renders_only_missing_sizes(s3, store, seed):
-    pytest.importorskip("ecs_render.thumbnails")
     uploaded = store.upload(f"partial/{seed}.png", make_png(seed))
     settings = make_settings()
     ensure_thumbnails(
@@ -274,7 +271,6 @@ def test_unreachable_s3_is_a_transient_failure_not_an_exception(monkeypatch, see
 
 
 def test_a_missing_thumbnails_bucket_is_a_storage_failure(s3, store, seed):
-    pytest.importorskip("ecs_render.thumbnails")
     uploaded = store.upload(f"nobucket/{seed}.png", make_png(seed))
 
     result = ensure_thumbnails(

@@ -6,6 +6,9 @@
     or thumbnails after the matching marks (their change columns come from the
     table itself, so no old change is re-read).
 -#}
+-- Read only by incremental runs; declared so dbt orders the DAG at parse time.
+-- depends_on: {{ ref('stg_pixelforge__file_metadata') }}
+-- depends_on: {{ ref('stg_pixelforge__thumbnails') }}
 with
 
 file_changes as (
@@ -29,6 +32,23 @@ file_versions_checked as (
     existing_design_files as (
 
         select * from {{ this }}
+
+    ),
+
+    new_file_metadata as (
+
+        select * from {{ ref('stg_pixelforge__file_metadata') }}
+
+        where extracted_at > {{ incremental_watermark('extracted_at') }}
+
+    ),
+
+    new_thumbnails as (
+
+        select * from {{ ref('stg_pixelforge__thumbnails') }}
+
+        where
+            rendered_at > {{ incremental_watermark('thumbnails_rendered_at') }}
 
     ),
 
@@ -57,16 +77,11 @@ latest_changes as (
 
 {% if is_incremental() %}
 
-    refreshed_versions as (
+    changed_versions as (
 
-        select file_version_id
-
-        from file_versions_checked
-
-        where
-            extracted_at > {{ incremental_watermark('extracted_at') }}
-            or thumbnails_rendered_at
-            > {{ incremental_watermark('thumbnails_rendered_at') }}
+        select file_version_id from new_file_metadata
+        union all
+        select file_version_id from new_thumbnails
 
     ),
 
@@ -84,17 +99,16 @@ latest_changes as (
 
         from existing_design_files
 
-        inner join refreshed_versions
-            on
-                existing_design_files.file_version_id
-                = refreshed_versions.file_version_id
-
         left join latest_changes
             on
                 existing_design_files.relative_path
                 = latest_changes.relative_path
 
-        where latest_changes.relative_path is null
+        where
+            latest_changes.relative_path is null
+            and existing_design_files.file_version_id in (
+                select changed_versions.file_version_id from changed_versions
+            )
 
     ),
 

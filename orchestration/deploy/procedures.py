@@ -1,0 +1,116 @@
+"""The Snowpark procedures, read from snowpark_procs/snowflake.yml (their one declaration).
+
+Package pins come from requirements/lock.txt, so Snowflake runs the versions the suite tested.
+Whether Snowflake's Anaconda channel offers each pinned version cannot be checked offline: the
+live contract test queries INFORMATION_SCHEMA.PACKAGES for every pin.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_DEFINITION = REPO_ROOT / "snowpark_procs" / "snowflake.yml"
+LOCK_FILE = REPO_ROOT / "requirements" / "lock.txt"
+ARTIFACT_STAGE = "ops.deploy_artifacts"
+PROCEDURES_ZIP = "snowpark_procs.zip"
+
+# What the handlers import, besides the standard library (snowpark_procs/*); psd-tools brings
+# numpy and attrs, which the channel resolves as dependencies.
+PROCEDURE_PACKAGES = ("snowflake-snowpark-python", "pillow", "pypdf", "psd-tools", "defusedxml")
+
+
+class ProjectDefinitionError(ValueError):
+    """snowflake.yml does not declare a procedure the way the deploy plan needs."""
+
+
+@dataclass(frozen=True)
+class ProcedureSpec:
+    entity: str
+    schema: str
+    name: str
+    handler: str
+    signature: tuple[tuple[str, str], ...]
+    returns: str
+    runtime: str
+    execute_as: str
+    packages: tuple[str, ...]
+    imports: tuple[str, ...]
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def arguments(self) -> str:
+        return ", ".join(f"{name} {kind}" for name, kind in self.signature)
+
+    @property
+    def argument_types(self) -> str:
+        return ", ".join(kind for _, kind in self.signature)
+
+
+def lock_pins(
+    names: tuple[str, ...] = PROCEDURE_PACKAGES, lock: Path = LOCK_FILE
+) -> tuple[str, ...]:
+    """`name==version` for each package, from the lock file (case-insensitive names)."""
+    versions: dict[str, str] = {}
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)==([^\s;#]+)", line.strip())
+        if match:
+            versions[match.group(1).lower().replace("_", "-")] = match.group(2)
+    missing = [n for n in names if n not in versions]
+    if missing:
+        raise ProjectDefinitionError(f"{lock} pins no version for {missing}")
+    return tuple(f"{n}=={versions[n]}" for n in names)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_procedures(path: Path = PROJECT_DEFINITION) -> tuple[ProcedureSpec, ...]:
+    """Every `type: procedure` entity, mixins applied, in file order."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if document.get("definition_version") != 2:
+        raise ProjectDefinitionError(f"{path}: expected definition_version 2")
+    mixins: dict[str, Any] = document.get("mixins", {})
+    packages = lock_pins()
+    specs: list[ProcedureSpec] = []
+    for entity, raw in document.get("entities", {}).items():
+        body: dict[str, Any] = {}
+        for mixin in raw.get("meta", {}).get("use_mixins", []):
+            body = _merge(body, mixins[mixin])
+        body = _merge(body, {k: v for k, v in raw.items() if k != "meta"})
+        if body.get("type") != "procedure":
+            continue
+        try:
+            identifier = body["identifier"]
+            stage = body["stage"]
+            spec = ProcedureSpec(
+                entity=entity,
+                schema=identifier["schema"],
+                name=identifier["name"],
+                handler=body["handler"],
+                signature=tuple((arg["name"], arg["type"]) for arg in body["signature"]),
+                returns=body["returns"],
+                runtime=str(body["runtime"]),
+                execute_as="caller" if body.get("execute_as_caller") else "owner",
+                packages=packages,
+                imports=(f"@{stage}/{PROCEDURES_ZIP}",),
+            )
+        except KeyError as error:
+            raise ProjectDefinitionError(f"{path}: entity {entity!r} lacks {error}") from error
+        specs.append(spec)
+    return tuple(specs)

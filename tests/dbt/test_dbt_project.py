@@ -386,7 +386,7 @@ def test_validate_and_load_then_incremental_rounds(warehouse: Warehouse) -> None
 def test_sqlfluff_lint_of_the_models_is_clean(warehouse: Warehouse) -> None:
     # About 10-15 s: the dbt templater compiles the whole project against the server.
     completed = subprocess.run(
-        [sys.executable, "-m", "sqlfluff", "lint", "dbt_project/models"],
+        [sys.executable, "-m", "sqlfluff", "lint", "dbt_project/models", "dbt_project/tests"],
         cwd=REPO_ROOT,
         env={**os.environ, "DBT_TARGET_PATH": str(warehouse.dbt_dir / "lint-target")},
         capture_output=True,

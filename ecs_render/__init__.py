@@ -1,1 +1,1 @@
-from __future__ import annotations
+"""Thumbnail render service: the same image on ECS Fargate and in the local stack."""

@@ -14,9 +14,7 @@ from snowpark_procs import reason_codes
 
 # The renderer's per-row failures that say nothing about the file itself (the
 # service, S3 or the network failed): retried by a later attempt, never recorded.
-PERMANENT_REASON_CODES = frozenset(
-    value for name, value in vars(reason_codes).items() if name.isupper() and isinstance(value, str)
-)
+PERMANENT_REASON_CODES = reason_codes.ALL_REASON_CODES
 
 
 @dataclass(frozen=True)

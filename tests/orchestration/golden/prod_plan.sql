@@ -1,0 +1,613 @@
+-- ==== database ====
+create database if not exists pixelforge;
+use database pixelforge;
+
+-- ==== tables (snowpark_procs/sql/schema.sql) ====
+create schema if not exists raw;
+create schema if not exists ops;
+create table if not exists raw.directory_state (
+    relative_path varchar not null,
+    size number(38, 0),
+    last_modified timestamp_ntz,
+    md5 varchar,
+    etag varchar not null,
+    committed_run_id varchar not null,
+    committed_at timestamp_ntz not null,
+    primary key (relative_path)
+);
+create table if not exists raw.file_changes (
+    run_id varchar not null,
+    relative_path varchar not null,
+    etag varchar not null,
+    size number(38, 0),
+    last_modified timestamp_ntz,
+    md5 varchar,
+    change_type varchar not null,
+    discovered_at timestamp_ntz not null,
+    primary key (run_id, relative_path)
+);
+create table if not exists raw.file_metadata (
+    relative_path varchar not null,
+    etag varchar not null,
+    status varchar not null,
+    reason_code varchar,
+    error_message varchar,
+    format varchar,
+    width_px number(38, 0),
+    height_px number(38, 0),
+    mode varchar,
+    bit_depth number(38, 0),
+    dpi_x float,
+    dpi_y float,
+    frame_count number(38, 0),
+    page_count number(38, 0),
+    layer_count number(38, 0),
+    exif variant,
+    sha256 varchar,
+    size_bytes number(38, 0),
+    run_id varchar not null,
+    extracted_at timestamp_ntz not null,
+    primary key (relative_path, etag)
+);
+create table if not exists raw.thumbnails (
+    relative_path varchar not null,
+    etag varchar not null,
+    size_px number(38, 0) not null,
+    status varchar not null,
+    reason_code varchar,
+    error_message varchar,
+    thumbnail_key varchar,
+    width_px number(38, 0),
+    height_px number(38, 0),
+    thumbnail_bytes number(38, 0),
+    run_id varchar not null,
+    rendered_at timestamp_ntz not null,
+    primary key (relative_path, etag, size_px)
+);
+create table if not exists ops.pipeline_runs (
+    run_id varchar not null,
+    kind varchar not null,
+    scheduled_at timestamp_ntz not null,
+    started_at timestamp_ntz,
+    ended_at timestamp_ntz,
+    state varchar not null,
+    files_discovered number(38, 0),
+    files_succeeded number(38, 0),
+    files_failed number(38, 0),
+    error_message varchar,
+    config variant,
+    primary key (run_id)
+);
+create table if not exists ops.step_runs (
+    run_id varchar not null,
+    step varchar not null,
+    attempt number(38, 0) not null,
+    state varchar not null,
+    started_at timestamp_ntz,
+    ended_at timestamp_ntz,
+    files_in number(38, 0),
+    files_succeeded number(38, 0),
+    files_failed number(38, 0),
+    error_message varchar,
+    primary key (run_id, step, attempt)
+);
+create schema if not exists staging;
+create schema if not exists intermediate;
+create schema if not exists marts;
+-- Directory-table events, appended by the root task as it consumes raw.designs_stream.
+create table if not exists ops.directory_events (
+    relative_path varchar not null,
+    etag varchar,
+    size number(38, 0),
+    action varchar not null,
+    is_update boolean not null,
+    run_id varchar not null,
+    observed_at timestamp_ntz not null
+);
+-- ACCOUNT_USAGE.TASK_HISTORY copied hourly (key: graph_run_group_id, attempt_number, name), so
+-- task runs stay queryable for as long as this table keeps them (365 days+).
+create table if not exists ops.task_history_archive (
+    query_id varchar,
+    name varchar not null,
+    database_name varchar,
+    schema_name varchar,
+    query_text varchar,
+    condition_text varchar,
+    state varchar not null,
+    error_code varchar,
+    error_message varchar,
+    scheduled_time timestamp_ntz,
+    query_start_time timestamp_ntz,
+    next_scheduled_time timestamp_ntz,
+    completed_time timestamp_ntz,
+    root_task_id varchar,
+    graph_version number(38, 0),
+    run_id number(38, 0),
+    return_value varchar,
+    scheduled_from varchar,
+    attempt_number number(38, 0) not null,
+    config varchar,
+    graph_run_group_id varchar not null,
+    copied_at timestamp_ntz not null,
+    primary key (graph_run_group_id, attempt_number, name)
+);
+-- The production ops.task_history: the archived TASK_HISTORY with the local view's columns
+-- (orchestration/local/objects.sql), so operators' queries read the same everywhere.
+create or replace view ops.task_history as
+select
+    query_id,
+    name,
+    database_name,
+    schema_name,
+    query_text,
+    condition_text,
+    state,
+    try_to_number(error_code) as error_code,
+    error_message,
+    scheduled_time,
+    query_start_time,
+    next_scheduled_time,
+    completed_time,
+    root_task_id,
+    graph_version,
+    graph_run_group_id,
+    attempt_number,
+    try_parse_json(config) as config,
+    scheduled_from
+from ops.task_history_archive;
+
+-- ==== warehouse ====
+create warehouse if not exists pixelforge_transform_wh
+    warehouse_size = 'XSMALL'
+    auto_suspend = 60
+    auto_resume = true
+    initially_suspended = true;
+alter warehouse pixelforge_transform_wh set
+    warehouse_size = 'XSMALL'
+    auto_suspend = 60;
+
+-- ==== integrations ====
+-- Created once, then altered: re-creating an integration changes its external id and breaks the
+-- IAM trust policies (docs/deploy.md, the handshake).
+create storage integration if not exists pixelforge_designs
+    type = external_stage
+    storage_provider = 'S3'
+    enabled = true
+    storage_aws_role_arn = '<PIXELFORGE_STORAGE_ROLE_ARN>'
+    storage_allowed_locations = ('s3://<PIXELFORGE_DESIGNS_BUCKET>/');
+alter storage integration pixelforge_designs set
+    storage_aws_role_arn = '<PIXELFORGE_STORAGE_ROLE_ARN>'
+    storage_allowed_locations = ('s3://<PIXELFORGE_DESIGNS_BUCKET>/');
+-- No ALTER here or for the notification integrations (sqlfluff cannot parse ALTER API or
+-- NOTIFICATION INTEGRATION): docs/deploy.md gives the manual ALTER for a changed URL or ARN.
+create api integration if not exists pixelforge_render_api
+    api_provider = aws_api_gateway
+    api_aws_role_arn = '<PIXELFORGE_RENDER_API_ROLE_ARN>'
+    api_allowed_prefixes = ('<PIXELFORGE_RENDER_API_URL>')
+    enabled = true;
+create notification integration if not exists pixelforge_alerts
+    enabled = true
+    type = queue
+    direction = outbound
+    notification_provider = aws_sns
+    aws_sns_topic_arn = '<PIXELFORGE_ALERTS_TOPIC_ARN>'
+    aws_sns_role_arn = '<PIXELFORGE_SNS_ROLE_ARN>';
+create notification integration if not exists pixelforge_heartbeat
+    enabled = true
+    type = queue
+    direction = outbound
+    notification_provider = aws_sns
+    aws_sns_topic_arn = '<PIXELFORGE_HEARTBEAT_TOPIC_ARN>'
+    aws_sns_role_arn = '<PIXELFORGE_SNS_ROLE_ARN>';
+
+-- ==== artifact stage ====
+create stage if not exists ops.deploy_artifacts
+    encryption = (type = 'SNOWFLAKE_SSE')
+    directory = (enable = true);
+
+-- ==== roles and grants ====
+create role if not exists pixelforge_loader;
+create role if not exists pixelforge_transformer;
+create role if not exists pixelforge_operator;
+create role if not exists pixelforge_render;
+create role if not exists pixelforge_orchestrator;
+grant role pixelforge_loader to role pixelforge_orchestrator;
+grant role pixelforge_transformer to role pixelforge_orchestrator;
+grant role pixelforge_orchestrator to role sysadmin;
+grant role pixelforge_render to role sysadmin;
+grant role pixelforge_operator to role sysadmin;
+grant usage on database pixelforge to role pixelforge_loader;
+grant usage on database pixelforge to role pixelforge_transformer;
+grant usage on database pixelforge to role pixelforge_operator;
+grant usage on database pixelforge to role pixelforge_render;
+grant usage on database pixelforge to role pixelforge_orchestrator;
+grant usage, create procedure on schema pixelforge.raw to role pixelforge_loader;
+grant select, insert, update, delete on all tables in schema pixelforge.raw to role pixelforge_loader;
+grant select, insert, update, delete on future tables in schema pixelforge.raw to role pixelforge_loader;
+grant select on all views in schema pixelforge.raw to role pixelforge_loader;
+grant usage on schema pixelforge.ops to role pixelforge_loader;
+grant read on stage pixelforge.ops.deploy_artifacts to role pixelforge_loader;
+grant usage, create function on schema pixelforge.raw to role pixelforge_render;
+grant usage on integration pixelforge_render_api to role pixelforge_render;
+grant usage on schema pixelforge.raw to role pixelforge_transformer;
+grant select on all tables in schema pixelforge.raw to role pixelforge_transformer;
+grant select on future tables in schema pixelforge.raw to role pixelforge_transformer;
+grant select on all views in schema pixelforge.raw to role pixelforge_transformer;
+grant usage, create table, create view on schema pixelforge.staging to role pixelforge_transformer;
+grant usage, create table, create view on schema pixelforge.intermediate to role pixelforge_transformer;
+grant usage, create table, create view on schema pixelforge.marts to role pixelforge_transformer;
+grant usage on schema pixelforge.ops to role pixelforge_transformer;
+grant usage on warehouse pixelforge_transform_wh to role pixelforge_transformer;
+grant usage, create stage, create stream, create view on schema pixelforge.raw to role pixelforge_orchestrator;
+grant usage, create task, create procedure, create dbt project on schema pixelforge.ops to role pixelforge_orchestrator;
+grant create alert on schema pixelforge.ops to role pixelforge_orchestrator;
+grant select, insert, update on all tables in schema pixelforge.ops to role pixelforge_orchestrator;
+grant select, insert, update on future tables in schema pixelforge.ops to role pixelforge_orchestrator;
+grant read on stage pixelforge.ops.deploy_artifacts to role pixelforge_orchestrator;
+grant usage, operate on warehouse pixelforge_transform_wh to role pixelforge_orchestrator;
+grant usage on integration pixelforge_designs to role pixelforge_orchestrator;
+grant usage on integration pixelforge_alerts to role pixelforge_orchestrator;
+grant usage on integration pixelforge_heartbeat to role pixelforge_orchestrator;
+grant execute task, execute managed task, execute alert on account to role pixelforge_orchestrator;
+grant execute managed alert on account to role pixelforge_orchestrator;
+grant usage on schema pixelforge.marts to role pixelforge_operator;
+grant usage on schema pixelforge.ops to role pixelforge_operator;
+grant select on all tables in schema pixelforge.marts to role pixelforge_operator;
+grant select on future tables in schema pixelforge.marts to role pixelforge_operator;
+grant select on all views in schema pixelforge.marts to role pixelforge_operator;
+grant select on future views in schema pixelforge.marts to role pixelforge_operator;
+grant select on all tables in schema pixelforge.ops to role pixelforge_operator;
+grant select on future tables in schema pixelforge.ops to role pixelforge_operator;
+grant select on all views in schema pixelforge.ops to role pixelforge_operator;
+grant select on future views in schema pixelforge.ops to role pixelforge_operator;
+grant usage on warehouse pixelforge_transform_wh to role pixelforge_operator;
+grant database role snowflake.usage_viewer to role pixelforge_orchestrator;
+
+-- ==== suspend the task graphs before changing them ====
+alter task if exists ops.pixelforge_root suspend;
+alter task if exists ops.pixelforge_reconcile suspend;
+alter task if exists ops.pixelforge_archive_task_history suspend;
+
+-- ==== designs stage (owned by the orchestrator, which refreshes it) ====
+use role pixelforge_orchestrator;
+create stage if not exists raw.designs_stage
+    url = 's3://<PIXELFORGE_DESIGNS_BUCKET>/'
+    storage_integration = pixelforge_designs
+    directory = (enable = true auto_refresh = true);
+create stream if not exists raw.designs_stream on stage raw.designs_stage;
+-- DIRECTORY(@raw.designs_stage) as the handlers read it: the local table's columns
+-- (orchestration/local/objects.sql), last_modified as UTC timestamp_ntz.
+create or replace view raw.designs_directory as
+select
+    relative_path,
+    size,
+    md5,
+    etag,
+    convert_timezone('UTC', last_modified)::timestamp_ntz as last_modified
+from directory(@raw.designs_stage);
+grant usage on stage pixelforge.raw.designs_stage to role pixelforge_loader;
+grant select on view pixelforge.raw.designs_directory to role pixelforge_loader;
+grant select on view pixelforge.raw.designs_directory to role pixelforge_transformer;
+
+-- ==== artifacts (built by --apply under the artifact folder) ====
+put 'file://build/deploy/artifacts/snowpark_procs.zip' '@ops.deploy_artifacts/' auto_compress = false overwrite = true;
+put 'file://build/deploy/artifacts/dbt/*.*' '@ops.deploy_artifacts/dbt/' auto_compress = false overwrite = true;
+put 'file://build/deploy/artifacts/dbt/dbt_project/macros/*.*' '@ops.deploy_artifacts/dbt/dbt_project/macros/' auto_compress = false overwrite = true;
+put 'file://build/deploy/artifacts/dbt/dbt_project/models/intermediate/validation/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/intermediate/validation/' auto_compress = false overwrite = true;
+put 'file://build/deploy/artifacts/dbt/dbt_project/models/marts/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/marts/' auto_compress = false overwrite = true;
+put 'file://build/deploy/artifacts/dbt/dbt_project/models/staging/pixelforge/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/staging/pixelforge/' auto_compress = false overwrite = true;
+put 'file://build/deploy/artifacts/dbt/dbt_project/seeds/*.*' '@ops.deploy_artifacts/dbt/dbt_project/seeds/' auto_compress = false overwrite = true;
+put 'file://build/deploy/artifacts/dbt/dbt_project/tests/*.*' '@ops.deploy_artifacts/dbt/dbt_project/tests/' auto_compress = false overwrite = true;
+
+-- ==== procedures (snowpark_procs/snowflake.yml) ====
+use role pixelforge_loader;
+create or replace procedure raw.discover(run_id varchar)
+    copy grants
+    returns varchar
+    language python
+    runtime_version = '3.11'
+    packages = ('snowflake-snowpark-python==1.56.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
+    imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
+    handler = 'snowpark_procs.handlers.discover'
+    execute as owner;
+create or replace procedure raw.extract_metadata(run_id varchar)
+    copy grants
+    returns varchar
+    language python
+    runtime_version = '3.11'
+    packages = ('snowflake-snowpark-python==1.56.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
+    imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
+    handler = 'snowpark_procs.handlers.extract_metadata'
+    execute as owner;
+create or replace procedure raw.render_thumbnails(run_id varchar)
+    copy grants
+    returns varchar
+    language python
+    runtime_version = '3.11'
+    packages = ('snowflake-snowpark-python==1.56.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
+    imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
+    handler = 'snowpark_procs.handlers.render_thumbnails'
+    execute as owner;
+create or replace procedure raw.commit_discovery(run_id varchar)
+    copy grants
+    returns varchar
+    language python
+    runtime_version = '3.11'
+    packages = ('snowflake-snowpark-python==1.56.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
+    imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
+    handler = 'snowpark_procs.handlers.commit_discovery'
+    execute as owner;
+
+-- ==== external function ====
+use role pixelforge_render;
+-- The renderer answers 202 while a batch renders and Snowflake polls with GET until 200 (the
+-- asynchronous protocol; ecs_render/protocol.py). MAX_BATCH_ROWS = 45: floor(600 s async timeout x
+-- 0.5 usable / (2.2 CPU-s worst file x 1.5 derate x 8 batches in flight / 4 workers = 6.60 s per
+-- row))
+create or replace external function raw.render_thumbnail(
+    relative_path varchar,
+    etag varchar,
+    sha256 varchar,
+    size_bytes number
+)
+    returns variant
+    volatile
+    api_integration = pixelforge_render_api
+    max_batch_rows = 45
+    compression = auto
+    as '<PIXELFORGE_RENDER_API_URL>render';
+grant usage on function pixelforge.raw.render_thumbnail(varchar, varchar, varchar, number) to role pixelforge_loader;
+
+-- ==== dbt project ====
+use role pixelforge_orchestrator;
+-- Replaced on every deploy so the staged files take effect (no ALTER ... DEPLOY: sqlfluff cannot
+-- parse ALTER DBT PROJECT); the tasks refer to it by name.
+create or replace dbt project ops.pixelforge_dbt
+    from '@ops.deploy_artifacts/dbt/'
+    default_target = prod;
+
+-- ==== task graph pixelforge (orchestration/graph.py) ====
+create or alter task ops.pixelforge_root
+    schedule = 'USING CRON 0,15,30,45 * * * * UTC'
+    config = $${"mode": "incremental", "pipeline": "pixelforge"}$$
+    allow_overlapping_execution = false
+    task_auto_retry_attempts = 2
+    suspend_task_after_num_failures = 10
+    user_task_timeout_ms = 600000
+    error_integration = pixelforge_alerts
+    comment = 'pixelforge: scheduled root; consumes raw.designs_stream'
+as
+    insert into ops.directory_events (
+        relative_path, etag, size, action, is_update, run_id, observed_at
+    )
+    select
+        relative_path,
+        etag,
+        size,
+        metadata$action as action,
+        metadata$isupdate as is_update,
+        system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID') as run_id,
+        sysdate() as observed_at
+    from raw.designs_stream;
+create or alter task ops.pixelforge_discover
+    user_task_timeout_ms = 600000
+    comment = 'pixelforge: step discover (procedure)'
+    after ops.pixelforge_root
+as
+    call raw.discover(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'));
+create or alter task ops.pixelforge_extract_metadata
+    user_task_timeout_ms = 600000
+    comment = 'pixelforge: step extract_metadata (procedure)'
+    after ops.pixelforge_discover
+as
+    call raw.extract_metadata(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'));
+create or alter task ops.pixelforge_render_thumbnails
+    user_task_timeout_ms = 600000
+    comment = 'pixelforge: step render_thumbnails (procedure calling the render external function)'
+    after ops.pixelforge_extract_metadata
+as
+    call raw.render_thumbnails(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'));
+create or alter task ops.pixelforge_validate
+    warehouse = pixelforge_transform_wh
+    user_task_timeout_ms = 600000
+    comment = 'pixelforge: step validate (dbt selector validate)'
+    after ops.pixelforge_render_thumbnails
+as
+    execute dbt project ops.pixelforge_dbt args = 'build --selector validate --target prod';
+create or alter task ops.pixelforge_load
+    warehouse = pixelforge_transform_wh
+    user_task_timeout_ms = 600000
+    comment = 'pixelforge: step load (dbt selector load)'
+    after ops.pixelforge_validate
+as
+    execute dbt project ops.pixelforge_dbt args = 'build --selector load --target prod';
+create or alter task ops.pixelforge_finalize
+    user_task_timeout_ms = 600000
+    comment = 'pixelforge: finalizer (runs after success or failure)'
+    finalize = ops.pixelforge_root
+as
+    execute immediate $$
+    declare
+        succeeded_tasks integer default 0;
+    begin
+        select count(distinct name) into :succeeded_tasks
+        from table(information_schema.task_history(
+            scheduled_time_range_start => dateadd('day', -1, current_timestamp()),
+            root_task_id => system$task_runtime_info('CURRENT_ROOT_TASK_UUID'),
+            result_limit => 10000))
+        where graph_run_group_id = system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID')
+            and state = 'SUCCEEDED'
+            and name in ('PIXELFORGE_ROOT', 'PIXELFORGE_DISCOVER', 'PIXELFORGE_EXTRACT_METADATA', 'PIXELFORGE_RENDER_THUMBNAILS', 'PIXELFORGE_VALIDATE', 'PIXELFORGE_LOAD');
+        if (succeeded_tasks < 6) then
+            return 'run did not succeed: discovery state not advanced';
+        end if;
+        call raw.commit_discovery(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'));
+        call system$send_snowflake_notification(
+            snowflake.notification.application_json('{"event": "run_succeeded", "pipeline": "pixelforge"}'),
+            snowflake.notification.integration('pixelforge_heartbeat'));
+        return 'committed';
+    end;
+    $$;
+
+-- ==== standalone tasks: reconciliation and task-history copy ====
+create or alter task ops.pixelforge_reconcile
+    schedule = 'USING CRON 0 3 * * * UTC'
+    allow_overlapping_execution = false
+    task_auto_retry_attempts = 1
+    suspend_task_after_num_failures = 3
+    user_task_timeout_ms = 3600000
+    error_integration = pixelforge_alerts
+    comment = 'nightly reconciliation: re-list the designs stage (lost S3 events)'
+as
+    alter stage raw.designs_stage refresh;
+create or alter task ops.pixelforge_archive_task_history
+    schedule = 'USING CRON 17 * * * * UTC'
+    allow_overlapping_execution = false
+    suspend_task_after_num_failures = 3
+    user_task_timeout_ms = 900000
+    comment = 'copies ACCOUNT_USAGE.TASK_HISTORY into ops.task_history_archive (365 days+)'
+as
+    merge into ops.task_history_archive as archive
+    using (
+        select
+            history.query_id,
+            history.name,
+            history.database_name,
+            history.schema_name,
+            history.query_text,
+            history.condition_text,
+            history.state,
+            history.error_code,
+            history.error_message,
+            convert_timezone('UTC', history.scheduled_time)::timestamp_ntz as scheduled_time,
+            convert_timezone('UTC', history.query_start_time)::timestamp_ntz as query_start_time,
+            convert_timezone('UTC', history.next_scheduled_time)::timestamp_ntz
+                as next_scheduled_time,
+            convert_timezone('UTC', history.completed_time)::timestamp_ntz as completed_time,
+            history.root_task_id,
+            history.graph_version,
+            history.run_id,
+            history.return_value,
+            history.scheduled_from,
+            history.attempt_number,
+            history.config,
+            history.graph_run_group_id
+        from snowflake.account_usage.task_history as history
+        where
+            history.database_name = 'PIXELFORGE'
+            and history.completed_time >= coalesce(
+                (
+                    select dateadd('hour', -3, max(archived.completed_time))
+                    from ops.task_history_archive as archived
+                ),
+                dateadd('day', -365, current_timestamp())
+            )
+        qualify row_number() over (
+            partition by history.graph_run_group_id, history.attempt_number, history.name
+            order by history.completed_time desc
+        ) = 1
+    ) as source
+        on
+            archive.graph_run_group_id = source.graph_run_group_id
+            and archive.attempt_number = source.attempt_number
+            and archive.name = source.name
+    when not matched then insert (
+        query_id, name, database_name, schema_name, query_text, condition_text,
+        state, error_code, error_message, scheduled_time, query_start_time,
+        next_scheduled_time, completed_time, root_task_id, graph_version, run_id,
+        return_value, scheduled_from, attempt_number, config, graph_run_group_id,
+        copied_at
+    ) values (
+        source.query_id, source.name, source.database_name, source.schema_name,
+        source.query_text, source.condition_text, source.state, source.error_code,
+        source.error_message, source.scheduled_time, source.query_start_time,
+        source.next_scheduled_time, source.completed_time, source.root_task_id,
+        source.graph_version, source.run_id, source.return_value,
+        source.scheduled_from, source.attempt_number, source.config,
+        source.graph_run_group_id, sysdate()
+    );
+
+-- ==== backfill ====
+-- BACKFILL(start_ts, end_ts): one graph run of ops.pixelforge_root with the window in its config.
+-- Steps read it with SYSTEM$GET_TASK_GRAPH_CONFIG; the run waits if the graph is running.
+create or replace procedure ops.backfill(start_ts timestamp_ntz, end_ts timestamp_ntz)
+    copy grants
+    returns varchar
+    language sql
+    execute as owner
+as
+$$
+declare
+    bad_window exception (-20001, 'backfill: start_ts and end_ts are required, start_ts < end_ts');
+    too_early exception (-20002, 'backfill: start_ts is older than 365 days');
+    in_future exception (-20003, 'backfill: end_ts is in the future');
+    config varchar;
+begin
+    if (start_ts is null or end_ts is null or start_ts >= end_ts) then
+        raise bad_window;
+    end if;
+    if (start_ts < dateadd('day', -365, sysdate())) then
+        raise too_early;
+    end if;
+    if (end_ts > sysdate()) then
+        raise in_future;
+    end if;
+    config := to_json(object_construct(
+        'mode', 'backfill',
+        'start_ts', to_varchar(start_ts, 'YYYY-MM-DD"T"HH24:MI:SS'),
+        'end_ts', to_varchar(end_ts, 'YYYY-MM-DD"T"HH24:MI:SS')
+    ));
+    -- single quotes: a dollar-quoted string here would end this body
+    execute immediate 'execute task ops.pixelforge_root using config = ''' || config || '''';
+    return config;
+end;
+$$;
+
+-- ==== alerts ====
+create or replace alert ops.pixelforge_failed_run
+    schedule = '15 MINUTE'
+    if (exists (
+        select
+            root_task_name,
+            first_error_task_name,
+            first_error_message
+        from table(information_schema.complete_task_graphs(root_task_name => 'PIXELFORGE_ROOT'))
+        where
+            state = 'FAILED'
+            and completed_time > snowflake.alert.last_successful_scheduled_time()
+            and completed_time <= snowflake.alert.scheduled_time()
+    ))
+    then
+        call system$send_snowflake_notification(
+            snowflake.notification.text_plain('pixelforge: a graph run failed; see ops.task_history and COMPLETE_TASK_GRAPHS'),
+            snowflake.notification.integration('pixelforge_alerts')
+        );
+create or replace alert ops.pixelforge_no_recent_success
+    schedule = '15 MINUTE'
+    if (exists (
+        select 1 as no_recent_success
+        where not exists (
+            select 1
+            from table(information_schema.complete_task_graphs(root_task_name => 'PIXELFORGE_ROOT'))
+            where
+                state = 'SUCCEEDED'
+                and completed_time >= dateadd(
+                    'minute', -30, snowflake.alert.scheduled_time()
+                )
+        )
+    ))
+    then
+        call system$send_snowflake_notification(
+            snowflake.notification.text_plain('pixelforge: no successful graph run in the last 30 minutes'),
+            snowflake.notification.integration('pixelforge_alerts')
+        );
+
+-- ==== resume ====
+select system$task_dependents_enable('pixelforge.ops.pixelforge_root');
+alter task ops.pixelforge_reconcile resume;
+alter task ops.pixelforge_archive_task_history resume;
+alter alert ops.pixelforge_failed_run resume;
+alter alert ops.pixelforge_no_recent_success resume;
+
+-- ==== done ====
+use role sysadmin;

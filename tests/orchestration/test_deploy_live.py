@@ -1,0 +1,96 @@
+"""Live contract tests: the plan against a real Snowflake account, the stack against real AWS.
+
+They run only when credentials exist (SNOWFLAKE_ACCOUNT and the deploy settings; AWS
+credentials plus PIXELFORGE_LIVE_STACK_* names) and skip with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from orchestration.deploy import DeploySettings, SettingsError, render_plan
+from orchestration.deploy.apply import apply_plan, prod_connection_parameters
+from orchestration.deploy.artifacts import build_artifacts
+from orchestration.deploy.aws import aws_template
+from orchestration.deploy.procedures import lock_pins
+
+pytestmark = pytest.mark.live
+
+
+def _snowflake_settings() -> tuple[dict[str, object], DeploySettings]:
+    if not os.environ.get("SNOWFLAKE_ACCOUNT"):
+        pytest.skip("SNOWFLAKE_ACCOUNT is not set: no Snowflake account to deploy to")
+    try:
+        return prod_connection_parameters(), DeploySettings.from_env("prod")
+    except SettingsError as error:
+        pytest.skip(f"deploy settings incomplete: {error}")
+
+
+def test_pinned_packages_exist_in_snowflakes_channel() -> None:
+    import snowflake.connector
+
+    parameters, _ = _snowflake_settings()
+    connection = snowflake.connector.connect(**parameters)
+    try:
+        with connection.cursor() as cursor:
+            for pin in lock_pins():
+                name, version = pin.split("==")
+                cursor.execute(
+                    "select count(*) from information_schema.packages "
+                    "where language = 'python' and package_name = %s and version = %s",
+                    (name, version),
+                )
+                row = cursor.fetchone()
+                assert row is not None and row[0] >= 1, f"{pin} is not in the Anaconda channel"
+    finally:
+        connection.close()
+
+
+def test_plan_applies_twice_to_the_account(tmp_path: Path) -> None:
+    parameters, settings = _snowflake_settings()
+    build_artifacts(
+        Path(settings.artifact_dir),
+        settings.transformer_role,
+        settings.warehouse,
+        settings.database,
+    )
+    statements = render_plan(settings)
+    first = apply_plan(parameters, statements, "prod")
+    second = apply_plan(parameters, statements, "prod")
+    assert first.applied == second.applied == len(statements)
+
+
+def test_stack_deploys_to_aws() -> None:
+    boto3 = pytest.importorskip("boto3")
+    names = {
+        key: os.environ.get(f"PIXELFORGE_LIVE_STACK_{key}")
+        for key in ("DESIGNS_BUCKET", "THUMBNAILS_BUCKET", "AUDIT_BUCKET", "IMAGE_URI")
+    }
+    if missing := [k for k, v in names.items() if not v]:
+        pytest.skip(f"PIXELFORGE_LIVE_STACK_{', '.join(missing)} not set: no AWS stack to deploy")
+    session = boto3.session.Session()
+    if session.get_credentials() is None:
+        pytest.skip("no AWS credentials in the environment")
+    client = session.client("cloudformation")
+    stack = f"pixelforge-contract-{uuid.uuid4().hex[:8]}"
+    client.create_stack(
+        StackName=stack,
+        TemplateBody=aws_template(),
+        Capabilities=["CAPABILITY_IAM"],
+        Parameters=[
+            {"ParameterKey": "DesignsBucketName", "ParameterValue": names["DESIGNS_BUCKET"]},
+            {"ParameterKey": "ThumbnailsBucketName", "ParameterValue": names["THUMBNAILS_BUCKET"]},
+            {"ParameterKey": "AuditLogBucketName", "ParameterValue": names["AUDIT_BUCKET"]},
+            {"ParameterKey": "RenderImageUri", "ParameterValue": names["IMAGE_URI"]},
+        ],
+    )
+    try:
+        client.get_waiter("stack_create_complete").wait(StackName=stack)
+        outputs = client.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]
+        assert {o["Description"] for o in outputs} >= {"PIXELFORGE_STORAGE_ROLE_ARN"}
+    finally:
+        client.delete_stack(StackName=stack)

@@ -1,4 +1,4 @@
-"""The `pixelforge` command: up · demo · run · history · sql."""
+"""The `pixelforge` command: up · demo · run · history · sql · deploy."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from orchestration.deploy import commands as deploy_commands
 from orchestration.history import list_pipeline_runs, list_step_runs
 from orchestration.local.stack import LocalStack, StackError, StackSettings
 from orchestration.report import print_history, print_run_report
@@ -74,11 +75,11 @@ def up(data_dir: DataDir = None) -> None:
         f"{settings.data_dir}"
     )
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    # explicit handlers: a shell may start background jobs with SIGINT ignored
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
     try:
         stopped.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
         console.print("stopping (saving the object store) ...")
         stack.stop()
@@ -164,6 +165,9 @@ def sql(
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.as_dict().values()))
     console.print(table)
+
+
+deploy_commands.register(app)
 
 
 def main() -> None:

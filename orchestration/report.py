@@ -37,19 +37,25 @@ def latency_summary(latencies: Sequence[float]) -> str:
     )
 
 
-def print_run_report(console: Console, report: RunReport) -> None:
-    run = report.run
+def _run_title(run: PipelineRun) -> str:
     duration = (
         (run.ended_at - run.started_at).total_seconds() if run.ended_at and run.started_at else None
     )
-    table = Table(
-        title=f"run {run.run_id} · {run.kind} · {_state(run.state)} · {_seconds(duration)}",
-        title_justify="left",
+    return (
+        f"run {run.run_id} · {run.kind} · scheduled {run.scheduled_at:%Y-%m-%d %H:%M} UTC · "
+        f"{_state(run.state)} · {_seconds(duration)}"
     )
-    for column in ("step", "attempt", "state", "files in", "succeeded", "failed", "duration"):
-        table.add_column(column, justify="left" if column in {"step", "state"} else "right")
-    for outcome in report.steps:
-        step = outcome.step_run
+
+
+def steps_table(title: str, steps: Sequence[StepRun]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("step", no_wrap=True)
+    table.add_column("try", justify="right")
+    table.add_column("state", no_wrap=True)
+    for column in ("in", "ok", "failed", "duration"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("error", overflow="fold")
+    for step in steps:
         table.add_row(
             step.step,
             str(step.attempt),
@@ -58,61 +64,36 @@ def print_run_report(console: Console, report: RunReport) -> None:
             _count(step.files_succeeded),
             _count(step.files_failed),
             _seconds(step.duration_s),
+            (step.error_message or "")[:200],
         )
-    console.print(table)
+    return table
+
+
+def print_run_report(console: Console, report: RunReport) -> None:
+    run = report.run
+    console.print(steps_table(_run_title(run), [o.step_run for o in report.steps]))
     if run.error_message:
         console.print(f"[red]error:[/] {run.error_message}")
-    discover = next((o.summary for o in report.steps if o.step_run.step == "discover"), None)
-    if discover is not None:
+    summaries = {o.step_run.step: o.summary for o in report.steps if o.summary is not None}
+    if (discover := summaries.get("discover")) is not None:
         changes = discover.details.get("changes", {})
         console.print(
             "changes: " + (", ".join(f"{k} {v}" for k, v in sorted(changes.items())) or "none")
+        )
+    if (extract := summaries.get("extract_metadata")) is not None and extract.files_failed:
+        reasons = extract.details.get("failures_by_reason", {})
+        console.print(
+            "unreadable files (quarantined): "
+            + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))
         )
     if report.succeeded:
         console.print(f"upload -> queryable: {latency_summary(report.latency_s)}")
 
 
 def print_history(console: Console, runs: Sequence[tuple[PipelineRun, Sequence[StepRun]]]) -> None:
-    table = Table(title="pipeline runs, newest first", title_justify="left")
-    for column in (
-        "run / step",
-        "kind",
-        "state",
-        "scheduled (UTC)",
-        "discovered / in",
-        "succeeded",
-        "failed",
-        "duration",
-        "error",
-    ):
-        table.add_column(column)
+    if not runs:
+        console.print("no runs yet")
     for run, steps in runs:
-        duration = (
-            (run.ended_at - run.started_at).total_seconds()
-            if run.ended_at and run.started_at
-            else None
-        )
-        table.add_row(
-            f"[bold]{run.run_id}[/]",
-            run.kind,
-            _state(run.state),
-            f"{run.scheduled_at:%Y-%m-%d %H:%M:%S}",
-            _count(run.files_discovered),
-            _count(run.files_succeeded),
-            _count(run.files_failed),
-            _seconds(duration),
-            (run.error_message or "")[:80],
-        )
-        for step in steps:
-            table.add_row(
-                f"  {step.step} #{step.attempt}",
-                "",
-                _state(step.state),
-                "",
-                _count(step.files_in),
-                _count(step.files_succeeded),
-                _count(step.files_failed),
-                _seconds(step.duration_s),
-                (step.error_message or "")[:80],
-            )
-    console.print(table)
+        console.print(steps_table(_run_title(run), steps))
+        if run.error_message:
+            console.print(f"[red]error:[/] {run.error_message}")

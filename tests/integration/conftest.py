@@ -38,9 +38,7 @@ def statement_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def start_stack(
-    tmp_path: Path, statement_log: Path
-) -> Iterator[Callable[[str], LocalStack]]:
+def start_stack(tmp_path: Path, statement_log: Path) -> Iterator[Callable[[str], LocalStack]]:
     """Starts a fresh stack per call (each with its own data folder); stops them all after."""
     stacks: list[LocalStack] = []
 
@@ -98,7 +96,8 @@ SNAPSHOT_QUERIES = {
     "directory_state": "select relative_path, etag, size from raw.directory_state",
     "fct_file_versions": "select file_version_id, relative_path, etag, is_quarantined "
     "from marts.fct_file_versions",
-    "dim_design_files": "select relative_path, etag, is_deleted, is_valid from marts.dim_design_files",
+    "dim_design_files": "select relative_path, etag, is_deleted, is_valid "
+    "from marts.dim_design_files",
     "fct_quarantined_file_versions": "select file_version_id, reason_code "
     "from marts.fct_quarantined_file_versions",
 }

@@ -51,8 +51,10 @@ def test_two_intervals_with_add_overwrite_delete_then_an_idle_run(start_stack):
     assert all(o["Key"].startswith("v1/") and o["Key"].endswith(".webp") for o in objects)
     reasons = {
         row["RELATIVE_PATH"]: row["REASON_CODE"]
-        for row in query(stack, "select relative_path, reason_code from raw.file_metadata "
-                                "where status = 'failed'")
+        for row in query(
+            stack,
+            "select relative_path, reason_code from raw.file_metadata where status = 'failed'",
+        )
     }
     assert reasons == {
         "broken/empty.png": "empty_file",
@@ -83,15 +85,19 @@ def test_two_intervals_with_add_overwrite_delete_then_an_idle_run(start_stack):
 
     assert second.succeeded, second.run.error_message
     assert _step(second, "discover").summary.details["changes"] == {
-        "new": 1, "updated": 1, "deleted": 1,
+        "new": 1,
+        "updated": 1,
+        "deleted": 1,
     }
     assert _step(second, "extract_metadata").step_run.files_in == 2
     dim = {r["RELATIVE_PATH"]: r for r in query(stack, "select * from marts.dim_design_files")}
     assert dim["team-b/spinner.gif"]["IS_DELETED"] is True
     assert dim["team-c/new.png"]["IS_DELETED"] is False
-    photo_etag = stack.s3().head_object(
-        Bucket=stack.settings.designs_bucket, Key="team-a/photo.jpg"
-    )["ETag"].strip('"')
+    photo_etag = (
+        stack.s3()
+        .head_object(Bucket=stack.settings.designs_bucket, Key="team-a/photo.jpg")["ETag"]
+        .strip('"')
+    )
     assert dim["team-a/photo.jpg"]["ETAG"] == photo_etag
     versions = query(stack, "select relative_path from marts.fct_file_versions")
     assert len(versions) == len(files) + 2  # the new file and the photo's second version
@@ -117,8 +123,7 @@ def test_two_intervals_with_add_overwrite_delete_then_an_idle_run(start_stack):
         assert [s.step for s in list_step_runs(session, first.run.run_id)] == STEPS
     history = query(
         stack,
-        "select name, state, attempt_number from ops.task_history "
-        "where graph_run_group_id = ?",
+        "select name, state, attempt_number from ops.task_history where graph_run_group_id = ?",
         [first.run.run_id],
     )
     assert {r["NAME"] for r in history} == {f"PIXELFORGE_{s.upper()}" for s in STEPS}
@@ -140,7 +145,7 @@ def test_same_interval_twice_changes_nothing(start_stack):
     assert snapshot(stack) == before
 
 
-class InjectedFault(RuntimeError):
+class InjectedFaultError(RuntimeError):
     pass
 
 
@@ -161,7 +166,7 @@ def test_failure_after_each_step_recovers_to_the_clean_state(start_stack):
 
         def fault(step: str, phase: str, failing_step: str = failing_step) -> None:
             if step == failing_step and phase == "after":
-                raise InjectedFault(f"after {step}")
+                raise InjectedFaultError(f"after {step}")
 
         report = runner_for(faulty, pipeline=two_attempts, fault_hook=fault).run()
 

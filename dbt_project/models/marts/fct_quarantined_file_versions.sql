@@ -3,6 +3,10 @@
     from the seed. A view over fct_file_versions: it holds no rows of its own,
     so it shows exactly the verdict the last load merged. A version re-merged
     with is_quarantined = false (say its thumbnails arrived) leaves it at once.
+    Why not a table: an incremental merge only touches rows in its batch, so a
+    version that stopped failing would keep its stale rows; a full table would
+    rebuild every row on every run. Reading it costs a filtered scan of
+    fct_file_versions (is_quarantined) and a split of the reason codes.
 -#}
 with
 

@@ -136,7 +136,7 @@ class ExternalFunctionRenderer:
     def render(self, requests: Sequence[RenderRequest]) -> list[dict[str, Any]]:
         batch = json.dumps([asdict(request) for request in requests])
         rows = self._session.sql(read_sql("call_render_function"), params=[batch]).collect()
-        return [json.loads(row["RESULT"]) for row in rows]
+        return [json.loads(row["RENDER_RESULT"]) for row in rows]
 
 
 def render_thumbnails(session: Session, run_id: str) -> str:

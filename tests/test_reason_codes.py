@@ -39,3 +39,12 @@ def test_constant_names_are_the_upper_cased_codes():
 
 def test_all_reason_codes_is_the_full_set():
     assert frozenset(_seed_codes()) == reason_codes.ALL_REASON_CODES
+
+
+def test_accepted_formats_seed_matches_the_formats_extraction_detects():
+    from snowpark_procs.metadata import SUPPORTED_FORMATS
+
+    seed = SEED.parent / "accepted_formats.csv"
+    with seed.open(newline="", encoding="utf-8") as handle:
+        accepted = {row["format"] for row in csv.DictReader(handle)}
+    assert accepted == set(SUPPORTED_FORMATS)

@@ -3,20 +3,22 @@
 merge into raw.designs_directory as target
 using raw.designs_directory_listing as source
     on target.relative_path = source.relative_path
-when matched and target.etag <> source.etag then update set
-    size = source.size,
-    last_modified = source.last_modified,
-    md5 = source.md5,
-    etag = source.etag
-when not matched then insert (relative_path, size, last_modified, md5, etag)
-values (
-    source.relative_path, source.size, source.last_modified, source.md5,
-    source.etag
-);
+when matched and target.etag <> source.etag then
+    update set
+        size = source.size,
+        last_modified = source.last_modified,
+        md5 = source.md5,
+        etag = source.etag
+when not matched then
+    insert (relative_path, size, last_modified, md5, etag)
+    values (
+        source.relative_path, source.size, source.last_modified, source.md5,
+        source.etag
+    );
 
 delete from raw.designs_directory as target
 where not exists (
-    select 1
+    select source.relative_path
     from raw.designs_directory_listing as source
     where source.relative_path = target.relative_path
 );

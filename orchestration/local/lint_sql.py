@@ -1,4 +1,8 @@
-"""sqlfluff over the dbt models: the dbt templater compiles against a throwaway local warehouse."""
+"""sqlfluff over all the project's SQL.
+
+The dbt models go through the dbt templater, which compiles against a throwaway local warehouse;
+the SQL run from Python (`?` binds) goes through the placeholder templater.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+BIND_PARAM_SQL_PATHS = ("snowpark_procs/sql", "orchestration/sql", "orchestration/local")
 
 
 def _free_port() -> int:
@@ -55,15 +60,22 @@ def lint(paths: list[str]) -> int:
         )
         try:
             _wait_for_port(port, server)
-            command = [sys.executable, "-m", "sqlfluff", "lint", *paths]
-            return subprocess.run(command, env=env, cwd=REPO_ROOT, check=False).returncode
+            sqlfluff = [sys.executable, "-m", "sqlfluff", "lint"]
+            models = subprocess.run([*sqlfluff, *paths], env=env, cwd=REPO_ROOT, check=False)
+            bind_sql = subprocess.run(
+                [*sqlfluff, "--config", ".sqlfluff-bind-params", *BIND_PARAM_SQL_PATHS],
+                env=env,
+                cwd=REPO_ROOT,
+                check=False,
+            )
+            return models.returncode or bind_sql.returncode
         finally:
             server.terminate()
             server.wait(timeout=15)
 
 
 def main() -> None:
-    sys.exit(lint(sys.argv[1:] or ["dbt_project/models"]))
+    sys.exit(lint(sys.argv[1:] or ["dbt_project/models", "dbt_project/tests"]))
 
 
 if __name__ == "__main__":

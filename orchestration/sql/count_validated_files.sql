@@ -3,9 +3,9 @@
 select
     count(*) as files,
     count_if(not checked.is_quarantined) as valid_files
-from raw.file_changes as changes
+from raw.file_changes as file_changes
 inner join intermediate.int_file_versions_checked as checked
     on
-        changes.relative_path = checked.relative_path
-        and changes.etag = checked.etag
-where changes.run_id = ? and changes.change_type <> 'deleted'
+        file_changes.relative_path = checked.relative_path
+        and file_changes.etag = checked.etag
+where file_changes.run_id = ? and file_changes.change_type <> 'deleted'

@@ -16,14 +16,15 @@ using (
     from (select parse_json(?) as doc) as record
 ) as source
     on target.run_id = source.run_id
-when matched then update set
-    started_at = source.started_at,
-    ended_at = source.ended_at,
-    state = source.state,
-    files_discovered = source.files_discovered,
-    files_succeeded = source.files_succeeded,
-    files_failed = source.files_failed,
-    error_message = source.error_message
+when matched then
+    update set
+        started_at = source.started_at,
+        ended_at = source.ended_at,
+        state = source.state,
+        files_discovered = source.files_discovered,
+        files_succeeded = source.files_succeeded,
+        files_failed = source.files_failed,
+        error_message = source.error_message
 when not matched then insert (
     run_id, kind, scheduled_at, started_at, ended_at, state, files_discovered,
     files_succeeded, files_failed, error_message, config

@@ -18,13 +18,14 @@ using (
         target.run_id = source.run_id
         and target.step = source.step
         and target.attempt = source.attempt
-when matched then update set
-    state = source.state,
-    ended_at = source.ended_at,
-    files_in = source.files_in,
-    files_succeeded = source.files_succeeded,
-    files_failed = source.files_failed,
-    error_message = source.error_message
+when matched then
+    update set
+        state = source.state,
+        ended_at = source.ended_at,
+        files_in = source.files_in,
+        files_succeeded = source.files_succeeded,
+        files_failed = source.files_failed,
+        error_message = source.error_message
 when not matched then insert (
     run_id, step, attempt, state, started_at, ended_at, files_in,
     files_succeeded, files_failed, error_message

@@ -1,12 +1,10 @@
 -- Upload -> queryable latency of each file version a run loaded. Binds: run_id.
 select
-    versions.relative_path,
-    datediff(
-        'millisecond', versions.last_modified_at, versions.first_loaded_at
-    ) / 1000.0 as latency_s
-from raw.file_changes as changes
-inner join marts.fct_file_versions as versions
+    file_versions.relative_path,
+    file_versions.upload_to_queryable_seconds as latency_s
+from raw.file_changes as file_changes
+inner join marts.fct_file_versions as file_versions
     on
-        changes.relative_path = versions.relative_path
-        and changes.etag = versions.etag
-where changes.run_id = ? and changes.change_type <> 'deleted'
+        file_changes.relative_path = file_versions.relative_path
+        and file_changes.etag = file_versions.etag
+where file_changes.run_id = ? and file_changes.change_type <> 'deleted'

@@ -7,7 +7,7 @@ select
         item.value:etag::varchar,
         item.value:sha256::varchar,
         item.value:size_bytes::number
-    )::varchar as result
+    )::varchar as render_result
 from (select parse_json(?) as doc) as batch,
     lateral flatten(input => batch.doc) as item
 order by request_index

@@ -16,13 +16,14 @@ using (
 ) as source
     on target.relative_path = source.relative_path
 when matched and source.change_type = 'deleted' then delete
-when matched then update set
-    etag = source.etag,
-    size = source.size,
-    last_modified = source.last_modified,
-    md5 = source.md5,
-    committed_run_id = source.run_id,
-    committed_at = sysdate()
+when matched then
+    update set
+        etag = source.etag,
+        size = source.size,
+        last_modified = source.last_modified,
+        md5 = source.md5,
+        committed_run_id = source.run_id,
+        committed_at = sysdate()
 when not matched and source.change_type <> 'deleted' then insert (
     relative_path, size, last_modified, md5, etag, committed_run_id,
     committed_at

@@ -13,30 +13,30 @@ using (
         changed.change_type
     from (
         select
-            directory.relative_path,
-            directory.etag,
-            directory.size,
-            directory.last_modified,
-            directory.md5,
+            listed.relative_path,
+            listed.etag,
+            listed.size,
+            listed.last_modified,
+            listed.md5,
             case
-                when state.relative_path is null then 'new' else 'updated'
+                when committed.relative_path is null then 'new' else 'updated'
             end as change_type
-        from raw.designs_directory as directory
-        left join raw.directory_state as state
-            on directory.relative_path = state.relative_path
-        where state.relative_path is null or state.etag <> directory.etag
+        from raw.designs_directory as listed
+        left join raw.directory_state as committed
+            on listed.relative_path = committed.relative_path  -- noqa: ST09
+        where committed.relative_path is null or committed.etag <> listed.etag
         union all
         select
-            state.relative_path,
-            state.etag,
-            state.size,
-            state.last_modified,
-            state.md5,
+            committed.relative_path,
+            committed.etag,
+            committed.size,
+            committed.last_modified,
+            committed.md5,
             'deleted' as change_type
-        from raw.directory_state as state
-        left join raw.designs_directory as directory
-            on state.relative_path = directory.relative_path
-        where directory.relative_path is null
+        from raw.directory_state as committed
+        left join raw.designs_directory as listed
+            on committed.relative_path = listed.relative_path
+        where listed.relative_path is null
     ) as changed
 ) as source
     on

@@ -28,25 +28,26 @@ using (
     on
         target.relative_path = source.relative_path
         and target.etag = source.etag
-when matched then update set
-    status = source.status,
-    reason_code = source.reason_code,
-    error_message = source.error_message,
-    format = source.format,
-    width_px = source.width_px,
-    height_px = source.height_px,
-    mode = source.mode,
-    bit_depth = source.bit_depth,
-    dpi_x = source.dpi_x,
-    dpi_y = source.dpi_y,
-    frame_count = source.frame_count,
-    page_count = source.page_count,
-    layer_count = source.layer_count,
-    exif = source.exif,
-    sha256 = source.sha256,
-    size_bytes = source.size_bytes,
-    run_id = source.run_id,
-    extracted_at = sysdate()
+when matched then
+    update set
+        status = source.status,
+        reason_code = source.reason_code,
+        error_message = source.error_message,
+        format = source.format,
+        width_px = source.width_px,
+        height_px = source.height_px,
+        mode = source.mode,
+        bit_depth = source.bit_depth,
+        dpi_x = source.dpi_x,
+        dpi_y = source.dpi_y,
+        frame_count = source.frame_count,
+        page_count = source.page_count,
+        layer_count = source.layer_count,
+        exif = source.exif,
+        sha256 = source.sha256,
+        size_bytes = source.size_bytes,
+        run_id = source.run_id,
+        extracted_at = sysdate()
 when not matched then insert (
     relative_path, etag, status, reason_code, error_message, format,
     width_px, height_px, mode, bit_depth, dpi_x, dpi_y, frame_count,

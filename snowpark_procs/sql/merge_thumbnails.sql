@@ -21,16 +21,17 @@ using (
         target.relative_path = source.relative_path
         and target.etag = source.etag
         and target.size_px = source.size_px
-when matched then update set
-    status = source.status,
-    reason_code = source.reason_code,
-    error_message = source.error_message,
-    thumbnail_key = source.thumbnail_key,
-    width_px = source.width_px,
-    height_px = source.height_px,
-    thumbnail_bytes = source.thumbnail_bytes,
-    run_id = source.run_id,
-    rendered_at = sysdate()
+when matched then
+    update set
+        status = source.status,
+        reason_code = source.reason_code,
+        error_message = source.error_message,
+        thumbnail_key = source.thumbnail_key,
+        width_px = source.width_px,
+        height_px = source.height_px,
+        thumbnail_bytes = source.thumbnail_bytes,
+        run_id = source.run_id,
+        rendered_at = sysdate()
 when not matched then insert (
     relative_path, etag, size_px, status, reason_code, error_message,
     thumbnail_key, width_px, height_px, thumbnail_bytes, run_id, rendered_at

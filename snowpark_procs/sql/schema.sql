@@ -1,5 +1,6 @@
--- The pipeline's own tables: the one definition, applied locally by the stack and
--- rendered into the production deploy plan. Timestamps are UTC (timestamp_ntz).
+-- The pipeline's own tables: the one definition, applied locally by the stack
+-- and rendered into the production deploy plan. Timestamps are UTC
+-- (timestamp_ntz).
 
 create schema if not exists raw;
 create schema if not exists ops;
@@ -17,7 +18,8 @@ create table if not exists raw.directory_state (
     primary key (relative_path)
 );
 
--- The change set of each run (new, updated, deleted); key (run_id, relative_path).
+-- The change set of each run (new, updated, deleted).
+-- Key: (run_id, relative_path).
 create table if not exists raw.file_changes (
     run_id varchar not null,
     relative_path varchar not null,
@@ -55,7 +57,8 @@ create table if not exists raw.file_metadata (
     primary key (relative_path, etag)
 );
 
--- One row per file version and thumbnail size, key (relative_path, etag, size_px).
+-- One row per file version and thumbnail size.
+-- Key: (relative_path, etag, size_px).
 create table if not exists raw.thumbnails (
     relative_path varchar not null,
     etag varchar not null,

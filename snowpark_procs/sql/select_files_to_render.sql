@@ -1,16 +1,6 @@
 -- Step "render_thumbnails": the run's readable file versions still lacking a
 -- successful thumbnail for some size. Binds: run_id, number of sizes.
-select
-    metadata.relative_path,
-    metadata.etag,
-    metadata.sha256,
-    metadata.size_bytes
-from raw.file_changes as changes
-inner join raw.file_metadata as metadata
-    on
-        changes.relative_path = metadata.relative_path
-        and changes.etag = metadata.etag
-left join (
+with rendered as (
     select
         relative_path,
         etag,
@@ -18,13 +8,25 @@ left join (
     from raw.thumbnails
     where status = 'ok'
     group by relative_path, etag
-) as rendered
+)
+
+select
+    file_metadata.relative_path,
+    file_metadata.etag,
+    file_metadata.sha256,
+    file_metadata.size_bytes
+from raw.file_changes as file_changes
+inner join raw.file_metadata as file_metadata
     on
-        metadata.relative_path = rendered.relative_path
-        and metadata.etag = rendered.etag
+        file_changes.relative_path = file_metadata.relative_path
+        and file_changes.etag = file_metadata.etag
+left join rendered
+    on
+        file_metadata.relative_path = rendered.relative_path
+        and file_metadata.etag = rendered.etag
 where
-    changes.run_id = ?
-    and changes.change_type <> 'deleted'
-    and metadata.status = 'ok'
+    file_changes.run_id = ?
+    and file_changes.change_type <> 'deleted'
+    and file_metadata.status = 'ok'
     and coalesce(rendered.rendered_sizes, 0) < ?
-order by metadata.relative_path
+order by file_metadata.relative_path

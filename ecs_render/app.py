@@ -1,7 +1,9 @@
-"""HTTP face of the render service: POST /render (Snowflake's external function), GET /healthz.
+"""HTTP face of the render service: POST and GET /render (Snowflake's external function), /healthz.
 
 Rows of a batch render in parallel on a process pool whose workers each hold their own S3
 client; a row that hangs or kills its worker becomes a failed row and the pool is rebuilt.
+A POST carrying Snowflake's batch id may be answered 202 while the batch goes on in the
+background; GETs with the same id then poll it (ecs_render.batches keeps that state).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ecs_render.batches import BATCH_ID_HEADER, BatchAnswer, BatchRecords, BatchRegistry
 from ecs_render.protocol import (
     RENDERER_UNAVAILABLE,
     BatchError,
@@ -45,6 +48,11 @@ logger = logging.getLogger("ecs_render")
 
 MAX_BODY_BYTES = 16 * MIB  # a 50-row batch is a few KiB; this bounds a gzip bomb
 HARD_TIMEOUT_GRACE_S = 5.0  # the worker's own alarm should answer first; this catches C-level hangs
+# At shutdown, running batches get this long to finish and be stored (ECS waits 30 s by default
+# between SIGTERM and SIGKILL); a batch cut short leaves Snowflake polling until it gives up.
+DRAIN_TIMEOUT_S = 20.0
+# An async answer is a status, not data; Snowflake reads only the status of a 202.
+_ACCEPTED_BODY = b"{}"
 
 
 class _RowTimeout(BaseException):
@@ -103,6 +111,7 @@ class RenderPool:
         self._slots = asyncio.Semaphore(settings.render_workers)
         self._generation = 0
         self._executor = self._new_executor()
+        self.rows_started = 0  # rows handed to render(), for logs and tests
 
     def _new_executor(self) -> ProcessPoolExecutor:
         # spawn: the server process runs threads (event loop, S3 pools) that fork would copy.
@@ -124,6 +133,7 @@ class RenderPool:
 
     async def render(self, request: RenderRequest) -> RenderResult:
         hard_timeout_s = self._settings.render_timeout_s + HARD_TIMEOUT_GRACE_S
+        self.rows_started += 1
         async with self._slots:
             # A crash fails every row in flight; the second try spares the rows that did not
             # cause it, while a row that crashes its worker again is reported failed.
@@ -177,15 +187,20 @@ def create_app(settings: RenderSettings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         pool = RenderPool(settings)
+        # The server process's own client, for batch records; workers hold theirs.
+        records = BatchRecords(make_s3_client(), settings.thumbnails_bucket)
+        batches = BatchRegistry(records, settings.sync_wait_s)
         try:
             await pool.warm_up()
-            yield {"pool": pool, "settings": settings}
+            yield {"pool": pool, "batches": batches, "settings": settings}
+            await batches.drain(DRAIN_TIMEOUT_S)
         finally:
             pool.close()
 
     return Starlette(
         routes=[
             Route("/render", render_batch, methods=["POST"]),
+            Route("/render", poll_batch, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],
         lifespan=lifespan,
@@ -193,13 +208,53 @@ def create_app(settings: RenderSettings) -> Starlette:
 
 
 async def render_batch(request: Request) -> Response:
-    """The external function: one result per row, in order; 400 only for a malformed batch."""
-    started = time.monotonic()
+    """The external function: one result per row, in order; 400 only for a malformed batch.
+
+    Without a batch id the batch is rendered before answering. With one (Snowflake always sends
+    it) the answer is 200 when the batch finishes within the sync wait or was finished before
+    (a retry), else 202 while it goes on in the background.
+    """
     try:
         rows = parse_batch(await _read_body(request))
     except BatchError as error:
         return JSONResponse({"error": str(error)}, status_code=400)
     pool: RenderPool = request.state.pool
+    batch_id = request.headers.get(BATCH_ID_HEADER, "")
+    if not batch_id:
+        return _batch_response(BatchAnswer("done", await _render_rows(pool, rows, "-")))
+    batches: BatchRegistry = request.state.batches
+    answer = await batches.submit(batch_id, len(rows), lambda: _render_rows(pool, rows, batch_id))
+    return _batch_response(answer)
+
+
+async def poll_batch(request: Request) -> Response:
+    """Snowflake's poll after a 202: same batch id, no body; 200, 202 or 404 for an unknown id."""
+    batch_id = request.headers.get(BATCH_ID_HEADER, "")
+    if not batch_id:
+        error = f"GET /render polls a batch and needs the {BATCH_ID_HEADER} header"
+        return JSONResponse({"error": error}, status_code=400)
+    batches: BatchRegistry = request.state.batches
+    return _batch_response(await batches.poll(batch_id))
+
+
+def _batch_response(answer: BatchAnswer) -> Response:
+    match answer.state:
+        case "done":
+            return Response(answer.body, media_type="application/json")
+        case "pending":
+            return Response(_ACCEPTED_BODY, status_code=202, media_type="application/json")
+        case "unknown":
+            return JSONResponse({"error": answer.message}, status_code=404)
+        case "unavailable":
+            return JSONResponse({"error": answer.message}, status_code=503)
+        case "failed":
+            return JSONResponse({"error": answer.message}, status_code=500)
+
+
+async def _render_rows(
+    pool: RenderPool, rows: list[RenderRequest | RowFailure], batch_id: str
+) -> bytes:
+    started = time.monotonic()
     results = await asyncio.gather(*(_render_row(pool, row) for row in rows))
     ok = sum(result.status == "ok" for _, result in results)
     logger.info(
@@ -208,9 +263,9 @@ async def render_batch(request: Request) -> Response:
         ok,
         len(results) - ok,
         time.monotonic() - started,
-        request.headers.get("sf-external-function-query-batch-id", "-"),
+        batch_id,
     )
-    return Response(build_response(results), media_type="application/json")
+    return build_response(results)
 
 
 async def _render_row(

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 MIB = 1024 * 1024
+# API Gateway ends a request at 29 s; a POST that waits this long for its batch must leave room
+# for the response itself.
+MAX_SYNC_WAIT_S = 25.0
 
 
 class SettingsError(ValueError):
@@ -26,6 +29,8 @@ class RenderSettings:
     render_workers: int = 1
     render_timeout_s: float = 60.0
     max_source_bytes: int = 256 * MIB
+    # How long a POST carrying a batch id waits for its batch before answering 202.
+    sync_wait_s: float = 20.0
 
     def __post_init__(self) -> None:
         for name in ("designs_bucket", "thumbnails_bucket"):
@@ -47,6 +52,11 @@ class RenderSettings:
             raise SettingsError(
                 f"PIXELFORGE_MAX_SOURCE_BYTES must be >= 1, got {self.max_source_bytes}"
             )
+        if not (math.isfinite(self.sync_wait_s) and 0 <= self.sync_wait_s <= MAX_SYNC_WAIT_S):
+            raise SettingsError(
+                f"PIXELFORGE_RENDER_SYNC_WAIT_S must be 0..{MAX_SYNC_WAIT_S:g} s (API Gateway "
+                f"ends a request at 29 s), got {self.sync_wait_s}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RenderSettings:
@@ -60,6 +70,7 @@ class RenderSettings:
             render_workers=_int(env, "PIXELFORGE_RENDER_WORKERS", os.cpu_count() or 1),
             render_timeout_s=_float(env, "PIXELFORGE_RENDER_TIMEOUT_S", cls.render_timeout_s),
             max_source_bytes=_int(env, "PIXELFORGE_MAX_SOURCE_BYTES", cls.max_source_bytes),
+            sync_wait_s=_float(env, "PIXELFORGE_RENDER_SYNC_WAIT_S", cls.sync_wait_s),
         )
 
 

@@ -212,6 +212,45 @@ def put_if_absent(
     return True
 
 
+def read_record(
+    client: S3Client, bucket: str, key: str, policy: RetryPolicy = DEFAULT_RETRY
+) -> bytes | StorageFailure | None:
+    """The small JSON record at key (a batch's state), or None when absent."""
+
+    def get() -> bytes:
+        body = client.get_object(Bucket=bucket, Key=key)["Body"]
+        try:
+            return body.read()
+        finally:
+            body.close()
+
+    try:
+        return call_with_retries(get, policy)
+    except Exception as error:
+        if _error_code(error) in {"404", "NoSuchKey"}:
+            return None
+        return _storage_failure(f"GET s3://{bucket}/{key}", error)
+
+
+def put_record_if_absent(
+    client: S3Client, bucket: str, key: str, data: bytes, policy: RetryPolicy = DEFAULT_RETRY
+) -> bool | StorageFailure:
+    """Write a small JSON record unless key exists (IfNoneMatch="*"); True when this wrote it."""
+
+    def put() -> None:
+        client.put_object(
+            Bucket=bucket, Key=key, Body=data, IfNoneMatch="*", ContentType="application/json"
+        )
+
+    try:
+        call_with_retries(put, policy)
+    except Exception as error:
+        if _error_code(error) == "PreconditionFailed":
+            return False  # written first by another request for the same key
+        return _storage_failure(f"PUT s3://{bucket}/{key}", error)
+    return True
+
+
 def read_source(
     client: S3Client,
     settings: RenderSettings,

@@ -285,6 +285,7 @@ def test_settings_from_env_defaults_and_parsing():
             "PIXELFORGE_RENDER_WORKERS": "3",
             "PIXELFORGE_RENDER_TIMEOUT_S": "2.5",
             "PIXELFORGE_MAX_SOURCE_BYTES": "1000",
+            "PIXELFORGE_RENDER_SYNC_WAIT_S": "5",
         }
     )
 
@@ -296,7 +297,8 @@ def test_settings_from_env_defaults_and_parsing():
     assert defaults.thumbnail_sizes == (1024, 256)
     assert defaults.render_workers == (os.cpu_count() or 1)
     assert (defaults.render_timeout_s, defaults.max_source_bytes) == (60.0, 256 * 1024 * 1024)
-    assert parsed == RenderSettings("d-bucket", "in/", "t-bucket", (512, 128), 3, 2.5, 1000)
+    assert defaults.sync_wait_s == 20.0
+    assert parsed == RenderSettings("d-bucket", "in/", "t-bucket", (512, 128), 3, 2.5, 1000, 5.0)
 
 
 @pytest.mark.parametrize(
@@ -311,6 +313,7 @@ def test_settings_from_env_defaults_and_parsing():
         ("PIXELFORGE_RENDER_TIMEOUT_S", "inf"),
         ("PIXELFORGE_MAX_SOURCE_BYTES", "0"),
         ("PIXELFORGE_DESIGNS_BUCKET", "a/b"),
+        ("PIXELFORGE_RENDER_SYNC_WAIT_S", "29"),  # API Gateway would cut the request first
     ],
 )
 def test_settings_from_env_rejects_bad_values_by_name(name, value):

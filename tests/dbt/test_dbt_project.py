@@ -6,13 +6,10 @@ dbtRunner with the repo's own profiles (target local) and selectors.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,13 +17,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import fakesnow.server
 import pytest
 import snowflake.connector
-import uvicorn
 from dbt.cli.main import dbtRunner
 from fakesnow.instance import FakeSnow
 from snowflake.connector.util_text import split_statements
+
+from tests.fakesnow_server import fakesnow_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_SQL = REPO_ROOT / "snowpark_procs" / "sql" / "schema.sql"
@@ -46,46 +43,6 @@ class Warehouse:
 
 def version_id(relative_path: str, etag: str) -> str:
     return hashlib.md5(f"{relative_path}|{etag}".encode()).hexdigest()
-
-
-@contextlib.contextmanager
-def fakesnow_server(instance: FakeSnow) -> Iterator[dict[str, Any]]:
-    """fakesnow.server(), serving `instance`, on a free loopback port.
-
-    The same steps as fakesnow's own helper, which cannot be reused here: its first call
-    imports the fakesnow.server module, and that import replaces the package attribute
-    `fakesnow.server` (the helper) with the module for the rest of the process. The
-    server reads the module-level `shared_fs` per request, so pointing it at a fresh
-    instance keeps this module's tables apart from any other in-process server's.
-    """
-    with contextlib.closing(socket.socket(type=socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    saved_instance = fakesnow.server.shared_fs
-    fakesnow.server.shared_fs = instance
-    server = uvicorn.Server(
-        uvicorn.Config(fakesnow.server.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="fakesnow server", daemon=True)
-    thread.start()
-    while thread.is_alive() and not server.started:
-        time.sleep(0.05)
-    try:
-        assert server.started, "fakesnow server did not start"
-        yield {
-            "user": "fake",
-            "password": "snow",
-            "account": "fakesnow",
-            "host": "127.0.0.1",
-            "port": port,
-            "protocol": "http",
-            "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
-            "network_timeout": 30,
-        }
-    finally:
-        server.should_exit = True
-        thread.join()
-        fakesnow.server.shared_fs = saved_instance
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import logging
 import os
 from pathlib import Path
 
-import fakesnow
 import pytest
 import snowflake.connector
 import sqlglot
@@ -25,6 +24,7 @@ from orchestration.deploy.procedures import load_procedures
 from orchestration.deploy.tasks import snowflake_cron
 from orchestration.graph import INCREMENTAL, DbtStep, ProcedureStep, RetryPolicy
 from snowpark_procs import handlers
+from tests.fakesnow_server import fakesnow_server
 
 GOLDEN = Path(__file__).parent / "golden" / "prod_plan.sql"
 
@@ -335,7 +335,7 @@ def test_local_target_skips_what_fakesnow_lacks(plan: list[PlanStatement]) -> No
 def test_local_statements_apply_to_fakesnow_twice(plan: list[PlanStatement]) -> None:
     run, _ = select_for_target(plan, "local")
     logging.getLogger("fakesnow").setLevel(logging.WARNING)
-    with fakesnow.server() as parameters:
+    with fakesnow_server() as parameters:
         connection = snowflake.connector.connect(**{**parameters, "network_timeout": 30})
         try:
             with connection.cursor() as cursor:

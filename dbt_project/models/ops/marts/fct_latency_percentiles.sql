@@ -1,0 +1,94 @@
+{#-
+    Upload -> queryable latency of loaded file versions (quarantined ones
+    included: they are queryable in the quarantine mart), p50/p95/p99 per
+    hour and per day of first load. Key: (period_grain, period_start).
+    `breaching_files` counts versions over the objective (30 minutes unless
+    the var latency_objective_seconds says otherwise).
+-#}
+{%- set objective_seconds = var('latency_objective_seconds', 1800) %}
+with
+
+file_versions as (
+
+    select * from {{ ref('fct_file_versions') }}
+
+),
+
+loaded_versions as (
+
+    select
+        upload_to_queryable_seconds,
+        date_trunc('hour', first_loaded_at) as loaded_hour,
+        date_trunc('day', first_loaded_at) as loaded_day
+
+    from file_versions
+
+    where upload_to_queryable_seconds is not null
+
+),
+
+hourly as (
+
+    select
+        'hour' as period_grain,
+        loaded_hour as period_start,
+        count(*) as loaded_files,
+        percentile_cont(0.50) within group (
+            order by upload_to_queryable_seconds
+        ) as p50_seconds,
+        percentile_cont(0.95) within group (
+            order by upload_to_queryable_seconds
+        ) as p95_seconds,
+        percentile_cont(0.99) within group (
+            order by upload_to_queryable_seconds
+        ) as p99_seconds,
+        max(upload_to_queryable_seconds) as max_seconds,
+        count_if(
+            upload_to_queryable_seconds
+            > {{ objective_seconds }}
+        ) as breaching_files,
+        {{ objective_seconds }} as objective_seconds
+
+    from loaded_versions
+
+    group by 1, 2
+
+),
+
+daily as (
+
+    select
+        'day' as period_grain,
+        loaded_day as period_start,
+        count(*) as loaded_files,
+        percentile_cont(0.50) within group (
+            order by upload_to_queryable_seconds
+        ) as p50_seconds,
+        percentile_cont(0.95) within group (
+            order by upload_to_queryable_seconds
+        ) as p95_seconds,
+        percentile_cont(0.99) within group (
+            order by upload_to_queryable_seconds
+        ) as p99_seconds,
+        max(upload_to_queryable_seconds) as max_seconds,
+        count_if(
+            upload_to_queryable_seconds
+            > {{ objective_seconds }}
+        ) as breaching_files,
+        {{ objective_seconds }} as objective_seconds
+
+    from loaded_versions
+
+    group by 1, 2
+
+),
+
+latency_percentiles as (
+
+    select * from hourly
+    union all
+    select * from daily
+
+)
+
+select * from latency_percentiles

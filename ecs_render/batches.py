@@ -134,12 +134,10 @@ class BatchRegistry:
         return len(self._running)
 
     async def submit(self, batch_id: str, rows: int, render: BatchRender) -> BatchAnswer:
-        """POST: the stored result if there is one, else join or start the batch and wait."""
+        """POST: the finished result if there is one, else join or start the batch and wait."""
         batch = self._running.get(batch_id)
         if batch is None:
-            recent = self._recent.get(batch_id)
-            if recent is not None and recent.state == "done":
-                logger.info("batch %s answered from this task's recent results", batch_id)
+            if (recent := self._recent_result(batch_id)) is not None:
                 return recent
             stored = await self._records.read_result(batch_id)
             if isinstance(stored, bytes):
@@ -148,9 +146,18 @@ class BatchRegistry:
             if isinstance(stored, StorageFailure):
                 # Rendering again is safe (put-if-absent everywhere), only slower.
                 logger.warning("batch %s: stored result unreadable: %s", batch_id, stored.message)
-            # Another request for this id may have started it while S3 answered.
+            # Another request for this id may have started (or even finished) it meanwhile.
+            if (recent := self._recent_result(batch_id)) is not None:
+                return recent
             batch = self._running.get(batch_id) or self._start(batch_id, rows, render)
         return await self._wait(batch_id, batch)
+
+    def _recent_result(self, batch_id: str) -> BatchAnswer | None:
+        recent = self._recent.get(batch_id)
+        if recent is None or recent.state != "done":
+            return None  # a remembered failure is run again
+        logger.info("batch %s answered from this task's recent results", batch_id)
+        return recent
 
     async def poll(self, batch_id: str) -> BatchAnswer:
         """GET: the result when finished (here or on any task), 202 while accepted, else 404."""

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from orchestration.alerts import EVALUATION_MINUTES, PRODUCTION_CLOCK, alert_rules, render_condition
+from orchestration.alerts import NO_SUCCESS_MINUTES as NO_SUCCESS_MINUTES
 from orchestration.deploy import artifacts, tasks
 from orchestration.deploy.budget import RENDER_BUDGET, RenderBudget
 from orchestration.deploy.procedures import ARTIFACT_STAGE, ProcedureSpec, load_procedures
@@ -33,8 +35,7 @@ DBT_SCHEMAS = ("staging", "intermediate", "marts")
 BACKFILL_MAX_DAYS = 365
 HISTORY_RETENTION_DAYS = 365
 HISTORY_OVERLAP_HOURS = 3  # ACCOUNT_USAGE latency is up to 45 min; re-read a margin
-NO_SUCCESS_MINUTES = 30
-ALERT_SCHEDULE = "15 MINUTE"
+ALERT_SCHEDULE = f"{EVALUATION_MINUTES} MINUTE"
 
 # Statement kinds fakesnow (the local warehouse) does not implement, and why; `--target local`
 # applies every other statement. Each was tried against fakesnow 0.12.1 (see the report).
@@ -225,50 +226,16 @@ def database_role_grants(s: DeploySettings) -> list[str]:
 
 
 def alerts(pipeline: Pipeline) -> list[AlertSpec]:
-    root = tasks.root_task_name(pipeline).split(".")[-1].upper()
-    graphs = f"table(information_schema.complete_task_graphs(root_task_name => '{root}'))"
-    failed = "\n".join(
-        [
-            "select",
-            "    root_task_name,",
-            "    first_error_task_name,",
-            "    first_error_message",
-            f"from {graphs}",
-            "where",
-            "    state = 'FAILED'",
-            "    and completed_time > snowflake.alert.last_successful_scheduled_time()",
-            "    and completed_time <= snowflake.alert.scheduled_time()",
-        ]
-    )
-    stale = "\n".join(
-        [
-            "select 1 as no_recent_success",
-            "where not exists (",
-            "    select 1",
-            f"    from {graphs}",
-            "    where",
-            "        state = 'SUCCEEDED'",
-            "        and completed_time >= dateadd(",
-            f"            'minute', -{NO_SUCCESS_MINUTES}, snowflake.alert.scheduled_time()",
-            "        )",
-            ")",
-        ]
-    )
+    """The Snowflake ALERTs: orchestration/alerts.py's rules over the live task history."""
     return [
         AlertSpec(
-            "ops.pixelforge_failed_run",
+            f"ops.{pipeline.name}_{rule.name}",
             ALERT_SCHEDULE,
-            failed,
-            f"{pipeline.name}: a graph run failed; see ops.task_history and COMPLETE_TASK_GRAPHS",
+            render_condition(rule, PRODUCTION_CLOCK),
+            f"[{rule.severity}] {rule.message} (docs/runbook.md#{rule.runbook})",
             ALERTS_INTEGRATION,
-        ),
-        AlertSpec(
-            "ops.pixelforge_no_recent_success",
-            ALERT_SCHEDULE,
-            stale,
-            f"{pipeline.name}: no successful graph run in the last {NO_SUCCESS_MINUTES} minutes",
-            ALERTS_INTEGRATION,
-        ),
+        )
+        for rule in alert_rules(pipeline)
     ]
 
 
@@ -424,7 +391,12 @@ def render_plan(
     plan.section = "backfill"
     plan.add_template("procedure", "backfill.sql.j2", root=root, max_days=BACKFILL_MAX_DAYS)
 
-    plan.section = "alerts"
+    plan.section = "alerts (orchestration/alerts.py)"
+    plan.add(
+        "dbt_project",
+        f"execute dbt project {tasks.DBT_PROJECT} args = 'build --selector ops --target prod'",
+        note="The ops views (schema ops_marts) some alert conditions read; views, so built once.",
+    )
     plan.add_template("alert", "alerts.sql.j2", alerts=alerts(pipeline))
 
     if s.resume_tasks:

@@ -295,6 +295,10 @@ put 'file://build/deploy/artifacts/dbt/*.*' '@ops.deploy_artifacts/dbt/' auto_co
 put 'file://build/deploy/artifacts/dbt/dbt_project/macros/*.*' '@ops.deploy_artifacts/dbt/dbt_project/macros/' auto_compress = false overwrite = true;
 put 'file://build/deploy/artifacts/dbt/dbt_project/models/intermediate/validation/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/intermediate/validation/' auto_compress = false overwrite = true;
 put 'file://build/deploy/artifacts/dbt/dbt_project/models/marts/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/marts/' auto_compress = false overwrite = true;
+put 'file://build/deploy/artifacts/dbt/dbt_project/models/ops/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/' auto_compress = false overwrite = true;
+put 'file://build/deploy/artifacts/dbt/dbt_project/models/ops/intermediate/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/intermediate/' auto_compress = false overwrite = true;
+put 'file://build/deploy/artifacts/dbt/dbt_project/models/ops/marts/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/marts/' auto_compress = false overwrite = true;
+put 'file://build/deploy/artifacts/dbt/dbt_project/models/ops/staging/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/staging/' auto_compress = false overwrite = true;
 put 'file://build/deploy/artifacts/dbt/dbt_project/models/staging/pixelforge/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/staging/pixelforge/' auto_compress = false overwrite = true;
 put 'file://build/deploy/artifacts/dbt/dbt_project/seeds/*.*' '@ops.deploy_artifacts/dbt/dbt_project/seeds/' auto_compress = false overwrite = true;
 put 'file://build/deploy/artifacts/dbt/dbt_project/tests/*.*' '@ops.deploy_artifacts/dbt/dbt_project/tests/' auto_compress = false overwrite = true;
@@ -563,42 +567,238 @@ begin
 end;
 $$;
 
--- ==== alerts ====
-create or replace alert ops.pixelforge_failed_run
-    schedule = '15 MINUTE'
-    if (exists (
-        select
-            root_task_name,
-            first_error_task_name,
-            first_error_message
-        from table(information_schema.complete_task_graphs(root_task_name => 'PIXELFORGE_ROOT'))
-        where
-            state = 'FAILED'
-            and completed_time > snowflake.alert.last_successful_scheduled_time()
-            and completed_time <= snowflake.alert.scheduled_time()
-    ))
-    then
-        call system$send_snowflake_notification(
-            snowflake.notification.text_plain('pixelforge: a graph run failed; see ops.task_history and COMPLETE_TASK_GRAPHS'),
-            snowflake.notification.integration('pixelforge_alerts')
-        );
+-- ==== alerts (orchestration/alerts.py) ====
+-- The ops views (schema ops_marts) some alert conditions read; views, so built once.
+execute dbt project ops.pixelforge_dbt args = 'build --selector ops --target prod';
 create or replace alert ops.pixelforge_no_recent_success
     schedule = '15 MINUTE'
     if (exists (
-        select 1 as no_recent_success
-        where not exists (
-            select 1
-            from table(information_schema.complete_task_graphs(root_task_name => 'PIXELFORGE_ROOT'))
-            where
-                state = 'SUCCEEDED'
-                and completed_time >= dateadd(
-                    'minute', -30, snowflake.alert.scheduled_time()
-                )
+        with final_attempts as (
+            select
+                graph_run_group_id,
+                name,
+                state,
+                completed_time
+            from (
+            select
+                name,
+                state,
+                error_message,
+                graph_run_group_id,
+                attempt_number,
+                convert_timezone('UTC', scheduled_time)::timestamp_ntz as scheduled_time,
+                convert_timezone('UTC', query_start_time)::timestamp_ntz
+                    as query_start_time,
+                convert_timezone('UTC', completed_time)::timestamp_ntz as completed_time
+            from table(information_schema.task_history(
+                scheduled_time_range_start => dateadd('day', -1, current_timestamp()),
+                result_limit => 10000
+            ))
+        ) as task_history
+            where name in ('PIXELFORGE_ROOT', 'PIXELFORGE_DISCOVER', 'PIXELFORGE_EXTRACT_METADATA', 'PIXELFORGE_RENDER_THUMBNAILS', 'PIXELFORGE_VALIDATE', 'PIXELFORGE_LOAD', 'PIXELFORGE_FINALIZE')
+            qualify row_number() over (
+                partition by graph_run_group_id, name order by attempt_number desc
+            ) = 1
+        ),
+
+        graph_runs as (
+            select
+                graph_run_group_id,
+                max(completed_time) as completed_at,
+                boolor_agg(state in ('FAILED', 'FAILED_AND_AUTO_SUSPENDED', 'CANCELLED')) as has_failed_task,
+                boolor_agg(
+                    name = 'PIXELFORGE_FINALIZE' and state = 'SUCCEEDED'
+                ) as has_finished_finalizer
+            from final_attempts
+            group by graph_run_group_id
         )
+
+        select max(
+            case
+                when has_finished_finalizer and not has_failed_task then completed_at
+            end
+        ) as last_success_at
+        from graph_runs
+        having coalesce(
+            max(
+                case
+                    when has_finished_finalizer and not has_failed_task then completed_at
+                end
+            ),
+            '1970-01-01'::timestamp_ntz
+        ) < dateadd('minute', -30, convert_timezone('UTC', snowflake.alert.scheduled_time())::timestamp_ntz)
     ))
     then
         call system$send_snowflake_notification(
-            snowflake.notification.text_plain('pixelforge: no successful graph run in the last 30 minutes'),
+            snowflake.notification.text_plain('[page] pixelforge: no successful run in the last 30 minutes (late or missed schedule) (docs/runbook.md#no_recent_success)'),
+            snowflake.notification.integration('pixelforge_alerts')
+        );
+create or replace alert ops.pixelforge_failed_run
+    schedule = '15 MINUTE'
+    if (exists (
+        with final_attempts as (
+            select
+                graph_run_group_id,
+                name,
+                state,
+                completed_time
+            from (
+            select
+                name,
+                state,
+                error_message,
+                graph_run_group_id,
+                attempt_number,
+                convert_timezone('UTC', scheduled_time)::timestamp_ntz as scheduled_time,
+                convert_timezone('UTC', query_start_time)::timestamp_ntz
+                    as query_start_time,
+                convert_timezone('UTC', completed_time)::timestamp_ntz as completed_time
+            from table(information_schema.task_history(
+                scheduled_time_range_start => dateadd('day', -1, current_timestamp()),
+                result_limit => 10000
+            ))
+        ) as task_history
+            where name in ('PIXELFORGE_ROOT', 'PIXELFORGE_DISCOVER', 'PIXELFORGE_EXTRACT_METADATA', 'PIXELFORGE_RENDER_THUMBNAILS', 'PIXELFORGE_VALIDATE', 'PIXELFORGE_LOAD', 'PIXELFORGE_FINALIZE')
+            qualify row_number() over (
+                partition by graph_run_group_id, name order by attempt_number desc
+            ) = 1
+        ),
+
+        graph_runs as (
+            select
+                graph_run_group_id,
+                max(completed_time) as completed_at,
+                boolor_agg(state in ('FAILED', 'FAILED_AND_AUTO_SUSPENDED', 'CANCELLED')) as has_failed_task,
+                boolor_agg(
+                    name = 'PIXELFORGE_FINALIZE' and state = 'SUCCEEDED'
+                ) as has_finished_finalizer
+            from final_attempts
+            group by graph_run_group_id
+        )
+
+        select
+            graph_run_group_id,
+            completed_at
+        from graph_runs
+        where
+            has_failed_task
+            and completed_at > coalesce(convert_timezone('UTC', snowflake.alert.last_successful_scheduled_time())::timestamp_ntz, dateadd('minute', -15, convert_timezone('UTC', snowflake.alert.scheduled_time())::timestamp_ntz))
+            and completed_at <= convert_timezone('UTC', snowflake.alert.scheduled_time())::timestamp_ntz
+    ))
+    then
+        call system$send_snowflake_notification(
+            snowflake.notification.text_plain('[page] pixelforge: a run failed; its files wait for the next run (docs/runbook.md#failed_run)'),
+            snowflake.notification.integration('pixelforge_alerts')
+        );
+create or replace alert ops.pixelforge_failing_step
+    schedule = '15 MINUTE'
+    if (exists (
+        select
+            name,
+            count(*) as failed_attempts,
+            max(completed_time) as last_failed_at
+        from (
+            select
+                name,
+                state,
+                error_message,
+                graph_run_group_id,
+                attempt_number,
+                convert_timezone('UTC', scheduled_time)::timestamp_ntz as scheduled_time,
+                convert_timezone('UTC', query_start_time)::timestamp_ntz
+                    as query_start_time,
+                convert_timezone('UTC', completed_time)::timestamp_ntz as completed_time
+            from table(information_schema.task_history(
+                scheduled_time_range_start => dateadd('day', -1, current_timestamp()),
+                result_limit => 10000
+            ))
+        ) as task_history
+        where
+            state in ('FAILED', 'FAILED_AND_AUTO_SUSPENDED', 'CANCELLED')
+            and name in ('PIXELFORGE_ROOT', 'PIXELFORGE_DISCOVER', 'PIXELFORGE_EXTRACT_METADATA', 'PIXELFORGE_RENDER_THUMBNAILS', 'PIXELFORGE_VALIDATE', 'PIXELFORGE_LOAD', 'PIXELFORGE_FINALIZE')
+            and completed_time > dateadd('minute', -60, convert_timezone('UTC', snowflake.alert.scheduled_time())::timestamp_ntz)
+            and completed_time <= convert_timezone('UTC', snowflake.alert.scheduled_time())::timestamp_ntz
+        group by name
+        having count(*) >= 2
+    ))
+    then
+        call system$send_snowflake_notification(
+            snowflake.notification.text_plain('[warning] pixelforge: a step failed 2+ attempts in 60 minutes (retried or not) (docs/runbook.md#failing_step)'),
+            snowflake.notification.integration('pixelforge_alerts')
+        );
+create or replace alert ops.pixelforge_backlog_growth
+    schedule = '15 MINUTE'
+    if (exists (
+        with ordered_snapshots as (
+            select
+                backlog_files,
+                lag(backlog_files) over (order by snapshot_at) as previous_backlog_files,
+                row_number() over (order by snapshot_at desc) as recency
+            from ops_marts.fct_backlog_snapshots
+            where snapshot_at <= convert_timezone('UTC', snowflake.alert.scheduled_time())::timestamp_ntz
+        )
+
+        select max(case when recency = 1 then backlog_files end) as backlog_files
+        from ordered_snapshots
+        where recency <= 3
+        having count_if(backlog_files > previous_backlog_files) = 3
+    ))
+    then
+        call system$send_snowflake_notification(
+            snowflake.notification.text_plain('[warning] pixelforge: the backlog (discovered, not loaded) grew at each of the last 3 runs (docs/runbook.md#backlog_growth)'),
+            snowflake.notification.integration('pixelforge_alerts')
+        );
+create or replace alert ops.pixelforge_latency_objective_breached
+    schedule = '15 MINUTE'
+    if (exists (
+        with recent_loads as (
+            select
+                percentile_cont(0.95) within group (
+                    order by upload_to_queryable_seconds
+                ) as p95_seconds
+            from marts.fct_file_versions
+            where
+                first_loaded_at > dateadd('minute', -60, convert_timezone('UTC', snowflake.alert.scheduled_time())::timestamp_ntz)
+                and first_loaded_at <= convert_timezone('UTC', snowflake.alert.scheduled_time())::timestamp_ntz
+        ),
+
+        waiting_files as (
+            select max(datediff('second', last_modified_at, convert_timezone('UTC', snowflake.alert.scheduled_time())::timestamp_ntz)) as oldest_wait_seconds
+            from ops_marts.dim_file_states
+            where is_in_backlog
+        )
+
+        select
+            recent_loads.p95_seconds,
+            waiting_files.oldest_wait_seconds
+        from recent_loads
+        cross join waiting_files
+        where
+            recent_loads.p95_seconds > 1800
+            or waiting_files.oldest_wait_seconds > 1800
+    ))
+    then
+        call system$send_snowflake_notification(
+            snowflake.notification.text_plain('[page] pixelforge: upload -> queryable over 30 minutes (p95 of the last 60 minutes, or a file still waiting) (docs/runbook.md#latency_objective_breached)'),
+            snowflake.notification.integration('pixelforge_alerts')
+        );
+create or replace alert ops.pixelforge_quarantine_spike
+    schedule = '15 MINUTE'
+    if (exists (
+        select
+            count(*) as loaded_files,
+            count_if(is_quarantined) as quarantined_files
+        from marts.fct_file_versions
+        where
+            first_loaded_at > dateadd('minute', -60, convert_timezone('UTC', snowflake.alert.scheduled_time())::timestamp_ntz)
+            and first_loaded_at <= convert_timezone('UTC', snowflake.alert.scheduled_time())::timestamp_ntz
+        having
+            count_if(is_quarantined) >= 10
+            and count_if(is_quarantined) > 0.25 * count(*)
+    ))
+    then
+        call system$send_snowflake_notification(
+            snowflake.notification.text_plain('[warning] pixelforge: 10+ file versions and over 25% of those loaded in the last 60 minutes were quarantined (docs/runbook.md#quarantine_spike)'),
             snowflake.notification.integration('pixelforge_alerts')
         );
 
@@ -606,8 +806,12 @@ create or replace alert ops.pixelforge_no_recent_success
 select system$task_dependents_enable('pixelforge.ops.pixelforge_root');
 alter task ops.pixelforge_reconcile resume;
 alter task ops.pixelforge_archive_task_history resume;
-alter alert ops.pixelforge_failed_run resume;
 alter alert ops.pixelforge_no_recent_success resume;
+alter alert ops.pixelforge_failed_run resume;
+alter alert ops.pixelforge_failing_step resume;
+alter alert ops.pixelforge_backlog_growth resume;
+alter alert ops.pixelforge_latency_objective_breached resume;
+alter alert ops.pixelforge_quarantine_spike resume;
 
 -- ==== done ====
 use role sysadmin;

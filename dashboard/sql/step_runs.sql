@@ -1,0 +1,15 @@
+-- Each run's steps, final attempts only, for the timeline's status grid.
+select
+    steps.run_id,
+    steps.step,
+    steps.state,
+    steps.attempt,
+    steps.duration_seconds,
+    runs.scheduled_at
+from ops_marts.fct_step_runs as steps
+inner join ops_marts.fct_pipeline_runs as runs
+    on steps.run_id = runs.run_id
+where
+    steps.is_final_attempt
+    and runs.scheduled_at >= dateadd('day', -7, sysdate())
+order by runs.scheduled_at asc, steps.started_at asc

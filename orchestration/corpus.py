@@ -9,8 +9,11 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import struct
 import time
+import zipfile
 import zlib
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw
@@ -317,6 +320,458 @@ def random_bytes_named_png(seed: int = 0, size: int = 64 * 1024) -> bytes:
 def jpeg_named_png(seed: int = 0) -> bytes:
     """A valid JPEG; the demo stores it under a .png name (mislabelled, not broken)."""
     return jpeg_large(1600, 1200, seed, orientation=1)
+
+
+# --- hostile files --------------------------------------------------------------------------
+# Byte-level builders for what no well-behaved encoder writes: huge declared sizes, odd colour
+# modes, files that point outside themselves. The 200 MB-class files are streamed to a writer.
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_MIB = 1 << 20
+_ZIP_DATE = (2026, 1, 15, 9, 30, 0)
+
+
+def _png(width: int, height: int, depth: int, colour_type: int, rows: bytes) -> bytes:
+    """A PNG from row bytes that already carry their filter byte."""
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    return (
+        _PNG_SIGNATURE
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(rows, 6))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def write_png_noise(out: BinaryIO, width: int, height: int, seed: int = 0) -> int:
+    """Stream an RGB noise PNG whose deflate blocks are stored, not compressed (about
+    3 x width x height bytes), a block of rows at a time; returns the bytes written."""
+    row_bytes = 1 + 3 * width
+    rows_per_block = max(1, 4 * _MIB // row_bytes)
+    # One noise block repeated down the image: stored blocks cost the same for any content.
+    block = np.random.default_rng(seed).integers(0, 256, (rows_per_block, row_bytes), np.uint8)
+    block[:, 0] = 0  # filter type None
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    written = out.write(_PNG_SIGNATURE + _png_chunk(b"IHDR", header))
+    compressor = zlib.compressobj(0)
+    for start in range(0, height, rows_per_block):
+        rows = block[: min(rows_per_block, height - start)].tobytes()
+        written += out.write(_png_chunk(b"IDAT", compressor.compress(rows)))
+    written += out.write(_png_chunk(b"IDAT", compressor.flush()) + _png_chunk(b"IEND", b""))
+    return written
+
+
+def write_tiff_rgb(
+    out: BinaryIO,
+    width: int,
+    height: int,
+    bits: int = 8,
+    seed: int = 0,
+    fill: tuple[int, int, int] | None = None,
+) -> int:
+    """Stream an uncompressed RGB TIFF (8 or 16 bits per sample) in ~1 MiB strips, the IFD
+    after the pixels as most writers do; noise unless `fill` gives one colour."""
+    sample = np.dtype("<u2" if bits == 16 else "u1")
+    row_bytes = 3 * sample.itemsize * width
+    rows_per_strip = max(1, _MIB // row_bytes)
+    if fill is None:
+        strip = np.random.default_rng(seed).integers(0, 256, rows_per_strip * row_bytes, np.uint8)
+    else:
+        strip = np.tile(np.array(fill, sample), rows_per_strip * width).view(np.uint8)
+    strips = math.ceil(height / rows_per_strip)
+    data_end = 8 + row_bytes * height
+    ifd = data_end + (data_end & 1)  # word-aligned
+    written = out.write(b"II*\x00" + struct.pack("<I", ifd))
+    offsets, counts = [], []
+    for index in range(strips):
+        rows = min(rows_per_strip, height - index * rows_per_strip)
+        offsets.append(written)
+        counts.append(rows * row_bytes)
+        written += out.write(strip[: rows * row_bytes].tobytes())
+    written += out.write(b"\x00" * (ifd - written))
+    entries = 10
+    arrays = ifd + 2 + 12 * entries + 4
+    tags = [
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 3, arrays),
+        (259, 3, 1, 1),  # no compression
+        (262, 3, 1, 2),  # RGB
+        (273, 4, strips, offsets[0] if strips == 1 else arrays + 6),
+        (277, 3, 1, 3),
+        (278, 4, 1, rows_per_strip),
+        (279, 4, strips, counts[0] if strips == 1 else arrays + 6 + 4 * strips),
+        (284, 3, 1, 1),  # chunky
+    ]
+    directory = struct.pack("<H", entries)
+    for tag, kind, count, value in tags:
+        # A lone SHORT sits left-justified in the 4-byte value field.
+        field = (
+            struct.pack("<HH", value, 0) if kind == 3 and count == 1 else struct.pack("<I", value)
+        )
+        directory += struct.pack("<HHI", tag, kind, count) + field
+    directory += struct.pack("<I", 0) + struct.pack("<3H", bits, bits, bits)
+    if strips > 1:
+        directory += struct.pack(f"<{strips}I", *offsets) + struct.pack(f"<{strips}I", *counts)
+    return written + out.write(directory)
+
+
+def tiff_rgb16(width: int = 600, height: int = 400) -> bytes:
+    """48-bit RGB TIFF, pure red at full 16-bit scale."""
+    buffer = io.BytesIO()
+    write_tiff_rgb(buffer, width, height, bits=16, fill=(65_535, 0, 0))
+    return buffer.getvalue()
+
+
+def tiff_cmyk(width: int = 600, height: int = 400, seed: int = 0) -> bytes:
+    """A print master: 8-bit CMYK TIFF, deflate, no ICC profile."""
+    image = _artwork(width, height, seed, noise=2).convert("CMYK")
+    return _encode(image, "TIFF", compression="tiff_adobe_deflate", dpi=(300, 300))
+
+
+def png_rgb16(width: int = 600, height: int = 400) -> bytes:
+    """48-bit RGB PNG: a red ramp across the full 16-bit range, green and blue zero."""
+    ramp = np.linspace(0, 65_535, width).astype(">u2")
+    pixels = np.zeros((height, width, 3), ">u2")
+    pixels[:, :, 0] = ramp
+    rows = np.concatenate(
+        [np.zeros((height, 1), np.uint8), pixels.view(np.uint8).reshape(height, -1)], axis=1
+    )
+    return _png(width, height, 16, 2, rows.tobytes())
+
+
+def png_palette_transparent(width: int = 400, height: int = 300, seed: int = 0) -> bytes:
+    """A 16-colour palette PNG whose index 0 is fully transparent (tRNS chunk), top half."""
+    image = _artwork(width, height, seed, noise=0).quantize(16)
+    image.paste(0, (0, 0, width, height // 2))
+    return _encode(image, "PNG", transparency=0)
+
+
+def png_animated(width: int = 320, height: int = 240, frames: int = 4, seed: int = 0) -> bytes:
+    """An APNG: a PNG whose first frame is the default image, then more frames."""
+    images = [_artwork(width, height, seed + i, noise=0) for i in range(frames)]
+    return _encode(images[0], "PNG", save_all=True, append_images=images[1:], duration=100)
+
+
+def gif_many_frames(frames: int = 5000, side: int = 16) -> bytes:
+    """A GIF with thousands of tiny frames, each differing by one pixel (none are merged)."""
+    # black, red, green, blue, yellow, cyan, magenta, white
+    palette = [0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 0, 0, 255, 255, 255, 0, 255]
+    palette += [255, 255, 255]
+    images = []
+    for index in range(frames):
+        image = Image.new("P", (side, side), index % 7)
+        image.putpalette(palette)
+        image.putpixel((index % side, (index // side) % side), (index + 1) % 8)
+        images.append(image)
+    return _encode(images[0], "GIF", save_all=True, append_images=images[1:], duration=20)
+
+
+def jpeg_huge_exif(seed: int = 0) -> bytes:
+    """A JPEG whose EXIF segment is full (64 KiB): thousands of IFD0 entries, a 4000-character
+    Model, a Make that claims 2 GiB of text, orientation 9999 and an Exif IFD pointing back at
+    IFD0 (a loop)."""
+    model = b"M" * 4000 + b"\x00"
+    entries = (65_533 - 6 - 8 - 2 - 4 - len(model)) // 12
+    model_at = 8 + 2 + 12 * entries + 4
+    ifd = [
+        struct.pack("<HHII", 0x0110, 2, len(model), model_at),
+        struct.pack("<HHII", 0x010F, 2, 0x7FFF_FFFF, 8),
+        struct.pack("<HHIHH", 0x0112, 3, 1, 9999, 0),
+        struct.pack("<HHII", _EXIF_IFD, 4, 1, 8),
+    ]
+    ifd += [struct.pack("<HHIHH", 0xC000 + i, 3, 1, i, 0) for i in range(entries - len(ifd))]
+    tiff = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", entries) + b"".join(ifd)
+    exif = b"Exif\x00\x00" + tiff + struct.pack("<I", 0) + model
+    return _encode(_artwork(640, 480, seed, noise=4), "JPEG", quality=85, exif=exif)
+
+
+def huge_declared_size(fmt: str) -> bytes:
+    """A small file whose header declares at least 30000 x 30000 pixels, for fmt one of
+    HUGE_DECLARED_FORMATS; decoding it would need gigabytes."""
+    if fmt == "png":
+        header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+        idat = zlib.compress(b"\x00" * 300_001)  # the first row only
+        return (
+            _PNG_SIGNATURE
+            + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", idat)
+            + _png_chunk(b"IEND", b"")
+        )
+    if fmt == "jpeg":
+        data = bytearray(_encode(Image.new("RGB", (16, 16), "white"), "JPEG"))
+        sof = data.index(b"\xff\xc0")
+        data[sof + 5 : sof + 9] = struct.pack(">HH", 65_000, 65_000)
+        return bytes(data)
+    if fmt == "gif":
+        data = bytearray(_encode(Image.new("P", (16, 16)), "GIF"))
+        data[6:10] = struct.pack("<HH", 65_535, 65_535)  # logical screen size
+        return bytes(data)
+    if fmt == "tiff":
+        data = bytearray(_encode(Image.new("L", (16, 16)), "TIFF"))
+        (ifd,) = struct.unpack_from("<I", data, 4)
+        (count,) = struct.unpack_from("<H", data, ifd)
+        for entry in range(ifd + 2, ifd + 2 + 12 * count, 12):
+            tag, kind = struct.unpack_from("<HH", data, entry)
+            if tag in (256, 257):
+                struct.pack_into("<H" if kind == 3 else "<I", data, entry + 8, 65_000)
+        return bytes(data)
+    if fmt == "bmp":
+        # RLE8 has no fixed size: two bytes (end of bitmap) stand for 900 million pixels.
+        pixels, palette = b"\x00\x01", bytes(4 * 256)
+        offset = 14 + 40 + len(palette)
+        dib = struct.pack("<IiiHHIIiiII", 40, 30_000, 30_000, 1, 8, 1, 2, 2835, 2835, 256, 0)
+        return b"BM" + struct.pack("<IHHI", offset + 2, 0, 0, offset) + dib + palette + pixels
+    if fmt == "webp":
+        bits = (16_383) | (16_383 << 14)  # lossless, 16384 x 16384, the format's maximum
+        payload = b"\x2f" + struct.pack("<I", bits) + bytes(11)
+        chunk = b"VP8L" + struct.pack("<I", len(payload)) + payload
+        return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+    if fmt == "psd":
+        header = struct.pack(">4sH6xHIIHH", b"8BPS", 1, 3, 30_000, 30_000, 8, 3)
+        return header + bytes(12) + b"\x00\x00"  # empty sections, raw image data (absent)
+    raise ValueError(f"no huge-size builder for {fmt!r}")
+
+
+HUGE_DECLARED_FORMATS: tuple[str, ...] = ("png", "jpeg", "gif", "tiff", "bmp", "webp", "psd")
+
+
+# Photoshop colour mode numbers, and how each odd mode is filled (see psd_odd_mode).
+PSD_ODD_MODES: tuple[str, ...] = (
+    "bitmap",
+    "grayscale16",
+    "indexed",
+    "cmyk",
+    "cmyk16",
+    "lab",
+    "lab16",
+    "rgb16",
+    "multichannel",
+    "duotone",
+)
+
+
+def psd_odd_mode(mode: str, width: int = 64, height: int = 48) -> bytes:
+    """A PSD in a colour mode other than 8-bit RGB, raw image data, no layers. The colour is
+    known: bitmap is black left / white right, grayscale16 is 40000/65535, indexed, cmyk*, lab*
+    and rgb16 are pure red or cyan (see the test expectations), duotone and multichannel grey."""
+    pixels = width * height
+    colour_data = b""
+
+    def planes(depth: int, *values: int) -> list[bytes]:
+        code = ">H" if depth == 16 else ">B"
+        return [struct.pack(code, value) * pixels for value in values]
+
+    if mode == "bitmap":
+        row = np.zeros(width, np.uint8)
+        row[: width // 2] = 1  # 1 is black in Photoshop's bitmap mode
+        packed = np.packbits(row).tobytes()
+        code, depth, channels = 0, 1, [packed * height]
+    elif mode == "grayscale16":
+        code, depth, channels = 1, 16, planes(16, 40_000)
+    elif mode == "indexed":
+        colour_data = bytes([0, 255] + [0] * 254) + bytes(256) + bytes(256)  # index 1 is red
+        code, depth, channels = 2, 8, planes(8, 1)
+    elif mode in ("cmyk", "cmyk16"):
+        depth = 16 if mode == "cmyk16" else 8
+        full = 65_535 if depth == 16 else 255
+        # Photoshop stores CMYK inverted (0 = full ink): full cyan, no magenta, yellow or black.
+        code, channels = 4, planes(depth, 0, full, full, full)
+    elif mode in ("lab", "lab16"):
+        depth = 16 if mode == "lab16" else 8
+        scale = 257 if depth == 16 else 1
+        # sRGB red is L* 53, a* 80, b* 67; stored as L * 255/100 and a, b + 128.
+        code, channels = 9, planes(depth, 135 * scale, 208 * scale, 195 * scale)
+    elif mode == "rgb16":
+        code, depth, channels = 3, 16, planes(16, 65_535, 0, 0)
+    elif mode == "multichannel":
+        code, depth, channels = 7, 8, planes(8, 100, 100, 100)
+    elif mode == "duotone":
+        # The duotone specification is opaque to readers; the pixels are one grey channel.
+        colour_data = b"\x00\x01" + bytes(100)
+        code, depth, channels = 8, 8, planes(8, 100)
+    else:
+        raise ValueError(f"no PSD builder for mode {mode!r}")
+    header = struct.pack(">4sH6xHIIHH", b"8BPS", 1, len(channels), height, width, depth, code)
+    sections = struct.pack(">I", len(colour_data)) + colour_data + bytes(8)
+    return header + sections + b"\x00\x00" + b"".join(channels)
+
+
+def _pdf(objects: dict[int, bytes], broken_xref: bool = False) -> bytes:
+    """A PDF from numbered object bodies (object 1 is the catalog) and its xref table; with
+    broken_xref every entry points at byte 0, so readers must rebuild the table."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {}
+    for number in sorted(objects):
+        offsets[number] = 0 if broken_xref else len(out)
+        out += b"%d 0 obj\n" % number + objects[number] + b"\nendobj\n"
+    size = max(objects) + 1
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
+    for number in range(1, size):
+        out += b"%010d 00000 n \n" % offsets.get(number, 0)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, xref)
+    return bytes(out)
+
+
+def _pdf_stream(data: bytes, extra: bytes = b"") -> bytes:
+    return b"<< /Length %d %s>>\nstream\n" % (len(data), extra) + data + b"\nendstream"
+
+
+def pdf_many_pages(pages: int = 3000) -> bytes:
+    """A valid PDF of `pages` A4 pages sharing one small content stream (fast to build)."""
+    kids = b" ".join(b"%d 0 R" % (4 + index) for index in range(pages))
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [%s] /Count %d /MediaBox [0 0 595 842] >>" % (kids, pages),
+        3: _pdf_stream(b"0.1 0.3 0.8 rg 50 50 495 742 re f"),
+    }
+    for index in range(pages):
+        objects[4 + index] = b"<< /Type /Page /Parent 2 0 R /Contents 3 0 R >>"
+    return _pdf(objects)
+
+
+PDF_MALFORMED_KINDS: tuple[str, ...] = ("page_tree_cycle", "count_lie", "broken_xref", "no_pages")
+
+
+def pdf_malformed(kind: str) -> bytes:
+    """A PDF with a broken structure; kind is one of PDF_MALFORMED_KINDS."""
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 3 0 R >>"
+    content = _pdf_stream(b"1 0 0 rg 0 0 300 200 re f")
+    catalog = b"<< /Type /Catalog /Pages 2 0 R >>"
+    if kind == "page_tree_cycle":  # a Pages node whose kid is its own parent
+        return _pdf(
+            {
+                1: catalog,
+                2: b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+                3: content,
+                4: b"<< /Type /Pages /Parent 2 0 R /Kids [2 0 R] /Count 1 >>",
+            }
+        )
+    if kind == "count_lie":  # one page, /Count claims two billion
+        return _pdf(
+            {
+                1: catalog,
+                2: b"<< /Type /Pages /Kids [4 0 R] /Count 2000000000 >>",
+                3: content,
+                4: page,
+            }
+        )
+    if kind == "broken_xref":
+        objects = {1: catalog, 2: b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>", 3: content}
+        return _pdf({**objects, 4: page}, broken_xref=True)
+    if kind == "no_pages":
+        return _pdf({1: catalog, 2: b"<< /Type /Pages /Kids [] /Count 0 >>"})
+    raise ValueError(f"no malformed PDF of kind {kind!r}")
+
+
+def pdf_external_references(url: str, path: str = "/etc/passwd") -> bytes:
+    """A PDF that points outside itself every way a viewer might follow: an open action, a link,
+    JavaScript and a remote go-to to `url`, a Launch of `path`, a content stream whose data
+    lives in `path` and images whose data live in `path` and at `url` (/F file specs)."""
+    values = {b"@URL@": url.encode(), b"@PATH@": path.encode()}
+
+    def fill(text: bytes) -> bytes:
+        for placeholder, value in values.items():
+            text = text.replace(placeholder, value)
+        return text
+
+    image = b"/Type /XObject /Subtype /Image /Width 10 /Height 10 /ColorSpace /DeviceRGB "
+    image += b"/BitsPerComponent 8 "
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R /OpenAction 5 0 R /Names << /JavaScript << "
+        b"/Names [(x) << /S /JavaScript /JS (app.launchURL('@URL@');) >>] >> >> >>",
+        2: b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        3: _pdf_stream(b"0 0.6 0 rg 0 0 300 200 re f q 100 0 0 100 0 0 cm /A Do /B Do Q"),
+        4: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents [3 0 R 7 0 R] "
+        b"/Resources << /XObject << /A 8 0 R /B 9 0 R >> >> /Annots [6 0 R] "
+        b"/AA << /O << /S /Launch /F (@PATH@) >> >> >>",
+        5: b"<< /S /URI /URI (@URL@) /Next << /S /GoToR /F (@URL@) /D [0 /Fit] >> >>",
+        6: b"<< /Type /Annot /Subtype /Link /Rect [0 0 300 200] /A << /S /URI /URI (@URL@) >> >>",
+        7: _pdf_stream(b"", b"/F (@PATH@) "),
+        8: _pdf_stream(b"", image + b"/F (@PATH@) "),
+        9: _pdf_stream(b"", image + b"/F << /FS /URL /F (@URL@) >> "),
+    }
+    return _pdf({number: fill(body) for number, body in objects.items()})
+
+
+SVG_FETCH_KINDS: tuple[str, ...] = (
+    "image_xlink_href",
+    "image_href",
+    "use_href",
+    "fe_image",
+    "css_url_attribute",
+    "css_url_style_element",
+    "css_import",
+    "font_face",
+    "xml_stylesheet",
+    "xinclude",
+    "external_entity",
+    "external_dtd",
+    "parameter_entity",
+)
+
+
+def svg_fetching(kind: str, url: str) -> bytes:
+    """An SVG that asks its renderer to read `url` (http://, file:// or a plain path)."""
+    open_tag = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        'xmlns:xi="http://www.w3.org/2001/XInclude" width="100" height="100">'
+    )
+    rect = '<rect width="100" height="100" fill="#36c"/>'
+    bodies = {
+        "image_xlink_href": f'<image xlink:href="{url}" width="100" height="100"/>',
+        "image_href": f'<image href="{url}" width="100" height="100"/>',
+        "use_href": f'<use href="{url}#shape"/>',
+        "fe_image": f'<filter id="f"><feImage href="{url}"/></filter>'
+        f'<rect width="100" height="100" filter="url(#f)"/>',
+        "css_url_attribute": f'<rect width="100" height="100" fill="url({url}#paint)"/>',
+        "css_url_style_element": f"<style>rect {{ fill: url('{url}#paint') }}</style>{rect}",
+        "css_import": f"<style>@import url('{url}');</style>{rect}",
+        "font_face": f"<style>@font-face {{ font-family: x; src: url('{url}') }}</style>"
+        '<text x="10" y="50" font-family="x">hi</text>',
+        "xinclude": f'<xi:include href="{url}" parse="text"/>{rect}',
+    }
+    if kind in bodies:
+        return f"{open_tag}{rect}{bodies[kind]}</svg>".encode()
+    prolog = {
+        "xml_stylesheet": f'<?xml-stylesheet type="text/css" href="{url}"?>\n',
+        "external_entity": f'<!DOCTYPE svg [<!ENTITY ext SYSTEM "{url}">]>\n',
+        "external_dtd": f'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "{url}">\n',
+        "parameter_entity": f'<!DOCTYPE svg [<!ENTITY % ext SYSTEM "{url}"> %ext;]>\n',
+    }
+    if kind not in prolog:
+        raise ValueError(f"no fetching SVG of kind {kind!r}")
+    text = "&ext;" if kind == "external_entity" else ""
+    body = f"{rect}<text x='10' y='50'>{text}</text>"
+    return f'<?xml version="1.0"?>\n{prolog[kind]}{open_tag}{body}</svg>'.encode()
+
+
+def svg_billion_laughs(levels: int = 10, encoding: str = "utf-8") -> bytes:
+    """The classic entity expansion: 10 levels of 10 references, 10^levels 'lol's."""
+    entities = ['<!ENTITY lol0 "lol">'] + [
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, levels)
+    ]
+    text = (
+        f'<?xml version="1.0" encoding="{encoding}"?>\n<!DOCTYPE svg [\n'
+        + "\n".join(entities)
+        + f'\n]>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+        f"<text>&lol{levels - 1};</text></svg>"
+    )
+    return text.encode(encoding)
+
+
+def png_pdf_polyglot(seed: int = 0) -> bytes:
+    """A valid PNG with a complete PDF appended after IEND: both readers accept it."""
+    return png_with_alpha(320, 240, seed) + pdf_multipage(1, seed, 300, 400)
+
+
+def zip_archive(seed: int = 0) -> bytes:
+    """A ZIP (as .sketch, .fig, .afdesign or a renamed .psd would be), holding a PNG."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo("document.json", _ZIP_DATE), b'{"layers": []}')
+        archive.writestr(zipfile.ZipInfo("preview.png", _ZIP_DATE), png_with_alpha(64, 48, seed))
+    return buffer.getvalue()
 
 
 # --- the demo set ---------------------------------------------------------------------------

@@ -1,0 +1,45 @@
+"""Everything the CLI and the dashboard query is plain Snowflake SQL over the ops views."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from orchestration.graph import INCREMENTAL, DbtStep
+
+REPO = Path(__file__).resolve().parents[2]
+QUERY_FILES = sorted(
+    [
+        *(REPO / "orchestration" / "sql").glob("ops_*.sql"),
+        *(REPO / "dashboard" / "sql").glob("*.sql"),
+    ]
+)
+
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_query_parses_as_snowflake_sql_and_calls_known_functions(path: Path):
+    tree = sqlglot.parse_one(path.read_text(encoding="utf-8").replace("?", "1"), read="snowflake")
+    assert not isinstance(tree, exp.Command)
+    assert not list(tree.find_all(exp.Anonymous)), "a function sqlglot's Snowflake does not know"
+    schemas = {table.db.lower() for table in tree.find_all(exp.Table)}
+    assert schemas <= {"ops_marts", "marts"}
+
+
+def test_there_are_cli_and_dashboard_queries():
+    assert {p.parent.name for p in QUERY_FILES} == {"sql"} and len(QUERY_FILES) >= 14
+
+
+def test_ops_mart_defaults_follow_the_graph():
+    marts = REPO / "dbt_project" / "models" / "ops" / "marts"
+    runs = (marts / "fct_pipeline_runs.sql").read_text(encoding="utf-8")
+    assert f"var('finalizer_step', '{INCREMENTAL.finalizer.name}')" in runs
+    costs = (marts / "fct_run_costs.sql").read_text(encoding="utf-8")
+    warehouse_steps = [s.name for s in INCREMENTAL.ordered_steps() if isinstance(s, DbtStep)]
+    assert f"var('warehouse_steps', {warehouse_steps!r})" in costs
+    latency = (marts / "fct_latency_percentiles.sql").read_text(encoding="utf-8")
+    from orchestration.alerts import LATENCY_OBJECTIVE_SECONDS
+
+    assert f"var('latency_objective_seconds', {LATENCY_OBJECTIVE_SECONDS})" in latency

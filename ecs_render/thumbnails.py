@@ -40,9 +40,9 @@ from snowpark_procs.reason_codes import (
 from snowpark_procs.records import MetadataFailure
 
 DEFAULT_SIZES = (1024, 256)
-# reduce() keeps at least this factor above the target before LANCZOS (Pillow's thumbnail()
-# default; below 2 the quality loss becomes visible).
-REDUCING_GAP = 2.0
+# JPEG draft() asks for this factor times the largest box, so DCT scaling keeps a margin above
+# the target that the LANCZOS pass then removes (Pillow's thumbnail() does the same).
+DRAFT_GAP = 2.0
 # pdfium is not thread-safe: one document at a time per process.
 _PDFIUM_LOCK = threading.Lock()
 # EXIF orientation -> the transpose that shows the image upright.
@@ -83,10 +83,17 @@ class RenderLimits:
     max_pixels: int = PILLOW_HARD_PIXEL_LIMIT
     max_svg_bytes: int = 16 * MIB
     max_pdf_pages_scanned: int = 5
-    webp_quality: int = 80
-    # Measured on the demo corpus (5 files x 1024+256 px, CPU time): method 0: 61 ms, +35% bytes;
-    # 2: 121 ms, +9%; 4 (Pillow's default): 282 ms; 6: 2365 ms, -16%. 2 is the speed choice.
-    webp_method: int = 2
+    # Chosen by `python -m bench.per_file` (design-mix corpus, 1024 + 256 px, CPU time): quality
+    # 92 method 0 is the cheapest setting whose thumbnails keep >= 40 dB luma PSNR against a
+    # full-resolution LANCZOS resize on every file (quality 80 method 2, the earlier choice:
+    # 35.4 dB). Method 0 encodes RGBA about twice as fast as method 2 and RGB as fast as
+    # method 2 at quality 80; the price is about 40% more bytes on that noisy corpus.
+    webp_quality: int = 92
+    webp_method: int = 0
+    # reduce() (a box filter) shrinks by whole factors while at least this factor above the
+    # target remains for LANCZOS. 1.5 instead of Pillow's 2.0 lets a 4000 px side reduce by 2
+    # first (measured: 186 -> 113 ms for a 12 MP TIFF, still >= 50 dB before encoding).
+    reducing_gap: float = 1.5
     # resvg maps CSS generic families to Arial/Times New Roman/Courier New by default; when those
     # are not installed, text in the generic families silently disappears.
     svg_sans_serif_family: str = "DejaVu Sans"
@@ -147,15 +154,17 @@ def _render_images(
             first = _decode_raster(source, fmt, size, descending[0], limits)
     if isinstance(first, RenderFailure):
         return first
-    return _cascade(first, descending)
+    return _cascade(first, descending, limits)
 
 
-def _cascade(first: Image.Image, descending: list[int]) -> dict[int, Image.Image]:
+def _cascade(
+    first: Image.Image, descending: list[int], limits: RenderLimits
+) -> dict[int, Image.Image]:
     """Each smaller size is resized from the previous one: the file was decoded only once."""
     images = {descending[0]: first}
     previous = first
     for size in descending[1:]:
-        previous = _resize(previous, fit_box(previous.size, size))
+        previous = _resize(previous, fit_box(previous.size, size), limits)
         images[size] = previous
     return images
 
@@ -178,14 +187,14 @@ def scale_box(size: tuple[float, float], target: int) -> tuple[int, int]:
 
 
 def draft_request(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
-    """The JPEG draft request for a thumbnail box: aspect-correct, REDUCING_GAP times the box.
+    """The JPEG draft request for a thumbnail box: aspect-correct, DRAFT_GAP times the box.
 
     A square request on a 3:2 photo asks for the short side on both axes, so libjpeg picks a
     smaller DCT scale (often none at all) and decodes far more pixels than needed.
     """
     return (
-        min(size[0], math.ceil(box[0] * REDUCING_GAP)),
-        min(size[1], math.ceil(box[1] * REDUCING_GAP)),
+        min(size[0], math.ceil(box[0] * DRAFT_GAP)),
+        min(size[1], math.ceil(box[1] * DRAFT_GAP)),
     )
 
 
@@ -209,7 +218,7 @@ def _decode_raster(
         if fmt == "jpeg":
             # Before anything loads: draft() is a no-op on a loaded image.
             im.draft(None, draft_request(im.size, box))
-        first = _resize(_resizable(im), box)
+        first = _resize(_resizable(im), box, limits)
     return _orient(_output_mode(first), orientation)
 
 
@@ -223,7 +232,8 @@ def _decode_deep_psd(
         return failure
     source.seek(0)
     composite = PSDImage.open(source).composite()
-    return _output_mode(_resize(_resizable(composite), fit_box(composite.size, largest)))
+    box = fit_box(composite.size, largest)
+    return _output_mode(_resize(_resizable(composite), box, limits))
 
 
 def _pixel_failure(size: tuple[int, int], limits: RenderLimits) -> RenderFailure | None:
@@ -266,11 +276,11 @@ def _to_8bit_grey(im: Image.Image) -> Image.Image:
     return wide.point(lambda value: value * scale + offset).convert("L")
 
 
-def _resize(im: Image.Image, box: tuple[int, int]) -> Image.Image:
+def _resize(im: Image.Image, box: tuple[int, int], limits: RenderLimits) -> Image.Image:
     if im.size == box:
         im.load()
         return im.copy()
-    return im.resize(box, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+    return im.resize(box, Image.Resampling.LANCZOS, reducing_gap=limits.reducing_gap)
 
 
 def _output_mode(im: Image.Image) -> Image.Image:

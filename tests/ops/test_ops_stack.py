@@ -1,0 +1,233 @@
+"""The ops layer on the embedded stack: real runs, the ops views, alerts published to SNS and
+CloudWatch on moto, the operator commands, and the dashboard (AppTest, then headless Chromium)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from typer import Typer
+from typer.testing import CliRunner
+
+from orchestration import ops_cli
+from orchestration.local.alerting import (
+    ALERTS_TOPIC,
+    HEARTBEAT_ALARM,
+    alert_after_run,
+    aws_client,
+    ensure_alarm_resources,
+)
+from orchestration.local.stack import LocalStack
+from tests.integration.conftest import runner_for, small_corpus, stack_settings, upload
+
+REPO = Path(__file__).resolve().parents[2]
+APP = REPO / "dashboard" / "streamlit_app.py"
+ARTIFACTS = REPO / "test-artifacts"
+
+pytestmark = pytest.mark.integration
+
+
+class InjectedFaultError(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """One successful run over the small corpus, then one whose render step fails twice."""
+    stack = LocalStack(stack_settings(tmp_path_factory.mktemp("ops-stack")))
+    stack.start()
+    try:
+        upload(stack, small_corpus())
+        assert runner_for(stack).run(kind="scheduled").succeeded
+
+        def fault(step: str, phase: str) -> None:
+            if step == "render_thumbnails" and phase == "before":
+                raise InjectedFaultError("renderer unreachable")
+
+        upload(stack, {"team-c/late.png": small_corpus()["team-a/alpha logo.png"]})
+        failed = runner_for(stack, fault_hook=fault).run(kind="scheduled")
+        assert failed.run.state == "FAILED"
+        yield stack
+    finally:
+        stack.stop(save=False)
+
+
+@pytest.fixture(scope="module")
+def alerts_queue(stack: LocalStack) -> str:
+    """An SQS queue subscribed to the alerts topic, to read what was published."""
+    topics = ensure_alarm_resources(stack.settings)
+    sqs = aws_client(stack.settings, "sqs")
+    url = sqs.create_queue(QueueName="ops-test-alerts")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    aws_client(stack.settings, "sns").subscribe(
+        TopicArn=topics.alerts_topic_arn,
+        Protocol="sqs",
+        Endpoint=arn["QueueArn"],
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return str(url)
+
+
+def test_after_a_failed_run_the_host_publishes_the_firing_alerts(stack, alerts_queue):
+    with stack.session() as session:
+        last = session.sql(
+            "select run_id, state from ops.pipeline_runs order by started_at desc limit 1"
+        ).collect()[0]
+    from orchestration.history import list_pipeline_runs
+
+    with stack.session() as session:
+        failed_run = next(r for r in list_pipeline_runs(session) if r.run_id == last["RUN_ID"])
+    report = alert_after_run(stack, failed_run)
+
+    assert not report.heartbeat_sent
+    assert all(e.error is None for e in report.evaluations), [e.error for e in report.evaluations]
+    assert {e.rule.name for e in report.firing} == {"failed_run", "failing_step"}
+    sqs = aws_client(stack.settings, "sqs")
+    messages = sqs.receive_message(QueueUrl=alerts_queue, MaxNumberOfMessages=10).get(
+        "Messages", []
+    )
+    published = {json.loads(m["Body"])["alert"] for m in messages}
+    assert published == {"failed_run", "failing_step"}
+    assert len(report.published) == 2
+
+
+def test_a_successful_run_sends_the_heartbeat_metric(stack):
+    report = runner_for(stack).run(kind="scheduled")
+    assert report.succeeded
+    outcome = alert_after_run(stack, report.run)
+    assert outcome.heartbeat_sent
+    cloudwatch = aws_client(stack.settings, "cloudwatch")
+    metrics = cloudwatch.list_metrics(Namespace="PixelForge")["Metrics"]
+    assert [m["MetricName"] for m in metrics] == ["SuccessfulRuns"]
+    alarm = cloudwatch.describe_alarms(AlarmNames=[HEARTBEAT_ALARM])["MetricAlarms"][0]
+    assert alarm["MetricName"] == "SuccessfulRuns" and alarm["Period"] == 1800
+    assert alarm["AlarmActions"][0].endswith(f":{ALERTS_TOPIC}")
+    # the failure is outside the alert window now? no: it still counts as a failing step
+    assert "failed_run" in {e.rule.name for e in outcome.firing}
+
+
+def test_the_ops_views_tell_where_each_file_is(stack):
+    with stack.session() as session:
+        rows = {
+            r["RELATIVE_PATH"]: r["PIPELINE_STAGE"]
+            for r in session.sql(
+                "select relative_path, pipeline_stage from ops_marts.dim_file_states"
+            ).collect()
+        }
+        runs = session.sql(
+            "select state, failed_step from ops_marts.fct_pipeline_runs order by started_at"
+        ).collect()
+    assert rows["team-a/alpha logo.png"] == "queryable"
+    assert rows["broken/empty.png"] == "quarantined"
+    assert rows["team-c/late.png"] == "queryable"  # the failed run's file, loaded by the next
+    assert [(r["STATE"], r["FAILED_STEP"]) for r in runs] == [
+        ("SUCCEEDED", None),
+        ("FAILED", "render_thumbnails"),
+        ("SUCCEEDED", None),
+    ]
+
+
+def _cli(stack: LocalStack, *args: str) -> Any:
+    app = Typer()
+    ops_cli.register(app)
+    env = {
+        "PIXELFORGE_DATA_DIR": str(stack.settings.data_dir),
+        "PIXELFORGE_WAREHOUSE_PORT": str(stack.settings.warehouse_port),
+        "PIXELFORGE_S3_PORT": str(stack.settings.s3_port),
+        "PIXELFORGE_RENDER_PORT": str(stack.settings.render_port),
+        "COLUMNS": "200",
+    }
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def test_explain_shows_a_files_lineage_across_runs(stack):
+    result = _cli(stack, "explain", "team-c/late.png")
+    assert result.exit_code == 0, result.output
+    assert "stage: queryable" in result.output
+    assert "(FAILED)" in result.output and "(SUCCEEDED)" in result.output
+    assert "loaded     queryable" in result.output
+
+
+def test_status_and_failures(stack):
+    status = _cli(stack, "status")
+    assert status.exit_code == 0, status.output
+    assert "recent runs" in status.output and "SLO" in status.output
+    failures = _cli(stack, "failures")
+    assert failures.exit_code == 0, failures.output
+    assert "render_thumbnails" in failures.output and "renderer unreachable" in failures.output
+
+
+def test_dashboard_app_renders_every_chart_with_data(stack, monkeypatch):
+    monkeypatch.setenv("PIXELFORGE_WAREHOUSE_PORT", str(stack.settings.warehouse_port))
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 4  # timeline, latency, failures, backlog
+    assert not at.info
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["last run"] == "SUCCEEDED"
+    at.radio[0].set_value("day").run()
+    assert len(at.get("vega_lite_chart")) == 4
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_dashboard_in_headless_chromium(stack):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    port = _free_port()
+    env = {
+        **os.environ,
+        **stack.settings.client_env(),
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{url}_stcore/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        ARTIFACTS.mkdir(exist_ok=True)
+        screenshot = ARTIFACTS / "dashboard.png"
+        flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                 "--window-size=1400,1800", "--timeout=25000"]  # fmt: skip
+        dom = subprocess.run(
+            [*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True
+        ).stdout
+        subprocess.run(
+            [*flags, f"--screenshot={screenshot}", url],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    assert "PixelForge pipeline operations" in dom
+    assert dom.count('class="vega-embed') >= 4, "the four charts did not render"
+    assert "no run in the last" not in dom
+    assert screenshot.stat().st_size > 20_000

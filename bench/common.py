@@ -7,14 +7,18 @@ it imports shows up in that process's peak RSS.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import resource
+import socket
 import statistics
 import subprocess
 import sys
 import time
+import tomllib
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,6 +58,38 @@ def parse_options(description: str, argv: Sequence[str] | None = None) -> BenchO
 
 def quiet_environment() -> None:
     os.environ.update(QUIET_ENV)
+
+
+def load_prices(path: Path = REPO_ROOT / "bench" / "prices.toml") -> dict[str, Any]:
+    """Unit prices and workload assumptions, with their sources (bench/prices.toml)."""
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+# --- local services -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
+    """Poll url until it answers (any HTTP status); fail early if the process exits."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout_s:.0f} s")
 
 
 # --- measuring ------------------------------------------------------------------------------

@@ -238,14 +238,14 @@ def mix_files(scale: float) -> list[CorpusFile]:
             "webp",
             "RGB lossy",
             lambda: _save(
-                photo(*px(6000, 4000), 3.0, 60), "WEBP", quality=90, method=0, exif=_exif()
+                photo(*px(6000, 4000), 3.0, 60), "WEBP", quality=90, method=2, exif=_exif()
             ),
         ),
         CorpusFile(
             "design_rgba.webp",
             "webp",
             "RGBA lossy",
-            lambda: _save(design_rgba(*px(4000, 3000), 61), "WEBP", quality=90, method=0),
+            lambda: _save(design_rgba(*px(4000, 3000), 61), "WEBP", quality=90, method=2),
         ),
         CorpusFile(
             "scan_rgb8_lzw.tif",
@@ -333,7 +333,7 @@ def limit_files(full: bool) -> list[CorpusFile]:
                 "large_50mp.webp",
                 "webp",
                 "50 MP lossy",
-                lambda: _save(Image.fromarray(_tiled(*side, 302, 4)), "WEBP", quality=85, method=0),
+                lambda: _save(Image.fromarray(_tiled(*side, 302, 4)), "WEBP", quality=85, method=2),
             ),
             CorpusFile(
                 "large_50mp_lzw.tif",

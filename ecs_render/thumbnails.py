@@ -148,7 +148,8 @@ def _render_images(
             return RenderFailure(TRUNCATED_FILE, problem)
         if fmt == "pdf":
             first = _draw_pdf(source, descending[0], limits)
-        elif fmt == "psd" and int.from_bytes(head[22:24], "big") not in (1, 8):
+        elif fmt == "psd" and int.from_bytes(head[22:24], "big") != 8:
+            # Pillow cannot open 16/32-bit PSDs and reads 1-bit ones inverted.
             first = _decode_deep_psd(source, head, descending[0], limits)
         else:
             first = _decode_raster(source, fmt, size, descending[0], limits)
@@ -225,7 +226,8 @@ def _decode_raster(
 def _decode_deep_psd(
     source: BinaryIO, head: bytes, largest: int, limits: RenderLimits
 ) -> Image.Image | RenderFailure:
-    """16/32-bit PSDs, which Pillow cannot open: psd-tools reads the stored composite."""
+    """PSDs Pillow cannot open (16/32-bit) or misreads (1-bit: Photoshop's set bit is black,
+    as psd-tools and ImageMagick read it): psd-tools reads the stored composite."""
     height, width = int.from_bytes(head[14:18], "big"), int.from_bytes(head[18:22], "big")
     failure = _pixel_failure((width, height), limits)
     if failure:

@@ -20,6 +20,7 @@ import pypdfium2.raw as pdfium_c
 import resvg_py
 from PIL import Image
 from psd_tools import PSDImage
+from pypdf import PdfReader
 
 from snowpark_procs.metadata import check_svg, sniff_format
 from snowpark_procs.metadata.exif import orientation_of, read_exif
@@ -308,8 +309,12 @@ def _draw_pdf(source: BinaryIO, largest: int, limits: RenderLimits) -> Image.Ima
         try:
             document = pdfium.PdfDocument(source, autoclose=False)
         except pdfium.PdfiumError as exc:
-            if "password" in str(exc).lower():
+            # pdfium's last error outlives the document that set it: a broken PDF opened after
+            # an encrypted one fails with "password" too, so the trailer decides (as extraction).
+            if _is_encrypted(source):
                 return RenderFailure(ENCRYPTED_FILE, "PDF is encrypted")
+            if "password" in str(exc).lower():
+                return RenderFailure(RENDER_FAILED, "pdfium could not load the document")
             raise
         try:
             # Owner-password-only files open without a password; refuse them like extraction.
@@ -324,6 +329,14 @@ def _draw_pdf(source: BinaryIO, largest: int, limits: RenderLimits) -> Image.Ima
             )
         finally:
             document.close()
+
+
+def _is_encrypted(source: BinaryIO) -> bool:
+    source.seek(0)
+    try:
+        return bool(PdfReader(source, strict=False).is_encrypted)
+    except Exception:  # unreadable for pypdf too: whatever it is, it is not a password problem
+        return False
 
 
 def _draw_pdf_page(document: pdfium.PdfDocument, index: int, largest: int) -> Image.Image | None:

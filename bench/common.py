@@ -96,7 +96,17 @@ def wait_for(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60.0
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident set size so far (Linux reports ru_maxrss in KiB)."""
+    """This process's peak resident set size so far, in MiB.
+
+    VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a fresh cell started
+    by a large driver would report the driver's peak instead of its own.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -1,0 +1,109 @@
+"""An in-process fakesnow server for the warehouse benchmarks (discovery, dbt).
+
+The SQL under test goes through the Snowflake connector and the server, as the pipeline's own
+does; only fixture rows are written straight into DuckDB (instance.duck_conn), because loading
+8M rows through the wire protocol would time the loader, not the SQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import fakesnow.server
+import snowflake.connector
+import uvicorn
+from fakesnow.instance import FakeSnow
+
+from bench.common import free_port, quiet_environment
+from orchestration.local.sql import local_sql_statements
+from snowpark_procs.sql import sql_statements
+
+DATABASE = "pixelforge"
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    instance: FakeSnow
+    connection: snowflake.connector.SnowflakeConnection
+    port: int
+
+    def duck(self, sql: str) -> Any:
+        """Run DuckDB SQL directly (fixture loading only), in the pixelforge database."""
+        return self.instance.duck_conn.execute(sql)
+
+    def run(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run Snowflake SQL through the connector and the server."""
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall()) if cursor.description else []
+        finally:
+            cursor.close()
+
+    def timed(self, sql: str, params: list[Any] | None = None) -> tuple[float, int]:
+        """(wall seconds, rows affected or returned) of one statement through the server."""
+        cursor = self.connection.cursor()
+        try:
+            started = time.perf_counter()
+            cursor.execute(sql, params)
+            rows = cursor.fetchall() if cursor.description else []
+            elapsed = time.perf_counter() - started
+            return elapsed, cursor.rowcount if cursor.rowcount is not None else len(rows)
+        finally:
+            cursor.close()
+
+
+@contextlib.contextmanager
+def fakesnow_warehouse() -> Iterator[Warehouse]:
+    """A fakesnow server on a free loopback port with the pipeline's schema applied."""
+    quiet_environment()
+    instance = FakeSnow()
+    port = free_port()
+    saved = fakesnow.server.shared_fs
+    fakesnow.server.shared_fs = instance  # the server reads this per request
+    server = uvicorn.Server(
+        uvicorn.Config(fakesnow.server.app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="fakesnow", daemon=True)
+    thread.start()
+    while thread.is_alive() and not server.started:
+        time.sleep(0.05)
+    connection = None
+    try:
+        if not server.started:
+            raise RuntimeError("fakesnow server did not start")
+        connection = snowflake.connector.connect(**connection_parameters(port))
+        warehouse = Warehouse(instance, connection, port)
+        warehouse.run(f"create database if not exists {DATABASE}")
+        warehouse.run(f"use database {DATABASE}")
+        for statement in (*sql_statements("schema"), *local_sql_statements("objects")):
+            warehouse.run(statement)
+        warehouse.duck(f"use {DATABASE}")
+        yield warehouse
+    finally:
+        if connection is not None:
+            connection.close()
+        server.should_exit = True
+        thread.join(timeout=10)
+        fakesnow.server.shared_fs = saved
+
+
+def connection_parameters(port: int) -> dict[str, Any]:
+    return {
+        "user": "fake",
+        "password": "snow",
+        "account": "fakesnow",
+        "host": "127.0.0.1",
+        "port": port,
+        "protocol": "http",
+        "database": DATABASE,
+        "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
+        "paramstyle": "qmark",  # the repo SQL binds with ?, as Snowpark does
+        "network_timeout": 600,  # an 8M-row statement is slow, not stuck
+        "login_timeout": 10,
+    }

@@ -1,4 +1,4 @@
-"""The `pixelforge` command: up · demo · run · history · sql · deploy."""
+"""The `pixelforge` command: up · demo · run · backfill · reconcile · history · sql · deploy."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestration.deploy import commands as deploy_commands
-from orchestration.history import list_pipeline_runs, list_step_runs
+from orchestration.history import RunKind, list_pipeline_runs, list_step_runs
 from orchestration.local.stack import LocalStack, StackError, StackSettings
 from orchestration.report import print_history, print_run_report
+from snowpark_procs.run_config import RunConfig, RunConfigError, backfill_config
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 console = Console()
@@ -111,16 +112,43 @@ def demo(
 @app.command()
 def run(data_dir: DataDir = None) -> None:
     """One incremental run now, against the running stack or a freshly started one."""
+    _run_once(_settings(data_dir), "manual", RunConfig())
+
+
+def _run_once(settings: StackSettings, kind: RunKind, config: RunConfig) -> None:
     from orchestration.local.runner import LocalRunner
 
-    stack = _attach_or_start(_settings(data_dir))
+    stack = _attach_or_start(settings)
     try:
-        report = LocalRunner(stack, echo=_echo).run(kind="manual")
+        report = LocalRunner(stack, echo=_echo).run(kind=kind, config=config)
     finally:
         stack.stop()
     print_run_report(console, report)
     if not report.succeeded:
         raise typer.Exit(1)
+
+
+@app.command()
+def backfill(
+    start: Annotated[
+        str, typer.Option("--from", help="Start of the window, ISO 8601 with a time zone.")
+    ],
+    end: Annotated[str, typer.Option("--to", help="End of the window (exclusive), same form.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Reprocess every file last modified in [--from, --to) through all steps."""
+    try:
+        config = backfill_config(start, end)
+    except RunConfigError as error:
+        console.print(f"[red]invalid backfill window:[/] {error}")
+        raise typer.Exit(2) from error
+    _run_once(_settings(data_dir), "backfill", config)
+
+
+@app.command()
+def reconcile(data_dir: DataDir = None) -> None:
+    """The nightly full reconciliation: bucket listings vs state, metadata, thumbnails."""
+    _run_once(_settings(data_dir), "reconciliation", RunConfig("reconcile"))
 
 
 @app.command()

@@ -80,6 +80,8 @@ def print_run_report(console: Console, report: RunReport) -> None:
         console.print(
             "changes: " + (", ".join(f"{k} {v}" for k, v in sorted(changes.items())) or "none")
         )
+    if checks := (discover.details.get("reconciliation") if discover else None):
+        console.print("reconciliation: " + ", ".join(f"{k} {v}" for k, v in checks.items()))
     if (extract := summaries.get("extract_metadata")) is not None and extract.files_failed:
         reasons = extract.details.get("failures_by_reason", {})
         console.print(

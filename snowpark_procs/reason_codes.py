@@ -25,6 +25,9 @@ THUMBNAIL_MISSING = "thumbnail_missing"
 RENDER_FAILED = "render_failed"
 RENDER_TIMEOUT = "render_timeout"
 
+# any step
+RETRIES_EXHAUSTED = "retries_exhausted"
+
 ALL_REASON_CODES: frozenset[str] = frozenset(
     {
         EMPTY_FILE,
@@ -41,5 +44,6 @@ ALL_REASON_CODES: frozenset[str] = frozenset(
         THUMBNAIL_MISSING,
         RENDER_FAILED,
         RENDER_TIMEOUT,
+        RETRIES_EXHAUSTED,
     }
 )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-ChangeType = Literal["new", "updated", "deleted"]
+ChangeType = Literal["new", "updated", "deleted", "backfill", "repair"]
 
 
 @dataclass(frozen=True)

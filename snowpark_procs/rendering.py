@@ -38,8 +38,16 @@ class RenderOutcome:
     thumbnail_rows: list[dict[str, Any]]
     files_succeeded: int
     files_failed: int
-    files_deferred: int
-    deferred_reasons: list[str]
+    # (request, reason_code, message) of each file to retry later
+    deferred: list[tuple[RenderRequest, str, str]]
+
+    @property
+    def files_deferred(self) -> int:
+        return len(self.deferred)
+
+    @property
+    def deferred_reasons(self) -> list[str]:
+        return [f"{r.relative_path}: {code}: {message}" for r, code, message in self.deferred]
 
 
 def thumbnail_rows(
@@ -57,7 +65,7 @@ def thumbnail_rows(
         raise ValueError(f"renderer returned {len(results)} results for {len(requests)} rows")
     rows: list[dict[str, Any]] = []
     succeeded = failed = 0
-    deferred: list[str] = []
+    deferred: list[tuple[RenderRequest, str, str]] = []
     for request, result in zip(requests, results, strict=True):
         key = {"relative_path": request.relative_path, "etag": request.etag, "run_id": run_id}
         rendered = {t.get("size_px"): t for t in result.get("thumbnails") or []}
@@ -79,7 +87,7 @@ def thumbnail_rows(
         reason = result.get("reason_code") or reason_codes.RENDER_FAILED
         message = result.get("message") or "the renderer returned no thumbnail for every size"
         if reason not in PERMANENT_REASON_CODES:
-            deferred.append(f"{request.relative_path}: {reason}: {message}")
+            deferred.append((request, reason, message))
             continue
         failed += 1
         rows.extend(
@@ -92,4 +100,4 @@ def thumbnail_rows(
             }
             for size in sizes
         )
-    return RenderOutcome(rows, succeeded, failed, len(deferred), deferred)
+    return RenderOutcome(rows, succeeded, failed, deferred)

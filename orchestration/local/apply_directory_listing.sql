@@ -1,7 +1,16 @@
--- Apply a complete listing the way a directory refresh does: register new
--- files, update changed ones, unregister the files that are gone.
+-- Apply a complete designs listing the way a directory refresh does: register
+-- new files, update changed ones, unregister the files that are gone.
 merge into raw.designs_directory as target
-using raw.designs_directory_listing as source
+using (
+    select
+        relative_path,
+        size,
+        last_modified,
+        md5,
+        etag
+    from raw.directory_listing
+    where directory = 'designs'
+) as source
     on target.relative_path = source.relative_path
 when matched and target.etag <> source.etag then
     update set
@@ -19,6 +28,8 @@ when not matched then
 delete from raw.designs_directory as target
 where not exists (
     select source.relative_path
-    from raw.designs_directory_listing as source
-    where source.relative_path = target.relative_path
+    from raw.directory_listing as source
+    where
+        source.directory = 'designs'
+        and source.relative_path = target.relative_path
 );

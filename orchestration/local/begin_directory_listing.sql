@@ -1,2 +1,3 @@
--- Start a directory refresh with an empty listing.
-truncate table raw.designs_directory_listing
+-- Start a refresh of one directory with an empty listing. Binds: directory.
+delete from raw.directory_listing
+where directory = ?

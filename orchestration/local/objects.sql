@@ -13,14 +13,28 @@ create table if not exists raw.designs_directory (
     primary key (relative_path)
 );
 
--- One refresh's listing, loaded in batches before it is applied in one pass.
-create table if not exists raw.designs_directory_listing (
+-- The latest S3 listing of each local directory ('designs', 'thumbnails'),
+-- loaded in batches before it is applied in one pass.
+create table if not exists raw.directory_listing (
+    directory varchar not null,
     relative_path varchar not null,
     size number(38, 0),
     last_modified timestamp_ntz,
     md5 varchar,
     etag varchar not null
 );
+
+-- DIRECTORY(@raw.thumbnails_stage): the thumbnails bucket's objects, which the
+-- nightly reconciliation compares with raw.thumbnails.
+create or replace view raw.thumbnails_directory as
+select
+    relative_path,
+    size,
+    last_modified,
+    md5,
+    etag
+from raw.directory_listing
+where directory = 'thumbnails';
 
 -- INFORMATION_SCHEMA.TASK_HISTORY(), shaped from the runner's step history:
 -- the same column names and STATE values, one row per task attempt.

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
 from snowflake.snowpark import Session
 
 from orchestration.graph import INCREMENTAL, DbtStep, Pipeline, RetryPolicy, Step
@@ -32,13 +33,16 @@ from orchestration.history import (
     record_step_run,
     utc_now,
 )
-from orchestration.local.directory_table import refresh_designs_directory
-from orchestration.local.external_function import HttpRenderer
+from orchestration.local.directory_table import refresh_directory
+from orchestration.local.external_function import HttpRenderer, RenderServiceError
 from orchestration.local.stack import LocalStack
 from orchestration.sql import read_sql
 from snowpark_procs import handlers
-from snowpark_procs.byte_sources import S3ByteSource
-from snowpark_procs.handlers import StepSummary
+from snowpark_procs.byte_sources import ByteSource, S3ByteSource
+from snowpark_procs.handlers import StepError, StepSummary
+from snowpark_procs.rendering import ThumbnailRenderer
+from snowpark_procs.run_config import RunConfig
+from snowpark_procs.transient import is_transient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # A hook the fault-injection tests use: called as hook(step_name, phase) with phase
@@ -53,6 +57,30 @@ FILE_COUNT_SQL = {"validate": "count_validated_files", "load": "count_loaded_fil
 
 class DbtStepError(Exception):
     """dbt build reported errors or failing tests."""
+
+    def __init__(self, message: str, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+# Errors that say the code, its input or its access is wrong (a ClientError not classed as
+# transient: AccessDenied, NoSuchBucket): retrying the same step cannot help.
+PERMANENT_ERRORS = (ValueError, TypeError, LookupError, AttributeError, ClientError)
+# How long a backfill or reconciliation waits for a running graph (EXECUTE TASK queues too).
+QUEUE_TIMEOUT_S = 30 * 60.0
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Transient failures (network, throttling, 5xx, a service down) are retried with backoff;
+    permanent ones (bad SQL, bad arguments, failing data tests) fail the step at once."""
+    if is_transient(error) or isinstance(error, StepError | RenderServiceError):
+        return True
+    if isinstance(error, DbtStepError):
+        return error.transient
+    if isinstance(error, PERMANENT_ERRORS):
+        return False
+    # a ProgrammingError is the warehouse rejecting the SQL itself
+    return type(error).__name__ != "ProgrammingError"
 
 
 @dataclass(frozen=True)
@@ -91,6 +119,9 @@ class LocalRunner:
         fault_hook: FaultHook | None = None,
         sleep: Callable[[float], None] = time.sleep,
         dbt_target: str = "local",
+        queue_timeout_s: float = QUEUE_TIMEOUT_S,
+        wrap_byte_source: Callable[[ByteSource], ByteSource] | None = None,
+        wrap_renderer: Callable[[ThumbnailRenderer], ThumbnailRenderer] | None = None,
     ) -> None:
         self._stack = stack
         self._pipeline = pipeline
@@ -98,39 +129,73 @@ class LocalRunner:
         self._fault_hook = fault_hook
         self._sleep = sleep
         self._dbt_target = dbt_target
+        self._queue_timeout_s = queue_timeout_s
+        # fault-injection seams for tests: wrap the read seam or the renderer
+        self._wrap_byte_source = wrap_byte_source or (lambda source: source)
+        self._wrap_renderer = wrap_renderer or (lambda renderer: renderer)
         self._rng = random.Random()
 
     # --- one run -----------------------------------------------------------------------
 
-    def run(self, kind: RunKind = "manual", scheduled_at: datetime | None = None) -> RunReport:
+    def run(
+        self,
+        kind: RunKind = "manual",
+        scheduled_at: datetime | None = None,
+        config: RunConfig | None = None,
+    ) -> RunReport:
+        config = config or RunConfig()
         scheduled = scheduled_at or utc_now()
-        run = PipelineRun(new_run_id(scheduled), kind, scheduled, "EXECUTING", started_at=utc_now())
-        with self._stack.session() as session, self._no_overlap() as acquired:
-            if not acquired:
-                skipped = run.finished("SKIPPED", "another run of the pipeline was executing")
-                record_pipeline_run(session, skipped)
-                self._echo(f"run {run.run_id} skipped: another run is executing")
-                return RunReport(skipped, ())
-            record_pipeline_run(session, run)
-            self._echo(f"run {run.run_id} ({kind}, scheduled {scheduled:%Y-%m-%d %H:%M:%S} UTC)")
-            outcomes: list[StepOutcome] = []
-            failure: str | None = None
-            for step in self._pipeline.ordered_steps():
-                outcome = self._run_step(session, run.run_id, step)
-                outcomes.append(outcome)
-                if outcome.step_run.state != "SUCCEEDED":
-                    failure = f"step {step.name} failed: {outcome.step_run.error_message}"
-                    break
-            finalizer = self._run_step(
-                session, run.run_id, self._pipeline.finalizer, succeeded=failure is None
-            )
-            outcomes.append(finalizer)
-            if failure is None and finalizer.step_run.state != "SUCCEEDED":
-                failure = f"finalizer failed: {finalizer.step_run.error_message}"
-            finished = self._finish(run, outcomes, failure)
-            record_pipeline_run(session, finished)
-            latency = self._latencies(session, run.run_id) if failure is None else ()
-        self._stack.save_object_store()
+        run = PipelineRun(
+            new_run_id(scheduled),
+            kind,
+            scheduled,
+            "EXECUTING",
+            started_at=utc_now(),
+            config=json.loads(config.to_json()),
+        )
+        # Scheduled runs are skipped while another runs (OVERLAP_POLICY = NO_OVERLAP);
+        # backfills and reconciliations queue behind it, as EXECUTE TASK does.
+        wait_s = 0.0 if kind in {"scheduled", "manual"} else self._queue_timeout_s
+        try:
+            with self._stack.session() as session, self._no_overlap(wait_s) as acquired:
+                if not acquired:
+                    skipped = run.finished("SKIPPED", "another run of the pipeline was executing")
+                    record_pipeline_run(session, skipped)
+                    self._echo(f"run {run.run_id} skipped: another run is executing")
+                    return RunReport(skipped, ())
+                report = self._run_graph(session, run, config)
+        except Exception as error:  # the warehouse itself failed: not even history is writable
+            message = f"run aborted, the warehouse failed: {type(error).__name__}: {error}"
+            self._echo(message[:500])
+            return RunReport(run.finished("FAILED", message[:4000]), ())
+        try:
+            self._stack.save_object_store()
+        except Exception as error:  # S3 down: the mirror catches up after the next run
+            self._echo(f"could not save the object store mirror: {error}")
+        return report
+
+    def _run_graph(self, session: Session, run: PipelineRun, config: RunConfig) -> RunReport:
+        record_pipeline_run(session, run)
+        self._echo(
+            f"run {run.run_id} ({run.kind}, scheduled {run.scheduled_at:%Y-%m-%d %H:%M:%S} UTC)"
+        )
+        outcomes: list[StepOutcome] = []
+        failure: str | None = None
+        for step in self._pipeline.ordered_steps():
+            outcome = self._run_step(session, run.run_id, step, config)
+            outcomes.append(outcome)
+            if outcome.step_run.state != "SUCCEEDED":
+                failure = f"step {step.name} failed: {outcome.step_run.error_message}"
+                break
+        finalizer = self._run_step(
+            session, run.run_id, self._pipeline.finalizer, config, succeeded=failure is None
+        )
+        outcomes.append(finalizer)
+        if failure is None and finalizer.step_run.state != "SUCCEEDED":
+            failure = f"finalizer failed: {finalizer.step_run.error_message}"
+        finished = self._finish(run, outcomes, failure)
+        record_pipeline_run(session, finished)
+        latency = self._latencies(session, run.run_id) if failure is None else ()
         return RunReport(finished, tuple(outcomes), latency)
 
     def _finish(
@@ -149,15 +214,20 @@ class LocalRunner:
         return run.finished("FAILED" if failure else "SUCCEEDED", failure, **counts)
 
     @contextmanager
-    def _no_overlap(self) -> Iterator[bool]:
+    def _no_overlap(self, wait_s: float) -> Iterator[bool]:
         """Snowflake's OVERLAP_POLICY = NO_OVERLAP: one run of the graph at a time."""
         lock_path = self._stack.settings.data_dir / f"{self._pipeline.name}.run.lock"
+        deadline = time.monotonic() + wait_s
         with lock_path.open("w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        yield False
+                        return
+                    time.sleep(1.0)
             try:
                 yield True
             finally:
@@ -166,7 +236,12 @@ class LocalRunner:
     # --- one step, with retries --------------------------------------------------------
 
     def _run_step(
-        self, session: Session, run_id: str, step: Step, succeeded: bool = True
+        self,
+        session: Session,
+        run_id: str,
+        step: Step,
+        config: RunConfig,
+        succeeded: bool = True,
     ) -> StepOutcome:
         policy = self._pipeline.retry
         attempt = 1
@@ -177,7 +252,7 @@ class LocalRunner:
             try:
                 if self._fault_hook:
                     self._fault_hook(step.name, "before")
-                summary = self._execute(session, run_id, step, succeeded)
+                summary = self._execute(session, run_id, step, config, succeeded)
                 if self._fault_hook:
                     self._fault_hook(step.name, "after")
             except Exception as error:  # a step attempt fails as a whole; recorded, then retried
@@ -187,7 +262,7 @@ class LocalRunner:
                 )
                 record_step_run(session, failed)
                 self._echo(f"  {step.name}: attempt {attempt} failed: {message[:300]}")
-                if attempt >= policy.max_attempts:
+                if attempt >= policy.max_attempts or not is_retryable(error):
                     return StepOutcome(failed, None)
                 self._sleep(backoff_s(policy, attempt, self._rng))
                 attempt += 1
@@ -203,26 +278,32 @@ class LocalRunner:
             record_step_run(session, done)
             return StepOutcome(done, summary)
 
-    def _execute(self, session: Session, run_id: str, step: Step, succeeded: bool) -> StepSummary:
+    def _execute(
+        self, session: Session, run_id: str, step: Step, config: RunConfig, succeeded: bool
+    ) -> StepSummary:
         settings = self._stack.settings
         if isinstance(step, DbtStep):
             return self._run_dbt(session, run_id, step)
         if step.handler == "discover":
             # auto-refresh: Snowflake keeps the directory table current from S3 events
-            refresh_designs_directory(session, self._stack.s3(), settings.designs_bucket)
-            return StepSummary(**json.loads(handlers.discover(session, run_id)))
+            refresh_directory(session, self._stack.s3(), settings.designs_bucket, "designs")
+            if config.mode == "reconcile":
+                refresh_directory(
+                    session, self._stack.s3(), settings.thumbnails_bucket, "thumbnails"
+                )
+            return StepSummary(**json.loads(handlers.discover(session, run_id, config.to_json())))
         if step.handler == "extract_metadata":
-            source = S3ByteSource(self._stack.s3(), settings.designs_bucket)
-            return handlers.extract_metadata_with(session, run_id, source)
+            source = self._wrap_byte_source(S3ByteSource(self._stack.s3(), settings.designs_bucket))
+            return handlers.extract_metadata_with(session, run_id, source, config)
         if step.handler == "render_thumbnails":
-            return handlers.render_thumbnails_with(
-                session, run_id, HttpRenderer(settings.render_url)
-            )
+            renderer = self._wrap_renderer(HttpRenderer(settings.render_url))
+            return handlers.render_thumbnails_with(session, run_id, renderer, config)
         if step.handler == "commit_discovery":
             if not succeeded:
                 # Snowflake runs the finalizer after failures too; it then advances nothing
                 return StepSummary(0, 0, 0, {"committed": False})
-            return StepSummary(**json.loads(handlers.commit_discovery(session, run_id)))
+            summary = handlers.commit_discovery(session, run_id, config.to_json())
+            return StepSummary(**json.loads(summary))
         raise ValueError(f"no local implementation for handler {step.handler!r}")
 
     # --- dbt ---------------------------------------------------------------------------
@@ -259,7 +340,11 @@ class LocalRunner:
                 "; ".join(f"{r['unique_id']}: {str(r.get('message'))[:200]}" for r in failures[:5])
                 or completed.stdout[-1500:] + completed.stderr[-1500:]
             )
-            raise DbtStepError(f"dbt build --selector {step.selector} failed: {detail}")
+            # no results at all: dbt could not connect or compile; failing nodes: data or SQL
+            raise DbtStepError(
+                f"dbt build --selector {step.selector} failed: {detail}",
+                transient=not results and "Could not connect" in completed.stdout,
+            )
         nodes = {"nodes": len(results), "by_status": _count_by(results, "status")}
         return self._file_counts(session, run_id, step, nodes)
 

@@ -351,6 +351,33 @@ class LocalStack:
     def child_process(self, name: str) -> subprocess.Popen[bytes] | None:
         return next((c.process for c in self._children if c.name == name), None)
 
+    def kill_service(self, name: str) -> None:
+        """Kill one service abruptly (fault injection); restart_service brings it back."""
+        child = next(c for c in self._children if c.name == name)
+        if child.process.poll() is None:
+            os.killpg(child.process.pid, signal.SIGKILL)
+            child.process.wait()
+
+    def restart_service(self, name: str) -> None:
+        """Start a killed service again on its port; S3 gets its mirrored objects back."""
+        child = next(c for c in self._children if c.name == name)
+        if child.process.poll() is None:
+            raise StackError(f"{name} is still running")
+        self._children.remove(child)
+        env = {**os.environ, **self.settings.client_env()}
+        self._spawn(name, list(child.process.args), env)  # type: ignore[arg-type]
+        ready = {
+            "warehouse": lambda: _port_open(self.settings.warehouse_port),
+            "s3": lambda: _port_open(self.settings.s3_port),
+            "render": lambda: _http_ok(f"{self.settings.render_url}/healthz"),
+        }[name]
+        self._wait_until(name, ready)
+        if name == "s3":
+            s3 = self.s3()
+            for bucket in (self.settings.designs_bucket, self.settings.thumbnails_bucket):
+                s3.create_bucket(Bucket=bucket)
+                s3_mirror.restore_bucket(s3, bucket, self._mirror_dir(bucket))
+
     # --- clients -----------------------------------------------------------------------
 
     @contextlib.contextmanager

@@ -75,6 +75,21 @@ create table if not exists raw.thumbnails (
     primary key (relative_path, etag, size_px)
 );
 
+-- File versions whose last attempt at a step failed for a transient reason
+-- (the file's read or render hit an unavailable service); later runs retry
+-- them until the attempts run out. Key: (relative_path, etag, step).
+create table if not exists raw.file_retries (
+    relative_path varchar not null,
+    etag varchar not null,
+    step varchar not null,
+    attempts number(38, 0) not null,
+    reason_code varchar,
+    error_message varchar,
+    run_id varchar not null,
+    failed_at timestamp_ntz not null,
+    primary key (relative_path, etag, step)
+);
+
 -- Run history written by the orchestrator; key run_id.
 create table if not exists ops.pipeline_runs (
     run_id varchar not null,
@@ -104,4 +119,13 @@ create table if not exists ops.step_runs (
     files_failed number(38, 0),
     error_message varchar,
     primary key (run_id, step, attempt)
+);
+
+-- What each nightly reconciliation found; key (run_id, check_name).
+create table if not exists ops.reconciliation_checks (
+    run_id varchar not null,
+    check_name varchar not null,
+    files number(38, 0) not null,
+    checked_at timestamp_ntz not null,
+    primary key (run_id, check_name)
 );

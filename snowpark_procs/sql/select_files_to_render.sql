@@ -1,6 +1,36 @@
 -- Step "render_thumbnails": the run's readable file versions still lacking a
--- successful thumbnail for some size. Binds: run_id, number of sizes.
-with rendered as (
+-- successful thumbnail for some size (every one of them when reprocessing),
+-- and the versions of any run waiting for a retry.
+-- Binds: run_id, number of sizes, reprocess (boolean).
+with run_files as (
+    select
+        relative_path,
+        etag
+    from raw.file_changes
+    where run_id = ? and change_type <> 'deleted'
+),
+
+retrying as (
+    select
+        relative_path,
+        etag
+    from raw.file_retries
+    where step = 'render_thumbnails'
+),
+
+candidates as (
+    select
+        relative_path,
+        etag
+    from run_files
+    union
+    select
+        relative_path,
+        etag
+    from retrying
+),
+
+rendered as (
     select
         relative_path,
         etag,
@@ -15,18 +45,16 @@ select
     file_metadata.etag,
     file_metadata.sha256,
     file_metadata.size_bytes
-from raw.file_changes as file_changes
+from candidates
 inner join raw.file_metadata as file_metadata
     on
-        file_changes.relative_path = file_metadata.relative_path
-        and file_changes.etag = file_metadata.etag
+        candidates.relative_path = file_metadata.relative_path
+        and candidates.etag = file_metadata.etag
 left join rendered
     on
         file_metadata.relative_path = rendered.relative_path
         and file_metadata.etag = rendered.etag
 where
-    file_changes.run_id = ?
-    and file_changes.change_type <> 'deleted'
-    and file_metadata.status = 'ok'
-    and coalesce(rendered.rendered_sizes, 0) < ?
+    file_metadata.status = 'ok'
+    and (coalesce(rendered.rendered_sizes, 0) < ? or ?)
 order by file_metadata.relative_path

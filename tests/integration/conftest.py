@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,94 @@ def snapshot(stack: LocalStack) -> dict[str, Any]:
             rows = [tuple(row) for row in session.sql(sql).collect()]
             state[name] = sorted(rows, key=repr)
     s3 = stack.s3()
-    objects = s3.list_objects_v2(Bucket=stack.settings.thumbnails_bucket).get("Contents", [])
+    objects = s3.list_objects_v2(Bucket=stack.settings.thumbnails_bucket, Prefix="v1/").get(
+        "Contents", []
+    )
     state["thumbnail_objects"] = sorted((o["Key"], o["ETag"]) for o in objects)
     return state
+
+
+@dataclass(frozen=True)
+class Consistency:
+    """How the warehouse and the buckets compare with the designs bucket itself."""
+
+    files: int
+    lost: list[str]
+    duplicated: list[str]
+    problems: list[str]
+
+
+def check_consistency(stack: LocalStack) -> Consistency:
+    """The invariants of a recovered pipeline, from the designs bucket as the truth.
+
+    Every current file is in dim_design_files at its current ETag, with metadata and, when
+    readable, both thumbnails in the bucket; nothing appears twice; no retry is left pending;
+    the committed directory state equals the bucket.
+    """
+    s3 = stack.s3()
+    bucket = {
+        o["Key"]: o["ETag"].strip('"')
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=stack.settings.designs_bucket
+        )
+        for o in page.get("Contents", [])
+    }
+    thumbnails_in_bucket = {
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=stack.settings.thumbnails_bucket, Prefix="v1/"
+        )
+        for o in page.get("Contents", [])
+    }
+    lost: list[str] = []
+    duplicated: list[str] = []
+    problems: list[str] = []
+    dim = query(stack, "select relative_path, etag, is_deleted from marts.dim_design_files")
+    current = {r["RELATIVE_PATH"]: r for r in dim if not r["IS_DELETED"]}
+    for path, etag in bucket.items():
+        if path not in current or current[path]["ETAG"] != etag:
+            lost.append(path)
+    problems += [f"{p} is current in dim but not in the bucket" for p in set(current) - set(bucket)]
+    for table, key in [
+        ("marts.fct_file_versions", "relative_path, etag"),
+        ("marts.dim_design_files", "relative_path"),
+        ("raw.file_metadata", "relative_path, etag"),
+        ("raw.thumbnails", "relative_path, etag, size_px"),
+        ("raw.directory_state", "relative_path"),
+    ]:
+        rows = query(
+            stack,
+            f"select {key}, count(*) as copies from {table} group by {key} having count(*) > 1",
+        )
+        duplicated += [f"{table}: {row}" for row in rows]
+    metadata = {
+        (r["RELATIVE_PATH"], r["ETAG"]): r["STATUS"]
+        for r in query(stack, "select relative_path, etag, status from raw.file_metadata")
+    }
+    thumbnails: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in query(
+        stack, "select relative_path, etag, status, thumbnail_key from raw.thumbnails"
+    ):
+        thumbnails.setdefault((row["RELATIVE_PATH"], row["ETAG"]), []).append(row)
+    for path, etag in bucket.items():
+        status = metadata.get((path, etag))
+        if status is None:
+            lost.append(f"{path} (no metadata)")
+        elif status == "ok":
+            ok = [t for t in thumbnails.get((path, etag), []) if t["STATUS"] == "ok"]
+            if len(ok) != 2:
+                problems.append(f"{path} has {len(ok)} thumbnails")
+            problems += [
+                f"{path}: thumbnail object {t['THUMBNAIL_KEY']} is missing"
+                for t in ok
+                if t["THUMBNAIL_KEY"] not in thumbnails_in_bucket
+            ]
+    state = {
+        r["RELATIVE_PATH"]: r["ETAG"]
+        for r in query(stack, "select relative_path, etag from raw.directory_state")
+    }
+    if state != bucket:
+        problems.append(f"directory state differs from the bucket: {set(state) ^ set(bucket)}")
+    retries = query(stack, "select relative_path, step from raw.file_retries")
+    problems += [f"retry still pending: {r}" for r in retries]
+    return Consistency(len(bucket), sorted(set(lost)), duplicated, problems)

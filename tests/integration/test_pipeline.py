@@ -46,7 +46,9 @@ def test_two_intervals_with_add_overwrite_delete_then_an_idle_run(start_stack):
     assert rendered.files_in == len(files) - len(BROKEN)
     assert rendered.files_failed == 0
     # two sizes per readable file, under content-addressed keys
-    objects = stack.s3().list_objects_v2(Bucket=stack.settings.thumbnails_bucket)["Contents"]
+    objects = stack.s3().list_objects_v2(Bucket=stack.settings.thumbnails_bucket, Prefix="v1/")[
+        "Contents"
+    ]
     assert len(objects) == 2 * (len(files) - len(BROKEN))
     assert all(o["Key"].startswith("v1/") and o["Key"].endswith(".webp") for o in objects)
     reasons = {

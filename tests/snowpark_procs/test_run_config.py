@@ -1,0 +1,53 @@
+"""Run configuration: the graph CONFIG and backfill windows, validated with clear errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from snowpark_procs.run_config import RunConfig, RunConfigError, backfill_config
+
+NOW = datetime(2026, 11, 26, 12, 0, 0)
+
+
+def test_an_empty_config_is_an_incremental_run():
+    assert RunConfig.from_json("") == RunConfig()
+    assert RunConfig.from_json(None).advances_discovery_state
+    assert not RunConfig().reprocess
+
+
+def test_a_backfill_window_is_converted_to_utc_and_round_trips():
+    config = backfill_config("2026-11-26T09:00:00+01:00", "2026-11-26T10:00:00Z", now=NOW)
+    assert (config.window_start, config.window_end) == (
+        datetime(2026, 11, 26, 8, 0),
+        datetime(2026, 11, 26, 10, 0),
+    )
+    assert config.reprocess and not config.advances_discovery_state
+    assert RunConfig.from_json(config.to_json()).window_start == config.window_start
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("2026-11-26T10:00:00Z", "2026-11-26T09:00:00Z", "must be after start"),
+        ("2026-11-26T10:00:00Z", "2026-11-26T10:00:00Z", "must be after start"),
+        ("2026-11-26T10:00:00", "2026-11-26T11:00:00Z", "has no time zone"),
+        ("yesterday", "2026-11-26T11:00:00Z", "not an ISO 8601 timestamp"),
+        ("", "2026-11-26T11:00:00Z", "start is required"),
+        ("2026-01-01T00:00:00Z", "2026-03-01T00:00:00Z", "at most 31 days"),
+        ("2026-12-01T00:00:00Z", "2026-12-02T00:00:00Z", "in the future"),
+    ],
+)
+def test_bad_backfill_windows_are_refused_with_a_clear_reason(start, end, message):
+    with pytest.raises(RunConfigError, match=message):
+        backfill_config(start, end, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("{", "not JSON"), ("[1]", "JSON object"), ('{"mode": "rewind"}', "not one of")],
+)
+def test_bad_graph_configs_are_refused(text, message):
+    with pytest.raises(RunConfigError, match=message):
+        RunConfig.from_json(text)

@@ -1,0 +1,244 @@
+"""Benchmark 4: dbt's incremental build of one batch into marts that already hold N rows.
+
+    python -m bench.dbt_incremental [--full]
+
+A fakesnow server runs in this process; dbt runs as the pipeline runs it (`dbt build
+--selector validate`, then `--selector load`, target local) in a subprocess. The raw tables are
+filled straight in DuckDB with N committed file versions (metadata and two thumbnails each),
+a first full build brings the marts to N rows, then one 15-minute batch lands (2,000 new paths
+and 600 new versions of existing paths) and the two steps are timed.
+
+Rows scanned: the marts' compiled incremental SELECTs (dbt compile, before the build) are run
+once under DuckDB's profiler through fakesnow's own SQL translation, in process; the figure is
+the profiler's rows_scanned per table scan (rows read from storage after zone-map pruning).
+Rows merged: the rows whose loaded_at the timed build set, against the mart's total.
+Reduced: N = 200,000; --full: N = 8,000,000.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    QUIET_ENV,
+    REPO_ROOT,
+    parse_options,
+    print_table,
+    write_results,
+)
+from bench.warehouse import Warehouse, fakesnow_warehouse
+
+BATCH_NEW, BATCH_UPDATED = 2_000, 600
+SIZES = (256, 1024)
+MARTS = ("fct_file_versions", "dim_design_files")
+SEED_AT, BATCH_AT = datetime(2026, 1, 1, 10, 0), datetime(2026, 1, 1, 10, 15)
+
+
+def _path(i: str) -> str:
+    return (
+        f"'designs/team-' || ({i} % 97)::varchar || '/design-' "
+        f"|| lpad({i}::varchar, 9, '0') || '.png'"
+    )
+
+
+def load_versions(warehouse: Warehouse, select: str, run_id: str, at: datetime) -> None:
+    """file_changes, file_metadata and both thumbnails for the versions `select` yields
+    (columns i, change_type, etag), straight into DuckDB."""
+    stamp = f"timestamp '{at:%Y-%m-%d %H:%M:%S}'"
+    warehouse.duck(f"create or replace temporary table bench_versions as {select}")
+    warehouse.duck(
+        f"""insert into raw.file_changes by name
+        select '{run_id}' as run_id, {_path("i")} as relative_path, etag,
+            1000000 + i % 9000000 as size, {stamp} - interval 5 minute as last_modified,
+            etag as md5, change_type, {stamp} as discovered_at
+        from bench_versions"""
+    )
+    warehouse.duck(
+        f"""insert into raw.file_metadata by name
+        select {_path("i")} as relative_path, etag, 'ok' as status, 'PNG' as format,
+            3000 as width_px, 2000 as height_px, 'RGBA' as mode, 8 as bit_depth,
+            etag || etag as sha256, 1000000 + i % 9000000 as size_bytes, '{run_id}' as run_id,
+            {stamp} + interval 1 minute as extracted_at
+        from bench_versions"""
+    )
+    for size in SIZES:
+        warehouse.duck(
+            f"""insert into raw.thumbnails by name
+            select {_path("i")} as relative_path, etag, {size} as size_px, 'ok' as status,
+                'v1/' || etag || '/{size}.webp' as thumbnail_key, {size} as width_px,
+                {size * 2 // 3} as height_px, 40000 as thumbnail_bytes, '{run_id}' as run_id,
+                {stamp} + interval 2 minute as rendered_at
+            from bench_versions"""
+        )
+
+
+def dbt(command: list[str], port: int, target_dir: Path) -> dict[str, Any]:
+    """Run dbt as the runner does; wall time, the process's CPU, and run_results."""
+    args = [
+        sys.executable, "-m", "dbt.cli.main", *command,
+        "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT / "dbt_project"),
+        "--target", "local", "--target-path", str(target_dir), "--log-path", str(target_dir),
+    ]  # fmt: skip
+    env = {**os.environ, **QUIET_ENV, "PIXELFORGE_WAREHOUSE_PORT": str(port)}
+    (target_dir / "run_results.json").unlink(missing_ok=True)
+    before = os.times()
+    started = time.perf_counter()
+    completed = subprocess.run(
+        args, capture_output=True, text=True, env=env, cwd=REPO_ROOT, check=False
+    )
+    wall = time.perf_counter() - started
+    after = os.times()
+    results_path = target_dir / "run_results.json"
+    results = json.loads(results_path.read_text())["results"] if results_path.exists() else []
+    failures = [r for r in results if r["status"] in ("error", "fail", "runtime error")]
+    if completed.returncode != 0 or failures:
+        detail = "; ".join(f"{r['unique_id']}: {str(r.get('message'))[:300]}" for r in failures)
+        raise RuntimeError(f"dbt {' '.join(command)} failed: {detail or completed.stdout[-2000:]}")
+    return {
+        "wall_s": wall,
+        "dbt_cpu_s": (after.children_user - before.children_user)
+        + (after.children_system - before.children_system),
+        "nodes": [
+            {
+                "unique_id": r["unique_id"],
+                "seconds": r["execution_time"],
+                "rows_affected": (r.get("adapter_response") or {}).get("rows_affected"),
+            }
+            for r in results
+        ],
+    }
+
+
+def rows_scanned(warehouse: Warehouse, compiled: Path, profile_path: Path) -> dict[str, Any]:
+    """Run a compiled model SELECT once under DuckDB's profiler, via fakesnow's translation."""
+    connection = warehouse.instance.connect(database="pixelforge", schema="marts")
+    cursor = connection.cursor()
+    try:
+        cursor.execute("PRAGMA enable_profiling='json'")
+        cursor.execute(f"PRAGMA profiling_output='{profile_path}'")
+        cursor.execute(compiled.read_text())
+        rows_out = len(cursor.fetchall())
+        cursor.execute("PRAGMA disable_profiling")
+    finally:
+        cursor.close()
+        connection.close()
+    scans: dict[str, int] = {}
+
+    def walk(node: dict[str, Any]) -> None:
+        if node.get("type") == "TABLE_SCAN":
+            table = str(node.get("extra_info", {}).get("Table", "?")).lower()
+            scans[table] = scans.get(table, 0) + int(node.get("rows_scanned", 0))
+        for child in node.get("children", []):
+            walk(child)
+
+    for node in json.loads(profile_path.read_text()).get("operator", []):
+        walk(node)
+    return {"rows_out": rows_out, "scans": scans, "rows_scanned": sum(scans.values())}
+
+
+def table_rows(warehouse: Warehouse) -> dict[str, int]:
+    names = ["raw.file_changes", "raw.file_metadata", "raw.thumbnails"] + [
+        f"marts.{m}" for m in MARTS
+    ]
+    return {name: warehouse.duck(f"select count(*) from {name}").fetchone()[0] for name in names}
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    options = parse_options(__doc__ or "", argv)
+    versions = 5_000 if options.smoke else 8_000_000 if options.full else 200_000
+    figures: dict[str, Any] = {"versions": versions}
+    with tempfile.TemporaryDirectory(prefix="bench-dbt-") as scratch, fakesnow_warehouse() as wh:
+        target = Path(scratch)
+        started = time.perf_counter()
+        load_versions(
+            wh,
+            f"select i, 'new' as change_type, lpad(to_hex(hash(i)), 32, '0') as etag "
+            f"from range({versions}) as t(i)",
+            "seed",
+            SEED_AT,
+        )
+        figures["fixture_load_s"] = time.perf_counter() - started
+        print(f"loaded {versions:,} file versions in {figures['fixture_load_s']:.1f} s")
+        initial = dbt(["build"], wh.port, target)
+        figures["initial_build"] = {"wall_s": initial["wall_s"], "dbt_cpu_s": initial["dbt_cpu_s"]}
+        print(f"initial full build: {initial['wall_s']:.1f} s")
+
+        step = max(1, versions // BATCH_UPDATED)
+        load_versions(
+            wh,
+            f"select i, 'new' as change_type, lpad(to_hex(hash(i)), 32, '0') as etag "
+            f"from range({versions}, {versions + BATCH_NEW}) as t(i) "
+            f"union all select i, 'updated', lpad(to_hex(hash(i + 1)), 32, '0') "
+            f"from range(0, {versions}, {step}) as t(i) limit {BATCH_NEW + BATCH_UPDATED}",
+            "batch",
+            BATCH_AT,
+        )
+        before = table_rows(wh)
+        dbt(["compile", "--selector", "load"], wh.port, target)
+        compiled_dir = target / "compiled" / "pixelforge" / "dbt_project" / "models" / "marts"
+        scanned = {
+            mart: rows_scanned(wh, compiled_dir / f"{mart}.sql", target / f"{mart}.profile.json")
+            for mart in MARTS
+        }
+        run_started = wh.duck("select now()::timestamp").fetchone()[0]
+        validate = dbt(["build", "--selector", "validate"], wh.port, target)
+        load = dbt(["build", "--selector", "load"], wh.port, target)
+        after = table_rows(wh)
+        merged = {
+            mart: wh.duck(
+                f"select count(*) from marts.{mart} where loaded_at >= '{run_started}'"
+            ).fetchone()[0]
+            for mart in MARTS
+        }
+    figures.update(
+        batch_versions=BATCH_NEW + BATCH_UPDATED,
+        rows_before=before,
+        rows_after=after,
+        validate=validate,
+        load=load,
+        scanned=scanned,
+        merged=merged,
+    )
+    model_s = {
+        node["unique_id"].split(".")[-1]: node["seconds"]
+        for node in load["nodes"]
+        if node["unique_id"].startswith("model.")
+    }
+    tests_s = sum(n["seconds"] for n in load["nodes"] if n["unique_id"].startswith("test."))
+    print_table(
+        f"dbt incremental build: one batch of {BATCH_NEW + BATCH_UPDATED:,} versions into "
+        f"marts of {versions:,} rows (local target: fakesnow)",
+        ["step / model", "wall s", "dbt node s", "rows scanned", "rows in tables read",
+         "rows merged", "mart rows"],
+        [
+            ["validate (dbt build --selector validate)", validate["wall_s"],
+             sum(n["seconds"] for n in validate["nodes"]), None, None, None, None],
+            ["load (dbt build --selector load)", load["wall_s"],
+             sum(n["seconds"] for n in load["nodes"]), None, None, None, None],
+            *(
+                [f"  {mart}", None, model_s.get(mart), scanned[mart]["rows_scanned"],
+                 sum(before[t] for t in before if t.startswith("raw.")) + before[f"marts.{mart}"],
+                 merged[mart], after[f"marts.{mart}"]]
+                for mart in MARTS
+            ),
+            ["  tests of the load step", None, tests_s, None, None, None, None],
+        ],
+    )  # fmt: skip
+    for mart in MARTS:
+        per_table = ", ".join(f"{t}: {n:,}" for t, n in sorted(scanned[mart]["scans"].items()))
+        print(f"  {mart} scans: {per_table}")
+    write_results(options, "dbt_incremental", figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main()

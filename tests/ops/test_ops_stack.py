@@ -3,6 +3,8 @@ CloudWatch on moto, the operator commands, and the dashboard (AppTest, then head
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import os
 import shutil
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import websockets
 from streamlit.testing.v1 import AppTest
 from typer import Typer
 from typer.testing import CliRunner
@@ -181,6 +184,65 @@ def test_dashboard_app_renders_every_chart_with_data(stack, monkeypatch):
     assert len(at.get("vega_lite_chart")) == 4
 
 
+def _capture(chromium: str, url: str, png: Path, port: int) -> tuple[int, str]:
+    """Open `url` in headless Chromium over the DevTools protocol, wait until the charts have
+    drawn (Streamlit renders over a websocket, after the load event), save a screenshot."""
+    browser = subprocess.Popen(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         "--window-size=1400,1800", f"--remote-debugging-port={port}", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        targets: list[dict[str, Any]] = []
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=2) as r:
+                    targets = json.load(r)
+                break
+            except OSError:
+                time.sleep(0.2)
+        page = next(t for t in targets if t["type"] == "page")
+        charts, text, image = asyncio.run(_drive(page["webSocketDebuggerUrl"], url))
+    finally:
+        browser.terminate()
+        browser.wait(timeout=15)
+    png.write_bytes(image)
+    return charts, text
+
+
+async def _drive(debugger_url: str, url: str) -> tuple[int, str, bytes]:
+    async with websockets.connect(debugger_url, max_size=2**26) as ws:
+        ids = iter(range(1, 1_000_000))
+
+        async def call(method: str, **params: Any) -> dict[str, Any]:
+            call_id = next(ids)
+            await ws.send(json.dumps({"id": call_id, "method": method, "params": params}))
+            while True:
+                message = json.loads(await ws.recv())
+                if message.get("id") == call_id:
+                    return dict(message.get("result", {}))
+
+        async def evaluate(expression: str) -> Any:
+            result = await call("Runtime.evaluate", expression=expression, returnByValue=True)
+            return result["result"].get("value")
+
+        await call("Page.navigate", url=url)
+        charts = 0
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and charts < 4:
+            await asyncio.sleep(0.5)
+            charts = int(
+                await evaluate(
+                    "document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length"
+                )
+                or 0
+            )
+        await asyncio.sleep(1.5)  # let the last chart finish drawing
+        text = str(await evaluate("document.body.innerText"))
+        shot = await call("Page.captureScreenshot", format="png")
+        return charts, text, base64.b64decode(shot["data"])
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -213,21 +275,11 @@ def test_dashboard_in_headless_chromium(stack):
                 time.sleep(0.5)
         ARTIFACTS.mkdir(exist_ok=True)
         screenshot = ARTIFACTS / "dashboard.png"
-        flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                 "--window-size=1400,1800", "--timeout=25000"]  # fmt: skip
-        dom = subprocess.run(
-            [*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True
-        ).stdout
-        subprocess.run(
-            [*flags, f"--screenshot={screenshot}", url],
-            capture_output=True,
-            timeout=120,
-            check=True,
-        )
+        charts, text = _capture(chromium, url, screenshot, _free_port())
     finally:
         server.terminate()
         server.wait(timeout=15)
-    assert "PixelForge pipeline operations" in dom
-    assert dom.count('class="vega-embed') >= 4, "the four charts did not render"
-    assert "no run in the last" not in dom
+    assert "PixelForge pipeline operations" in text
+    assert charts >= 4, "the four charts did not render"
+    assert "no run in the last" not in text
     assert screenshot.stat().st_size > 20_000

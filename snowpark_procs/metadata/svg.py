@@ -2,21 +2,27 @@
 
 An SVG passes only if it needs nothing but itself: no entity declarations (defusedxml), no DTD
 internal subset, no <script>/<foreignObject>, and every href/url() points inside the document
-('#id') or is a data: URI of a raster image. Only then may a renderer see it.
+('#id') or is a data: URI of a raster image, whose declared sizes together fit a pixel budget.
+Only then may a renderer see it.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
+from PIL import Image
 
 from snowpark_procs.metadata.failures import describe
 from snowpark_procs.reason_codes import (
+    DECOMPRESSION_BOMB,
     FILE_TOO_LARGE,
     HOSTILE_CONTENT,
     TRUNCATED_FILE,
@@ -25,6 +31,11 @@ from snowpark_procs.reason_codes import (
 from snowpark_procs.records import MetadataFailure
 
 MAX_SVG_BYTES = 16 * 1024 * 1024
+# resvg decodes every inline raster in full, whatever the SVG's own size (measured: a 36 KB SVG
+# holding a 15000 x 15000 PNG took 1.1 GiB; a PNG header claiming 100000 x 100000 aborts the
+# process). All inline rasters of one SVG share this budget, about 250 MiB decoded.
+MAX_EMBEDDED_PIXELS = 50_000_000
+_EMBEDDED_FORMATS = ["PNG", "JPEG", "GIF", "WEBP", "BMP"]
 CSS_PX_PER_INCH = 96.0
 
 _FORBIDDEN_ELEMENTS = frozenset({"script", "foreignobject"})
@@ -58,8 +69,11 @@ class SvgInfo:
     view_box: tuple[float, float, float, float] | None
 
 
-def check_svg(data: bytes, max_bytes: int = MAX_SVG_BYTES) -> SvgInfo | MetadataFailure:
-    """Parse an SVG safely and refuse anything that would make a renderer reach outside it."""
+def check_svg(
+    data: bytes, max_bytes: int = MAX_SVG_BYTES, max_embedded_pixels: int = MAX_EMBEDDED_PIXELS
+) -> SvgInfo | MetadataFailure:
+    """Parse an SVG safely and refuse anything that would make a renderer reach outside it,
+    or decode more inline raster pixels than max_embedded_pixels."""
     if len(data) > max_bytes:
         return MetadataFailure(FILE_TOO_LARGE, f"SVG has {len(data)} bytes, over {max_bytes}")
     if _INTERNAL_SUBSET.search(data):
@@ -77,7 +91,7 @@ def check_svg(data: bytes, max_bytes: int = MAX_SVG_BYTES) -> SvgInfo | Metadata
     refusal = _find_refusal(root)
     if refusal:
         return MetadataFailure(HOSTILE_CONTENT, refusal)
-    return _intrinsic_size(root)
+    return _embedded_pixels_refusal(root, max_embedded_pixels) or _intrinsic_size(root)
 
 
 def _parse_error_code(exc: ParseError, data: bytes) -> str:
@@ -116,6 +130,43 @@ def _css_refusal(text: str) -> str | None:
             if not _is_internal(match.group(2)):
                 return f"SVG style references url({match.group(2)[:80]!r})"
     return None
+
+
+def _embedded_pixels_refusal(root: Element, max_pixels: int) -> MetadataFailure | None:
+    """Add up the declared size of every inline raster (each <image> is decoded on its own)."""
+    total = 0
+    for element in root.iter():
+        for attribute, value in element.attrib.items():
+            if _local_name(attribute) != "href" or not _DATA_IMAGE.match(value.strip()):
+                continue
+            try:
+                width, height = _embedded_size(value.strip())
+            except Image.DecompressionBombError:
+                return MetadataFailure(
+                    DECOMPRESSION_BOMB, "SVG embeds an image over Pillow's pixel limit"
+                )
+            except Exception:  # what Pillow cannot size, resvg must not be left to decode
+                return MetadataFailure(
+                    HOSTILE_CONTENT, "SVG embeds an image whose size cannot be read"
+                )
+            total += width * height
+            if total > max_pixels:
+                return MetadataFailure(
+                    DECOMPRESSION_BOMB,
+                    f"SVG embeds images of {total} pixels in all (the last {width}x{height}), "
+                    f"over the limit of {max_pixels}",
+                )
+    return None
+
+
+def _embedded_size(uri: str) -> tuple[int, int]:
+    header, _, payload = uri.partition(",")
+    if header.lower().endswith(";base64"):
+        raw = base64.b64decode(payload)
+    else:
+        raw = unquote_to_bytes(payload)
+    with Image.open(io.BytesIO(raw), formats=_EMBEDDED_FORMATS) as image:  # header only
+        return image.size
 
 
 def _is_internal(reference: str) -> bool:

@@ -6,6 +6,7 @@ field, shapes and a little tiled noise so that sizes look like real exports).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import math
@@ -758,6 +759,19 @@ def svg_billion_laughs(levels: int = 10, encoding: str = "utf-8") -> bytes:
         f"<text>&lol{levels - 1};</text></svg>"
     )
     return text.encode(encoding)
+
+
+def svg_embedding(image: bytes, mime: str = "image/png", copies: int = 1) -> bytes:
+    """An SVG drawing `copies` <image> elements, each an inline data: URI of `image`: a small
+    SVG can carry a raster bomb past any pixel check made on the SVG's own size."""
+    uri = f"data:{mime};base64,{base64.b64encode(image).decode('ascii')}"
+    images = "".join(
+        f'<image x="{i}" width="100" height="100" href="{uri}"/>' for i in range(copies)
+    )
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+        f'<rect width="100" height="100" fill="#36c"/>{images}</svg>'
+    ).encode()
 
 
 def png_pdf_polyglot(seed: int = 0) -> bytes:

@@ -77,6 +77,22 @@ HOSTILE_CASES: tuple[HostileCase, ...] = (
         lambda: corpus.svg_billion_laughs(encoding="utf-16"),
         "hostile_content",
     ),
+    # an SVG is tiny, its inline rasters need not be: resvg decodes each one in full
+    _case(
+        "embedded-png-bomb.svg",
+        lambda: corpus.svg_embedding(corpus.png_bomb(15_000)),
+        "decompression_bomb",
+    ),
+    _case(
+        "embedded-huge-header.svg",
+        lambda: corpus.svg_embedding(corpus.huge_declared_size("png")),
+        "decompression_bomb",
+    ),
+    _case(
+        "embedded-small-images.svg",
+        lambda: corpus.svg_embedding(corpus.png_with_alpha(64, 48), copies=3),
+        OK,
+    ),
     # PDFs: encrypted, malformed, thousands of pages
     _case("locked.pdf", corpus.pdf_encrypted, "encrypted_file"),
     _case(

@@ -77,6 +77,26 @@ def test_hostile_bomb_is_refused_from_the_header_without_decoding(fmt, monkeypat
     assert seconds < BOMB_SECONDS
 
 
+@pytest.mark.parametrize(
+    ("side", "copies", "refused"), [(3_000, 1, False), (3_000, 8, True), (15_000, 1, True)]
+)
+def test_hostile_svg_inline_rasters_share_one_pixel_budget(side, copies, refused, resvg_calls):
+    data = corpus.svg_embedding(corpus.png_bomb(side), copies=copies)
+
+    started = time.perf_counter()
+    result = render(data)
+    seconds = time.perf_counter() - started
+
+    print(f"SVG of {len(data)} bytes with {copies} x {side}x{side} inline: {seconds:.2f} s")
+    if refused:
+        assert isinstance(result, RenderFailure), result
+        assert result.reason_code == "decompression_bomb", result.message
+        assert resvg_calls == []
+        assert seconds < BOMB_SECONDS
+    else:
+        assert isinstance(result, list), result
+
+
 @pytest.mark.parametrize("kind", ["png", "tiff"])
 def test_hostile_200mb_file_is_rendered_under_1gib_peak_rss(kind, large_files):
     measured = measure_in_subprocess("render", large_files[kind])

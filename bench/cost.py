@@ -1,0 +1,169 @@
+"""Benchmark 6: the monthly cost model from the measured step figures and bench/prices.toml.
+
+    python -m bench.cost
+
+Prints the table and writes it as markdown to bench/results/cost.md (committed; the README
+includes it). Every unit price and assumption is read from bench/prices.toml with its source;
+every per-file and per-run figure from this run's benchmarks (bench/inputs.py says which).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bench.common import (
+    BenchOptions,
+    load_prices,
+    markdown_table,
+    parse_options,
+    print_table,
+    write_results,
+)
+from bench.inputs import StepFigures, extraction_s_per_file, step_figures
+
+HOURS_PER_MONTH = 730.0
+
+
+def cost_lines(steps: StepFigures, prices: dict[str, Any]) -> list[dict[str, Any]]:
+    workload, assume, price = prices["workload"], prices["assumptions"], prices["prices"]
+    files = workload["files_per_day"] * workload["days_per_month"]
+    runs = workload["runs_per_day"] * workload["days_per_month"]
+    credit = price["snowflake_credit_usd"]
+    vcpu = max(steps.fargate_task_vcpu.value, steps.slo_task_vcpu.value)
+    gb = vcpu * assume["fargate_gb_per_vcpu"]
+    lines = []
+
+    def line(name: str, usd: float, basis: str) -> None:
+        lines.append({"line": name, "usd_month": usd, "basis": basis})
+
+    task_usd = HOURS_PER_MONTH * (
+        vcpu * price["fargate_vcpu_hour_usd"] + gb * price["fargate_gb_hour_usd"]
+    )
+    line(
+        "ECS Fargate renderer, one task always on",
+        task_usd,
+        f"{vcpu:g} vCPU / {gb:g} GB x 730 h (the larger of the 10-minute budget size and the "
+        "smallest size meeting the SLO at the daily peak)",
+    )
+    busy_vcpu_h = files * steps.render_cpu_s_per_file.value * assume["fargate_cpu_derate"] / 3600
+    line(
+        "  of which busy rendering",
+        busy_vcpu_h * price["fargate_vcpu_hour_usd"],
+        f"{files:,.0f} files x {steps.render_cpu_s_per_file.value:.3f} CPU s x "
+        f"{assume['fargate_cpu_derate']} derate = {busy_vcpu_h:,.0f} vCPU-h",
+    )
+    per_file_s = extraction_s_per_file(steps, prices)
+    xs_hours = (
+        files * per_file_s / (assume["xs_warehouse_vcpu"] * assume["xs_parallel_efficiency"]) / 3600
+    )
+    line(
+        "Snowflake extraction (serverless task)",
+        xs_hours * price["serverless_task_multiplier"] * credit,
+        f"{files:,.0f} files x {per_file_s * 1000:.0f} ms (CPU + reading "
+        f"{workload['average_file_mb']:g} MB) over {assume['xs_warehouse_vcpu']} vCPU at "
+        f"{assume['xs_parallel_efficiency']:.0%} = {xs_hours:,.1f} XS-h x "
+        f"{price['serverless_task_multiplier']}",
+    )
+    dbt_s = max(assume["warehouse_min_billed_s"], steps.validate_s.value + steps.load_s.value)
+    line(
+        "Snowflake dbt validate + load (XS warehouse)",
+        runs * dbt_s / 3600 * price["xs_warehouse_credits_per_hour"] * credit,
+        f"{runs:,.0f} runs x {dbt_s:.0f} s (local wall time as the XS proxy, 60 s minimum)",
+    )
+    control_s = steps.discover_s.value + 30.0
+    line(
+        "Snowflake discovery + control tasks (serverless)",
+        runs * control_s / 3600 * price["serverless_task_multiplier"] * credit,
+        f"{runs:,.0f} runs x ({steps.discover_s.value:.0f} s discover + 30 s control)",
+    )
+    line(
+        "Snowflake nightly reconciliation (serverless)",
+        workload["days_per_month"]
+        * steps.nightly_s.value
+        / 3600
+        * price["serverless_task_multiplier"]
+        * credit,
+        f"{workload['days_per_month']} nights x {steps.nightly_s.value:.0f} s",
+    )
+    events = files * assume["directory_events_per_file"]
+    line(
+        "Snowflake directory-table auto-refresh",
+        events / 1000 * price["directory_refresh_credits_per_1000_files"] * credit,
+        f"{events:,.0f} events x {price['directory_refresh_credits_per_1000_files']} cr / 1,000",
+    )
+    requests = files / price["external_function_rows_per_request"]
+    line(
+        "API Gateway (external function)",
+        requests / 1e6 * price["api_gateway_rest_per_million_usd"],
+        f"{requests:,.0f} requests of {price['external_function_rows_per_request']} rows",
+    )
+    gets = files * (assume["s3_get_per_file"] + assume["s3_head_per_file"])
+    puts = files * assume["s3_put_per_file"]
+    line(
+        "S3 requests",
+        gets / 1000 * price["s3_get_per_1000_usd"] + puts / 1000 * price["s3_put_per_1000_usd"],
+        f"{gets:,.0f} GET/HEAD + {puts:,.0f} PUT",
+    )
+    added_gb = files * steps.thumbnail_bytes_per_file.value / 1e9
+    line(
+        "S3 storage added by one month of thumbnails",
+        added_gb * price["s3_storage_gb_month_usd"],
+        f"{added_gb:,.0f} GB (grows each month; {steps.thumbnail_bytes_per_file.value / 1e3:.0f}"
+        " kB per file)",
+    )
+    line("CloudWatch + alarms", price["cloudwatch_usd_month"], "fixed (peers-and-cost.md line K)")
+    line("NLB / VPC link", price["nlb_vpc_link_usd_month"], "fixed (peers-and-cost.md line L)")
+    return lines
+
+
+def render_markdown(
+    lines: list[dict[str, Any]], total: float, budget: float, steps: StepFigures, scale: str
+) -> str:
+    rows = [[line["line"], round(line["usd_month"], 2), line["basis"]] for line in lines]
+    rows.append(
+        ["**total**", round(total, 2), f"{total / budget:.0%} of the ${budget:,.0f} budget"]
+    )
+    inputs = markdown_table(["measured input", "value", "source"], steps.rows())
+    return (
+        "\n\n".join(
+            [
+                "# Monthly cost model",
+                f"Generated by `python -m bench.cost` ({scale} scale) from the measured figures "
+                "below and the unit prices in `bench/prices.toml` (sources there). Snowflake at "
+                "$3/credit (Enterprise); Fargate Linux/x86 us-east-1. Rows starting with two "
+                "spaces are part of the row above, not added to the total.",
+                markdown_table(["line", "USD / month", "basis"], rows),
+                inputs,
+            ]
+        )
+        + "\n"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    options: BenchOptions = parse_options(__doc__ or "", argv)
+    prices = load_prices()
+    steps = step_figures(options)
+    lines = cost_lines(steps, prices)
+    total = sum(line["usd_month"] for line in lines if not line["line"].startswith("  "))
+    budget = prices["prices"]["budget_usd_month"]
+    print_table("Inputs", ["figure", "value", "source"], steps.rows())
+    print_table(
+        "Monthly cost (USD), 250K files/day",
+        ["line", "USD / month", "basis"],
+        [[line["line"], line["usd_month"], line["basis"]] for line in lines]
+        + [["total", total, f"{total / budget:.0%} of the ${budget:,.0f} budget"]],
+    )
+    scale = "smoke" if options.smoke else "full" if options.full else "reduced"
+    options.results_dir.mkdir(parents=True, exist_ok=True)
+    markdown = options.results_dir / "cost.md"
+    markdown.write_text(render_markdown(lines, total, budget, steps, scale))
+    print(f"wrote {markdown}")
+    figures = {"lines": lines, "total_usd_month": total, "budget_usd_month": budget}
+    write_results(options, "cost", figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Run every benchmark in order, each in its own process, then print the headline figures.
+
+    python -m bench            # reduced scale: a few minutes on 2 cores
+    python -m bench --full     # full scale (8M keys and rows, the whole corpus): much longer
+
+Results: bench/results/<benchmark>.json (git-ignored) and bench/results/cost.md (committed).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from bench.common import (
+    QUIET_ENV,
+    REPO_ROOT,
+    BenchOptions,
+    parse_options,
+    print_table,
+    read_results,
+)
+
+# Latency and cost read the figures the first four wrote, so the order matters.
+BENCHMARKS = ("per_file", "render_batch", "discovery", "dbt_incremental", "latency", "cost")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    options = parse_options(__doc__ or "", arguments)
+    timings = []
+    failed = []
+    for name in BENCHMARKS:
+        print(f"\n===== bench.{name} ({options.scale_name} scale) =====", flush=True)
+        started = time.perf_counter()
+        completed = subprocess.run(
+            [sys.executable, "-W", "ignore", "-m", f"bench.{name}", *arguments],
+            cwd=REPO_ROOT,
+            env={**os.environ, **QUIET_ENV},
+            check=False,
+        )
+        timings.append([name, time.perf_counter() - started, completed.returncode])
+        if completed.returncode != 0:
+            failed.append(name)
+    print_table("Benchmarks run", ["benchmark", "wall s", "exit code"], timings)
+    print_headlines(options)
+    return 1 if failed else 0
+
+
+def print_headlines(options: BenchOptions) -> None:
+    def figure(name: str, *keys: str) -> float:
+        document = read_results(options, name)
+        value: object = document.get("figures") if document else None
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        return float(value) if isinstance(value, (int, float)) else float("nan")
+
+    rows = [
+        ["ours vs naive Pillow (metadata + 2 thumbnails)",
+         f"{figure('per_file', 'speedup_vs_naive'):.1f}x faster"],
+        ["ours vs pyvips, render CPU (> 1: ours faster)",
+         figure("per_file", "render_speedup_vs_pyvips")],
+        ["min WebP PSNR vs full-resolution LANCZOS, dB", figure("per_file", "psnr_min_db")],
+        ["render service CPU s per file", figure("render_batch", "cpu_s_per_file")],
+        ["Fargate vCPU for 2,600 files in 600 s (derated)",
+         figure("render_batch", "vcpu_for_budget_derated")],
+        ["discover + commit at 8M keys, s", figure("discovery", "run_s_at_8m")],
+        ["nightly reconciliation at 8M keys, s", figure("discovery", "nightly_s_at_8m")],
+        ["dbt load step, s", figure("dbt_incremental", "load", "wall_s")],
+        ["upload -> queryable p50 / p95 / p99, min",
+         " / ".join(f"{figure('latency', k) / 60:.1f}"
+                    for k in ("p50_s", "p95_s", "p99_s"))],
+        ["monthly cost, USD", figure("cost", "total_usd_month")],
+    ]  # fmt: skip
+    print_table("Headline figures", ["figure", "value"], rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Smoke tests: every benchmark runs end to end at tiny scale (--smoke) and prints its figures.
+
+They prove the scripts work, not how fast anything is: no assertion here reads a time. Each
+benchmark runs in its own process, as `python -m bench` runs it, with results in a temp dir.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bench.per_file_cells import kind_of
+from bench.render_batch import unique_variant
+from ecs_render.thumbnails import render_thumbnails
+from orchestration import corpus as demo
+from snowpark_procs.metadata import extract_metadata
+from snowpark_procs.records import DesignMetadata
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_benchmark(name: str, results: Path) -> str:
+    completed = subprocess.run(
+        [sys.executable, "-W", "ignore", "-m", f"bench.{name}", "--smoke", "--results-dir",
+         str(results)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "SNOWFLAKE_DISABLE_PLATFORM_DETECTION": "true",
+             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        timeout=600,
+        check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return completed.stdout
+
+
+def figures(results: Path, name: str) -> dict:
+    document = json.loads((results / f"{name}.json").read_text())
+    assert document["scale"] == "smoke"
+    assert document["host"]["cpu_count"] >= 1
+    return document["figures"]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bench-results")
+
+
+def test_per_file_compares_ours_naive_and_pyvips(results):
+    out = run_benchmark("per_file", results)
+    assert "x faster than naive" in out
+    assert "PSNR" in out
+    found = figures(results, "per_file")
+    ours = found["summary"]["ours"]
+    assert ours["files"] == 3 and ours["failed"] == []
+    assert found["summary"]["naive"]["files"] == 3
+    pyvips = found["summary"]["pyvips"]
+    assert pyvips.get("files") == 3 or "pyvips not installed" in pyvips.get("skipped", "")
+    # the bomb is refused, by both steps, and its figures are printed
+    (bomb,) = found["limits"]
+    assert bomb["outcome"] == "decompression_bomb"
+    assert "bomb_30000x30000.png" in out
+    assert found["psnr_min_db"] > 0
+
+
+def test_render_batch_goes_through_the_service(results):
+    out = run_benchmark("render_batch", results)
+    assert "Fargate task vCPU" in out
+    found = figures(results, "render_batch")
+    assert found["files"] == 6 and found["failed"] == []
+    assert found["render_service_cpu_s"] > 0
+
+
+def test_discovery_runs_the_repo_sql(results):
+    out = run_benchmark("discovery", results)
+    assert "discover_file_changes" in out
+    found = figures(results, "discovery")
+    discovered, committed = found["run_steps"]
+    assert discovered["rows"] == committed["rows"] == 2_600  # 2,000 new + 500 updated + 100 gone
+
+
+@pytest.mark.integration
+def test_dbt_incremental_merges_only_the_batch(results):
+    out = run_benchmark("dbt_incremental", results)
+    assert "rows merged" in out
+    found = figures(results, "dbt_incremental")
+    assert found["merged"]["fct_file_versions"] == found["batch_versions"]
+    assert found["rows_after"]["marts.fct_file_versions"] == 5_000 + 2_000 + 600
+    assert found["scanned"]["fct_file_versions"]["rows_scanned"] > 0
+
+
+def test_latency_and_cost_models_use_the_measured_figures(results):
+    # after the benchmarks above (module order); a fresh dir would use the anchor figures
+    out = run_benchmark("latency", results)
+    assert "p99 latency" in out
+    assert figures(results, "latency")["p50_s"] > 0
+    out = run_benchmark("cost", results)
+    found = figures(results, "cost")
+    assert found["total_usd_month"] > 0
+    markdown = (results / "cost.md").read_text()
+    assert "| line | USD / month | basis |" in markdown
+    assert "bench.render_batch, smoke scale" in markdown
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("a.jpg", demo.jpeg_large(640, 480, orientation=1)),
+        ("a.png", demo.png_with_alpha(320, 240)),
+        ("a.webp", demo.webp(320, 240)),
+        ("a.tif", demo.tiff_16bit(320, 240)),
+        ("a.psd", demo.psd_layered(320, 240)),
+        ("a.pdf", demo.pdf_multipage(1, 0, 300, 400)),
+        ("a.svg", demo.svg_simple(0, 300, 200)),
+    ],
+)
+def test_unique_variants_change_the_bytes_not_the_picture(name, data):
+    variant = unique_variant(data, kind_of(Path(name)), 7)
+    assert variant != data
+    assert isinstance(extract_metadata(io.BytesIO(variant), name), DesignMetadata)
+    before, after = render_thumbnails(io.BytesIO(data)), render_thumbnails(io.BytesIO(variant))
+    assert isinstance(before, list) and isinstance(after, list)
+    assert [t.data for t in before] == [t.data for t in after]
+    assert Image.open(io.BytesIO(after[0].data)).size == (after[0].width_px, after[0].height_px)

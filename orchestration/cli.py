@@ -11,10 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from orchestration import ops_cli
 from orchestration.deploy import commands as deploy_commands
 from orchestration.history import RunKind, list_pipeline_runs, list_step_runs
 from orchestration.local.stack import LocalStack, StackError, StackSettings
-from orchestration.report import print_history, print_run_report
+from orchestration.report import print_alerts_after, print_history, print_run_report
 from snowpark_procs.run_config import RunConfig, RunConfigError, backfill_config
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -121,9 +122,10 @@ def _run_once(settings: StackSettings, kind: RunKind, config: RunConfig) -> None
     stack = _attach_or_start(settings)
     try:
         report = LocalRunner(stack, echo=_echo).run(kind=kind, config=config)
+        print_run_report(console, report)
+        print_alerts_after(console, stack, report.run, _echo)
     finally:
         stack.stop()
-    print_run_report(console, report)
     if not report.succeeded:
         raise typer.Exit(1)
 
@@ -155,16 +157,26 @@ def reconcile(data_dir: DataDir = None) -> None:
 def history(
     data_dir: DataDir = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many runs.")] = 10,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Only runs that failed or had a failed attempt.")
+    ] = False,
 ) -> None:
     """Runs and their steps, newest first."""
     stack = _attach_or_start(_settings(data_dir))
     try:
         with stack.session() as session:
             runs = [
-                (r, list_step_runs(session, r.run_id)) for r in list_pipeline_runs(session, limit)
+                (r, list_step_runs(session, r.run_id))
+                for r in list_pipeline_runs(session, 1000 if failed else limit)
             ]
     finally:
         stack.stop()
+    if failed:
+        runs = [
+            (run, steps)
+            for run, steps in runs
+            if run.state == "FAILED" or any(s.state == "FAILED" for s in steps)
+        ][:limit]
     print_history(console, runs)
 
 
@@ -196,6 +208,7 @@ def sql(
 
 
 deploy_commands.register(app)
+ops_cli.register(app)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from orchestration import corpus
 from orchestration.history import utc_now
 from orchestration.local.runner import LocalRunner, RunReport
 from orchestration.local.stack import LocalStack, StackSettings
-from orchestration.report import print_run_report
+from orchestration.report import print_alerts_after, print_run_report
 
 SCHEDULE_INTERVAL = timedelta(minutes=15)
 
@@ -53,11 +53,15 @@ def scheduled_tick(now: datetime) -> datetime:
 def run_demo(console: Console, settings: StackSettings, fresh: bool = True) -> list[RunReport]:
     if fresh and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
+
+    def echo(message: str) -> None:
+        console.print(f"[dim]{message}[/]")
+
     stack = LocalStack(settings)
-    stack.start(echo=lambda message: console.print(f"[dim]{message}[/]"))
+    stack.start(echo=echo)
     reports: list[RunReport] = []
     try:
-        runner = LocalRunner(stack, echo=lambda message: console.print(f"[dim]{message}[/]"))
+        runner = LocalRunner(stack, echo=echo)
         files = corpus.demo_corpus()
         total_mb = sum(len(d) for d in files.values()) / 1e6
         console.rule("interval 1: initial upload")
@@ -81,6 +85,9 @@ def run_demo(console: Console, settings: StackSettings, fresh: bool = True) -> l
 
         console.rule("interval 3: nothing changed")
         reports.append(_run(console, runner, tick + 2 * SCHEDULE_INTERVAL))
+
+        console.rule("operations: alerts, status")
+        print_alerts_after(console, stack, reports[-1].run, echo)
     finally:
         stack.stop()
     _print_next_steps(console, settings)

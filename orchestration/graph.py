@@ -62,6 +62,10 @@ class Pipeline:
     suspend_after_failures: int = 10
     step_timeout_ms: int = 10 * 60 * 1000
     allow_overlap: bool = False
+    # The nightly full reconciliation: the same graph, run with CONFIG {"mode": "reconcile"}
+    # after the stages' directory tables are re-listed.
+    reconciliation_cron: str = "0 3 * * *"
+    reconciliation_timeout_ms: int = 60 * 60 * 1000
 
     def step(self, name: str) -> Step:
         for step in self.steps:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Console
 from rich.table import Table
 
 from orchestration.history import PipelineRun, StepRun
 from orchestration.local.runner import RunReport
+from orchestration.local.stack import LocalStack
 
 STATE_STYLE = {"SUCCEEDED": "green", "FAILED": "red", "SKIPPED": "yellow", "EXECUTING": "cyan"}
 
@@ -99,3 +100,18 @@ def print_history(console: Console, runs: Sequence[tuple[PipelineRun, Sequence[S
         console.print(steps_table(_run_title(run), steps))
         if run.error_message:
             console.print(f"[red]error:[/] {run.error_message}")
+
+
+def print_alerts_after(
+    console: Console, stack: LocalStack, run: PipelineRun, echo: Callable[[str], None]
+) -> None:
+    """The runner host's duty after a run: heartbeat metric, then every alert rule."""
+    from orchestration.local.alerting import alert_after_run
+
+    try:
+        report = alert_after_run(stack, run, echo=echo)
+    except Exception as error:  # alerting must never hide the run's own outcome
+        console.print(f"[yellow]alerts could not be evaluated:[/] {error}")
+        return
+    names = [evaluation.rule.name for evaluation in report.firing]
+    console.print(f"alerts: {len(names)} firing" + (f": {', '.join(names)}" if names else ""))

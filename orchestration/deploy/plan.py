@@ -24,6 +24,7 @@ from orchestration.deploy.procedures import ARTIFACT_STAGE, ProcedureSpec, load_
 from orchestration.deploy.render import render_statements, render_text
 from orchestration.deploy.settings import DeploySettings
 from orchestration.graph import INCREMENTAL, Pipeline
+from snowpark_procs.run_config import MAX_BACKFILL_WINDOW
 from snowpark_procs.sql import sql_statements
 
 STORAGE_INTEGRATION = "pixelforge_designs"
@@ -31,8 +32,9 @@ API_INTEGRATION = "pixelforge_render_api"
 ALERTS_INTEGRATION = "pixelforge_alerts"
 HEARTBEAT_INTEGRATION = "pixelforge_heartbeat"
 # Schemas beyond raw and ops (which schema.sql creates): dbt's layers.
-DBT_SCHEMAS = ("staging", "intermediate", "marts")
-BACKFILL_MAX_DAYS = 365
+DBT_SCHEMAS = ("staging", "intermediate", "marts", "ops_marts")
+# What operators (and the orchestrator's alerts) read.
+READABLE_SCHEMAS = ("marts", "ops_marts", "ops")
 HISTORY_RETENTION_DAYS = 365
 HISTORY_OVERLAP_HOURS = 3  # ACCOUNT_USAGE latency is up to 45 min; re-read a margin
 ALERT_SCHEDULE = f"{EVALUATION_MINUTES} MINUTE"
@@ -208,11 +210,16 @@ def object_grants(s: DeploySettings) -> list[Grant]:
         Grant("execute task, execute managed task, execute alert", "account", s.orchestrator_role),
         Grant("execute managed alert", "account", s.orchestrator_role),
         # operator: read-only over the marts and the operational history
-        *(Grant("usage", f"schema {db}.{schema}", s.operator_role) for schema in ("marts", "ops")),
         *(
-            Grant("select", f"{scope} in schema {db}.{schema}", s.operator_role)
-            for schema in ("marts", "ops")
+            Grant("usage", f"schema {db}.{schema}", role)
+            for schema in READABLE_SCHEMAS
+            for role in (s.operator_role, s.orchestrator_role)
+        ),
+        *(
+            Grant("select", f"{scope} in schema {db}.{schema}", role)
+            for schema in READABLE_SCHEMAS
             for scope in ("all tables", "future tables", "all views", "future views")
+            for role in (s.operator_role, s.orchestrator_role)
         ),
         Grant("usage", f"warehouse {s.warehouse}", s.operator_role),
     ]
@@ -272,7 +279,10 @@ def render_plan(
         overlap_hours=HISTORY_OVERLAP_HOURS,
         retention_days=HISTORY_RETENTION_DAYS,
     ).strip()
-    standalone = (tasks.reconciliation_task(ALERTS_INTEGRATION), tasks.history_copy_task(copy_body))
+    standalone = (
+        tasks.reconciliation_task(pipeline, ALERTS_INTEGRATION),
+        tasks.history_copy_task(copy_body),
+    )
 
     plan.section = "database"
     plan.add_template("database", "database.sql.j2", database=s.database)
@@ -302,6 +312,7 @@ def render_plan(
         storage_integration=STORAGE_INTEGRATION,
         storage_role_arn=s.storage_role_arn,
         stage_url=s.stage_url,
+        thumbnails_stage_url=s.thumbnails_stage_url,
         api_integration=API_INTEGRATION,
         render_api_role_arn=s.render_api_role_arn,
         render_api_url=s.render_api_url,
@@ -332,6 +343,7 @@ def render_plan(
         "external_stage",
         "designs_stage.sql.j2",
         stage_url=s.stage_url,
+        thumbnails_stage_url=s.thumbnails_stage_url,
         storage_integration=STORAGE_INTEGRATION,
     )
     plan.add_template(
@@ -341,6 +353,8 @@ def render_plan(
             Grant("usage", f"stage {s.database}.raw.designs_stage", s.loader_role),
             Grant("select", f"view {s.database}.raw.designs_directory", s.loader_role),
             Grant("select", f"view {s.database}.raw.designs_directory", s.transformer_role),
+            Grant("usage", f"stage {s.database}.raw.thumbnails_stage", s.loader_role),
+            Grant("select", f"view {s.database}.raw.thumbnails_directory", s.loader_role),
         ],
     )
 
@@ -389,7 +403,9 @@ def render_plan(
     plan.add_template("task", "tasks.sql.j2", tasks=standalone)
 
     plan.section = "backfill"
-    plan.add_template("procedure", "backfill.sql.j2", root=root, max_days=BACKFILL_MAX_DAYS)
+    plan.add_template(
+        "procedure", "backfill.sql.j2", root=root, max_window_days=MAX_BACKFILL_WINDOW.days
+    )
 
     plan.section = "alerts (orchestration/alerts.py)"
     plan.add(

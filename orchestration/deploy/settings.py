@@ -73,6 +73,11 @@ class DeploySettings:
         return f"s3://{self.designs_bucket}/"
 
     @property
+    def thumbnails_stage_url(self) -> str:
+        """Listed (never read) by the nightly reconciliation's directory table."""
+        return f"s3://{self.thumbnails_bucket}/"
+
+    @property
     def render_function_url(self) -> str:
         return f"{self.render_api_url}render"
 

@@ -18,15 +18,10 @@ TASK_SCHEMA = "ops"  # tasks of one graph share a schema, and dbt tasks the dbt 
 PROCEDURE_SCHEMA = "raw"
 DBT_PROJECT = "ops.pixelforge_dbt"
 RUN_ID_SQL = "system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID')"
+# The graph's CONFIG (incremental, or a backfill window), read by each handler with
+# snowpark_procs.run_config.RunConfig.from_json.
+RUN_CONFIG_SQL = "system$get_task_graph_config()"
 
-# --- proposed for orchestration/graph.py (not there yet): the nightly reconciliation root ----
-# A standalone root that re-lists the designs stage once a night, catching S3 events that were
-# lost (at-least-once delivery, 64 KB message limit); the next incremental run then discovers
-# whatever the refresh registered. Move these into graph.py as a second Pipeline when it grows
-# a reconciliation kind.
-PROPOSED_RECONCILIATION_NAME = "reconcile"
-PROPOSED_RECONCILIATION_CRON = "0 3 * * *"
-PROPOSED_RECONCILIATION_TIMEOUT_MS = 60 * 60 * 1000
 # The TASK_HISTORY copy: hourly is well inside ACCOUNT_USAGE's 45 min latency and 365 days.
 PROPOSED_HISTORY_COPY_CRON = "17 * * * *"
 
@@ -92,7 +87,7 @@ def step_body(step: Step) -> str:
             f"execute dbt project {DBT_PROJECT} "
             f"args = 'build --selector {step.selector} --target prod'"
         )
-    return f"call {PROCEDURE_SCHEMA}.{step.handler}({RUN_ID_SQL})"
+    return f"call {PROCEDURE_SCHEMA}.{step.handler}({RUN_ID_SQL}, {RUN_CONFIG_SQL})"
 
 
 def step_warehouse(step: Step, warehouse: str) -> str | None:
@@ -150,7 +145,7 @@ def finalizer_body(pipeline: Pipeline, heartbeat_integration: str) -> str:
             f"    if (succeeded_tasks < {len(names)}) then",
             "        return 'run did not succeed: discovery state not advanced';",
             "    end if;",
-            f"    call {PROCEDURE_SCHEMA}.{final.handler}({RUN_ID_SQL});",
+            f"    call {PROCEDURE_SCHEMA}.{final.handler}({RUN_ID_SQL}, {RUN_CONFIG_SQL});",
             "    call system$send_snowflake_notification(",
             f"        snowflake.notification.application_json('{message}'),",
             f"        snowflake.notification.integration('{heartbeat_integration}'));",
@@ -206,17 +201,32 @@ def incremental_tasks(
     return tuple(specs)
 
 
-def reconciliation_task(error_integration: str) -> TaskSpec:
+def reconciliation_task(pipeline: Pipeline, error_integration: str) -> TaskSpec:
+    """Nightly: re-list both stages (S3 events lost on the way), then run the graph in
+    reconcile mode, which compares everything set-based and repairs through the normal steps."""
+    config = json.dumps({"mode": "reconcile", "pipeline": pipeline.name}, sort_keys=True)
+    body = "\n".join(
+        [
+            "execute immediate $$",
+            "begin",
+            "    alter stage raw.designs_stage refresh;",
+            "    alter stage raw.thumbnails_stage refresh;",
+            f"    execute task {root_task_name(pipeline)} using config = '{config}';",
+            "    return 'reconciliation queued';",
+            "end;",
+            "$$",
+        ]
+    )
     return TaskSpec(
-        name=task_name(PROPOSED_RECONCILIATION_NAME),
-        body="alter stage raw.designs_stage refresh",
-        schedule=snowflake_cron(PROPOSED_RECONCILIATION_CRON, "UTC"),
+        name=task_name("reconcile"),
+        body=body,
+        schedule=snowflake_cron(pipeline.reconciliation_cron, pipeline.time_zone),
         auto_retry_attempts=1,
         suspend_after_failures=3,
         overlap=False,
-        timeout_ms=PROPOSED_RECONCILIATION_TIMEOUT_MS,
+        timeout_ms=pipeline.reconciliation_timeout_ms,
         error_integration=error_integration,
-        comment="nightly reconciliation: re-list the designs stage (lost S3 events)",
+        comment=f"{pipeline.name}: nightly reconciliation (re-list stages, run in reconcile mode)",
     )
 
 

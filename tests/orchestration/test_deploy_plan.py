@@ -45,6 +45,9 @@ SQLGLOT_ERRORS = {
     "create stage if not exists raw.designs_stage": (
         "DIRECTORY = (ENABLE = TRUE AUTO_REFRESH = TRUE): sqlglot expects commas between options"
     ),
+    "create stage if not exists raw.thumbnails_stage": (
+        "DIRECTORY = (ENABLE = TRUE AUTO_REFRESH = FALSE): the same gap"
+    ),
 }
 # sqlfluff rules not applied to the plan, and why:
 #   LT02 its snowflake grammar does not indent DDL property lists; we indent them like the docs
@@ -165,9 +168,10 @@ def test_task_graph_follows_graph_py(plan: list[PlanStatement]) -> None:
     assert "warehouse" not in root.split("\nas\n")[0]  # serverless
     discover = _task_sql(plan, "pixelforge_discover")
     assert "after ops.pixelforge_root" in discover
-    assert "call raw.discover(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'))" in (
-        discover
-    )
+    assert (
+        "call raw.discover(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'), "
+        "system$get_task_graph_config())"
+    ) in (discover)
     validate = _task_sql(plan, "pixelforge_validate")
     assert "warehouse = pixelforge_transform_wh" in validate
     assert "after ops.pixelforge_render_thumbnails" in validate
@@ -230,7 +234,7 @@ def test_procedures_come_from_snowflake_yml() -> None:
         module, _, function = proc.handler.rpartition(".")
         assert module == "snowpark_procs.handlers"
         assert callable(getattr(handlers, function))
-        assert proc.signature == (("run_id", "varchar"),)
+        assert proc.signature == (("run_id", "varchar"), ("config_json", "varchar"))
         assert proc.runtime == "3.11"
         assert all("==" in p for p in proc.packages)
 

@@ -64,6 +64,17 @@ create table if not exists raw.thumbnails (
     rendered_at timestamp_ntz not null,
     primary key (relative_path, etag, size_px)
 );
+create table if not exists raw.file_retries (
+    relative_path varchar not null,
+    etag varchar not null,
+    step varchar not null,
+    attempts number(38, 0) not null,
+    reason_code varchar,
+    error_message varchar,
+    run_id varchar not null,
+    failed_at timestamp_ntz not null,
+    primary key (relative_path, etag, step)
+);
 create table if not exists ops.pipeline_runs (
     run_id varchar not null,
     kind varchar not null,
@@ -91,9 +102,17 @@ create table if not exists ops.step_runs (
     error_message varchar,
     primary key (run_id, step, attempt)
 );
+create table if not exists ops.reconciliation_checks (
+    run_id varchar not null,
+    check_name varchar not null,
+    files number(38, 0) not null,
+    checked_at timestamp_ntz not null,
+    primary key (run_id, check_name)
+);
 create schema if not exists staging;
 create schema if not exists intermediate;
 create schema if not exists marts;
+create schema if not exists ops_marts;
 -- Directory-table events, appended by the root task as it consumes raw.designs_stream.
 create table if not exists ops.directory_events (
     relative_path varchar not null,
@@ -174,10 +193,10 @@ create storage integration if not exists pixelforge_designs
     storage_provider = 'S3'
     enabled = true
     storage_aws_role_arn = '<PIXELFORGE_STORAGE_ROLE_ARN>'
-    storage_allowed_locations = ('s3://<PIXELFORGE_DESIGNS_BUCKET>/');
+    storage_allowed_locations = ('s3://<PIXELFORGE_DESIGNS_BUCKET>/', 's3://<PIXELFORGE_THUMBNAILS_BUCKET>/');
 alter storage integration pixelforge_designs set
     storage_aws_role_arn = '<PIXELFORGE_STORAGE_ROLE_ARN>'
-    storage_allowed_locations = ('s3://<PIXELFORGE_DESIGNS_BUCKET>/');
+    storage_allowed_locations = ('s3://<PIXELFORGE_DESIGNS_BUCKET>/', 's3://<PIXELFORGE_THUMBNAILS_BUCKET>/');
 -- No ALTER here or for the notification integrations (sqlfluff cannot parse ALTER API or
 -- NOTIFICATION INTEGRATION): docs/deploy.md gives the manual ALTER for a changed URL or ARN.
 create api integration if not exists pixelforge_render_api
@@ -236,6 +255,7 @@ grant select on all views in schema pixelforge.raw to role pixelforge_transforme
 grant usage, create table, create view on schema pixelforge.staging to role pixelforge_transformer;
 grant usage, create table, create view on schema pixelforge.intermediate to role pixelforge_transformer;
 grant usage, create table, create view on schema pixelforge.marts to role pixelforge_transformer;
+grant usage, create table, create view on schema pixelforge.ops_marts to role pixelforge_transformer;
 grant usage on schema pixelforge.ops to role pixelforge_transformer;
 grant usage on warehouse pixelforge_transform_wh to role pixelforge_transformer;
 grant usage, create stage, create stream, create view on schema pixelforge.raw to role pixelforge_orchestrator;
@@ -251,15 +271,35 @@ grant usage on integration pixelforge_heartbeat to role pixelforge_orchestrator;
 grant execute task, execute managed task, execute alert on account to role pixelforge_orchestrator;
 grant execute managed alert on account to role pixelforge_orchestrator;
 grant usage on schema pixelforge.marts to role pixelforge_operator;
+grant usage on schema pixelforge.marts to role pixelforge_orchestrator;
+grant usage on schema pixelforge.ops_marts to role pixelforge_operator;
+grant usage on schema pixelforge.ops_marts to role pixelforge_orchestrator;
 grant usage on schema pixelforge.ops to role pixelforge_operator;
+grant usage on schema pixelforge.ops to role pixelforge_orchestrator;
 grant select on all tables in schema pixelforge.marts to role pixelforge_operator;
+grant select on all tables in schema pixelforge.marts to role pixelforge_orchestrator;
 grant select on future tables in schema pixelforge.marts to role pixelforge_operator;
+grant select on future tables in schema pixelforge.marts to role pixelforge_orchestrator;
 grant select on all views in schema pixelforge.marts to role pixelforge_operator;
+grant select on all views in schema pixelforge.marts to role pixelforge_orchestrator;
 grant select on future views in schema pixelforge.marts to role pixelforge_operator;
+grant select on future views in schema pixelforge.marts to role pixelforge_orchestrator;
+grant select on all tables in schema pixelforge.ops_marts to role pixelforge_operator;
+grant select on all tables in schema pixelforge.ops_marts to role pixelforge_orchestrator;
+grant select on future tables in schema pixelforge.ops_marts to role pixelforge_operator;
+grant select on future tables in schema pixelforge.ops_marts to role pixelforge_orchestrator;
+grant select on all views in schema pixelforge.ops_marts to role pixelforge_operator;
+grant select on all views in schema pixelforge.ops_marts to role pixelforge_orchestrator;
+grant select on future views in schema pixelforge.ops_marts to role pixelforge_operator;
+grant select on future views in schema pixelforge.ops_marts to role pixelforge_orchestrator;
 grant select on all tables in schema pixelforge.ops to role pixelforge_operator;
+grant select on all tables in schema pixelforge.ops to role pixelforge_orchestrator;
 grant select on future tables in schema pixelforge.ops to role pixelforge_operator;
+grant select on future tables in schema pixelforge.ops to role pixelforge_orchestrator;
 grant select on all views in schema pixelforge.ops to role pixelforge_operator;
+grant select on all views in schema pixelforge.ops to role pixelforge_orchestrator;
 grant select on future views in schema pixelforge.ops to role pixelforge_operator;
+grant select on future views in schema pixelforge.ops to role pixelforge_orchestrator;
 grant usage on warehouse pixelforge_transform_wh to role pixelforge_operator;
 grant database role snowflake.usage_viewer to role pixelforge_orchestrator;
 
@@ -285,9 +325,26 @@ select
     etag,
     convert_timezone('UTC', last_modified)::timestamp_ntz as last_modified
 from directory(@raw.designs_stage);
+-- The thumbnails bucket, listed only: the nightly reconciliation compares its directory with
+-- raw.thumbnails (lost and orphaned objects). No auto-refresh: the reconciliation task refreshes
+-- it right before it runs.
+create stage if not exists raw.thumbnails_stage
+    url = 's3://<PIXELFORGE_THUMBNAILS_BUCKET>/'
+    storage_integration = pixelforge_designs
+    directory = (enable = true auto_refresh = false);
+create or replace view raw.thumbnails_directory as
+select
+    relative_path,
+    size,
+    md5,
+    etag,
+    convert_timezone('UTC', last_modified)::timestamp_ntz as last_modified
+from directory(@raw.thumbnails_stage);
 grant usage on stage pixelforge.raw.designs_stage to role pixelforge_loader;
 grant select on view pixelforge.raw.designs_directory to role pixelforge_loader;
 grant select on view pixelforge.raw.designs_directory to role pixelforge_transformer;
+grant usage on stage pixelforge.raw.thumbnails_stage to role pixelforge_loader;
+grant select on view pixelforge.raw.thumbnails_directory to role pixelforge_loader;
 
 -- ==== artifacts (built by --apply under the artifact folder) ====
 put 'file://build/deploy/artifacts/snowpark_procs.zip' '@ops.deploy_artifacts/' auto_compress = false overwrite = true;
@@ -305,7 +362,7 @@ put 'file://build/deploy/artifacts/dbt/dbt_project/tests/*.*' '@ops.deploy_artif
 
 -- ==== procedures (snowpark_procs/snowflake.yml) ====
 use role pixelforge_loader;
-create or replace procedure raw.discover(run_id varchar)
+create or replace procedure raw.discover(run_id varchar, config_json varchar)
     copy grants
     returns varchar
     language python
@@ -314,7 +371,7 @@ create or replace procedure raw.discover(run_id varchar)
     imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
     handler = 'snowpark_procs.handlers.discover'
     execute as owner;
-create or replace procedure raw.extract_metadata(run_id varchar)
+create or replace procedure raw.extract_metadata(run_id varchar, config_json varchar)
     copy grants
     returns varchar
     language python
@@ -323,7 +380,7 @@ create or replace procedure raw.extract_metadata(run_id varchar)
     imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
     handler = 'snowpark_procs.handlers.extract_metadata'
     execute as owner;
-create or replace procedure raw.render_thumbnails(run_id varchar)
+create or replace procedure raw.render_thumbnails(run_id varchar, config_json varchar)
     copy grants
     returns varchar
     language python
@@ -332,7 +389,7 @@ create or replace procedure raw.render_thumbnails(run_id varchar)
     imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
     handler = 'snowpark_procs.handlers.render_thumbnails'
     execute as owner;
-create or replace procedure raw.commit_discovery(run_id varchar)
+create or replace procedure raw.commit_discovery(run_id varchar, config_json varchar)
     copy grants
     returns varchar
     language python
@@ -398,19 +455,19 @@ create or alter task ops.pixelforge_discover
     comment = 'pixelforge: step discover (procedure)'
     after ops.pixelforge_root
 as
-    call raw.discover(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'));
+    call raw.discover(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'), system$get_task_graph_config());
 create or alter task ops.pixelforge_extract_metadata
     user_task_timeout_ms = 600000
     comment = 'pixelforge: step extract_metadata (procedure)'
     after ops.pixelforge_discover
 as
-    call raw.extract_metadata(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'));
+    call raw.extract_metadata(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'), system$get_task_graph_config());
 create or alter task ops.pixelforge_render_thumbnails
     user_task_timeout_ms = 600000
     comment = 'pixelforge: step render_thumbnails (procedure calling the render external function)'
     after ops.pixelforge_extract_metadata
 as
-    call raw.render_thumbnails(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'));
+    call raw.render_thumbnails(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'), system$get_task_graph_config());
 create or alter task ops.pixelforge_validate
     warehouse = pixelforge_transform_wh
     user_task_timeout_ms = 600000
@@ -445,7 +502,7 @@ as
         if (succeeded_tasks < 6) then
             return 'run did not succeed: discovery state not advanced';
         end if;
-        call raw.commit_discovery(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'));
+        call raw.commit_discovery(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'), system$get_task_graph_config());
         call system$send_snowflake_notification(
             snowflake.notification.application_json('{"event": "run_succeeded", "pipeline": "pixelforge"}'),
             snowflake.notification.integration('pixelforge_heartbeat'));
@@ -461,9 +518,16 @@ create or alter task ops.pixelforge_reconcile
     suspend_task_after_num_failures = 3
     user_task_timeout_ms = 3600000
     error_integration = pixelforge_alerts
-    comment = 'nightly reconciliation: re-list the designs stage (lost S3 events)'
+    comment = 'pixelforge: nightly reconciliation (re-list stages, run in reconcile mode)'
 as
-    alter stage raw.designs_stage refresh;
+    execute immediate $$
+    begin
+        alter stage raw.designs_stage refresh;
+        alter stage raw.thumbnails_stage refresh;
+        execute task ops.pixelforge_root using config = '{"mode": "reconcile", "pipeline": "pixelforge"}';
+        return 'reconciliation queued';
+    end;
+    $$;
 create or alter task ops.pixelforge_archive_task_history
     schedule = 'USING CRON 17 * * * * UTC'
     allow_overlapping_execution = false
@@ -533,8 +597,10 @@ as
 
 -- ==== backfill ====
 -- BACKFILL(start_ts, end_ts): one graph run of ops.pixelforge_root with the window in its config.
--- Steps read it with SYSTEM$GET_TASK_GRAPH_CONFIG; the run waits if the graph is running.
-create or replace procedure ops.backfill(start_ts timestamp_ntz, end_ts timestamp_ntz)
+-- Steps read it with SYSTEM$GET_TASK_GRAPH_CONFIG; the run waits if the graph is running. The
+-- rules are snowpark_procs/run_config.py's: [start, end) in UTC, start before end, at most 31
+-- days, start not in the future.
+create or replace procedure ops.backfill(start_ts timestamp_tz, end_ts timestamp_tz)
     copy grants
     returns varchar
     language sql
@@ -543,23 +609,27 @@ as
 $$
 declare
     bad_window exception (-20001, 'backfill: start_ts and end_ts are required, start_ts < end_ts');
-    too_early exception (-20002, 'backfill: start_ts is older than 365 days');
-    in_future exception (-20003, 'backfill: end_ts is in the future');
+    too_long exception (-20002, 'backfill: split windows longer than 31 days');
+    in_future exception (-20003, 'backfill: start_ts is in the future');
+    window_start timestamp_ntz;
+    window_end timestamp_ntz;
     config varchar;
 begin
     if (start_ts is null or end_ts is null or start_ts >= end_ts) then
         raise bad_window;
     end if;
-    if (start_ts < dateadd('day', -365, sysdate())) then
-        raise too_early;
+    window_start := convert_timezone('UTC', start_ts)::timestamp_ntz;
+    window_end := convert_timezone('UTC', end_ts)::timestamp_ntz;
+    if (datediff('second', window_start, window_end) > 31 * 86400) then
+        raise too_long;
     end if;
-    if (end_ts > sysdate()) then
+    if (window_start > sysdate()) then
         raise in_future;
     end if;
     config := to_json(object_construct(
         'mode', 'backfill',
-        'start_ts', to_varchar(start_ts, 'YYYY-MM-DD"T"HH24:MI:SS'),
-        'end_ts', to_varchar(end_ts, 'YYYY-MM-DD"T"HH24:MI:SS')
+        'window_start', to_varchar(window_start, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+        'window_end', to_varchar(window_end, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
     ));
     -- single quotes: a dollar-quoted string here would end this body
     execute immediate 'execute task ops.pixelforge_root using config = ''' || config || '''';

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -50,7 +51,16 @@ def _attach_or_start(settings: StackSettings) -> LocalStack:
 
 
 @app.command()
-def up(data_dir: DataDir = None) -> None:
+def up(
+    data_dir: DataDir = None,
+    schedule: Annotated[
+        bool,
+        typer.Option(
+            "--schedule",
+            help="Also run the graph on its schedules (every 15 min, nightly reconciliation).",
+        ),
+    ] = False,
+) -> None:
     """Start the embedded stack in the foreground and print its connection settings."""
     settings = _settings(data_dir)
     stack = LocalStack(settings)
@@ -80,11 +90,33 @@ def up(data_dir: DataDir = None) -> None:
     # explicit handlers: a shell may start background jobs with SIGINT ignored
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())
+    if schedule:
+        _start_scheduler(stack, stopped)
     try:
         stopped.wait()
     finally:
         console.print("stopping (saving the object store) ...")
         stack.stop()
+
+
+def _start_scheduler(stack: LocalStack, stopped: threading.Event) -> None:
+    from orchestration.graph import INCREMENTAL
+    from orchestration.local.runner import LocalRunner
+    from orchestration.local.scheduler import Scheduler, Trigger
+
+    runner = LocalRunner(stack, echo=_echo)
+
+    def start_run(trigger: Trigger, tick: datetime) -> None:
+        report = runner.run(kind=trigger.kind, scheduled_at=tick, config=trigger.config)
+        print_run_report(console, report)
+        print_alerts_after(console, stack, report.run, _echo)
+
+    scheduler = Scheduler(INCREMENTAL, start_run)
+    threading.Thread(target=scheduler.serve, args=(stopped,), daemon=True).start()
+    console.print(
+        f"scheduler on: {INCREMENTAL.schedule_cron} and nightly "
+        f"{INCREMENTAL.reconciliation_cron} ({INCREMENTAL.time_zone})"
+    )
 
 
 @app.command()

@@ -122,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     result = model(vcpu)
     sweep = {size: model(size) for size in (2.0, 4.0, 8.0, 16.0)}
     slo_s = workload["upload_to_queryable_slo_min"] * 60
+    fitting = [size for size, r in sweep.items() if r["p99_s"] <= slo_s]
+    slo_vcpu = min(fitting) if fitting else None
     print_table("Inputs", ["figure", "value", "source"], steps.rows())
     print_table(
         f"Upload -> queryable over one day: {files:,} uploads, a run every "
@@ -152,8 +154,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             for size, r in sweep.items()
         ],
     )  # fmt: skip
+    if slo_vcpu is None:
+        print(f"no modelled renderer size keeps p99 within {slo_s / 60:.0f} min")
+    else:
+        print(
+            f"smallest renderer meeting the SLO at p99: {slo_vcpu:g} vCPU "
+            f"(p50/p95/p99 {sweep[slo_vcpu]['p50_s'] / 60:.1f} / "
+            f"{sweep[slo_vcpu]['p95_s'] / 60:.1f} / {sweep[slo_vcpu]['p99_s'] / 60:.1f} min)"
+        )
     figures = {
         **result,
+        "task_vcpu": vcpu,
+        "slo_task_vcpu": slo_vcpu,
+        "slo_sized": sweep[slo_vcpu] if slo_vcpu is not None else None,
         "by_task_vcpu": sweep,
         "uploads": files,
         "fixed_run_s": fixed_s,

@@ -200,7 +200,8 @@ def limits_table(limit_cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "file": cell["file"],
                 "mb": cell.get("mb"),
                 "peak_rss_mib": cell.get("peak_rss_mib"),
-                "wall_ms": 1000 * cell["wall_s"] if "wall_s" in cell else None,
+                # the first call in the fresh worker: what a row costs when it arrives
+                "wall_ms": 1000 * cell["first_wall_s"] if "first_wall_s" in cell else None,
                 "cpu_ms": 1000 * (cell["meta_cpu_s"] + cell["render_cpu_s"])
                 if "meta_cpu_s" in cell
                 else None,
@@ -208,8 +209,9 @@ def limits_table(limit_cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     print_table(
-        "Limits (ours, fresh process each): peak RSS per worker, time to finish or refuse",
-        ["file", "MB", "peak MiB", "wall ms", "CPU ms", "outcome"],
+        "Limits (ours, fresh process each): peak RSS per worker, first call's time to finish "
+        "or refuse",
+        ["file", "MB", "peak MiB", "first call wall ms", "timed CPU ms", "outcome"],
         [
             [r["file"], r["mb"], r["peak_rss_mib"], r["wall_ms"], r["cpu_ms"], r["outcome"]]
             for r in rows

@@ -363,6 +363,7 @@ def run_timed(approach: str, path: Path, repeat: int) -> dict[str, Any]:
         if attempt == 0:
             result["peak_rss_mib"] = round(peak_rss_mib(), 1)
             result["first"] = sample
+            result["first_wall_s"] = walls[0]
         else:
             samples.append(sample)
     if not samples:

@@ -8,6 +8,7 @@ does; only fixture rows are written straight into DuckDB (instance.duck_conn), b
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -62,6 +63,9 @@ class Warehouse:
 def fakesnow_warehouse() -> Iterator[Warehouse]:
     """A fakesnow server on a free loopback port with the pipeline's schema applied."""
     quiet_environment()
+    # a line per login and per unsupported DDL property would drown the tables
+    for name in ("fakesnow", "fakesnow.server", "sqlglot"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     instance = FakeSnow()
     port = free_port()
     saved = fakesnow.server.shared_fs

@@ -85,15 +85,15 @@ class RenderLimits:
     max_svg_bytes: int = 16 * MIB
     max_pdf_pages_scanned: int = 5
     # Chosen by `python -m bench.per_file` (design-mix corpus, 1024 + 256 px, CPU time): quality
-    # 92 method 0 is the cheapest setting whose thumbnails keep >= 40 dB luma PSNR against a
-    # full-resolution LANCZOS resize on every file (quality 80 method 2, the earlier choice:
-    # 35.4 dB). Method 0 encodes RGBA about twice as fast as method 2 and RGB as fast as
-    # method 2 at quality 80; the price is about 40% more bytes on that noisy corpus.
+    # 92 method 0 is the cheapest setting that keeps every thumbnail at >= 40 dB luma PSNR
+    # against a full-resolution LANCZOS resize (quality 80 method 2, the earlier choice, gave
+    # 35-36 dB on photos). Method 0 encodes RGB as fast as method 2 did at quality 80 and RGBA
+    # 1.7x faster; the price is 40-60% more bytes on that noisy corpus.
     webp_quality: int = 92
     webp_method: int = 0
     # reduce() (a box filter) shrinks by whole factors while at least this factor above the
     # target remains for LANCZOS. 1.5 instead of Pillow's 2.0 lets a 4000 px side reduce by 2
-    # first (measured: 186 -> 113 ms for a 12 MP TIFF, still >= 50 dB before encoding).
+    # first (measured: 186 -> 113 ms for a 12 MP TIFF, still >= 48 dB before encoding).
     reducing_gap: float = 1.5
     # resvg maps CSS generic families to Arial/Times New Roman/Courier New by default; when those
     # are not installed, text in the generic families silently disappears.

@@ -18,6 +18,9 @@ class ExtractionLimits:
     max_file_bytes: int = 256 * MIB
     max_pixels: int = PILLOW_HARD_PIXEL_LIMIT
     max_svg_bytes: int = 16 * MIB
+    # Pages of a TIFF or frames of an animation; design files have a handful, a few-MB file
+    # can declare millions.
+    max_frames: int = 10_000
     chunk_bytes: int = MIB
 
 

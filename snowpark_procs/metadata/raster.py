@@ -9,9 +9,10 @@ from PIL import Image
 
 from snowpark_procs.metadata.exif import exif_subset, read_exif
 from snowpark_procs.metadata.formats import PILLOW_PLUGINS
+from snowpark_procs.metadata.frames import count_gif_frames, count_tiff_pages
 from snowpark_procs.metadata.integrity import tiff_truncation, truncation_before_open
 from snowpark_procs.metadata.limits import ExtractionLimits
-from snowpark_procs.reason_codes import DECOMPRESSION_BOMB, TRUNCATED_FILE
+from snowpark_procs.reason_codes import DECOMPRESSION_BOMB, HOSTILE_CONTENT, TRUNCATED_FILE
 from snowpark_procs.records import DesignMetadata, MetadataFailure
 
 _MODE_BITS = {"1": 1, "I": 32, "F": 32}
@@ -40,8 +41,12 @@ def read_raster(
         dpi_x, dpi_y = _dpi(im.info.get("dpi"))
         bit_depth = _bit_depth(im, fmt, head)
         exif = exif_subset(read_exif(im, fmt, source, size))
-        # n_frames walks frame headers (GIF blocks, TIFF IFDs, WebP demux) without decoding.
-        frame_count = int(getattr(im, "n_frames", 1))
+        frame_count = _frame_count(im, fmt, source, head, size, limits.max_frames)
+        if frame_count is None:
+            unit = "pages" if fmt == "tiff" else "frames"
+            return MetadataFailure(
+                HOSTILE_CONTENT, f"{fmt.upper()} has more than {limits.max_frames} {unit}"
+            )
     return DesignMetadata(
         format=fmt,
         width_px=width,
@@ -65,6 +70,22 @@ def pixel_limit_failure(width: int, height: int, max_pixels: int) -> MetadataFai
             f"declares {width}x{height} = {width * height} pixels, over the limit of {max_pixels}",
         )
     return None
+
+
+def _frame_count(
+    im: Image.Image, fmt: str, source: BinaryIO, head: bytes, size: int, limit: int
+) -> int | None:
+    """Frames without decoding, or None past limit. TIFF and GIF are walked by our own capped
+    walkers (Pillow's n_frames walks them all); others state their count (APNG) or have one."""
+    if fmt == "tiff":
+        count = count_tiff_pages(source, head, size, limit)
+    elif fmt == "gif":
+        count = count_gif_frames(source, size, limit)
+    else:
+        count = int(getattr(im, "n_frames", 1))
+    if count is None or count > limit:
+        return None
+    return max(count, 1)
 
 
 def _bit_depth(im: Image.Image, fmt: str, head: bytes) -> int:

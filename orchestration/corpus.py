@@ -467,6 +467,33 @@ def gif_many_frames(frames: int = 5000, side: int = 16) -> bytes:
     return _encode(images[0], "GIF", save_all=True, append_images=images[1:], duration=20)
 
 
+def tiff_page_flood(pages: int = 100_000, loop: bool = False) -> bytes:
+    """A TIFF of `pages` 1 x 1 pages (about 100 bytes each) sharing one strip; with loop, the
+    last directory points back at the first."""
+    entries = [(256, 1), (257, 1), (258, 8), (259, 1), (262, 1), (273, 8), (278, 1), (279, 1)]
+    directory_bytes = 2 + 12 * len(entries) + 4
+    first = 10
+    out = bytearray(b"II*\x00" + struct.pack("<I", first) + b"\x80\x00")  # header, one pixel
+    for page in range(pages):
+        following = len(out) + directory_bytes if page < pages - 1 else (first if loop else 0)
+        out += struct.pack("<H", len(entries))
+        for tag, value in entries:
+            if tag in (273, 279):  # offsets and byte counts are LONGs
+                out += struct.pack("<HHII", tag, 4, 1, value)
+            else:
+                out += struct.pack("<HHIHH", tag, 3, 1, value, 0)
+        out += struct.pack("<I", following)
+    return bytes(out)
+
+
+def gif_frame_flood(frames: int = 50_000) -> bytes:
+    """A GIF of `frames` 1 x 1 frames (about 20 bytes each): tens of thousands of frames fit in
+    a few hundred KB."""
+    single = _encode(Image.new("P", (1, 1)), "GIF")
+    start = single.index(b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00")  # the image descriptor
+    return single[:start] + single[start:-1] * frames + b";"
+
+
 def jpeg_huge_exif(seed: int = 0) -> bytes:
     """A JPEG whose EXIF segment is full (64 KiB): thousands of IFD0 entries, a 4000-character
     Model, a Make that claims 2 GiB of text, orientation 9999 and an Exif IFD pointing back at

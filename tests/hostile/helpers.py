@@ -121,6 +121,10 @@ HOSTILE_CASES: tuple[HostileCase, ...] = (
     _case("palette-transparent.png", corpus.png_palette_transparent, OK),
     _case("animated.gif", corpus.gif_animated, OK),
     _case("5000-frames.gif", corpus.gif_many_frames, OK),
+    # tens of thousands of pages or frames in a small file: counted up to a limit, then refused
+    _case("100000-pages.tif", corpus.tiff_page_flood, "hostile_content", OK),
+    _case("50000-frames.gif", corpus.gif_frame_flood, "hostile_content", OK),
+    _case("page-loop.tif", lambda: corpus.tiff_page_flood(3, loop=True), OK),
     _case("animated.webp", corpus.webp_animated, OK),
     _case("animated.png", corpus.png_animated, OK),
     _case("full-exif-segment.jpg", corpus.jpeg_huge_exif, OK),

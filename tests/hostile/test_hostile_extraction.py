@@ -9,7 +9,7 @@ import time
 import tracemalloc
 
 import pytest
-from PIL import ImageFile
+from PIL import Image, ImageFile
 
 from orchestration import corpus
 from snowpark_procs.metadata import extract_metadata
@@ -186,6 +186,27 @@ def test_hostile_gif_with_5000_frames_is_counted_quickly():
     assert seconds < 5
 
 
+@pytest.mark.parametrize(
+    ("name", "unit"), [("100000-pages.tif", "pages"), ("50000-frames.gif", "frames")]
+)
+def test_hostile_page_and_frame_floods_are_refused_quickly(name, unit):
+    data = hostile_bytes(name)
+
+    started = time.perf_counter()
+    result = extract(data, name)
+    seconds = time.perf_counter() - started
+
+    print(f"{name} ({len(data)} bytes) refused in {seconds:.2f} s")
+    assert isinstance(result, MetadataFailure), result
+    assert result.reason_code == "hostile_content", result.message
+    assert f"more than 10000 {unit}" in result.message
+    assert seconds < BOMB_SECONDS
+
+
+def test_hostile_tiff_directory_loop_ends_the_page_count():
+    assert described("page-loop.tif").frame_count == 3
+
+
 def test_hostile_full_exif_segment_gives_bounded_values():
     result = described("full-exif-segment.jpg")
 
@@ -256,3 +277,38 @@ def test_hostile_svg_inline_rasters_are_sized_from_their_headers(image, copies, 
         assert isinstance(result, MetadataFailure), result
         assert result.reason_code == reason, result.message
         assert "embeds" in result.message
+
+
+def _multipage_tiff(**options) -> bytes:
+    pages = [Image.new("RGB", (32, 24), (i * 30, 0, 0)) for i in range(7)]
+    buffer = io.BytesIO()
+    pages[0].save(buffer, "TIFF", save_all=True, append_images=pages[1:], **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: hostile_bytes("animated.gif"),
+        lambda: hostile_bytes("5000-frames.gif"),
+        lambda: hostile_bytes("scan-grey16.tif"),
+        lambda: hostile_bytes("print-cmyk.tif"),
+        lambda: hostile_bytes("scan-rgb16.tif"),
+        _multipage_tiff,
+        lambda: _multipage_tiff(big_tiff=True),
+        lambda: _multipage_tiff(compression="tiff_lzw"),
+    ],
+    ids=["gif-5", "gif-5000", "grey16", "cmyk", "rgb16", "7-pages", "bigtiff-7", "lzw-7"],
+)
+def test_hostile_frame_walkers_count_ordinary_files_as_pillow_does(make):
+    data = make()
+    with Image.open(io.BytesIO(data)) as image:
+        expected = image.n_frames
+
+    assert described_bytes(data).frame_count == expected
+
+
+def described_bytes(data: bytes) -> DesignMetadata:
+    result = extract(data, "ordinary")
+    assert isinstance(result, DesignMetadata), result
+    return result

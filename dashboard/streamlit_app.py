@@ -219,7 +219,17 @@ def render(data: DashboardData) -> None:
 
 def main() -> None:
     st.set_page_config(page_title="PixelForge operations", layout="wide")
-    render(load_data(cached_session(os.environ.get("PIXELFORGE_WAREHOUSE_PORT"))))
+    try:
+        data = load_data(cached_session(os.environ.get("PIXELFORGE_WAREHOUSE_PORT")))
+    except Exception as error:  # the warehouse or the ops views are not there: say so plainly
+        st.title("PixelForge pipeline operations")
+        st.error(
+            "The operations views could not be read. Build them with "
+            "`dbt build --selector ops` (or run `pixelforge alerts`), then reload.\n\n"
+            f"{type(error).__name__}: {str(error)[:500]}"
+        )
+        return
+    render(data)
 
 
 main()

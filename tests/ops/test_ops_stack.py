@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from orchestration.local.alerting import (
     alert_after_run,
     aws_client,
     ensure_alarm_resources,
+    ensure_ops_views,
 )
 from orchestration.local.stack import LocalStack
 from tests.integration.conftest import runner_for, small_corpus, stack_settings, upload
@@ -61,6 +63,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         upload(stack, {"team-c/late.png": small_corpus()["team-a/alpha logo.png"]})
         failed = runner_for(stack, fault_hook=fault).run(kind="scheduled")
         assert failed.run.state == "FAILED"
+        ensure_ops_views(stack)  # every test here may run alone
         yield stack
     finally:
         stack.stop(save=False)
@@ -187,8 +190,12 @@ def test_dashboard_app_renders_every_chart_with_data(stack, monkeypatch):
 def _capture(chromium: str, url: str, png: Path, port: int) -> tuple[int, str]:
     """Open `url` in headless Chromium over the DevTools protocol, wait until the charts have
     drawn (Streamlit renders over a websocket, after the load event), save a screenshot."""
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    # no background networking: this machine reaches nothing but loopback
     browser = subprocess.Popen(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
          "--window-size=1400,1800", f"--remote-debugging-port={port}", "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -206,6 +213,7 @@ def _capture(chromium: str, url: str, png: Path, port: int) -> tuple[int, str]:
     finally:
         browser.terminate()
         browser.wait(timeout=15)
+        shutil.rmtree(profile, ignore_errors=True)
     png.write_bytes(image)
     return charts, text
 
@@ -228,14 +236,18 @@ async def _drive(debugger_url: str, url: str) -> tuple[int, str, bytes]:
 
         await call("Page.navigate", url=url)
         charts = 0
+        titled = False
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and charts < 4:
+        while time.monotonic() < deadline and (charts < 4 or not titled):
             await asyncio.sleep(0.5)
             charts = int(
                 await evaluate(
                     "document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length"
                 )
                 or 0
+            )
+            titled = "PixelForge pipeline operations" in str(
+                await evaluate("document.body.innerText")
             )
         await asyncio.sleep(1.5)  # let the last chart finish drawing
         text = str(await evaluate("document.body.innerText"))

@@ -36,6 +36,10 @@ MAX_SVG_BYTES = 16 * 1024 * 1024
 # process). All inline rasters of one SVG share this budget, about 250 MiB decoded.
 MAX_EMBEDDED_PIXELS = 50_000_000
 _EMBEDDED_FORMATS = ["PNG", "JPEG", "GIF", "WEBP", "BMP"]
+# resvg recurses once per nesting level and per '#id' reference it expands: with an 8 MiB stack
+# it crashed (SIGSEGV) at 250 nested groups and at 400 chained <use>s. Designs stay far below.
+MAX_SVG_DEPTH = 128
+_LOCAL_URL = re.compile(r"url\(\s*['\"]?#([^'\")\s]+)", re.IGNORECASE)
 CSS_PX_PER_INCH = 96.0
 
 _FORBIDDEN_ELEMENTS = frozenset({"script", "foreignobject"})
@@ -88,7 +92,7 @@ def check_svg(
         return MetadataFailure(_parse_error_code(exc, data), describe(exc))
     if _local_name(root.tag) != "svg":
         return MetadataFailure(UNREADABLE_FILE, f"root element is <{_local_name(root.tag)}>")
-    refusal = _find_refusal(root)
+    refusal = _find_refusal(root) or _depth_refusal(root, MAX_SVG_DEPTH)
     if refusal:
         return MetadataFailure(HOSTILE_CONTENT, refusal)
     return _embedded_pixels_refusal(root, max_embedded_pixels) or _intrinsic_size(root)
@@ -130,6 +134,59 @@ def _css_refusal(text: str) -> str | None:
             if not _is_internal(match.group(2)):
                 return f"SVG style references url({match.group(2)[:80]!r})"
     return None
+
+
+def _depth_refusal(root: Element, max_depth: int) -> str | None:
+    """Nesting depth plus the longest chain of '#id' references (an over-estimate of how deep
+    a renderer recurses), walked without recursion; a reference loop is refused too."""
+    references: dict[str, set[str]] = {}  # id -> ids referenced inside that element
+    deepest = 0
+    stack: list[tuple[Element, int, tuple[str, ...]]] = [(root, 1, ())]
+    while stack:
+        element, depth, enclosing = stack.pop()
+        if depth > max_depth:
+            return f"SVG nests elements more than {max_depth} deep"
+        deepest = max(deepest, depth)
+        own_id = element.get("id")
+        if own_id:
+            enclosing = (*enclosing, own_id)
+            references.setdefault(own_id, set())
+        for attribute, value in element.attrib.items():
+            targets = _LOCAL_URL.findall(value)
+            if _local_name(attribute) == "href" and value.strip().startswith("#"):
+                targets.append(value.strip()[1:])
+            for owner in enclosing:
+                references[owner].update(targets)
+        stack.extend((child, depth + 1, enclosing) for child in element)
+    chain = _longest_chain(references)
+    if chain is None:
+        return "SVG references form a loop"
+    if deepest + chain > max_depth:
+        return f"SVG nests and references elements more than {max_depth} deep"
+    return None
+
+
+def _longest_chain(references: dict[str, set[str]]) -> int | None:
+    """The longest path through the reference graph (iterative DFS), or None on a loop."""
+    longest: dict[str, int] = {}
+    for start in references:
+        path = [(start, iter(sorted(references[start])))]
+        on_path = {start}
+        while path:
+            node, pending = path[-1]
+            target = next((t for t in pending if t in references), None)
+            if target is None:
+                path.pop()
+                on_path.discard(node)
+                longest[node] = 1 + max(
+                    (longest[t] for t in references[node] if t in longest), default=0
+                )
+            elif target in on_path:
+                return None
+            elif target not in longest:
+                path.append((target, iter(sorted(references[target]))))
+                on_path.add(target)
+    return max(longest.values(), default=0)
 
 
 def _embedded_pixels_refusal(root: Element, max_pixels: int) -> MetadataFailure | None:

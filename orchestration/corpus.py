@@ -801,6 +801,18 @@ def svg_embedding(image: bytes, mime: str = "image/png", copies: int = 1) -> byt
     ).encode()
 
 
+def svg_deep(depth: int = 300, use_chain: bool = False) -> bytes:
+    """An SVG nesting `depth` groups, or chaining `depth` <use>s each drawing the previous one:
+    renderers recurse once per level."""
+    if use_chain:
+        uses = "".join(f'<use id="u{i}" href="#u{i - 1}"/>' for i in range(1, depth))
+        body = f'<defs><rect id="u0" width="50" height="50"/>{uses}</defs>'
+        body += f'<use href="#u{depth - 1}" fill="#36c"/>'
+    else:
+        body = "<g>" * depth + '<rect width="50" height="50" fill="#36c"/>' + "</g>" * depth
+    return f'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">{body}</svg>'.encode()
+
+
 def png_pdf_polyglot(seed: int = 0) -> bytes:
     """A valid PNG with a complete PDF appended after IEND: both readers accept it."""
     return png_with_alpha(320, 240, seed) + pdf_multipage(1, seed, 300, 400)

@@ -93,6 +93,12 @@ HOSTILE_CASES: tuple[HostileCase, ...] = (
         lambda: corpus.svg_embedding(corpus.png_with_alpha(64, 48), copies=3),
         OK,
     ),
+    # resvg recurses per nesting level and per <use>: deep ones crash it (SIGSEGV)
+    _case("nested-300-deep.svg", corpus.svg_deep, "hostile_content"),
+    _case("use-chain-400.svg", lambda: corpus.svg_deep(400, use_chain=True), "hostile_content"),
+    _case("nested-100000-deep.svg", lambda: corpus.svg_deep(100_000), "hostile_content"),
+    _case("nested-40-deep.svg", lambda: corpus.svg_deep(40), OK),
+    _case("use-chain-20.svg", lambda: corpus.svg_deep(20, use_chain=True), OK),
     # PDFs: encrypted, malformed, thousands of pages
     _case("locked.pdf", corpus.pdf_encrypted, "encrypted_file"),
     _case(

@@ -84,6 +84,9 @@ class RenderLimits:
     max_pixels: int = PILLOW_HARD_PIXEL_LIMIT
     max_svg_bytes: int = 16 * MIB
     max_pdf_pages_scanned: int = 5
+    # 16/32-bit and 1-bit PSDs are decoded whole by psd-tools: their estimated cost must fit
+    # (768 MiB lets a 16-bit RGB PSD of about 20 MP through).
+    max_deep_psd_bytes: int = 768 * MIB
     # Chosen by `python -m bench.per_file` (design-mix corpus, 1024 + 256 px, CPU time): quality
     # 92 method 0 is the cheapest setting that keeps every thumbnail at >= 40 dB luma PSNR
     # against a full-resolution LANCZOS resize (quality 80 method 2, the earlier choice, gave
@@ -233,6 +236,16 @@ def _decode_deep_psd(
     failure = _pixel_failure((width, height), limits)
     if failure:
         return failure
+    # psd-tools holds the whole image several times over (measured: 144 MP of 16-bit RGB took
+    # 2.4 GiB, 12 MP of raw 16-bit RGBA 650 MiB): six copies of the samples plus RGB output.
+    channels, depth = int.from_bytes(head[12:14], "big"), int.from_bytes(head[22:24], "big")
+    cost = width * height * (6 * channels * depth // 8 + 3)
+    if cost > limits.max_deep_psd_bytes:
+        return RenderFailure(
+            DECOMPRESSION_BOMB,
+            f"{width}x{height} {depth}-bit PSD of {channels} channels would need about "
+            f"{cost // MIB} MiB to decode, over {limits.max_deep_psd_bytes // MIB} MiB",
+        )
     source.seek(0)
     composite = PSDImage.open(source).composite()
     box = fit_box(composite.size, largest)

@@ -361,6 +361,35 @@ def write_png_noise(out: BinaryIO, width: int, height: int, seed: int = 0) -> in
     return written
 
 
+def write_png_grey16(out: BinaryIO, width: int, height: int, value: int = 40_000) -> int:
+    """Stream a 16-bit greyscale PNG of one value: a few hundred KB that decode to
+    2 x width x height bytes (the 16-bit path of a renderer, at scale)."""
+    row = b"\x00" + struct.pack(">H", value) * width
+    rows_per_block = max(1, 4 * _MIB // len(row))
+    header = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)
+    written = out.write(_PNG_SIGNATURE + _png_chunk(b"IHDR", header))
+    compressor = zlib.compressobj(9)
+    for start in range(0, height, rows_per_block):
+        rows = row * min(rows_per_block, height - start)
+        written += out.write(_png_chunk(b"IDAT", compressor.compress(rows)))
+    written += out.write(_png_chunk(b"IDAT", compressor.flush()) + _png_chunk(b"IEND", b""))
+    return written
+
+
+def psd_deep_flat(side: int = 12_000, depth: int = 16) -> bytes:
+    """A square 16-bit RGB PSD of one colour, RLE-compressed: about 14 MB at 12000 px (144 MP,
+    under the pixel limit) that decode to 864 MB of samples."""
+    row_bytes = side * depth // 8
+    row = b"".join(bytes([257 - n, 0x80]) for n in _runs(row_bytes, 128))  # PackBits repeats
+    header = struct.pack(">4sH6xHIIHH", b"8BPS", 1, 3, side, side, depth, 3)
+    counts = struct.pack(">H", len(row)) * (3 * side)
+    return header + bytes(12) + b"\x00\x01" + counts + row * (3 * side)
+
+
+def _runs(total: int, longest: int) -> list[int]:
+    return [longest] * (total // longest) + ([total % longest] if total % longest else [])
+
+
 def write_tiff_rgb(
     out: BinaryIO,
     width: int,

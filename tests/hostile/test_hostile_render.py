@@ -107,6 +107,23 @@ def test_hostile_200mb_file_is_rendered_under_1gib_peak_rss(kind, large_files):
     assert measured["peak_mib"] < 1024
 
 
+@pytest.mark.parametrize("kind", ["grey16-png", "deep-psd"])
+def test_hostile_deep_samples_near_the_pixel_limit_stay_under_1gib(kind, tmp_path):
+    """Few-MB files under the pixel limit whose 16-bit samples decode to 350-900 MB."""
+    path = tmp_path / f"{kind}.bin"
+    with path.open("wb") as out:
+        if kind == "grey16-png":
+            corpus.write_png_grey16(out, 13_300, 13_300)  # 176.9 MP
+        else:
+            out.write(corpus.psd_deep_flat(12_000))  # 144 MP of 16-bit RGB
+
+    measured = measure_in_subprocess("render", path)
+
+    print(f"{kind} ({path.stat().st_size} bytes): {measured}")
+    assert measured["peak_mib"] < 1024, measured
+    assert measured["outcome"] in (OK, "decompression_bomb"), measured
+
+
 def test_hostile_pdf_with_3000_pages_draws_page_one_only(monkeypatch, tmp_path):
     drawn: list[int] = []
     original = pdfium.PdfPage.render

@@ -12,8 +12,10 @@ using (
     on
         target.run_id = source.run_id
         and target.check_name = source.check_name
-when matched then update set
-    files = source.files,
-    checked_at = sysdate()
-when not matched then insert (run_id, check_name, files, checked_at)
-values (source.run_id, source.check_name, source.files, sysdate())
+when matched then
+    update set
+        files = source.files,
+        checked_at = sysdate()
+when not matched then
+    insert (run_id, check_name, files, checked_at)
+    values (source.run_id, source.check_name, source.files, sysdate())

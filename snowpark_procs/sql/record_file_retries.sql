@@ -16,12 +16,13 @@ using (
         target.relative_path = source.relative_path
         and target.etag = source.etag
         and target.step = source.step
-when matched then update set
-    attempts = target.attempts + 1,
-    reason_code = source.reason_code,
-    error_message = source.error_message,
-    run_id = source.run_id,
-    failed_at = sysdate()
+when matched then
+    update set
+        attempts = target.attempts + 1,
+        reason_code = source.reason_code,
+        error_message = source.error_message,
+        run_id = source.run_id,
+        failed_at = sysdate()
 when not matched then insert (
     relative_path, etag, step, attempts, reason_code, error_message, run_id,
     failed_at

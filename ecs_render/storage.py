@@ -18,14 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import (
-    ClientError,
-    HTTPClientError,
-    IncompleteReadError,
-)
-from botocore.exceptions import (
-    ConnectionError as BotoConnectionError,
-)
+from botocore.exceptions import ClientError
 
 from ecs_render.protocol import (
     STORAGE_UNAVAILABLE,
@@ -37,6 +30,7 @@ from ecs_render.protocol import (
 )
 from ecs_render.settings import MIB, RenderSettings
 from snowpark_procs.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LARGE, RENDER_FAILED
+from snowpark_procs.transient import is_transient
 
 if TYPE_CHECKING:
     from ecs_render.thumbnails import RenderFailure, Thumbnail
@@ -50,30 +44,6 @@ SPOOL_MEMORY_BYTES = 32 * MIB  # larger sources spill to disk (Fargate's ephemer
 CHUNK_BYTES = 1 * MIB
 WIDTH_METADATA = "width-px"
 HEIGHT_METADATA = "height-px"
-
-_TRANSIENT_CODES = frozenset(
-    {
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "SlowDown",
-        "Throttling",
-        "ThrottlingException",
-        "TooManyRequests",
-        "RequestLimitExceeded",
-        "InternalError",
-        "ServiceUnavailable",
-        "ConditionalRequestConflict",  # a concurrent conditional write; S3 says retry
-    }
-)
-
-
-_TRANSIENT_ERRORS = (
-    BotoConnectionError,
-    HTTPClientError,
-    IncompleteReadError,
-    ConnectionError,
-    TimeoutError,
-)
 
 
 @dataclass(frozen=True)
@@ -128,23 +98,6 @@ def thumbnail_key(sha256: str, size_bytes: int, size_px: int) -> str:
 def source_key(settings: RenderSettings, relative_path: str) -> str:
     """Key of a design file in the designs bucket: the configured prefix + its relative path."""
     return settings.designs_prefix + relative_path
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether retrying the same request later may succeed (throttling, 5xx, network)."""
-    if isinstance(error, ClientError):
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        return code in _TRANSIENT_CODES or status == 429 or status >= 500
-    # Connection refused/reset, timeouts, a body cut short while streaming.
-    return isinstance(
-        error,
-        BotoConnectionError
-        | HTTPClientError
-        | IncompleteReadError
-        | ConnectionError
-        | TimeoutError,
-    )
 
 
 def call_with_retries(

@@ -361,17 +361,35 @@ def write_png_noise(out: BinaryIO, width: int, height: int, seed: int = 0) -> in
     return written
 
 
-def write_png_grey16(out: BinaryIO, width: int, height: int, value: int = 40_000) -> int:
-    """Stream a 16-bit greyscale PNG of one value: a few hundred KB that decode to
-    2 x width x height bytes (the 16-bit path of a renderer, at scale)."""
-    row = b"\x00" + struct.pack(">H", value) * width
-    rows_per_block = max(1, 4 * _MIB // len(row))
-    header = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)
-    written = out.write(_PNG_SIGNATURE + _png_chunk(b"IHDR", header))
-    compressor = zlib.compressobj(9)
-    for start in range(0, height, rows_per_block):
-        rows = row * min(rows_per_block, height - start)
-        written += out.write(_png_chunk(b"IDAT", compressor.compress(rows)))
+# kind -> (colour type, bit depth, top-half pixel, bottom-half pixel, chunks before IDAT)
+_FLAT_PNGS: dict[str, tuple[int, int, bytes, bytes, bytes]] = {
+    "grey16": (0, 16, struct.pack(">H", 40_000), struct.pack(">H", 40_000), b""),
+    "rgba": (6, 8, bytes([200, 40, 40, 255]), bytes([40, 40, 200, 128]), b""),
+    "la": (4, 8, bytes([200, 255]), bytes([60, 128]), b""),
+    "palette_transparent": (
+        3,
+        8,
+        b"\x00",  # transparent
+        b"\x01",  # opaque red
+        _png_chunk(b"PLTE", bytes([0, 0, 0, 255, 0, 0])) + _png_chunk(b"tRNS", b"\x00\xff"),
+    ),
+}
+FLAT_PNG_KINDS: tuple[str, ...] = tuple(_FLAT_PNGS)
+
+
+def write_png_flat(out: BinaryIO, width: int, height: int, kind: str = "grey16") -> int:
+    """Stream a PNG of two flat halves (kind: one of FLAT_PNG_KINDS): a few hundred KB that
+    decode to hundreds of MB, as large-format flat-colour designs do."""
+    colour_type, depth, top, bottom, chunks = _FLAT_PNGS[kind]
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    written = out.write(_PNG_SIGNATURE + _png_chunk(b"IHDR", header) + chunks)
+    compressor = zlib.compressobj(6)
+    for pixel, rows in ((top, height // 2), (bottom, height - height // 2)):
+        row = b"\x00" + pixel * width
+        step = max(1, 4 * _MIB // len(row))
+        for start in range(0, rows, step):
+            data = compressor.compress(row * min(step, rows - start))
+            written += out.write(_png_chunk(b"IDAT", data))
     written += out.write(_png_chunk(b"IDAT", compressor.flush()) + _png_chunk(b"IEND", b""))
     return written
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import time
 
+import numpy as np
 import pypdfium2 as pdfium
 import pytest
 import resvg_py
@@ -107,19 +108,72 @@ def test_hostile_200mb_file_is_rendered_under_1gib_peak_rss(kind, large_files):
     assert measured["peak_mib"] < 1024
 
 
-@pytest.mark.parametrize("kind", ["grey16-png", "deep-psd"])
-def test_hostile_deep_samples_near_the_pixel_limit_stay_under_1gib(kind, tmp_path):
-    """Few-MB files under the pixel limit whose 16-bit samples decode to 350-900 MB."""
-    path = tmp_path / f"{kind}.bin"
+# What each flat PNG half must look like (top, bottom) as RGBA, through lossy WebP.
+FLAT_COLOURS = {
+    "grey16": ((156, 156, 156, 255), (156, 156, 156, 255)),
+    "rgba": ((200, 40, 40, 255), (40, 40, 200, 128)),
+    "la": ((200, 200, 200, 255), (60, 60, 60, 128)),
+    "palette_transparent": (None, (255, 0, 0, 255)),  # None: fully transparent
+}
+
+
+@pytest.mark.parametrize("kind", corpus.FLAT_PNG_KINDS)
+def test_hostile_flat_png_near_the_pixel_limit_renders_under_1gib(kind, tmp_path):
+    """A few hundred KB decoding to 177 MP: 16-bit grey, alpha and palette transparency are
+    the paths that copy the whole image when done naively."""
+    path = tmp_path / f"{kind}.png"
     with path.open("wb") as out:
-        if kind == "grey16-png":
-            corpus.write_png_grey16(out, 13_300, 13_300)  # 176.9 MP
-        else:
-            out.write(corpus.psd_deep_flat(12_000))  # 144 MP of 16-bit RGB
+        corpus.write_png_flat(out, 13_300, 13_300, kind)
 
     measured = measure_in_subprocess("render", path)
 
-    print(f"{kind} ({path.stat().st_size} bytes): {measured}")
+    print(f"{kind} ({path.stat().st_size} bytes, 13300 x 13300): {measured}")
+    assert measured["outcome"] == OK, measured
+    assert measured["peak_mib"] < 1024, measured
+
+
+@pytest.mark.parametrize("kind", corpus.FLAT_PNG_KINDS)
+def test_hostile_flat_png_keeps_its_colours_and_alpha(kind):
+    buffer = io.BytesIO()
+    corpus.write_png_flat(buffer, 5_000, 3_400, kind)  # 17 MP: alpha goes the strip way
+
+    large, _ = (Image.open(io.BytesIO(t.data)).convert("RGBA") for t in render(buffer.getvalue()))
+
+    top, bottom = FLAT_COLOURS[kind]
+    top_pixel, bottom_pixel = large.getpixel((512, 100)), large.getpixel((512, 600))
+    assert top_pixel[3] == 0 if top is None else near(top_pixel, top), top_pixel
+    assert near(bottom_pixel, bottom), bottom_pixel
+
+
+def test_hostile_strip_reduction_matches_pillows_own_resize():
+    """Large alpha images are reduced strip by strip; the thumbnail must match Pillow's
+    whole-image resize, including colour hidden under transparent pixels (which a reduction
+    without premultiplied alpha would bleed in)."""
+    width, height = 5_000, 3_400
+    ys, xs = np.mgrid[0:height, 0:width]
+    rgba = np.stack(
+        [xs * 255 // width, ys * 255 // height, (xs // 7 % 2) * 255, (xs + ys) % 256], axis=-1
+    ).astype(np.uint8)
+    image = Image.fromarray(rgba, "RGBA")
+    limits = thumbnails.DEFAULT_RENDER_LIMITS
+    box = thumbnails.fit_box(image.size, 1024)
+
+    ours = thumbnails._resize_alpha_in_strips(image, box, limits).convert("RGBA")
+    pillows = image.resize(box, Image.Resampling.LANCZOS, reducing_gap=limits.reducing_gap)
+
+    difference = np.abs(np.asarray(ours, np.int16) - np.asarray(pillows, np.int16))
+    assert ours.size == pillows.size
+    assert difference.max() <= 1, difference.max()  # bit-exact with Pillow 13
+
+
+def test_hostile_deep_psd_near_the_pixel_limit_is_refused_or_under_1gib(tmp_path):
+    """14 MB of RLE that decode to 144 MP of 16-bit RGB."""
+    path = tmp_path / "deep.psd"
+    path.write_bytes(corpus.psd_deep_flat(12_000))
+
+    measured = measure_in_subprocess("render", path)
+
+    print(f"deep PSD ({path.stat().st_size} bytes): {measured}")
     assert measured["peak_mib"] < 1024, measured
     assert measured["outcome"] in (OK, "decompression_bomb"), measured
 

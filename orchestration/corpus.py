@@ -383,15 +383,22 @@ def write_png_flat(out: BinaryIO, width: int, height: int, kind: str = "grey16")
     colour_type, depth, top, bottom, chunks = _FLAT_PNGS[kind]
     header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
     written = out.write(_PNG_SIGNATURE + _png_chunk(b"IHDR", header) + chunks)
-    compressor = zlib.compressobj(6)
+    # Raw deflate, each block of rows compressed once after a full flush (so it refers to
+    # nothing before it) and its bytes repeated: hundreds of MB of rows in a fraction of a second.
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    checksum = zlib.adler32(b"")
+    written += out.write(_png_chunk(b"IDAT", b"\x78\x9c"))  # the zlib header
     for pixel, rows in ((top, height // 2), (bottom, height - height // 2)):
         row = b"\x00" + pixel * width
         step = max(1, 4 * _MIB // len(row))
-        for start in range(0, rows, step):
-            data = compressor.compress(row * min(step, rows - start))
-            written += out.write(_png_chunk(b"IDAT", data))
-    written += out.write(_png_chunk(b"IDAT", compressor.flush()) + _png_chunk(b"IEND", b""))
-    return written
+        blocks, rest = divmod(rows, step)
+        for block, count in ((row * step, blocks), (row * rest, 1 if rest else 0)):
+            data = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+            for _ in range(count):
+                checksum = zlib.adler32(block, checksum)
+                written += out.write(_png_chunk(b"IDAT", data))
+    tail = compressor.flush() + struct.pack(">I", checksum)
+    return written + out.write(_png_chunk(b"IDAT", tail) + _png_chunk(b"IEND", b""))
 
 
 def psd_deep_flat(side: int = 12_000, depth: int = 16) -> bytes:

@@ -12,7 +12,8 @@ Rows scanned: the marts' compiled incremental SELECTs (dbt compile, before the b
 once under DuckDB's profiler through fakesnow's own SQL translation, in process; the figure is
 the profiler's rows_scanned per table scan (rows read from storage after zone-map pruning).
 Rows merged: the rows whose loaded_at the timed build set, against the mart's total.
-Reduced: N = 200,000; --full: N = 8,000,000.
+Reduced: N = 200,000; --full: N = 8,000,000. dbt runs with one thread (fakesnow limit), so the
+tests of a step run one after another; Snowflake would run them four at a time.
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ def dbt(command: list[str], port: int, target_dir: Path) -> dict[str, Any]:
         sys.executable, "-m", "dbt.cli.main", *command,
         "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT / "dbt_project"),
         "--target", "local", "--target-path", str(target_dir), "--log-path", str(target_dir),
+        # one thread: fakesnow's server refuses a second statement on a DuckDB connection that
+        # is still busy ("connection is busy"), which the 8M-row tests hit with 4 threads
+        "--threads", "1",
     ]  # fmt: skip
     env = {**os.environ, **QUIET_ENV, "PIXELFORGE_WAREHOUSE_PORT": str(port)}
     (target_dir / "run_results.json").unlink(missing_ok=True)

@@ -203,3 +203,33 @@ def check_consistency(stack: LocalStack) -> Consistency:
     retries = query(stack, "select relative_path, step from raw.file_retries")
     problems += [f"retry still pending: {r}" for r in retries]
     return Consistency(len(bucket), sorted(set(lost)), duplicated, problems)
+
+
+@dataclass
+class FaultTotals:
+    """What the fault-injection tests tried, printed at the end of the session."""
+
+    schedules: int = 0
+    faults: int = 0
+    files: int = 0
+    lost: int = 0
+    duplicated: int = 0
+
+    def record(self, schedules: int, faults: int, consistency: Consistency) -> None:
+        self.schedules += schedules
+        self.faults += faults
+        self.files += consistency.files
+        self.lost += len(consistency.lost)
+        self.duplicated += len(consistency.duplicated)
+
+
+FAULT_TOTALS = FaultTotals()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    totals = FAULT_TOTALS
+    if totals.schedules:
+        terminalreporter.write_line(
+            f"fault injection: {totals.schedules} schedules tried ({totals.faults} with a fault), "
+            f"{totals.files} files, {totals.lost} lost, {totals.duplicated} duplicated"
+        )

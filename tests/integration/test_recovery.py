@@ -18,6 +18,7 @@ from orchestration.history import list_step_runs, utc_now
 from snowpark_procs.rendering import RenderRequest, ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig, backfill_config
 from tests.integration.conftest import (
+    FAULT_TOTALS,
     check_consistency,
     query,
     runner_for,
@@ -31,6 +32,8 @@ pytestmark = pytest.mark.integration
 
 def _assert_recovered(stack) -> None:
     consistency = check_consistency(stack)
+    runs = query(stack, "select count(*) as n from ops.pipeline_runs")[0]["N"]
+    FAULT_TOTALS.record(schedules=runs, faults=1, consistency=consistency)
     assert consistency.lost == []
     assert consistency.duplicated == []
     assert consistency.problems == []
@@ -114,6 +117,8 @@ def test_fault_s3_down_for_a_while(start_stack):
     _assert_recovered(stack)
 
 
+# A killed warehouse leaves the connector's abort-request thread failing in the background.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_fault_warehouse_killed_mid_run(start_stack):
     stack = start_stack()
     upload(stack, small_corpus())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import time
 from collections.abc import Iterator
@@ -21,12 +20,12 @@ import pytest
 import snowflake.connector
 from dbt.cli.main import dbtRunner
 from fakesnow.instance import FakeSnow
-from snowflake.connector.util_text import split_statements
 
+from orchestration.local.sql import local_sql_statements
+from snowpark_procs.sql import sql_statements
 from tests.fakesnow_server import fakesnow_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_SQL = REPO_ROOT / "snowpark_procs" / "sql" / "schema.sql"
 PROFILES_DIR = REPO_ROOT / "dbt_project"
 QUALITY_RULES = REPO_ROOT / "dbt_project" / "seeds" / "quality_rules.csv"
 
@@ -55,10 +54,10 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
         cur = conn.cursor()
         cur.execute("create database if not exists pixelforge")
         cur.execute("use database pixelforge")
-        schema_sql = SCHEMA_SQL.read_text(encoding="utf-8")
-        for statement, _ in split_statements(io.StringIO(schema_sql), remove_comments=True):
-            if statement.strip():
-                cur.execute(statement)
+        # the pipeline's tables, and the local counterparts the ops models read
+        # (ops.task_history), as the embedded stack creates them
+        for statement in (*sql_statements("schema"), *local_sql_statements("objects")):
+            cur.execute(statement)
         try:
             yield Warehouse(conn, tmp_path_factory.mktemp("dbt"))
         finally:

@@ -82,6 +82,12 @@ def up(
         f"  boto3: endpoint_url={settings.s3_endpoint} (buckets {settings.designs_bucket}, "
         f"{settings.thumbnails_bucket})\n"
         f"  render service: {settings.render_url}/render\n"
+        "  snowflake CLI (its own venv; ~/.snowflake/config.toml, chmod 600):\n"
+        "    [connections.pixelforge_local]\n"
+        '    account = "fakesnow"\n    user = "fake"\n    password = "snow"\n'
+        f'    host = "127.0.0.1"\n    port = {settings.warehouse_port}\n    protocol = "http"\n'
+        '    database = "PIXELFORGE"\n'
+        '    then: snow sql -c pixelforge_local -q "select * from ops.task_history"\n'
         "  dbt: dbt build --profiles-dir dbt_project   (target local)\n"
         "Ctrl-C stops the stack; its state is kept in "
         f"{settings.data_dir}"

@@ -41,6 +41,7 @@ FILE_POOL = {
 }
 STEPS = ("discover", "extract_metadata", "render_thumbnails", "validate", "load")
 FAULTS = (
+    *(f"fail-before:{step}" for step in STEPS),
     *(f"fail-after:{step}" for step in STEPS),
     "kill:render",
     "kill:s3",
@@ -71,12 +72,12 @@ sequences = st.lists(actions, min_size=2, max_size=6).filter(
 
 def _run_with_fault(stack: LocalStack, fault: str | None) -> None:
     hook = None
-    if fault and fault.startswith("fail-after:"):
-        failing = fault.split(":", 1)[1]
+    if fault and fault.startswith("fail-"):
+        when, failing = fault.removeprefix("fail-").split(":", 1)
 
         def hook(step: str, phase: str) -> None:
-            if step == failing and phase == "after":
-                raise RuntimeError(f"injected failure after {step}")
+            if step == failing and phase == when:
+                raise RuntimeError(f"injected failure {when} {step}")
 
     elif fault and fault.startswith("kill:"):
         service = fault.split(":", 1)[1]

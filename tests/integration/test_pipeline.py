@@ -10,12 +10,14 @@ import pytest
 from orchestration import corpus
 from orchestration.graph import INCREMENTAL, RetryPolicy
 from orchestration.history import list_pipeline_runs, list_step_runs, utc_now
+from orchestration.local.stack import LocalStack
 from tests.integration.conftest import (
     BROKEN,
     query,
     runner_for,
     small_corpus,
     snapshot,
+    stack_settings,
     upload,
 )
 
@@ -187,3 +189,26 @@ def test_failure_after_each_step_recovers_to_the_clean_state(start_stack):
 
     assert recovered.succeeded, recovered.run.error_message
     assert snapshot(faulty) == expected
+
+
+def test_state_survives_stopping_and_starting_the_stack(tmp_path):
+    settings = stack_settings(tmp_path / "persistent")
+    first = LocalStack(settings)
+    first.start()
+    try:
+        upload(first, small_corpus())
+        assert runner_for(first).run(kind="scheduled").succeeded
+        before = snapshot(first)
+    finally:
+        first.stop()  # saves the object store; the warehouse is on disk already
+
+    second = LocalStack(settings)
+    second.start()
+    try:
+        assert snapshot(second) == before
+        again = runner_for(second).run(kind="scheduled")
+        assert again.succeeded, again.run.error_message
+        assert _step(again, "discover").step_run.files_in == 0  # restored, not re-discovered
+        assert len(query(second, "select run_id from ops.pipeline_runs")) == 2
+    finally:
+        second.stop(save=False)

@@ -105,7 +105,8 @@ def new_run_id(scheduled_at: datetime) -> str:
 
 
 def backoff_s(policy: RetryPolicy, attempt: int, rng: random.Random) -> float:
-    """Exponential backoff with full jitter, capped: attempt 1 -> up to initial, then doubling."""
+    """Exponential backoff, capped, with jitter over the upper half: attempt 1 waits up to
+    initial_backoff_s, each later attempt up to twice as long, never over max_backoff_s."""
     ceiling = min(policy.max_backoff_s, policy.initial_backoff_s * 2 ** (attempt - 1))
     return rng.uniform(ceiling / 2, ceiling)
 

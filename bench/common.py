@@ -41,6 +41,12 @@ class BenchOptions:
     full: bool
     results_dir: Path
     smoke: bool  # tiny scale, for tests/bench: proves the script runs, not how fast
+    rows: int | None = None  # overrides the key/row count of discovery and dbt_incremental
+
+    def row_count(self, smoke: int, reduced: int, full: int) -> int:
+        if self.rows is not None:
+            return self.rows
+        return smoke if self.smoke else full if self.full else reduced
 
     @property
     def scale_name(self) -> str:
@@ -52,8 +58,11 @@ def parse_options(description: str, argv: Sequence[str] | None = None) -> BenchO
     parser.add_argument("--full", action="store_true", help="full scale (slow)")
     parser.add_argument("--smoke", action="store_true", help="tiny scale for the smoke tests")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--rows", type=int, help="keys (discovery) or mart rows (dbt_incremental) to use instead"
+    )
     args = parser.parse_args(argv)
-    return BenchOptions(full=args.full, results_dir=args.results_dir, smoke=args.smoke)
+    return BenchOptions(args.full, args.results_dir, args.smoke, args.rows)
 
 
 def quiet_environment() -> None:
@@ -212,6 +221,8 @@ def _cell(value: object) -> str:
             return f"{value:,.0f}"
         if magnitude >= 10:
             return f"{value:.1f}"
+        if 0 < magnitude < 1:
+            return f"{value:.3g}"
         return f"{value:.2f}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"

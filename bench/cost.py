@@ -43,8 +43,7 @@ def cost_lines(steps: StepFigures, prices: dict[str, Any]) -> list[dict[str, Any
     line(
         "ECS Fargate renderer, one task always on",
         task_usd,
-        f"{vcpu:g} vCPU / {gb:g} GB x 730 h (the larger of the 10-minute budget size and the "
-        "smallest size meeting the SLO at the daily peak)",
+        f"{vcpu:g} vCPU / {gb:g} GB x 730 h (larger of the 10-minute-budget and SLO sizes)",
     )
     busy_vcpu_h = files * steps.render_cpu_s_per_file.value * assume["fargate_cpu_derate"] / 3600
     line(

@@ -174,9 +174,12 @@ def table_rows(warehouse: Warehouse) -> dict[str, int]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     options = parse_options(__doc__ or "", argv)
-    versions = 5_000 if options.smoke else 8_000_000 if options.full else 200_000
+    versions = options.row_count(5_000, 200_000, 8_000_000)
     figures: dict[str, Any] = {"versions": versions}
-    with tempfile.TemporaryDirectory(prefix="bench-dbt-") as scratch, fakesnow_warehouse() as wh:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-dbt-") as scratch,
+        fakesnow_warehouse(Path(scratch) / "spill") as wh,
+    ):
         target = Path(scratch)
         started = time.perf_counter()
         load_versions(

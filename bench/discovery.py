@@ -150,7 +150,7 @@ def repair_step(run_id: str) -> list[tuple[str, str, list[Any]]]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     options = parse_options(__doc__ or "", argv)
-    keys = 20_000 if options.smoke else FULL_KEYS if options.full else 1_000_000
+    keys = options.row_count(20_000, 1_000_000, FULL_KEYS)
     figures: dict[str, Any] = {"keys": keys}
     with fakesnow_warehouse() as warehouse:
         print(f"loading a {keys:,}-key fixture into the warehouse (DuckDB directly) ...")

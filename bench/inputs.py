@@ -73,6 +73,13 @@ def _slo_task_vcpu(latency: dict[str, Any] | None, slo_s: float) -> Figure:
     return Figure(fitting[0], "bench.latency, p99 within the SLO")
 
 
+def _rows_noted(figure: Figure, dbt: dict[str, Any] | None) -> Figure:
+    versions = _measured(dbt, "versions")
+    if versions is None:
+        return figure
+    return Figure(figure.value, f"{figure.source}, marts of {versions:,} rows")
+
+
 def step_figures(options: BenchOptions, slo_s: float = 1800.0) -> StepFigures:
     per_file = read_results(options, "per_file")
     batch = read_results(options, "render_batch")
@@ -118,6 +125,8 @@ def step_figures(options: BenchOptions, slo_s: float = 1800.0) -> StepFigures:
         slo_task_vcpu=_slo_task_vcpu(read_results(options, "latency"), slo_s),
         discover_s=Figure(discover.value, discover.source + suffix),
         nightly_s=Figure(nightly.value, nightly.source + suffix),
-        validate_s=pick(dbt, ("validate", "wall_s"), "dbt_incremental", 15.0, "assumed"),
-        load_s=pick(dbt, ("load", "wall_s"), "dbt_incremental", 10.0, "assumed"),
+        validate_s=_rows_noted(
+            pick(dbt, ("validate", "wall_s"), "dbt_incremental", 15.0, "assumed"), dbt
+        ),
+        load_s=_rows_noted(pick(dbt, ("load", "wall_s"), "dbt_incremental", 10.0, "assumed"), dbt),
     )  # fmt: skip

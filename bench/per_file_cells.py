@@ -366,10 +366,10 @@ def run_timed(approach: str, path: Path, repeat: int) -> dict[str, Any]:
             result["first_wall_s"] = walls[0]
         else:
             samples.append(sample)
-    if not samples:
-        samples, walls = [result["first"]], walls
+    if samples:
+        walls = walls[1:]  # the warm-up run only gave the peak RSS
     else:
-        walls = walls[1:]
+        samples = [result["first"]]  # repeat 0: the first run is the only one
     result["meta_cpu_s"] = sorted(s["meta_cpu_s"] for s in samples)[len(samples) // 2]
     result["render_cpu_s"] = sorted(s["render_cpu_s"] for s in samples)[len(samples) // 2]
     result["wall_s"] = sorted(walls)[len(walls) // 2]

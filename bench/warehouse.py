@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import fakesnow.server
@@ -59,14 +60,21 @@ class Warehouse:
             cursor.close()
 
 
+# DuckDB takes 80% of RAM by default; the host is shared, so the 8M-row runs spill instead.
+MEMORY_LIMIT = "6GB"
+
+
 @contextlib.contextmanager
-def fakesnow_warehouse() -> Iterator[Warehouse]:
+def fakesnow_warehouse(spill_dir: Path | None = None) -> Iterator[Warehouse]:
     """A fakesnow server on a free loopback port with the pipeline's schema applied."""
     quiet_environment()
     # a line per login and per unsupported DDL property would drown the tables
     for name in ("fakesnow", "fakesnow.server", "sqlglot"):
         logging.getLogger(name).setLevel(logging.ERROR)
     instance = FakeSnow()
+    instance.duck_conn.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+    if spill_dir is not None:
+        instance.duck_conn.execute(f"set temp_directory = '{spill_dir}'")
     port = free_port()
     saved = fakesnow.server.shared_fs
     fakesnow.server.shared_fs = instance  # the server reads this per request

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export SNOWFLAKE_DISABLE_PLATFORM_DETECTION := true
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install demo test test-fast lint lock clean
+.PHONY: help install demo test test-fast lint bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,10 @@ lint: install ## ruff, and sqlfluff on the dbt models (against a throwaway local
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m orchestration.local.lint_sql
+
+bench: install ## run the benchmarks at reduced scale (python -m bench --full for full scale)
+	$(BIN)/pip install --quiet "pyvips==3.2.0" "pyvips-binary==8.18.7"
+	$(BIN)/python -m bench
 
 lock: install ## refresh requirements/lock.txt from the venv
 	{ echo "# Full pin set (pip freeze of a venv that passed the suite on Python 3.11). Regenerate: make lock"; \

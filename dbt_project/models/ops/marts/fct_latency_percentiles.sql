@@ -17,9 +17,20 @@ file_versions as (
 loaded_versions as (
 
     select
-        upload_to_queryable_seconds,
-        date_trunc('hour', first_loaded_at) as loaded_hour,
-        date_trunc('day', first_loaded_at) as loaded_day
+        'hour' as period_grain,
+        date_trunc('hour', first_loaded_at) as period_start,
+        upload_to_queryable_seconds
+
+    from file_versions
+
+    where upload_to_queryable_seconds is not null
+
+    union all
+
+    select
+        'day' as period_grain,
+        date_trunc('day', first_loaded_at) as period_start,
+        upload_to_queryable_seconds
 
     from file_versions
 
@@ -27,67 +38,31 @@ loaded_versions as (
 
 ),
 
-hourly as (
-
-    select
-        'hour' as period_grain,
-        loaded_hour as period_start,
-        count(*) as loaded_files,
-        percentile_cont(0.50) within group (
-            order by upload_to_queryable_seconds
-        ) as p50_seconds,
-        percentile_cont(0.95) within group (
-            order by upload_to_queryable_seconds
-        ) as p95_seconds,
-        percentile_cont(0.99) within group (
-            order by upload_to_queryable_seconds
-        ) as p99_seconds,
-        max(upload_to_queryable_seconds) as max_seconds,
-        count_if(
-            upload_to_queryable_seconds
-            > {{ objective_seconds }}
-        ) as breaching_files,
-        {{ objective_seconds }} as objective_seconds
-
-    from loaded_versions
-
-    group by 1, 2
-
-),
-
-daily as (
-
-    select
-        'day' as period_grain,
-        loaded_day as period_start,
-        count(*) as loaded_files,
-        percentile_cont(0.50) within group (
-            order by upload_to_queryable_seconds
-        ) as p50_seconds,
-        percentile_cont(0.95) within group (
-            order by upload_to_queryable_seconds
-        ) as p95_seconds,
-        percentile_cont(0.99) within group (
-            order by upload_to_queryable_seconds
-        ) as p99_seconds,
-        max(upload_to_queryable_seconds) as max_seconds,
-        count_if(
-            upload_to_queryable_seconds
-            > {{ objective_seconds }}
-        ) as breaching_files,
-        {{ objective_seconds }} as objective_seconds
-
-    from loaded_versions
-
-    group by 1, 2
-
-),
-
 latency_percentiles as (
 
-    select * from hourly
-    union all
-    select * from daily
+    select
+        period_grain,
+        period_start,
+        count(*) as loaded_files,
+        percentile_cont(0.50) within group (
+            order by upload_to_queryable_seconds
+        ) as p50_seconds,
+        percentile_cont(0.95) within group (
+            order by upload_to_queryable_seconds
+        ) as p95_seconds,
+        percentile_cont(0.99) within group (
+            order by upload_to_queryable_seconds
+        ) as p99_seconds,
+        max(upload_to_queryable_seconds) as max_seconds,
+        count_if(
+            upload_to_queryable_seconds
+            > {{ objective_seconds }}
+        ) as breaching_files,
+        {{ objective_seconds }} as objective_seconds
+
+    from loaded_versions
+
+    group by 1, 2
 
 )
 

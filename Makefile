@@ -33,7 +33,6 @@ lint: install ## ruff, and sqlfluff on the dbt models (against a throwaway local
 	$(BIN)/python -m orchestration.local.lint_sql
 
 bench: install ## run the benchmarks at reduced scale (python -m bench --full for full scale)
-	$(BIN)/pip install --quiet "pyvips==3.2.0" "pyvips-binary==8.18.7"
 	$(BIN)/python -m bench
 
 lock: install ## refresh requirements/lock.txt from the venv

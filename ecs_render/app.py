@@ -16,12 +16,12 @@ import os
 import signal
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import Any, BinaryIO
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -41,7 +41,7 @@ from ecs_render.protocol import (
 )
 from ecs_render.settings import MIB, RenderSettings
 from ecs_render.storage import S3Client, ensure_thumbnails, make_s3_client
-from ecs_render.thumbnails import render_thumbnails
+from ecs_render.thumbnails import RenderFailure, Thumbnail, render_thumbnails
 from snowpark_procs.reason_codes import RENDER_FAILED, RENDER_TIMEOUT
 
 logger = logging.getLogger("ecs_render")
@@ -75,8 +75,25 @@ def _init_worker(settings: RenderSettings) -> None:
     _worker_state = _WorkerState(settings, make_s3_client())
 
 
+# Set with the SIGALRM that ends a row. The signal's exception is lost when it lands inside a C
+# callback into Python (libvips' read and log handlers: cffi prints and drops it), so the flag
+# is checked again once the render returns.
+_row_expired = False
+
+
 def _raise_row_timeout(signum: int, frame: FrameType | None) -> None:
+    global _row_expired  # see above: read back by _render_within_budget
+    _row_expired = True
     raise _RowTimeout
+
+
+def _render_within_budget(
+    source: BinaryIO, sizes: Sequence[int]
+) -> list[Thumbnail] | RenderFailure:
+    rendered = render_thumbnails(source, sizes)
+    if _row_expired:
+        raise _RowTimeout
+    return rendered
 
 
 def _warm_up() -> int:
@@ -89,10 +106,12 @@ def render_in_worker(request: RenderRequest) -> RenderResult:
     if state is None:
         return failed_result(RENDERER_UNAVAILABLE, "render worker was not initialized")
     timeout_s = state.settings.render_timeout_s
+    global _row_expired  # reset for this row before its alarm is armed
+    _row_expired = False
     try:
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
         try:
-            return ensure_thumbnails(state.client, state.settings, request, render_thumbnails)
+            return ensure_thumbnails(state.client, state.settings, request, _render_within_budget)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
     except _RowTimeout:

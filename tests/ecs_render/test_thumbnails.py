@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 import io
+import math
 import time
 from pathlib import Path
 
 import pytest
+import pyvips
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageStat
+from PIL import Image, ImageChops, ImageStat
 from PIL.JpegImagePlugin import JpegImageFile
 from pypdf import PdfReader, PdfWriter
 
+from ecs_render import libvips_shrink
+from ecs_render.libvips_shrink import jpeg_shrink
 from ecs_render.thumbnails import (
     RenderFailure,
     RenderLimits,
@@ -87,7 +91,30 @@ def test_camera_jpeg_is_turned_upright():
     assert image.getpixel((10, 10)) != image.getpixel((image.width - 10, 10))
 
 
-def test_jpeg_is_drafted_aspect_correctly_before_any_load(monkeypatch):
+def test_rgb_jpeg_is_dct_scaled_by_libvips_to_the_aspect_correct_request(monkeypatch):
+    calls = []
+    original = pyvips.Image.jpegload_source
+
+    def spy(source, **options):
+        calls.append(options["shrink"])
+        return original(source, **options)
+
+    monkeypatch.setattr(pyvips.Image, "jpegload_source", spy)
+    monkeypatch.setattr(JpegImageFile, "load", lambda self: pytest.fail("Pillow decoded it"))
+    render(design_file("jpeg_large", width=6000, height=4000))
+    # (2048, 1366) asked: 1/2 covers it, 1/4 (1500x1000) would not
+    assert calls == [2]
+
+
+def test_jpeg_shrink_is_the_largest_scale_covering_the_request():
+    assert jpeg_shrink((6000, 4000), (2048, 1366)) == 2
+    assert jpeg_shrink((6000, 4000), (1500, 1000)) == 4
+    assert jpeg_shrink((6000, 4000), (1501, 1000)) == 2
+    assert jpeg_shrink((6000, 4000), (6000, 4000)) == 1
+    assert jpeg_shrink((20000, 300), (2048, 31)) == 8
+
+
+def test_cmyk_jpeg_is_drafted_by_pillow_aspect_correctly_before_any_load(monkeypatch):
     calls = []
     original = JpegImageFile.draft
 
@@ -96,8 +123,38 @@ def test_jpeg_is_drafted_aspect_correctly_before_any_load(monkeypatch):
         return original(self, mode, size)
 
     monkeypatch.setattr(JpegImageFile, "draft", spy)
-    render(design_file("jpeg_large"))
+    render(design_file("jpeg_cmyk", width=3000, height=2000))
     assert calls == [((2048, 1366), True)]
+
+
+@pytest.mark.parametrize("kind", ["png_with_alpha", "webp", "jpeg_large"])
+def test_libvips_and_pillow_paths_give_the_same_thumbnail(kind, monkeypatch):
+    data = design_file(kind, width=1800, height=1200)
+    via_libvips = decode(render(data)[0])
+    monkeypatch.setattr(libvips_shrink, "can_shrink", lambda fmt, mode: False)
+    via_pillow = decode(render(data)[0])
+    assert via_libvips.size == via_pillow.size and via_libvips.mode == via_pillow.mode
+    assert psnr(via_libvips, via_pillow) > 35
+
+
+def psnr(first: Image.Image, second: Image.Image) -> float:
+    """Over all bands: both paths resample with LANCZOS, so they differ only by rounding."""
+    rms = ImageStat.Stat(ImageChops.difference(first, second)).rms
+    mse = sum(value * value for value in rms) / len(rms)
+    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+def test_webp_is_scaled_while_decoding(monkeypatch):
+    scales = []
+    original = pyvips.Image.webpload_source
+
+    def spy(source, **options):
+        scales.append(options["scale"])
+        return original(source, **options)
+
+    monkeypatch.setattr(pyvips.Image, "webpload_source", spy)
+    render(design_file("webp", width=4000, height=3000))
+    assert scales == [pytest.approx(2048 / 4000)]
 
 
 def test_one_decode_serves_both_sizes(monkeypatch):

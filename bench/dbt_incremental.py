@@ -9,9 +9,10 @@ thumbnails each), a first full build brings the marts to N rows, then one 15-min
 (2,000 new paths and 600 new versions of existing paths) and the two steps are timed (dbt is
 already imported by then: the times leave out its start-up, a few seconds per step).
 
-Rows scanned: the marts' compiled incremental SELECTs (dbt compile, before the build) are run
-once under DuckDB's profiler through fakesnow's own SQL translation, in process; the figure is
-the profiler's rows_scanned per table scan (rows read from storage after zone-map pruning).
+Rows scanned and aggregated: the marts' compiled incremental SELECTs (dbt compile, before the
+build) are run once under DuckDB's profiler through fakesnow's own SQL translation, in process;
+rows scanned is the profiler's rows_scanned per table scan (rows read from storage after
+zone-map pruning), rows aggregated the rows fed into its GROUP BYs and windows.
 Rows merged: the rows whose loaded_at the timed build set, against the mart's total.
 Reduced: N = 200,000; --full: N = 8,000,000. dbt runs with one thread (fakesnow limit), so the
 tests of a step run one after another; Snowflake would run them four at a time.
@@ -39,7 +40,7 @@ from bench.common import (
     print_table,
     write_results,
 )
-from bench.warehouse import Warehouse, fakesnow_warehouse
+from bench.warehouse import Warehouse, fakesnow_warehouse, profile_select
 
 BATCH_NEW, BATCH_UPDATED = 2_000, 600
 SIZES = (256, 1024)
@@ -138,33 +139,6 @@ def dbt(command: list[str], port: int, target_dir: Path) -> dict[str, Any]:
     }
 
 
-def rows_scanned(warehouse: Warehouse, compiled: Path, profile_path: Path) -> dict[str, Any]:
-    """Run a compiled model SELECT once under DuckDB's profiler, via fakesnow's translation."""
-    connection = warehouse.instance.connect(database="pixelforge", schema="marts")
-    cursor = connection.cursor()
-    try:
-        cursor.execute("PRAGMA enable_profiling='json'")
-        cursor.execute(f"PRAGMA profiling_output='{profile_path}'")
-        cursor.execute(compiled.read_text())
-        rows_out = len(cursor.fetchall())
-        cursor.execute("PRAGMA disable_profiling")
-    finally:
-        cursor.close()
-        connection.close()
-    scans: dict[str, int] = {}
-
-    def walk(node: dict[str, Any]) -> None:
-        if node.get("type") == "TABLE_SCAN":
-            table = str(node.get("extra_info", {}).get("Table", "?")).lower()
-            scans[table] = scans.get(table, 0) + int(node.get("rows_scanned", 0))
-        for child in node.get("children", []):
-            walk(child)
-
-    for node in json.loads(profile_path.read_text()).get("operator", []):
-        walk(node)
-    return {"rows_out": rows_out, "scans": scans, "rows_scanned": sum(scans.values())}
-
-
 def table_rows(warehouse: Warehouse) -> dict[str, int]:
     names = ["raw.file_changes", "raw.file_metadata", "raw.thumbnails"] + [
         f"marts.{m}" for m in MARTS
@@ -209,7 +183,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         dbt(["compile", "--selector", "load"], wh.port, target)
         compiled_dir = target / "compiled" / "pixelforge" / "dbt_project" / "models" / "marts"
         scanned = {
-            mart: rows_scanned(wh, compiled_dir / f"{mart}.sql", target / f"{mart}.profile.json")
+            mart: profile_select(
+                wh.instance, (compiled_dir / f"{mart}.sql").read_text(), target / f"{mart}.json"
+            )
             for mart in MARTS
         }
         run_started = wh.duck("select now()::timestamp").fetchone()[0]
@@ -240,20 +216,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print_table(
         f"dbt incremental build: one batch of {BATCH_NEW + BATCH_UPDATED:,} versions into "
         f"marts of {versions:,} rows (local target: fakesnow)",
-        ["step / model", "wall s", "dbt node s", "rows scanned", "rows in tables read",
-         "rows merged", "mart rows"],
+        ["step / model", "wall s", "dbt node s", "rows scanned", "rows aggregated",
+         "rows in tables read", "rows merged", "mart rows"],
         [
             ["validate (dbt build --selector validate)", validate["wall_s"],
-             sum(n["seconds"] for n in validate["nodes"]), None, None, None, None],
+             sum(n["seconds"] for n in validate["nodes"]), None, None, None, None, None],
             ["load (dbt build --selector load)", load["wall_s"],
-             sum(n["seconds"] for n in load["nodes"]), None, None, None, None],
+             sum(n["seconds"] for n in load["nodes"]), None, None, None, None, None],
             *(
                 [f"  {mart}", None, model_s.get(mart), scanned[mart]["rows_scanned"],
+                 scanned[mart]["rows_aggregated"],
                  sum(before[t] for t in before if t.startswith("raw.")) + before[f"marts.{mart}"],
                  merged[mart], after[f"marts.{mart}"]]
                 for mart in MARTS
             ),
-            ["  tests of the load step", None, tests_s, None, None, None, None],
+            ["  tests of the load step", None, tests_s, None, None, None, None, None],
         ],
     )  # fmt: skip
     for mart in MARTS:

@@ -8,6 +8,7 @@ does; only fixture rows are written straight into DuckDB (instance.duck_conn), b
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -103,6 +104,55 @@ def fakesnow_warehouse(spill_dir: Path | None = None) -> Iterator[Warehouse]:
         server.should_exit = True
         thread.join(timeout=10)
         fakesnow.server.shared_fs = saved
+
+
+# Operators whose work grows with their input: grouping (DISTINCT too) and windows. DuckDB may
+# plan a `qualify row_number() ... = 1` as a grouping, so both kinds count.
+AGGREGATING_OPERATORS = frozenset(
+    {"HASH_GROUP_BY", "PERFECT_HASH_GROUP_BY", "WINDOW", "STREAMING_WINDOW"}
+)
+
+
+def profile_select(instance: FakeSnow, sql: str, profile_path: Path) -> dict[str, Any]:
+    """Run one Snowflake SELECT once under DuckDB's profiler, through fakesnow's translation.
+
+    rows_scanned: the profiler's rows read per table scan (after zone-map pruning);
+    rows_aggregated: rows fed into grouping and window operators (ungrouped aggregates such
+    as a watermark's max() are left out: they hold one row, whatever their input).
+    """
+    connection = instance.connect(database=DATABASE, schema="marts")
+    cursor = connection.cursor()
+    try:
+        cursor.execute("PRAGMA enable_profiling='json'")
+        cursor.execute(f"PRAGMA profiling_output='{profile_path}'")
+        cursor.execute(sql)
+        rows_out = len(cursor.fetchall())
+        cursor.execute("PRAGMA disable_profiling")
+    finally:
+        cursor.close()
+        connection.close()
+    scans: dict[str, int] = {}
+    aggregated = 0
+
+    def walk(node: dict[str, Any]) -> None:
+        nonlocal aggregated
+        children = node.get("children", [])
+        if node.get("type") == "TABLE_SCAN":
+            table = str(node.get("extra_info", {}).get("Table", "?")).lower()
+            scans[table] = scans.get(table, 0) + int(node.get("rows_scanned", 0))
+        if node.get("name") in AGGREGATING_OPERATORS:
+            aggregated += sum(int(child.get("intermediate_rows", 0)) for child in children)
+        for child in children:
+            walk(child)
+
+    for node in json.loads(profile_path.read_text()).get("operator", []):
+        walk(node)
+    return {
+        "rows_out": rows_out,
+        "scans": scans,
+        "rows_scanned": sum(scans.values()),
+        "rows_aggregated": aggregated,
+    }
 
 
 def connection_parameters(port: int) -> dict[str, Any]:

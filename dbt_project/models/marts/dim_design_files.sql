@@ -4,26 +4,23 @@
     deleted_at). An incremental run reads only changes discovered after the
     table's high-water mark, plus the paths whose current version got metadata
     or thumbnails after the matching marks (their change columns come from the
-    table itself, so no old change is re-read).
+    table itself, so no old change is re-read). It checks just those paths'
+    current versions (checked_file_versions over them) rather than reading
+    int_file_versions_checked, which would aggregate every raw row first.
 -#}
 -- Read only by incremental runs; declared so dbt orders the DAG at parse time.
 -- depends_on: {{ ref('stg_pixelforge__file_metadata') }}
 -- depends_on: {{ ref('stg_pixelforge__thumbnails') }}
+-- depends_on: {{ ref('accepted_formats') }}
 with
 
-file_changes as (
+changes_to_merge as (
 
     select * from {{ ref('stg_pixelforge__file_changes') }}
 
     {% if is_incremental() %}
         where discovered_at > {{ incremental_watermark('discovered_at') }}
     {% endif %}
-
-),
-
-file_versions_checked as (
-
-    select * from {{ ref('int_file_versions_checked') }}
 
 ),
 
@@ -35,22 +32,7 @@ file_versions_checked as (
 
     ),
 
-    new_file_metadata as (
-
-        select * from {{ ref('stg_pixelforge__file_metadata') }}
-
-        where extracted_at > {{ incremental_watermark('extracted_at') }}
-
-    ),
-
-    new_thumbnails as (
-
-        select * from {{ ref('stg_pixelforge__thumbnails') }}
-
-        where
-            rendered_at > {{ incremental_watermark('thumbnails_rendered_at') }}
-
-    ),
+    {{ rewritten_file_versions() }},
 
 {% endif %}
 
@@ -66,7 +48,7 @@ latest_changes as (
         last_modified_at,
         discovered_at
 
-    from file_changes
+    from changes_to_merge
 
     qualify row_number() over (
         partition by relative_path
@@ -76,14 +58,6 @@ latest_changes as (
 ),
 
 {% if is_incremental() %}
-
-    changed_versions as (
-
-        select file_version_id from new_file_metadata
-        union all
-        select file_version_id from new_thumbnails
-
-    ),
 
     refreshed_changes as (
 
@@ -107,7 +81,8 @@ latest_changes as (
         where
             latest_changes.relative_path is null
             and existing_design_files.file_version_id in (
-                select changed_versions.file_version_id from changed_versions
+                select rewritten_versions.file_version_id
+                from rewritten_versions
             )
 
     ),
@@ -120,11 +95,19 @@ latest_changes as (
 
     ),
 
+    {{ checked_file_versions(changed_versions='current_changes') }},
+
 {% else %}
 
     current_changes as (
 
         select * from latest_changes
+
+    ),
+
+    file_versions_checked as (
+
+        select * from {{ ref('int_file_versions_checked') }}
 
     ),
 

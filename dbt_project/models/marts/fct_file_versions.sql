@@ -3,47 +3,31 @@
     An incremental run re-merges only the versions with metadata or thumbnail
     rows written after the table's own high-water marks (extracted_at,
     thumbnails_rendered_at), so a version whose thumbnails arrive later gets
-    its new verdict and the rest of the table is left alone. first_loaded_at
-    and upload_to_queryable_seconds are excluded from the merge's update
-    (merge_exclude_columns), so they keep the values of the first load.
+    its new verdict and the rest of the table is left alone. It checks those
+    versions itself (checked_file_versions over the batch) rather than reading
+    int_file_versions_checked, which would aggregate every raw row first.
+    first_loaded_at and upload_to_queryable_seconds are excluded from the
+    merge's update (merge_exclude_columns), so they keep the values of the
+    first load.
 -#}
 -- Read only by incremental runs; declared so dbt orders the DAG at parse time.
 -- depends_on: {{ ref('stg_pixelforge__file_metadata') }}
 -- depends_on: {{ ref('stg_pixelforge__thumbnails') }}
+-- depends_on: {{ ref('stg_pixelforge__file_changes') }}
+-- depends_on: {{ ref('accepted_formats') }}
 with
-
-file_versions_checked as (
-
-    select * from {{ ref('int_file_versions_checked') }}
-
-),
 
 {% if is_incremental() %}
 
-    -- The watermarks filter the raw timestamp columns directly, so a run reads
-    -- only the metadata and thumbnail rows written since the last load.
-    new_file_metadata as (
+    {{ rewritten_file_versions() }},
 
-        select * from {{ ref('stg_pixelforge__file_metadata') }}
+    {{ checked_file_versions(changed_versions='rewritten_versions') }},
 
-        where extracted_at > {{ incremental_watermark('extracted_at') }}
+{% else %}
 
-    ),
+    file_versions_checked as (
 
-    new_thumbnails as (
-
-        select * from {{ ref('stg_pixelforge__thumbnails') }}
-
-        where
-            rendered_at > {{ incremental_watermark('thumbnails_rendered_at') }}
-
-    ),
-
-    changed_versions as (
-
-        select file_version_id from new_file_metadata
-        union all
-        select file_version_id from new_thumbnails
+        select * from {{ ref('int_file_versions_checked') }}
 
     ),
 
@@ -98,12 +82,6 @@ file_versions as (
         {{ utc_now() }} as loaded_at
 
     from file_versions_checked
-
-    {% if is_incremental() %}
-        where file_version_id in (
-            select changed_versions.file_version_id from changed_versions
-        )
-    {% endif %}
 
 )
 

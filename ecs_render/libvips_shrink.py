@@ -87,9 +87,8 @@ def shrink_to_box(
     if alpha:
         resized = resized.unpremultiply()
     resized = resized.cast("uchar")
-    if (resized.width, resized.height) != box:  # libvips rounds the output size itself
-        resized = resized.crop(0, 0, min(box[0], resized.width), min(box[1], resized.height))
-        resized = resized.embed(0, 0, box[0], box[1], extend="copy")
+    if (resized.width, resized.height) != box:  # scales are box / size: libvips rounds to box
+        raise ValueError(f"libvips resized to {resized.width}x{resized.height}, not {box}")
     pixels = resized.write_to_memory()
     return Image.frombuffer(_PIL_MODE[resized.bands], box, pixels, "raw")
 

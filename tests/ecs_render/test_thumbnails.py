@@ -144,6 +144,21 @@ def psnr(first: Image.Image, second: Image.Image) -> float:
     return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(["PNG", "JPEG", "WEBP"]),
+    st.integers(min_value=1, max_value=3000),
+    st.integers(min_value=1, max_value=3000),
+    st.integers(min_value=1, max_value=1100),
+)
+def test_libvips_path_gives_exactly_the_fitted_box(fmt, width, height, target):
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (30, 140, 90)).save(buffer, fmt)
+    result = render_thumbnails(stream(buffer.getvalue()), (target,))
+    assert isinstance(result, list), result
+    assert (result[0].width_px, result[0].height_px) == fit_box((width, height), target)
+
+
 def test_webp_is_scaled_while_decoding(monkeypatch):
     scales = []
     original = pyvips.Image.webpload_source

@@ -133,12 +133,12 @@ def _naive_draw_vector(data: bytes, kind: str) -> Any:
         page.close()
         document.close()
         return image
-    import resvg_py
+    import pyvips
 
-    png = resvg_py.svg_to_bytes(
-        svg_string=data.decode("utf-8"), width=NAIVE_VECTOR_PX, height=NAIVE_VECTOR_PX
-    )
-    return Image.open(io.BytesIO(png)).convert("RGBA")
+    intrinsic = pyvips.Image.svgload_buffer(data)
+    scale = NAIVE_VECTOR_PX / max(intrinsic.width, intrinsic.height)
+    drawn = pyvips.Image.svgload_buffer(data, scale=scale)
+    return Image.frombuffer("RGBA", (drawn.width, drawn.height), drawn.write_to_memory(), "raw")
 
 
 def prepare_naive() -> Callable[[bytes, Path], dict[str, Any]]:

@@ -17,12 +17,11 @@ from typing import BinaryIO
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-import resvg_py
 from PIL import Image
 from psd_tools import PSDImage
 from pypdf import PdfReader
 
-from ecs_render import libvips_shrink
+from ecs_render import libvips_decode
 from snowpark_procs.metadata import check_svg, sniff_format
 from snowpark_procs.metadata.exif import orientation_of, read_exif
 from snowpark_procs.metadata.failures import classify_exception, describe
@@ -101,11 +100,6 @@ class RenderLimits:
     # target remains for LANCZOS. 1.5 instead of Pillow's 2.0 lets a 4000 px side reduce by 2
     # first (measured: 186 -> 113 ms for a 12 MP TIFF, still >= 48 dB before encoding).
     reducing_gap: float = 1.5
-    # resvg maps CSS generic families to Arial/Times New Roman/Courier New by default; when those
-    # are not installed, text in the generic families silently disappears.
-    svg_sans_serif_family: str = "DejaVu Sans"
-    svg_serif_family: str = "DejaVu Serif"
-    svg_monospace_family: str = "DejaVu Sans Mono"
 
 
 DEFAULT_RENDER_LIMITS = RenderLimits()
@@ -223,8 +217,8 @@ def _decode_raster(
                 return RenderFailure(TRUNCATED_FILE, problem)
         orientation = orientation_of(read_exif(im, fmt, source, size))
         box = fit_box(im.size, largest)
-        if box != im.size and libvips_shrink.can_shrink(fmt, im.mode):
-            first = libvips_shrink.shrink_to_box(
+        if box != im.size and libvips_decode.can_shrink(fmt, im.mode):
+            first = libvips_decode.shrink_to_box(
                 source, fmt, im.size, box, limits.reducing_gap, draft_request(im.size, box)
             )
             return _orient(_output_mode(first), orientation)
@@ -359,7 +353,7 @@ def _orient(im: Image.Image, orientation: int) -> Image.Image:
     return im.transpose(transpose) if transpose is not None else im
 
 
-# --- vector (pdfium, resvg) ---------------------------------------------------------------
+# --- vector (pdfium, librsvg) -------------------------------------------------------------
 
 
 def _draw_pdf(source: BinaryIO, largest: int, limits: RenderLimits) -> Image.Image | RenderFailure:
@@ -419,21 +413,8 @@ def _draw_svg(source: BinaryIO, largest: int, limits: RenderLimits) -> Image.Ima
     if isinstance(info, MetadataFailure):
         code = info.reason_code  # unreadable_file is extraction's word for render_failed
         return RenderFailure(RENDER_FAILED if code == UNREADABLE_FILE else code, info.message)
-    text = data.decode("utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig")
-    # No resources_dir: the checker already refused every reference that is not '#id' or an
-    # inline raster data: URI, so resvg has nothing to fetch. A square box fits either aspect.
-    png = resvg_py.svg_to_bytes(
-        svg_string=text,
-        width=largest,
-        height=largest,
-        font_family=limits.svg_sans_serif_family,
-        sans_serif_family=limits.svg_sans_serif_family,
-        serif_family=limits.svg_serif_family,
-        monospace_family=limits.svg_monospace_family,
-    )
-    with Image.open(io.BytesIO(png), formats=["PNG"]) as drawn:
-        image = drawn.convert("RGBA")
-    box = scale_box(image.size, largest)
+    image = libvips_decode.draw_svg(data, largest)
+    box = scale_box(image.size, largest)  # librsvg rounds the scaled size its own way
     return image if image.size == box else image.resize(box, Image.Resampling.LANCZOS)
 
 

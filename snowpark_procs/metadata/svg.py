@@ -31,13 +31,14 @@ from snowpark_procs.reason_codes import (
 from snowpark_procs.records import MetadataFailure
 
 MAX_SVG_BYTES = 16 * 1024 * 1024
-# resvg decodes every inline raster in full, whatever the SVG's own size (measured: a 36 KB SVG
-# holding a 15000 x 15000 PNG took 1.1 GiB; a PNG header claiming 100000 x 100000 aborts the
-# process). All inline rasters of one SVG share this budget, about 250 MiB decoded.
+# SVG renderers decode every inline raster in full, whatever the SVG's own size (measured: a
+# 36 KB SVG holding a 15000 x 15000 PNG took librsvg 2.0 GiB and 4 s at a 10 px scale, resvg
+# 1.1 GiB). All inline rasters of one SVG share this budget, about 250 MiB decoded.
 MAX_EMBEDDED_PIXELS = 50_000_000
 _EMBEDDED_FORMATS = ["PNG", "JPEG", "GIF", "WEBP", "BMP"]
-# resvg recurses once per nesting level and per '#id' reference it expands: with an 8 MiB stack
-# it crashed (SIGSEGV) at 250 nested groups and at 400 chained <use>s. Designs stay far below.
+# Renderers recurse per nesting level and per '#id' reference they expand: resvg crashed
+# (SIGSEGV) at 250 nested groups and at 400 chained <use>s; librsvg's XML parser stops at 256
+# levels. Designs stay far below.
 MAX_SVG_DEPTH = 128
 _LOCAL_URL = re.compile(r"url\(\s*['\"]?#([^'\")\s]+)", re.IGNORECASE)
 CSS_PX_PER_INCH = 96.0
@@ -202,7 +203,7 @@ def _embedded_pixels_refusal(root: Element, max_pixels: int) -> MetadataFailure 
                 return MetadataFailure(
                     DECOMPRESSION_BOMB, "SVG embeds an image over Pillow's pixel limit"
                 )
-            except Exception:  # what Pillow cannot size, resvg must not be left to decode
+            except Exception:  # what Pillow cannot size, no renderer may decode
                 return MetadataFailure(
                     HOSTILE_CONTENT, "SVG embeds an image whose size cannot be read"
                 )

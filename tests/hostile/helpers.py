@@ -77,7 +77,7 @@ HOSTILE_CASES: tuple[HostileCase, ...] = (
         lambda: corpus.svg_billion_laughs(encoding="utf-16"),
         "hostile_content",
     ),
-    # an SVG is tiny, its inline rasters need not be: resvg decodes each one in full
+    # an SVG is tiny, its inline rasters need not be: librsvg decodes each one in full
     _case(
         "embedded-png-bomb.svg",
         lambda: corpus.svg_embedding(corpus.png_bomb(15_000)),
@@ -93,7 +93,7 @@ HOSTILE_CASES: tuple[HostileCase, ...] = (
         lambda: corpus.svg_embedding(corpus.png_with_alpha(64, 48), copies=3),
         OK,
     ),
-    # resvg recurses per nesting level and per <use>: deep ones crash it (SIGSEGV)
+    # renderers recurse per nesting level and per <use>: deep ones crashed resvg (SIGSEGV)
     _case("nested-300-deep.svg", corpus.svg_deep, "hostile_content"),
     _case("use-chain-400.svg", lambda: corpus.svg_deep(400, use_chain=True), "hostile_content"),
     _case("nested-100000-deep.svg", lambda: corpus.svg_deep(100_000), "hostile_content"),

@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
-import resvg_py
+import pyvips
 from PIL import Image, ImageFile
 
-from ecs_render import thumbnails
+from ecs_render import libvips_decode, thumbnails
 from ecs_render.thumbnails import RenderFailure, Thumbnail, render_thumbnails
 from orchestration import corpus
 from tests.hostile.helpers import (
@@ -81,7 +81,7 @@ def test_hostile_bomb_is_refused_from_the_header_without_decoding(fmt, monkeypat
 @pytest.mark.parametrize(
     ("side", "copies", "refused"), [(3_000, 1, False), (3_000, 8, True), (15_000, 1, True)]
 )
-def test_hostile_svg_inline_rasters_share_one_pixel_budget(side, copies, refused, resvg_calls):
+def test_hostile_svg_inline_rasters_share_one_pixel_budget(side, copies, refused, svg_draws):
     data = corpus.svg_embedding(corpus.png_bomb(side), copies=copies)
 
     started = time.perf_counter()
@@ -92,7 +92,7 @@ def test_hostile_svg_inline_rasters_share_one_pixel_budget(side, copies, refused
     if refused:
         assert isinstance(result, RenderFailure), result
         assert result.reason_code == "decompression_bomb", result.message
-        assert resvg_calls == []
+        assert svg_draws == []
         assert seconds < BOMB_SECONDS
     else:
         assert isinstance(result, list), result
@@ -312,22 +312,22 @@ def _targets(listener, sentinel) -> dict[str, str]:
 
 
 @pytest.fixture
-def resvg_calls(monkeypatch) -> list[str]:
-    calls: list[str] = []
-    original = resvg_py.svg_to_bytes
+def svg_draws(monkeypatch) -> list[bytes]:
+    calls: list[bytes] = []
+    original = libvips_decode.draw_svg
 
-    def recording(**kwargs):
-        calls.append(kwargs["svg_string"])
-        return original(**kwargs)
+    def recording(data, largest):
+        calls.append(data)
+        return original(data, largest)
 
-    monkeypatch.setattr(thumbnails.resvg_py, "svg_to_bytes", recording)
+    monkeypatch.setattr(libvips_decode, "draw_svg", recording)
     return calls
 
 
 @pytest.mark.parametrize("target", ["http", "file_url", "absolute_path"])
 @pytest.mark.parametrize("kind", corpus.SVG_FETCH_KINDS)
 def test_hostile_svg_reference_is_refused_before_drawing(
-    kind, target, listener, sentinel, resvg_calls
+    kind, target, listener, sentinel, svg_draws
 ):
     data = corpus.svg_fetching(kind, _targets(listener, sentinel)[target])
 
@@ -336,26 +336,29 @@ def test_hostile_svg_reference_is_refused_before_drawing(
     if kind == "external_dtd":
         # Only a DOCTYPE naming an external DTD: neither parser loads it, the SVG is drawn.
         assert isinstance(result, list), result
-        assert len(resvg_calls) == 1
+        assert len(svg_draws) == 1
     else:
         assert isinstance(result, RenderFailure), result
         assert result.reason_code == "hostile_content", result.message
-        assert resvg_calls == []
+        assert svg_draws == []
     assert listener.requests == []
     assert sentinel.watch.opened() == []
 
 
-def test_hostile_resvg_alone_reads_absolute_paths_so_the_checker_must_refuse_them(sentinel):
-    """Why the SVG checker is load-bearing: resvg, given an absolute path, reads the file."""
+@pytest.mark.parametrize("target", ["file_url", "absolute_path"])
+def test_hostile_librsvg_alone_reads_no_file_from_a_buffer(target, sentinel):
+    """Defence in depth: the checker refuses file references, and librsvg, given the SVG as a
+    buffer with no base URL, does not read them either (resvg_py, used before, did)."""
+    href = sentinel.path.as_uri() if target == "file_url" else str(sentinel.path)
     svg = (
         '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
-        f'<image href="{sentinel.path}" width="64" height="64"/></svg>'
+        f'<image href="{href}" width="64" height="64"/></svg>'
     )
 
-    png = resvg_py.svg_to_bytes(svg_string=svg, width=64, height=64)
+    drawn = pyvips.Image.svgload_buffer(svg.encode())
 
-    assert Image.open(io.BytesIO(bytes(png))).convert("RGB").getpixel((32, 32)) == RED
-    assert sentinel.watch.opened() != []
+    assert drawn.getpoint(32, 32) == [0.0, 0.0, 0.0, 0.0]
+    assert sentinel.watch.opened() == []
 
 
 BYPASS_ATTEMPTS = {

@@ -1,5 +1,5 @@
 """libvips for the formats where it beats Pillow and resvg (measured by `python -m bench.per_file`):
-8-bit RGB/grey JPEG, 8-bit PNG and WebP are decoded and shrunk, SVG is drawn with librsvg.
+RGB/grey JPEG, PNG (but 16-bit grey) and WebP are decoded and shrunk, SVG is drawn with librsvg.
 
 libvips streams a raster through the resize (scanlines in, thumbnail out), scales WebP while
 decoding and reads PNG with libspng: about half Pillow's CPU on those formats, and the memory of
@@ -24,6 +24,8 @@ pyvips.cache_set_max(0)
 # JPEG modes libvips and Pillow decode alike without colour management (CMYK is not one:
 # libvips runs it through an ICC transform at twice Pillow's cost).
 JPEG_MODES = frozenset({"RGB", "L"})
+# Pillow reads 16-bit RGB(A) PNGs as RGB(A) too; 16-bit grey ("I;16") is left to its
+# range-aware conversion (thumbnails._to_8bit_grey).
 PNG_MODES = frozenset({"RGB", "RGBA", "L", "LA", "P"})
 # libvips' bands -> the Pillow mode of the same pixels.
 _PIL_MODE = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
@@ -72,18 +74,21 @@ def shrink_to_box(
     else:
         scale = min(1.0, max(decode_request[0] / size[0], decode_request[1] / size[1]))
         image = pyvips.Image.webpload_source(stream, scale=scale, **options)
-    if image.format != "uchar":  # 16-bit PNGs never get here; a palette PNG loads as uchar
-        raise ValueError(f"libvips decoded {fmt} as {image.format}, expected 8-bit samples")
+    if image.format == "ushort":  # a 16-bit PNG: keep the high byte, as Pillow does
+        image = image.cast("uchar", shift=True)
+    elif image.format != "uchar":
+        raise ValueError(f"libvips decoded {fmt} as {image.format}, expected 8 or 16 bits")
     alpha = image.hasalpha()
     if alpha:
         # premultiplied in 8 bits, as Pillow's RGBa: libvips' float premultiply would make the
         # resize run in float (measured: 2x the CPU of the whole uchar path)
-        image = image.premultiply().cast("uchar")
+        # (max_alpha given: a shifted 16-bit image still says rgb16/grey16, meaning 65535)
+        image = image.premultiply(max_alpha=255).cast("uchar")
     resized = image.resize(
         box[0] / image.width, vscale=box[1] / image.height, kernel="lanczos3", gap=gap
     )
     if alpha:
-        resized = resized.unpremultiply()
+        resized = resized.unpremultiply(max_alpha=255)
     resized = resized.cast("uchar")
     if (resized.width, resized.height) != box:  # scales are box / size: libvips rounds to box
         raise ValueError(f"libvips resized to {resized.width}x{resized.height}, not {box}")

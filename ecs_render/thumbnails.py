@@ -1,9 +1,12 @@
 """STEP 3 "render_thumbnails" core: one design file in, WebP thumbnails out. Pure: no HTTP, no S3.
 
-One decode serves every size: the file is opened lazily, refused from its header if it declares
-too many pixels, JPEGs are DCT-scaled with an aspect-correct draft box before anything loads,
-the largest thumbnail is resized with reduce() + LANCZOS, and each smaller one is cascaded from
-the previous. Failures come back as RenderFailure with a reason code; nothing is raised.
+One decode serves every size: the file is opened lazily and refused from its header if it
+declares too many pixels; JPEG (but CMYK), PNG and WebP are then decoded and shrunk by libvips
+(ecs_render/libvips_decode.py: DCT scaling and scaled WebP decoding with an aspect-correct
+margin, streamed through LANCZOS3), SVG is drawn by librsvg and PDF by pdfium, and the other
+rasters are reduce()d + LANCZOS-resized by Pillow (CMYK JPEG drafted first). Each smaller size
+is cascaded from the previous one. Failures come back as RenderFailure with a reason code;
+nothing is raised.
 """
 
 from __future__ import annotations

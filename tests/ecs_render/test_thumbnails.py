@@ -159,6 +159,19 @@ def test_libvips_path_gives_exactly_the_fitted_box(fmt, width, height, target):
     assert (result[0].width_px, result[0].height_px) == fit_box((width, height), target)
 
 
+@pytest.mark.parametrize("bands", [2, 3, 4])
+def test_16bit_png_through_libvips_keeps_its_colour(bands):
+    pixel = [40_000, 20_000, 10_000, 65_535][:bands] if bands > 2 else [40_000, 65_535]
+    interpretation = "rgb16" if bands > 2 else "grey16"
+    image = (
+        (pyvips.Image.black(1800, 1200) + pixel).cast("ushort").copy(interpretation=interpretation)
+    )
+    large, _ = render(image.pngsave_buffer())
+    expected = (156, 78, 39) if bands > 2 else (156, 156, 156)
+    red, green, blue, *_ = decode(large).convert("RGBA").getpixel((900, 600))
+    assert all(abs(got - want) <= 2 for got, want in zip((red, green, blue), expected, strict=True))
+
+
 def test_webp_is_scaled_while_decoding(monkeypatch):
     scales = []
     original = pyvips.Image.webpload_source

@@ -9,11 +9,14 @@ thumbnails each), a first full build brings the marts to N rows, then one 15-min
 (2,000 new paths and 600 new versions of existing paths) and the two steps are timed (dbt is
 already imported by then: the times leave out its start-up, a few seconds per step).
 
-Rows scanned and aggregated: the marts' compiled incremental SELECTs (dbt compile, before the
-build) are run once under DuckDB's profiler through fakesnow's own SQL translation, in process;
-rows scanned is the profiler's rows_scanned per table scan (rows read from storage after
-zone-map pruning), rows aggregated the rows fed into its GROUP BYs and windows.
-Rows merged: the rows whose loaded_at the timed build set, against the mart's total.
+Rows scanned and aggregated: each step's compiled incremental SELECTs (dbt compile just before
+the step: int_file_versions_checked before validate, the marts before load, as they read it)
+are run once under DuckDB's profiler through fakesnow's own SQL translation, in process; rows
+scanned is the profiler's rows_scanned per table scan (rows read from storage after zone-map
+pruning), rows aggregated the rows fed into its GROUP BYs and windows. The validate step's
+tests on int_file_versions_checked are profiled the same way after it (summed).
+Rows merged: the rows whose checked_at (int) or loaded_at (marts) the timed build set, against
+the table's total.
 Reduced: N = 200,000; --full: N = 8,000,000. dbt runs with one thread (fakesnow limit), so the
 tests of a step run one after another; Snowflake would run them four at a time.
 """
@@ -44,7 +47,10 @@ from bench.warehouse import Warehouse, fakesnow_warehouse, profile_select
 
 BATCH_NEW, BATCH_UPDATED = 2_000, 600
 SIZES = (256, 1024)
+INT_MODEL = "int_file_versions_checked"
 MARTS = ("fct_file_versions", "dim_design_files")
+# the folder of each model's compiled SQL under compiled/pixelforge/dbt_project/models
+MODEL_DIRS = {INT_MODEL: "intermediate/validation", **dict.fromkeys(MARTS, "marts")}
 SEED_AT, BATCH_AT = datetime(2026, 1, 1, 10, 0), datetime(2026, 1, 1, 10, 15)
 
 
@@ -139,9 +145,42 @@ def dbt(command: list[str], port: int, target_dir: Path) -> dict[str, Any]:
     }
 
 
+def profile_models(
+    warehouse: Warehouse, target: Path, selector: str, models: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Compile a step as it is about to run and profile its models' (incremental) SELECTs."""
+    dbt(["compile", "--selector", selector], warehouse.port, target)
+    compiled = target / "compiled" / "pixelforge" / "dbt_project" / "models"
+    return {
+        model: profile_select(
+            warehouse.instance,
+            (compiled / MODEL_DIRS[model] / f"{model}.sql").read_text(),
+            target / f"{model}.json",
+        )
+        for model in models
+    }
+
+
+def profile_tests(warehouse: Warehouse, target: Path, model: str) -> dict[str, int]:
+    """Profile the compiled tests of one model (the last build's manifest); summed rows."""
+    manifest = json.loads((target / "manifest.json").read_text())
+    totals = {"tests": 0, "rows_scanned": 0, "rows_aggregated": 0}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or node["depends_on"]["nodes"] != [
+            f"model.pixelforge.{model}"
+        ]:
+            continue
+        sql = target / "compiled" / "pixelforge" / node["original_file_path"] / node["path"]
+        profile = profile_select(warehouse.instance, sql.read_text(), target / "test.json")
+        totals["tests"] += 1
+        totals["rows_scanned"] += profile["rows_scanned"]
+        totals["rows_aggregated"] += profile["rows_aggregated"]
+    return totals
+
+
 def table_rows(warehouse: Warehouse) -> dict[str, int]:
     names = ["raw.file_changes", "raw.file_metadata", "raw.thumbnails"] + [
-        f"marts.{m}" for m in MARTS
+        f"{'intermediate' if m == INT_MODEL else 'marts'}.{m}" for m in MODEL_DIRS
     ]
     return {name: warehouse.duck(f"select count(*) from {name}").fetchone()[0] for name in names}
 
@@ -180,23 +219,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             BATCH_AT,
         )
         before = table_rows(wh)
-        dbt(["compile", "--selector", "load"], wh.port, target)
-        compiled_dir = target / "compiled" / "pixelforge" / "dbt_project" / "models" / "marts"
-        scanned = {
-            mart: profile_select(
-                wh.instance, (compiled_dir / f"{mart}.sql").read_text(), target / f"{mart}.json"
-            )
-            for mart in MARTS
-        }
         run_started = wh.duck("select now()::timestamp").fetchone()[0]
+        scanned = profile_models(wh, target, "validate", [INT_MODEL])
         validate = dbt(["build", "--selector", "validate"], wh.port, target)
+        validate_tests = profile_tests(wh, target, INT_MODEL)
+        scanned |= profile_models(wh, target, "load", MARTS)
         load = dbt(["build", "--selector", "load"], wh.port, target)
         after = table_rows(wh)
         merged = {
-            mart: wh.duck(
-                f"select count(*) from marts.{mart} where loaded_at >= '{run_started}'"
-            ).fetchone()[0]
-            for mart in MARTS
+            INT_MODEL: wh.duck(
+                f"select count(*) from intermediate.{INT_MODEL} where checked_at >= '{run_started}'"
+            ).fetchone()[0],
+            **{
+                mart: wh.duck(
+                    f"select count(*) from marts.{mart} where loaded_at >= '{run_started}'"
+                ).fetchone()[0]
+                for mart in MARTS
+            },
         }
     figures.update(
         batch_versions=BATCH_NEW + BATCH_UPDATED,
@@ -205,37 +244,47 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         validate=validate,
         load=load,
         scanned=scanned,
+        validate_tests=validate_tests,
         merged=merged,
     )
     model_s = {
         node["unique_id"].split(".")[-1]: node["seconds"]
-        for node in load["nodes"]
+        for step in (validate, load)
+        for node in step["nodes"]
         if node["unique_id"].startswith("model.")
     }
-    tests_s = sum(n["seconds"] for n in load["nodes"] if n["unique_id"].startswith("test."))
+
+    def tests_s(step: dict[str, Any]) -> float:
+        return sum(n["seconds"] for n in step["nodes"] if n["unique_id"].startswith("test."))
+
+    def model_row(model: str) -> list[Any]:
+        table = f"{'intermediate' if model == INT_MODEL else 'marts'}.{model}"
+        return [f"  {model}", None, model_s.get(model), scanned[model]["rows_scanned"],
+                scanned[model]["rows_aggregated"],
+                sum(before[t] for t in before if t.startswith("raw.")) + before[table],
+                merged[model], after[table]]  # fmt: skip
+
     print_table(
         f"dbt incremental build: one batch of {BATCH_NEW + BATCH_UPDATED:,} versions into "
         f"marts of {versions:,} rows (local target: fakesnow)",
         ["step / model", "wall s", "dbt node s", "rows scanned", "rows aggregated",
-         "rows in tables read", "rows merged", "mart rows"],
+         "rows in tables read", "rows merged", "table rows"],
         [
             ["validate (dbt build --selector validate)", validate["wall_s"],
              sum(n["seconds"] for n in validate["nodes"]), None, None, None, None, None],
+            model_row(INT_MODEL),
+            [f"  tests of the validate step ({validate_tests['tests']} on {INT_MODEL})", None,
+             tests_s(validate), validate_tests["rows_scanned"], validate_tests["rows_aggregated"],
+             None, None, None],
             ["load (dbt build --selector load)", load["wall_s"],
              sum(n["seconds"] for n in load["nodes"]), None, None, None, None, None],
-            *(
-                [f"  {mart}", None, model_s.get(mart), scanned[mart]["rows_scanned"],
-                 scanned[mart]["rows_aggregated"],
-                 sum(before[t] for t in before if t.startswith("raw.")) + before[f"marts.{mart}"],
-                 merged[mart], after[f"marts.{mart}"]]
-                for mart in MARTS
-            ),
-            ["  tests of the load step", None, tests_s, None, None, None, None, None],
+            *(model_row(mart) for mart in MARTS),
+            ["  tests of the load step", None, tests_s(load), None, None, None, None, None],
         ],
     )  # fmt: skip
-    for mart in MARTS:
-        per_table = ", ".join(f"{t}: {n:,}" for t, n in sorted(scanned[mart]["scans"].items()))
-        print(f"  {mart} scans: {per_table}")
+    for model in MODEL_DIRS:
+        per_table = ", ".join(f"{t}: {n:,}" for t, n in sorted(scanned[model]["scans"].items()))
+        print(f"  {model} scans: {per_table}")
     write_results(options, "dbt_incremental", figures)
     return figures
 

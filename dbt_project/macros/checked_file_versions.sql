@@ -8,9 +8,9 @@
     changed_versions: the name of a CTE with a file_version_id column. Given,
     the staging rows are restricted to those versions before any aggregate or
     window. Every aggregate and window below is per file_version_id, so the
-    verdicts of those versions are the same as over all rows; an incremental
-    mart passes its batch so the work follows the batch, not the history
-    (a filter on the view from outside is not pushed through its aggregates).
+    verdicts of those versions are the same as over all rows; the model's
+    incremental runs pass their batch so the work follows the batch, not the
+    history (a filter from outside is not pushed through the aggregates).
 -#}
 {% macro checked_file_versions(changed_versions=none) -%}
 {%- set only_changed -%}

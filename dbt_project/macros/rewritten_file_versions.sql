@@ -1,9 +1,10 @@
 {#-
-    For an incremental mart: the CTE rewritten_versions (file_version_id, may
-    repeat), the versions with metadata or thumbnail rows written after the
-    mart's own high-water marks (extracted_at, thumbnails_rendered_at). The
-    marks filter the raw timestamp columns directly, so only the rows written
-    since the last load are read.
+    For an incremental model whose table carries extracted_at and
+    thumbnails_rendered_at (int_file_versions_checked): the CTE
+    rewritten_versions (file_version_id, may repeat), the versions with
+    metadata or thumbnail rows written after the table's own high-water marks
+    of those columns. The marks filter the raw timestamp columns directly, so
+    only the rows written since the last build are read.
 -#}
 {% macro rewritten_file_versions() -%}
 new_file_metadata as (

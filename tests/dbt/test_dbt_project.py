@@ -338,12 +338,15 @@ def test_validate_and_load_then_incremental_rounds(warehouse: Warehouse) -> None
     assert mart_state(warehouse) == before
 
 
-def test_incremental_marts_aggregate_only_the_batch(tmp_path: Path) -> None:
-    """The marts' incremental SELECTs group and window the batch's raw rows, not all history.
+def test_incremental_steps_work_on_the_batch_only(tmp_path: Path) -> None:
+    """validate checks the batch's versions, its tests read them, and load merges them.
 
     Under DuckDB's profiler (the bench's), rows fed into GROUP BYs and windows must follow the
-    batch: per version one change and two thumbnails. Were the marts to read
-    int_file_versions_checked again, every raw row would be aggregated (over 10x this bound).
+    batch: per version one change and two thumbnails. int_file_versions_checked's incremental
+    SELECT aggregates only those; none of its tests aggregates raw rows (were it a view again,
+    each would recompute every verdict, over 3x the versions), and every test but unique reads
+    only the rows the latest run checked. The marts read the newly checked rows of that table
+    and aggregate no more than the batch's changes.
     """
     history, batch = 2_000, 20
     etag = "lpad(to_hex(hash(i)), 32, '0') as etag"
@@ -360,10 +363,43 @@ def test_incremental_marts_aggregate_only_the_batch(tmp_path: Path) -> None:
             "batch",
             BATCH_AT,
         )
+        compiled = tmp_path / "compiled" / "pixelforge" / "dbt_project" / "models"
+
+        # --- validate: the int model's incremental SELECT, then its tests -------------------
+        dbt(["compile", "--selector", "validate"], wh.port, tmp_path)
+        sql = compiled / "intermediate" / "validation" / "int_file_versions_checked.sql"
+        profile = profile_select(wh.instance, sql.read_text(), tmp_path / "int.json")
+        assert profile["rows_out"] == batch
+        assert 0 < profile["rows_aggregated"] <= 4 * batch, profile
+
+        dbt(["build", "--selector", "validate"], wh.port, tmp_path)
+        latest = wh.run(
+            "select count(*) from intermediate.int_file_versions_checked where checked_at = "
+            "(select max(checked_at) from intermediate.int_file_versions_checked)"
+        )
+        assert latest == [(batch,)]
+        manifest = json.loads((tmp_path / "manifest.json").read_text())
+        tests = [
+            node
+            for node in manifest["nodes"].values()
+            if node["resource_type"] == "test"
+            and node["depends_on"]["nodes"] == ["model.pixelforge.int_file_versions_checked"]
+        ]
+        assert len(tests) >= 8
+        for node in tests:
+            name = node["name"]
+            sql = compiled.parents[1] / node["original_file_path"] / node["path"]
+            profile = profile_select(wh.instance, sql.read_text(), tmp_path / f"{name}.json")
+            assert profile["rows_out"] == 0, name
+            assert profile["rows_aggregated"] <= history + batch, (name, profile)
+            if not name.startswith("unique_"):
+                assert node["config"]["where"] == "__latest_check__", name
+                assert "max(checked_at)" in sql.read_text(), name
+
+        # --- load: the marts' incremental SELECTs --------------------------------------------
         dbt(["compile", "--selector", "load"], wh.port, tmp_path)
-        compiled = tmp_path / "compiled" / "pixelforge" / "dbt_project" / "models" / "marts"
-        for mart, rows_out in (("fct_file_versions", batch), ("dim_design_files", batch)):
-            sql = (compiled / f"{mart}.sql").read_text()
+        for mart in ("fct_file_versions", "dim_design_files"):
+            sql = (compiled / "marts" / f"{mart}.sql").read_text()
             profile = profile_select(wh.instance, sql, tmp_path / f"{mart}.json")
-            assert profile["rows_out"] == rows_out, mart
-            assert 0 < profile["rows_aggregated"] <= 4 * batch, (mart, profile)
+            assert profile["rows_out"] == batch, mart
+            assert profile["rows_aggregated"] <= 4 * batch, (mart, profile)

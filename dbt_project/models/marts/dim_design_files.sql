@@ -2,16 +2,12 @@
     The current state of each design file path, merged on relative_path: the
     latest change by discovered_at wins, deletions included (is_deleted,
     deleted_at). An incremental run reads only changes discovered after the
-    table's high-water mark, plus the paths whose current version got metadata
-    or thumbnails after the matching marks (their change columns come from the
-    table itself, so no old change is re-read). It checks just those paths'
-    current versions (checked_file_versions over them) rather than reading
-    int_file_versions_checked, which would aggregate every raw row first.
+    table's high-water mark, plus the paths whose current version was checked
+    after the table's checked_at mark (their change columns come from the
+    table itself, so no old change is re-read). Verdicts are looked up by key
+    in int_file_versions_checked: a new change may point at a version checked
+    in an earlier run (a deletion does).
 -#}
--- Read only by incremental runs; declared so dbt orders the DAG at parse time.
--- depends_on: {{ ref('stg_pixelforge__file_metadata') }}
--- depends_on: {{ ref('stg_pixelforge__thumbnails') }}
--- depends_on: {{ ref('accepted_formats') }}
 with
 
 changes_to_merge as (
@@ -23,18 +19,6 @@ changes_to_merge as (
     {% endif %}
 
 ),
-
-{% if is_incremental() %}
-
-    existing_design_files as (
-
-        select * from {{ this }}
-
-    ),
-
-    {{ rewritten_file_versions() }},
-
-{% endif %}
 
 latest_changes as (
 
@@ -59,6 +43,20 @@ latest_changes as (
 
 {% if is_incremental() %}
 
+    existing_design_files as (
+
+        select * from {{ this }}
+
+    ),
+
+    rechecked_versions as (
+
+        select file_version_id from {{ ref('int_file_versions_checked') }}
+
+        where checked_at > {{ incremental_watermark('checked_at') }}
+
+    ),
+
     refreshed_changes as (
 
         select
@@ -81,8 +79,8 @@ latest_changes as (
         where
             latest_changes.relative_path is null
             and existing_design_files.file_version_id in (
-                select rewritten_versions.file_version_id
-                from rewritten_versions
+                select rechecked_versions.file_version_id
+                from rechecked_versions
             )
 
     ),
@@ -95,8 +93,6 @@ latest_changes as (
 
     ),
 
-    {{ checked_file_versions(changed_versions='current_changes') }},
-
 {% else %}
 
     current_changes as (
@@ -105,13 +101,19 @@ latest_changes as (
 
     ),
 
-    file_versions_checked as (
-
-        select * from {{ ref('int_file_versions_checked') }}
-
-    ),
-
 {% endif %}
+
+file_versions_checked as (
+
+    select * from {{ ref('int_file_versions_checked') }}
+
+    {% if is_incremental() %}
+        where file_version_id in (
+            select current_changes.file_version_id from current_changes
+        )
+    {% endif %}
+
+),
 
 design_files as (
 
@@ -152,6 +154,7 @@ design_files as (
         end as deleted_at,
         file_versions_checked.extracted_at,
         file_versions_checked.thumbnails_rendered_at,
+        file_versions_checked.checked_at,
         {{ utc_now() }} as loaded_at
 
     from current_changes

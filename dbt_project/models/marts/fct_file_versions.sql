@@ -1,37 +1,23 @@
 {#-
     One row per file version (relative_path, etag), merged on file_version_id.
-    An incremental run re-merges only the versions with metadata or thumbnail
-    rows written after the table's own high-water marks (extracted_at,
-    thumbnails_rendered_at), so a version whose thumbnails arrive later gets
-    its new verdict and the rest of the table is left alone. It checks those
-    versions itself (checked_file_versions over the batch) rather than reading
-    int_file_versions_checked, which would aggregate every raw row first.
-    first_loaded_at and upload_to_queryable_seconds are excluded from the
-    merge's update (merge_exclude_columns), so they keep the values of the
-    first load.
+    An incremental run reads the rows of int_file_versions_checked checked
+    after this table's own mark (checked_at): the versions the validate step
+    just re-checked, say because their thumbnails arrived, get their new
+    verdict and the rest of the table is left alone. first_loaded_at and
+    upload_to_queryable_seconds are excluded from the merge's update
+    (merge_exclude_columns), so they keep the values of the first load.
 -#}
--- Read only by incremental runs; declared so dbt orders the DAG at parse time.
--- depends_on: {{ ref('stg_pixelforge__file_metadata') }}
--- depends_on: {{ ref('stg_pixelforge__thumbnails') }}
--- depends_on: {{ ref('stg_pixelforge__file_changes') }}
--- depends_on: {{ ref('accepted_formats') }}
 with
 
-{% if is_incremental() %}
+file_versions_checked as (
 
-    {{ rewritten_file_versions() }},
+    select * from {{ ref('int_file_versions_checked') }}
 
-    {{ checked_file_versions(changed_versions='rewritten_versions') }},
+    {% if is_incremental() %}
+        where checked_at > {{ incremental_watermark('checked_at') }}
+    {% endif %}
 
-{% else %}
-
-    file_versions_checked as (
-
-        select * from {{ ref('int_file_versions_checked') }}
-
-    ),
-
-{% endif %}
+),
 
 file_versions as (
 
@@ -78,6 +64,7 @@ file_versions as (
         last_modified_at,
         extracted_at,
         thumbnails_rendered_at,
+        checked_at,
         {{ utc_now() }} as first_loaded_at,
         {{ utc_now() }} as loaded_at
 

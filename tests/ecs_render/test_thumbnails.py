@@ -91,15 +91,21 @@ def test_camera_jpeg_is_turned_upright():
     assert image.getpixel((10, 10)) != image.getpixel((image.width - 10, 10))
 
 
-def test_rgb_jpeg_is_dct_scaled_by_libvips_to_the_aspect_correct_request(monkeypatch):
+def libvips_option_calls(monkeypatch, loader: str, option: str) -> list:
+    """The values of one option passed to a pyvips loader, call by call."""
     calls = []
-    original = pyvips.Image.jpegload_source
+    original = getattr(pyvips.Image, loader)
 
     def spy(source, **options):
-        calls.append(options["shrink"])
+        calls.append(options[option])
         return original(source, **options)
 
-    monkeypatch.setattr(pyvips.Image, "jpegload_source", spy)
+    monkeypatch.setattr(pyvips.Image, loader, spy)
+    return calls
+
+
+def test_rgb_jpeg_is_dct_scaled_by_libvips_to_the_aspect_correct_request(monkeypatch):
+    calls = libvips_option_calls(monkeypatch, "jpegload_source", "shrink")
     monkeypatch.setattr(JpegImageFile, "load", lambda self: pytest.fail("Pillow decoded it"))
     render(design_file("jpeg_large", width=6000, height=4000))
     # (2048, 1366) asked: 1/2 covers it, 1/4 (1500x1000) would not
@@ -173,14 +179,7 @@ def test_16bit_png_through_libvips_keeps_its_colour(bands):
 
 
 def test_webp_is_scaled_while_decoding(monkeypatch):
-    scales = []
-    original = pyvips.Image.webpload_source
-
-    def spy(source, **options):
-        scales.append(options["scale"])
-        return original(source, **options)
-
-    monkeypatch.setattr(pyvips.Image, "webpload_source", spy)
+    scales = libvips_option_calls(monkeypatch, "webpload_source", "scale")
     render(design_file("webp", width=4000, height=3000))
     assert scales == [pytest.approx(2048 / 4000)]
 

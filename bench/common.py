@@ -7,12 +7,10 @@ it imports shows up in that process's peak RSS.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -76,13 +74,6 @@ def load_prices(path: Path = REPO_ROOT / "bench" / "prices.toml") -> dict[str, A
 
 
 # --- local services -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:

@@ -33,7 +33,6 @@ from bench import corpus
 from bench.common import (
     REPO_ROOT,
     corpus_dir,
-    free_port,
     load_prices,
     parse_options,
     print_table,
@@ -42,6 +41,7 @@ from bench.common import (
 )
 from bench.per_file import REDUCED_FILES
 from orchestration.local.external_function import HttpRenderer, PollBackoff
+from orchestration.local.loopback import free_port
 from snowpark_procs.rendering import RenderRequest
 
 BATCH_ROWS = 50  # Snowflake's usual external-function batch for this function

@@ -11,19 +11,18 @@ import contextlib
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import fakesnow.server
 import snowflake.connector
-import uvicorn
 from fakesnow.instance import FakeSnow
 
-from bench.common import free_port, quiet_environment
+from bench.common import quiet_environment
+from orchestration.deploy.apply import local_connection_parameters
+from orchestration.local.loopback import fakesnow_in_thread
 from orchestration.local.sql import local_sql_statements
 from snowpark_procs.sql import sql_statements
 
@@ -79,34 +78,20 @@ def fakesnow_warehouse(spill_dir: Path | None = None) -> Iterator[Warehouse]:
     instance.duck_conn.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
     if spill_dir is not None:
         instance.duck_conn.execute(f"set temp_directory = '{spill_dir}'")
-    port = free_port()
-    saved = fakesnow.server.shared_fs
-    fakesnow.server.shared_fs = instance  # the server reads this per request
-    server = uvicorn.Server(
-        uvicorn.Config(fakesnow.server.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="fakesnow", daemon=True)
-    thread.start()
-    while thread.is_alive() and not server.started:
-        time.sleep(0.05)
     connection = None
-    try:
-        if not server.started:
-            raise RuntimeError("fakesnow server did not start")
-        connection = snowflake.connector.connect(**connection_parameters(port))
-        warehouse = Warehouse(instance, connection, port)
-        warehouse.run(f"create database if not exists {DATABASE}")
-        warehouse.run(f"use database {DATABASE}")
-        for statement in (*sql_statements("schema"), *local_sql_statements("objects")):
-            warehouse.run(statement)
-        warehouse.duck(f"use {DATABASE}")
-        yield warehouse
-    finally:
-        if connection is not None:
-            connection.close()
-        server.should_exit = True
-        thread.join(timeout=10)
-        fakesnow.server.shared_fs = saved
+    with fakesnow_in_thread(instance) as port:
+        try:
+            connection = snowflake.connector.connect(**connection_parameters(port))
+            warehouse = Warehouse(instance, connection, port)
+            warehouse.run(f"create database if not exists {DATABASE}")
+            warehouse.run(f"use database {DATABASE}")
+            for statement in (*sql_statements("schema"), *local_sql_statements("objects")):
+                warehouse.run(statement)
+            warehouse.duck(f"use {DATABASE}")
+            yield warehouse
+        finally:
+            if connection is not None:
+                connection.close()
 
 
 # Operators whose work grows with their input: grouping (DISTINCT too) and windows. DuckDB may
@@ -160,15 +145,8 @@ def profile_select(instance: FakeSnow, sql: str, profile_path: Path) -> dict[str
 
 def connection_parameters(port: int) -> dict[str, Any]:
     return {
-        "user": "fake",
-        "password": "snow",
-        "account": "fakesnow",
-        "host": "127.0.0.1",
-        "port": port,
-        "protocol": "http",
+        **local_connection_parameters(port),
         "database": DATABASE,
-        "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
         "paramstyle": "qmark",  # the repo SQL binds with ?, as Snowpark does
         "network_timeout": 600,  # an 8M-row statement is slow, not stuck
-        "login_timeout": 10,
     }

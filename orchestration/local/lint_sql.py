@@ -14,15 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from orchestration.local.loopback import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIND_PARAM_SQL_PATHS = ("snowpark_procs/sql", "orchestration/sql", "orchestration/local")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
@@ -38,7 +33,7 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float
 
 
 def lint(paths: list[str]) -> int:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PIXELFORGE_WAREHOUSE_PORT": str(port),

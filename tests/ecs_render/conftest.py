@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import random
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,16 +14,11 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from ecs_render.settings import RenderSettings
+from orchestration.local.loopback import free_port
 
 DESIGNS_BUCKET = "test-designs"
 THUMBNAILS_BUCKET = "test-thumbnails"
 DESIGNS_PREFIX = "designs/"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def aws_env(endpoint: str) -> dict[str, str]:

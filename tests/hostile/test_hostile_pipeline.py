@@ -10,7 +10,6 @@ content-addressed prefix.
 from __future__ import annotations
 
 import hashlib
-import socket
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ from ecs_render.storage import StorageFailure, ensure_thumbnails, read_source
 from ecs_render.thumbnails import render_thumbnails
 from orchestration import corpus
 from orchestration.graph import INCREMENTAL
+from orchestration.local.loopback import free_port
 from orchestration.local.runner import RunReport
 from orchestration.local.stack import LocalStack
 from snowpark_procs.byte_sources import S3ByteSource, SourceFileError
@@ -62,9 +62,7 @@ class Buckets:
 
 @pytest.fixture(scope="module")
 def buckets() -> Iterator[Buckets]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     s3 = boto3.client(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,22 +10,17 @@ from typing import Any
 import pytest
 
 from orchestration import corpus
+from orchestration.local.loopback import free_port
 from orchestration.local.runner import LocalRunner
 from orchestration.local.stack import LocalStack, StackSettings
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def stack_settings(data_dir: Path, statement_log: Path | None = None) -> StackSettings:
     return StackSettings(
         data_dir=data_dir,
-        warehouse_port=_free_port(),
-        s3_port=_free_port(),
-        render_port=_free_port(),
+        warehouse_port=free_port(),
+        s3_port=free_port(),
+        render_port=free_port(),
         render_workers=2,
         statement_log=statement_log,
     )

@@ -8,7 +8,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from orchestration.local.alerting import (
     ensure_alarm_resources,
     ensure_ops_views,
 )
+from orchestration.local.loopback import free_port
 from orchestration.local.stack import LocalStack
 from tests.integration.conftest import runner_for, small_corpus, stack_settings, upload
 
@@ -255,17 +255,11 @@ async def _drive(debugger_url: str, url: str) -> tuple[int, str, bytes]:
         return charts, text, base64.b64decode(shot["data"])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_dashboard_in_headless_chromium(stack):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         **stack.settings.client_env(),
@@ -287,7 +281,7 @@ def test_dashboard_in_headless_chromium(stack):
                 time.sleep(0.5)
         ARTIFACTS.mkdir(exist_ok=True)
         screenshot = ARTIFACTS / "dashboard.png"
-        charts, text = _capture(chromium, url, screenshot, _free_port())
+        charts, text = _capture(chromium, url, screenshot, free_port())
     finally:
         server.terminate()
         server.wait(timeout=15)

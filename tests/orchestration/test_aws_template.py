@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from moto.server import ThreadedMotoServer
 from orchestration.deploy import DeploySettings, render_plan
 from orchestration.deploy.aws import aws_template
 from orchestration.deploy.budget import RENDER_BUDGET
+from orchestration.local.loopback import free_port
 
 # Created by moto's CloudFormation: checked in the deployed stack.
 MOTO_CREATED = {
@@ -169,9 +169,7 @@ def test_alarms_heartbeat_autoscaling_and_api(template: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

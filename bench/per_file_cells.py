@@ -121,8 +121,6 @@ def _naive_meta(data: bytes, kind: str) -> dict[str, Any]:
 
 
 def _naive_draw_vector(data: bytes, kind: str) -> Any:
-    from PIL import Image
-
     if kind == "pdf":
         import pypdfium2 as pdfium
 
@@ -133,12 +131,9 @@ def _naive_draw_vector(data: bytes, kind: str) -> Any:
         page.close()
         document.close()
         return image
-    import pyvips
+    from ecs_render.libvips_decode import draw_svg
 
-    intrinsic = pyvips.Image.svgload_buffer(data)
-    scale = NAIVE_VECTOR_PX / max(intrinsic.width, intrinsic.height)
-    drawn = pyvips.Image.svgload_buffer(data, scale=scale)
-    return Image.frombuffer("RGBA", (drawn.width, drawn.height), drawn.write_to_memory(), "raw")
+    return draw_svg(data, NAIVE_VECTOR_PX)
 
 
 def prepare_naive() -> Callable[[bytes, Path], dict[str, Any]]:

@@ -46,6 +46,7 @@ from snowpark_procs.reason_codes import RENDER_FAILED, RENDER_TIMEOUT
 
 logger = logging.getLogger("ecs_render")
 
+GZIP_MAGIC = b"\x1f\x8b"
 MAX_BODY_BYTES = 16 * MIB  # a 50-row batch is a few KiB; this bounds a gzip bomb
 HARD_TIMEOUT_GRACE_S = 5.0  # the worker's own alarm should answer first; this catches C-level hangs
 # At shutdown, running batches get this long to finish and be stored (ECS waits 30 s by default
@@ -296,10 +297,13 @@ async def _render_row(
 
 
 async def _read_body(request: Request) -> bytes:
+    """The batch's JSON, inflated when it is gzip. Decided by the body's magic bytes, never by
+    the Content-Encoding header: Snowflake gzips batches on AWS (COMPRESSION = AUTO, "CREATE
+    EXTERNAL FUNCTION"), and API Gateway may inflate a payload yet forward the header
+    (AWS "Payload compression for REST APIs"). JSON never starts with 0x1f."""
     body = await request.body()
-    if request.headers.get("content-encoding", "").lower() != "gzip":
+    if not body.startswith(GZIP_MAGIC):
         return body
-    # Snowflake compresses batches on AWS (COMPRESSION = AUTO) when the gateway passes them on.
     inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
     try:
         inflated = inflater.decompress(body, MAX_BODY_BYTES)

@@ -55,6 +55,17 @@ class AlertRule:
     message: str
     runbook: str
 
+    def payload(self, pipeline: str) -> dict[str, str]:
+        """What every channel sends when the rule fires: no file paths or other customer
+        data (the message leaves AWS when a subscriber is an email address)."""
+        return {
+            "pipeline": pipeline,
+            "alert": self.name,
+            "severity": self.severity,
+            "message": self.message,
+            "runbook": f"docs/runbook.md#{self.runbook}",
+        }
+
 
 @dataclass(frozen=True)
 class Clock:

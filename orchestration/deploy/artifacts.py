@@ -1,7 +1,9 @@
 """Staged artifacts: the procedures' zip and the dbt project, built locally and PUT by the plan.
 
-The plan's PUT statements name files under `artifact_dir` (relative to the working directory,
-as the connector resolves them); `build_artifacts` writes exactly those files.
+The plan's PUT statements name files under `artifact_dir`, an absolute path (PUT resolves a
+relative file:// path against the client's working directory); `build_artifacts` writes exactly
+those files. The deploying role runs the PUTs: it owns the artifact stage (PUT needs WRITE on an
+internal stage, "Access control privileges" in the Snowflake docs).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def _dbt_files(repo_root: Path) -> list[Path]:
 def uploads(artifact_dir: str, repo_root: Path = REPO_ROOT) -> tuple[Upload, ...]:
     """The PUTs: the zip, then one per dbt folder (PUT does not recurse into folders)."""
     base = artifact_dir.rstrip("/")
+    if not (base.startswith("/") or base.startswith("<")):  # "<...>": --plan's placeholder
+        raise ValueError(f"artifact_dir must be an absolute path, got {artifact_dir!r}")
     result = [Upload(f"file://{base}/{PROCEDURES_ZIP}", f"@{ARTIFACT_STAGE}/")]
     folders = sorted(
         {p.relative_to(repo_root).parent.as_posix() for p in _dbt_files(repo_root)}

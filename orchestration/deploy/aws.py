@@ -19,6 +19,11 @@ METRIC_NAMESPACE = "PixelForge"
 HEARTBEAT_METRIC = "SuccessfulRuns"
 LOG_RETENTION_DAYS = 365  # one year of audit, like ACCOUNT_USAGE (semantics §7)
 AUDIT_RETENTION_DAYS = 365
+# The stack's Environment parameter: only production locks the audit log in COMPLIANCE mode
+# (AWS "Using S3 Object Lock": no user, root included, can shorten a COMPLIANCE retention, so a
+# test stack would leave an undeletable bucket for a year); the others use GOVERNANCE.
+PRODUCTION_ENVIRONMENT = "production"
+ENVIRONMENTS = (PRODUCTION_ENVIRONMENT, "staging", "test")
 # API Gateway REST's default ceiling; a synchronous batch must answer within it (semantics §4.3).
 INTEGRATION_TIMEOUT_MS = 29_000
 # Interface endpoints the tasks need without a NAT gateway: pulling the image, shipping logs.
@@ -55,6 +60,8 @@ def aws_template(budget: RenderBudget = RENDER_BUDGET) -> str:
         heartbeat_period_s=NO_SUCCESS_MINUTES * 60,
         log_retention_days=LOG_RETENTION_DAYS,
         audit_retention_days=AUDIT_RETENTION_DAYS,
+        environments=ENVIRONMENTS,
+        production_environment=PRODUCTION_ENVIRONMENT,
         # lifecycle expiry one day after the lock ends: a locked object cannot be deleted
         audit_expiration_days=AUDIT_RETENTION_DAYS + 1,
         task_cpu=budget.task_cpu_units,

@@ -13,6 +13,7 @@ and resumed at the end (unless PIXELFORGE_DEPLOY_RESUME=false).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ ALERTS_INTEGRATION = "pixelforge_alerts"
 HEARTBEAT_INTEGRATION = "pixelforge_heartbeat"
 # Schemas beyond raw and ops (which schema.sql creates): dbt's layers.
 DBT_SCHEMAS = ("staging", "intermediate", "marts", "ops_marts")
+# The ops tables the procedures (owned by the loader, owner's rights) write.
+LOADER_OPS_TABLES = ("reconciliation_checks",)
 # What operators (and the orchestrator's alerts) read.
 READABLE_SCHEMAS = ("marts", "ops_marts", "ops")
 HISTORY_RETENTION_DAYS = 365
@@ -110,14 +113,40 @@ class AlertSpec:
     name: str
     schedule: str
     condition: str
-    message: str
+    message: str  # JSON text
     integration: str
+
+    @property
+    def message_helper(self) -> str:
+        return notification_helper(NOTIFICATION_INTEGRATION_TYPES[self.integration])
 
 
 @dataclass(frozen=True)
 class NotificationIntegration:
     name: str
     topic_arn: str
+    type: str = "queue"
+
+
+# SYSTEM$SEND_SNOWFLAKE_NOTIFICATION: "plain text or HTML for email, JSON for queues" and for
+# webhooks ("SYSTEM$SEND_SNOWFLAKE_NOTIFICATION", "Sending notifications to a queue",
+# https://docs.snowflake.com/en/sql-reference/stored-procedures/system_send_snowflake_notification).
+# A queue (SNS) integration given TEXT_PLAIN delivers nothing.
+NOTIFICATION_HELPERS = {
+    "queue": "snowflake.notification.application_json",
+    "webhook": "snowflake.notification.application_json",
+    "email": "snowflake.notification.text_plain",
+}
+# Every notification integration the plan creates, by name: all SNS queues.
+NOTIFICATION_INTEGRATION_TYPES = {ALERTS_INTEGRATION: "queue", HEARTBEAT_INTEGRATION: "queue"}
+
+
+def notification_helper(integration_type: str) -> str:
+    """The SNOWFLAKE.NOTIFICATION helper that builds a message this integration type takes."""
+    try:
+        return NOTIFICATION_HELPERS[integration_type]
+    except KeyError:
+        raise ValueError(f"no message helper for integration type {integration_type!r}") from None
 
 
 def _wrap(text: str, width: int = 96) -> list[str]:
@@ -173,6 +202,11 @@ def object_grants(s: DeploySettings) -> list[Grant]:
         Grant("select, insert, update, delete", f"future tables in schema {db}.raw", s.loader_role),
         Grant("select", f"all views in schema {db}.raw", s.loader_role),
         Grant("usage", f"schema {db}.ops", s.loader_role),
+        # owner's-rights procedures write these ops tables (discover in reconcile mode)
+        *(
+            Grant("select, insert, update", f"table {db}.ops.{table}", s.loader_role)
+            for table in LOADER_OPS_TABLES
+        ),
         Grant("read", f"stage {db}.{ARTIFACT_STAGE}", s.loader_role),
         # render: owns raw.render_thumbnail, so it alone needs the API integration
         Grant("usage, create function", f"schema {db}.raw", s.render_role),
@@ -186,7 +220,13 @@ def object_grants(s: DeploySettings) -> list[Grant]:
             Grant("usage, create table, create view", f"schema {db}.{schema}", s.transformer_role)
             for schema in DBT_SCHEMAS
         ),
+        # the ops models read ops.task_history and ops.pipeline_runs (dbt runs as this role), and
+        # the ops_marts views it owns are read by the alerts with their owner's privileges
         Grant("usage", f"schema {db}.ops", s.transformer_role),
+        *(
+            Grant("select", f"{scope} in schema {db}.ops", s.transformer_role)
+            for scope in ("all tables", "future tables", "all views", "future views")
+        ),
         Grant("usage", f"warehouse {s.warehouse}", s.transformer_role),
         # orchestrator: owns the stage, stream, tasks, alerts and the dbt project
         Grant(
@@ -229,7 +269,19 @@ def object_grants(s: DeploySettings) -> list[Grant]:
 def database_role_grants(s: DeploySettings) -> list[str]:
     # TASK_HISTORY in ACCOUNT_USAGE is readable through USAGE_VIEWER (narrower than IMPORTED
     # PRIVILEGES on the SNOWFLAKE database).
-    return [f"grant database role snowflake.usage_viewer to role {s.orchestrator_role}"]
+    # PYPI_REPOSITORY_USER is "required for any role that uses
+    # snowflake.snowpark.pypi_shared_repository, including roles that execute UDFs or stored
+    # procedures referencing it" ("Using third-party packages",
+    # https://docs.snowflake.com/en/developer-guide/udf/python/udf-python-packages): the loader
+    # creates and owns the procedures (owner's rights), the orchestrator's tasks call them.
+    # Granted explicitly: the account may have revoked the default grant to PUBLIC.
+    return [
+        f"grant database role snowflake.usage_viewer to role {s.orchestrator_role}",
+        *(
+            f"grant database role snowflake.pypi_repository_user to role {role}"
+            for role in (s.loader_role, s.orchestrator_role)
+        ),
+    ]
 
 
 def alerts(pipeline: Pipeline) -> list[AlertSpec]:
@@ -239,7 +291,7 @@ def alerts(pipeline: Pipeline) -> list[AlertSpec]:
             f"ops.{pipeline.name}_{rule.name}",
             ALERT_SCHEDULE,
             render_condition(rule, PRODUCTION_CLOCK),
-            f"[{rule.severity}] {rule.message} (docs/runbook.md#{rule.runbook})",
+            json.dumps(rule.payload(pipeline.name), sort_keys=True),
             ALERTS_INTEGRATION,
         )
         for rule in alert_rules(pipeline)
@@ -318,13 +370,24 @@ def render_plan(
         render_api_url=s.render_api_url,
         sns_role_arn=s.sns_role_arn,
         notification_integrations=(
-            NotificationIntegration(ALERTS_INTEGRATION, s.alerts_topic_arn),
-            NotificationIntegration(HEARTBEAT_INTEGRATION, s.heartbeat_topic_arn),
+            NotificationIntegration(
+                ALERTS_INTEGRATION,
+                s.alerts_topic_arn,
+                NOTIFICATION_INTEGRATION_TYPES[ALERTS_INTEGRATION],
+            ),
+            NotificationIntegration(
+                HEARTBEAT_INTEGRATION,
+                s.heartbeat_topic_arn,
+                NOTIFICATION_INTEGRATION_TYPES[HEARTBEAT_INTEGRATION],
+            ),
         ),
     )
 
     plan.section = "artifact stage"
     plan.add_template("internal_stage", "artifact_stage.sql.j2", stage=ARTIFACT_STAGE)
+
+    plan.section = "artifacts (built by --apply; PUT by the deploying role, which owns the stage)"
+    plan.add_template("put", "put.sql.j2", uploads=artifacts.uploads(s.artifact_dir))
 
     plan.section = "roles and grants"
     roles = (s.loader_role, s.transformer_role, s.operator_role, s.render_role, s.orchestrator_role)
@@ -357,9 +420,6 @@ def render_plan(
             Grant("select", f"view {s.database}.raw.thumbnails_directory", s.loader_role),
         ],
     )
-
-    plan.section = "artifacts (built by --apply under the artifact folder)"
-    plan.add_template("put", "put.sql.j2", uploads=artifacts.uploads(s.artifact_dir))
 
     plan.section = "procedures (snowpark_procs/snowflake.yml)"
     plan.add("use_role", f"use role {s.loader_role}")

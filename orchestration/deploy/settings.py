@@ -12,12 +12,14 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Literal
 
 Target = Literal["prod", "local"]
 TARGETS: tuple[Target, ...] = ("prod", "local")
 
 # Snowflake identifiers we render unquoted: letters, digits, underscore, `$`; start with a letter.
+DEFAULT_ARTIFACT_DIR = "build/deploy/artifacts"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,254}")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _ARN = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:\S+")
@@ -64,8 +66,11 @@ class DeploySettings:
     warehouse_auto_suspend_s: int = 60
     # Whether the plan ends by resuming the task graphs and alerts.
     resume_tasks: bool = True
-    # Where `--apply` builds the staged artifacts (the procedures' zip, the dbt project).
-    artifact_dir: str = "build/deploy/artifacts"
+    # Where `--apply` builds the staged artifacts (the procedures' zip, the dbt project). An
+    # absolute path: PUT resolves a relative file:// path against the client's working
+    # directory, which the plan cannot know ("PUT", Snowflake docs). from_env defaults it to
+    # build/deploy/artifacts under the current directory.
+    artifact_dir: str = ""
 
     @property
     def stage_url(self) -> str:
@@ -121,6 +126,12 @@ class DeploySettings:
                 values[f.name] = _convert(f.name, raw)
             elif f.name in REQUIRED and placeholders:
                 values[f.name] = placeholder(f.name)
+            elif f.name == "artifact_dir":
+                values[f.name] = (
+                    placeholder(f.name)
+                    if placeholders
+                    else str(Path(DEFAULT_ARTIFACT_DIR).resolve())
+                )
         settings = cls(**values)  # type: ignore[arg-type]
         if not placeholders:
             settings.require_complete()
@@ -244,6 +255,9 @@ def _check(name: str, settings: DeploySettings) -> str | None:
     if name == "warehouse_auto_suspend_s" and not 60 <= value <= 3600:
         # below 60 s saves nothing: each resume bills a 60 s minimum anyway
         return f"{variable} must be 60..3600 seconds, got {value}"
+    is_path = name == "artifact_dir" and value and value != placeholder(name)
+    if is_path and (not Path(value).is_absolute() or "'" in value or "\\" in value):
+        return f"{variable} must be an absolute path without quotes, got {value!r}"
     if name in _PATTERNS and value and value != placeholder(name):
         pattern, expected = _PATTERNS[name]
         if not pattern.fullmatch(value):

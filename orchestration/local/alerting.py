@@ -161,12 +161,8 @@ def send_heartbeat(settings: StackSettings, resources: AlarmResources, run: Pipe
 
 
 def alert_message(evaluation: AlertEvaluation, evaluated_at: datetime) -> dict[str, Any]:
-    rule = evaluation.rule
     return {
-        "alert": rule.name,
-        "severity": rule.severity,
-        "message": rule.message,
-        "runbook": f"docs/runbook.md#{rule.runbook}",
+        **evaluation.rule.payload("pixelforge"),
         "evaluated_at": evaluated_at.isoformat(sep=" "),
         "rows": list(evaluation.rows[:MAX_ROWS_PUBLISHED]),
     }

@@ -109,6 +109,20 @@ def test_buckets_are_private_encrypted_versioned_tls_only(template: dict[str, An
     }
 
 
+def test_audit_lock_is_compliance_only_in_production(template: dict[str, Any]) -> None:
+    """AWS "Using S3 Object Lock": nobody can shorten a COMPLIANCE retention, so only the
+    production stack uses it; test and staging stacks stay deletable (GOVERNANCE)."""
+    parameter = template["Parameters"]["Environment"]
+    assert "Default" not in parameter, "the environment must be chosen, never defaulted"
+    assert parameter["AllowedValues"] == ["production", "staging", "test"]
+    assert template["Conditions"]["IsProduction"] == {
+        "Fn::Equals": [{"Ref": "Environment"}, "production"]
+    }
+    audit = _resources(template, "AWS::S3::Bucket")["AuditLogBucket"]["Properties"]
+    mode = audit["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]["Mode"]
+    assert mode == {"Fn::If": ["IsProduction", "COMPLIANCE", "GOVERNANCE"]}
+
+
 def test_trail_records_data_events_on_designs(template: dict[str, Any]) -> None:
     (trail,) = _resources(template, "AWS::CloudTrail::Trail").values()
     selector = trail["Properties"]["EventSelectors"][0]
@@ -206,6 +220,7 @@ def test_stack_deploys_into_moto(template: dict[str, Any], moto_endpoint: str) -
                 {"ParameterKey": "DesignsBucketName", "ParameterValue": "acme-designs"},
                 {"ParameterKey": "ThumbnailsBucketName", "ParameterValue": "acme-thumbnails"},
                 {"ParameterKey": "AuditLogBucketName", "ParameterValue": "acme-audit"},
+                {"ParameterKey": "Environment", "ParameterValue": "test"},
                 {
                     "ParameterKey": "RenderImageUri",
                     "ParameterValue": "123456789012.dkr.ecr.us-east-1.amazonaws.com/render:1",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -15,11 +17,12 @@ from sqlglot import exp
 from typer import Typer
 from typer.testing import CliRunner
 
+from orchestration.alerts import alert_rules
 from orchestration.deploy import DeploySettings, SettingsError, plan_text, render_plan
 from orchestration.deploy.apply import ApplyError, apply_statements, select_for_target
 from orchestration.deploy.budget import RenderBudget
 from orchestration.deploy.commands import register
-from orchestration.deploy.plan import LOCAL_SKIPS, PlanStatement, sqlfluff_gap
+from orchestration.deploy.plan import LOCAL_SKIPS, PlanStatement, notification_helper, sqlfluff_gap
 from orchestration.deploy.procedures import load_procedures
 from orchestration.deploy.tasks import snowflake_cron
 from orchestration.graph import INCREMENTAL, DbtStep, ProcedureStep, RetryPolicy
@@ -303,6 +306,65 @@ def test_complete_settings_render_without_placeholders() -> None:
     assert "url = 's3://acme-designs/'" in text
     assert "as 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/render'" in text
     assert "use role pixelforge_admin" in text
+
+
+def test_artifact_dir_is_absolute_and_put_runs_as_the_stage_owner(tmp_path: Path) -> None:
+    """PUT needs WRITE on an internal stage (the deploying role owns ops.deploy_artifacts) and
+    resolves a relative file:// path against the client's working directory ("PUT")."""
+    with pytest.raises(SettingsError, match="absolute path"):
+        DeploySettings.from_env(
+            "prod", environ={**COMPLETE_ENV, "PIXELFORGE_DEPLOY_ARTIFACT_DIR": "build/x"}
+        )
+    with pytest.raises(SettingsError, match="absolute path"):
+        DeploySettings.from_env(
+            "prod", environ={**COMPLETE_ENV, "PIXELFORGE_DEPLOY_ARTIFACT_DIR": "/tmp/it's"}
+        )
+    settings = DeploySettings.from_env(
+        "prod", environ={**COMPLETE_ENV, "PIXELFORGE_DEPLOY_ARTIFACT_DIR": str(tmp_path)}
+    )
+    role = settings.deploy_role
+    puts = 0
+    for statement in render_plan(settings):
+        if statement.sql.startswith("use role "):
+            role = statement.sql.removeprefix("use role ")
+        if statement.kind == "put":
+            puts += 1
+            assert role == settings.deploy_role, statement.sql
+            assert statement.sql.startswith(f"put 'file://{tmp_path}/"), statement.sql
+    assert puts > 1
+    default = DeploySettings.from_env("prod", environ=COMPLETE_ENV)
+    assert Path(default.artifact_dir).is_absolute()
+
+
+def test_notifications_match_their_integration_type(plan: list[PlanStatement]) -> None:
+    """SYSTEM$SEND_SNOWFLAKE_NOTIFICATION: JSON for queues, text or HTML for email; an SNS
+    (queue) integration given TEXT_PLAIN delivers nothing."""
+    created = {
+        match.group(1): match.group(2)
+        for s in plan
+        if (
+            match := re.search(
+                r"create notification integration if not exists (\w+)\s.*?type = (\w+)",
+                s.sql,
+                re.S,
+            )
+        )
+    }
+    assert created == {"pixelforge_alerts": "queue", "pixelforge_heartbeat": "queue"}
+    calls = re.findall(
+        r"(snowflake\.notification\.\w+)\((.*?)\),\s*"
+        r"snowflake\.notification\.integration\('(\w+)'\)",
+        plan_text(plan),
+        re.S,
+    )
+    assert len(calls) == len(alert_rules(INCREMENTAL)) + 1  # every alert and the heartbeat
+    for helper, payload, integration in calls:
+        assert helper == notification_helper(created[integration]), (helper, integration)
+        body = json.loads(payload.strip().removeprefix("'").removesuffix("'"))
+        assert "/" not in json.dumps({k: v for k, v in body.items() if k != "runbook"})
+    assert notification_helper("email") == "snowflake.notification.text_plain"
+    with pytest.raises(ValueError, match="no message helper"):
+        notification_helper("carrier_pigeon")
 
 
 # --- apply ------------------------------------------------------------------------------

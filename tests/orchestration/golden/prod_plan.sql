@@ -224,6 +224,20 @@ create stage if not exists ops.deploy_artifacts
     encryption = (type = 'SNOWFLAKE_SSE')
     directory = (enable = true);
 
+-- ==== artifacts (built by --apply; PUT by the deploying role, which owns the stage) ====
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/snowpark_procs.zip' '@ops.deploy_artifacts/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/*.*' '@ops.deploy_artifacts/dbt/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/macros/*.*' '@ops.deploy_artifacts/dbt/dbt_project/macros/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/intermediate/validation/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/intermediate/validation/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/marts/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/marts/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/ops/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/ops/intermediate/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/intermediate/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/ops/marts/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/marts/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/ops/staging/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/staging/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/staging/pixelforge/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/staging/pixelforge/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/seeds/*.*' '@ops.deploy_artifacts/dbt/dbt_project/seeds/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/tests/*.*' '@ops.deploy_artifacts/dbt/dbt_project/tests/' auto_compress = false overwrite = true;
+
 -- ==== roles and grants ====
 create role if not exists pixelforge_loader;
 create role if not exists pixelforge_transformer;
@@ -245,6 +259,7 @@ grant select, insert, update, delete on all tables in schema pixelforge.raw to r
 grant select, insert, update, delete on future tables in schema pixelforge.raw to role pixelforge_loader;
 grant select on all views in schema pixelforge.raw to role pixelforge_loader;
 grant usage on schema pixelforge.ops to role pixelforge_loader;
+grant select, insert, update on table pixelforge.ops.reconciliation_checks to role pixelforge_loader;
 grant read on stage pixelforge.ops.deploy_artifacts to role pixelforge_loader;
 grant usage, create function on schema pixelforge.raw to role pixelforge_render;
 grant usage on integration pixelforge_render_api to role pixelforge_render;
@@ -257,6 +272,10 @@ grant usage, create table, create view on schema pixelforge.intermediate to role
 grant usage, create table, create view on schema pixelforge.marts to role pixelforge_transformer;
 grant usage, create table, create view on schema pixelforge.ops_marts to role pixelforge_transformer;
 grant usage on schema pixelforge.ops to role pixelforge_transformer;
+grant select on all tables in schema pixelforge.ops to role pixelforge_transformer;
+grant select on future tables in schema pixelforge.ops to role pixelforge_transformer;
+grant select on all views in schema pixelforge.ops to role pixelforge_transformer;
+grant select on future views in schema pixelforge.ops to role pixelforge_transformer;
 grant usage on warehouse pixelforge_transform_wh to role pixelforge_transformer;
 grant usage, create stage, create stream, create view on schema pixelforge.raw to role pixelforge_orchestrator;
 grant usage, create task, create procedure, create dbt project on schema pixelforge.ops to role pixelforge_orchestrator;
@@ -345,20 +364,6 @@ grant select on view pixelforge.raw.designs_directory to role pixelforge_loader;
 grant select on view pixelforge.raw.designs_directory to role pixelforge_transformer;
 grant usage on stage pixelforge.raw.thumbnails_stage to role pixelforge_loader;
 grant select on view pixelforge.raw.thumbnails_directory to role pixelforge_loader;
-
--- ==== artifacts (built by --apply under the artifact folder) ====
-put 'file://build/deploy/artifacts/snowpark_procs.zip' '@ops.deploy_artifacts/' auto_compress = false overwrite = true;
-put 'file://build/deploy/artifacts/dbt/*.*' '@ops.deploy_artifacts/dbt/' auto_compress = false overwrite = true;
-put 'file://build/deploy/artifacts/dbt/dbt_project/macros/*.*' '@ops.deploy_artifacts/dbt/dbt_project/macros/' auto_compress = false overwrite = true;
-put 'file://build/deploy/artifacts/dbt/dbt_project/models/intermediate/validation/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/intermediate/validation/' auto_compress = false overwrite = true;
-put 'file://build/deploy/artifacts/dbt/dbt_project/models/marts/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/marts/' auto_compress = false overwrite = true;
-put 'file://build/deploy/artifacts/dbt/dbt_project/models/ops/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/' auto_compress = false overwrite = true;
-put 'file://build/deploy/artifacts/dbt/dbt_project/models/ops/intermediate/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/intermediate/' auto_compress = false overwrite = true;
-put 'file://build/deploy/artifacts/dbt/dbt_project/models/ops/marts/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/marts/' auto_compress = false overwrite = true;
-put 'file://build/deploy/artifacts/dbt/dbt_project/models/ops/staging/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/staging/' auto_compress = false overwrite = true;
-put 'file://build/deploy/artifacts/dbt/dbt_project/models/staging/pixelforge/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/staging/pixelforge/' auto_compress = false overwrite = true;
-put 'file://build/deploy/artifacts/dbt/dbt_project/seeds/*.*' '@ops.deploy_artifacts/dbt/dbt_project/seeds/' auto_compress = false overwrite = true;
-put 'file://build/deploy/artifacts/dbt/dbt_project/tests/*.*' '@ops.deploy_artifacts/dbt/dbt_project/tests/' auto_compress = false overwrite = true;
 
 -- ==== procedures (snowpark_procs/snowflake.yml) ====
 use role pixelforge_loader;
@@ -549,8 +554,9 @@ as
             history.error_message,
             convert_timezone('UTC', history.scheduled_time)::timestamp_ntz as scheduled_time,
             convert_timezone('UTC', history.query_start_time)::timestamp_ntz as query_start_time,
-            convert_timezone('UTC', history.next_scheduled_time)::timestamp_ntz
-                as next_scheduled_time,
+            -- ACCOUNT_USAGE.TASK_HISTORY has no NEXT_SCHEDULED_TIME (only the INFORMATION_SCHEMA
+            -- function does): "TASK_HISTORY view", Snowflake docs; checks/snowflake_catalog.yml
+            null::timestamp_ntz as next_scheduled_time,
             convert_timezone('UTC', history.completed_time)::timestamp_ntz as completed_time,
             history.root_task_id,
             history.graph_version,
@@ -700,7 +706,7 @@ create or replace alert ops.pixelforge_no_recent_success
     ))
     then
         call system$send_snowflake_notification(
-            snowflake.notification.text_plain('[page] pixelforge: no successful run in the last 30 minutes (late or missed schedule) (docs/runbook.md#no_recent_success)'),
+            snowflake.notification.application_json('{"alert": "no_recent_success", "message": "pixelforge: no successful run in the last 30 minutes (late or missed schedule)", "pipeline": "pixelforge", "runbook": "docs/runbook.md#no_recent_success", "severity": "page"}'),
             snowflake.notification.integration('pixelforge_alerts')
         );
 create or replace alert ops.pixelforge_failed_run
@@ -757,7 +763,7 @@ create or replace alert ops.pixelforge_failed_run
     ))
     then
         call system$send_snowflake_notification(
-            snowflake.notification.text_plain('[page] pixelforge: a run failed; its files wait for the next run (docs/runbook.md#failed_run)'),
+            snowflake.notification.application_json('{"alert": "failed_run", "message": "pixelforge: a run failed; its files wait for the next run", "pipeline": "pixelforge", "runbook": "docs/runbook.md#failed_run", "severity": "page"}'),
             snowflake.notification.integration('pixelforge_alerts')
         );
 create or replace alert ops.pixelforge_failing_step
@@ -793,7 +799,7 @@ create or replace alert ops.pixelforge_failing_step
     ))
     then
         call system$send_snowflake_notification(
-            snowflake.notification.text_plain('[warning] pixelforge: a step failed 2+ attempts in 60 minutes (retried or not) (docs/runbook.md#failing_step)'),
+            snowflake.notification.application_json('{"alert": "failing_step", "message": "pixelforge: a step failed 2+ attempts in 60 minutes (retried or not)", "pipeline": "pixelforge", "runbook": "docs/runbook.md#failing_step", "severity": "warning"}'),
             snowflake.notification.integration('pixelforge_alerts')
         );
 create or replace alert ops.pixelforge_backlog_growth
@@ -815,7 +821,7 @@ create or replace alert ops.pixelforge_backlog_growth
     ))
     then
         call system$send_snowflake_notification(
-            snowflake.notification.text_plain('[warning] pixelforge: the backlog (discovered, not loaded) grew at each of the last 3 runs (docs/runbook.md#backlog_growth)'),
+            snowflake.notification.application_json('{"alert": "backlog_growth", "message": "pixelforge: the backlog (discovered, not loaded) grew at each of the last 3 runs", "pipeline": "pixelforge", "runbook": "docs/runbook.md#backlog_growth", "severity": "warning"}'),
             snowflake.notification.integration('pixelforge_alerts')
         );
 create or replace alert ops.pixelforge_latency_objective_breached
@@ -849,7 +855,7 @@ create or replace alert ops.pixelforge_latency_objective_breached
     ))
     then
         call system$send_snowflake_notification(
-            snowflake.notification.text_plain('[page] pixelforge: upload -> queryable over 30 minutes (p95 of the last 60 minutes, or a file still waiting) (docs/runbook.md#latency_objective_breached)'),
+            snowflake.notification.application_json('{"alert": "latency_objective_breached", "message": "pixelforge: upload -> queryable over 30 minutes (p95 of the last 60 minutes, or a file still waiting)", "pipeline": "pixelforge", "runbook": "docs/runbook.md#latency_objective_breached", "severity": "page"}'),
             snowflake.notification.integration('pixelforge_alerts')
         );
 create or replace alert ops.pixelforge_quarantine_spike
@@ -868,7 +874,7 @@ create or replace alert ops.pixelforge_quarantine_spike
     ))
     then
         call system$send_snowflake_notification(
-            snowflake.notification.text_plain('[warning] pixelforge: 10+ file versions and over 25% of those loaded in the last 60 minutes were quarantined (docs/runbook.md#quarantine_spike)'),
+            snowflake.notification.application_json('{"alert": "quarantine_spike", "message": "pixelforge: 10+ file versions and over 25% of those loaded in the last 60 minutes were quarantined", "pipeline": "pixelforge", "runbook": "docs/runbook.md#quarantine_spike", "severity": "warning"}'),
             snowflake.notification.integration('pixelforge_alerts')
         );
 

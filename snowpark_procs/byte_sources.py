@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,10 +114,33 @@ class StageFileByteSource:
             raise SourceFileError(
                 reason_codes.FILE_MISSING, f"{relative_path}: deleted after discovery"
             ) from error
+        digest = hashlib.md5(usedforsecurity=False)
         with handle:
-            chunks = iter(lambda: handle.read(CHUNK_BYTES), b"")
+            chunks = _hashed(iter(lambda: handle.read(CHUNK_BYTES), b""), digest)
             spool = _spool(chunks, self._max_bytes, relative_path)
-        # SnowflakeFile has no ETag precondition: an overwrite during the read is
-        # recorded under the old ETag, and the next run discovers the new version.
         with spool:
+            _check_version(digest.hexdigest(), etag, relative_path)
             yield spool
+
+
+# A single-part upload's ETag is the MD5 of its bytes (AWS "Checking object integrity"); a
+# multipart ETag is "<md5 of the parts' md5s>-<parts>", which needs the part size to recompute.
+_SINGLE_PART_ETAG = re.compile(r"[0-9a-f]{32}")
+
+
+def _hashed(chunks: Iterator[bytes], digest: Any) -> Iterator[bytes]:
+    for chunk in chunks:
+        digest.update(chunk)
+        yield chunk
+
+
+def _check_version(md5_hex: str, etag: str, relative_path: str) -> None:
+    """SnowflakeFile has no ETag precondition (S3ByteSource sends If-Match): the bytes read
+    must be the version discovered, or the file was overwritten after discovery. Checked for
+    single-part ETags; a multipart upload's version cannot be verified from its bytes alone
+    (README, local and production)."""
+    expected = etag.strip('"').lower()
+    if _SINGLE_PART_ETAG.fullmatch(expected) and md5_hex != expected:
+        raise SourceFileError(
+            reason_codes.FILE_CHANGED, f"{relative_path}: overwritten after discovery"
+        )

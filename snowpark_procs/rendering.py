@@ -15,6 +15,9 @@ from snowpark_procs import reason_codes
 # The renderer's per-row failures that say nothing about the file itself (the
 # service, S3 or the network failed): retried by a later attempt, never recorded.
 PERMANENT_REASON_CODES = reason_codes.ALL_REASON_CODES
+# The external function's COMPRESSION: AUTO means GZIP on AWS ("CREATE EXTERNAL FUNCTION"), so
+# Snowflake sends gzip bodies with Content-Encoding: gzip; the local runner does the same.
+EXTERNAL_FUNCTION_COMPRESSION = "auto"
 
 
 @dataclass(frozen=True)

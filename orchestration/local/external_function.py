@@ -10,6 +10,7 @@ carry the same batch id and no body, waiting longer each time, until a 200 or Sn
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import time
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from snowpark_procs.rendering import RenderRequest
+from snowpark_procs.rendering import EXTERNAL_FUNCTION_COMPRESSION, RenderRequest
 
 FUNCTION_NAME = "RENDER_THUMBNAIL"
 ASYNC_TIMEOUT_S = 600.0  # Snowflake's total async timeout; not configurable there
@@ -86,6 +87,8 @@ class HttpRenderer:
                 ]
             }
         ).encode("utf-8")
+        if EXTERNAL_FUNCTION_COMPRESSION in {"auto", "gzip"}:  # AUTO is GZIP on AWS
+            body = gzip.compress(body)
         answer = self._send("POST", batch_id, body, deadline)
         delays = self._backoff.delays()
         while answer.status == 202:
@@ -126,6 +129,8 @@ class HttpRenderer:
         }
         if body is not None:
             headers["Content-Type"] = "application/json"
+            if body.startswith(b"\x1f\x8b"):
+                headers["Content-Encoding"] = "gzip"
         request = urllib.request.Request(self._endpoint, data=body, headers=headers, method=method)
         timeout_s = max(0.1, min(self._request_timeout_s, deadline - time.monotonic()))
         try:

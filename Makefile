@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export SNOWFLAKE_DISABLE_PLATFORM_DETECTION := true
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install demo test test-fast lint bench lock clean
+.PHONY: help install demo test test-fast lint check-packages bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ lint: install ## ruff, and sqlfluff on the dbt models (against a throwaway local
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m orchestration.local.lint_sql
+
+check-packages: install ## resolve the procedures' PACKAGES from PyPI for Snowflake's runtime (pip, wheels only)
+	$(BIN)/python -m orchestration.deploy.check_packages
 
 bench: install ## run the benchmarks at reduced scale (python -m bench --full for full scale)
 	$(BIN)/python -m bench

@@ -1,8 +1,12 @@
 """The Snowpark procedures, read from snowpark_procs/snowflake.yml (their one declaration).
 
 Package pins come from requirements/lock.txt, so Snowflake runs the versions the suite tested.
-Whether Snowflake's Anaconda channel offers each pinned version cannot be checked offline: the
-live contract test queries INFORMATION_SCHEMA.PACKAGES for every pin.
+They install from PyPI through Snowflake's shared artifact repository (ARTIFACT_REPOSITORY
+below), not from the Anaconda channel, which carries no psd-tools and lags PyPI. Whether every
+pin, with its dependencies, installs for the procedures' runtime is checked without Snowflake:
+`make check-packages` (orchestration/deploy/check_packages.py) resolves them with pip for
+CPython 3.11 on manylinux, wheels only; tests/orchestration/test_packages.py checks that the
+declared packages are exactly what the zipped procedure modules import.
 """
 
 from __future__ import annotations
@@ -20,9 +24,35 @@ LOCK_FILE = REPO_ROOT / "requirements" / "lock.txt"
 ARTIFACT_STAGE = "ops.deploy_artifacts"
 PROCEDURES_ZIP = "snowpark_procs.zip"
 
-# What the handlers import, besides the standard library (snowpark_procs/*); psd-tools brings
-# numpy and attrs, which the channel resolves as dependencies.
-PROCEDURE_PACKAGES = ("snowflake-snowpark-python", "pillow", "pypdf", "psd-tools", "defusedxml")
+# The distributions the zipped modules (snowpark_procs/**) import, besides the standard library:
+# tests/orchestration/test_packages.py fails on one missing here or one nothing imports. Only
+# what the code imports directly (psd-tools brings numpy and attrs; the repository resolves
+# dependencies like pip). snowpark_procs/sql imports snowflake.connector, so the connector is
+# declared next to Snowpark, which depends on it.
+PROCEDURE_PACKAGES = (
+    "snowflake-snowpark-python",
+    "snowflake-connector-python",
+    "pillow",
+    "pypdf",
+    "psd-tools",
+    "defusedxml",
+)
+# Where PACKAGES install from: PyPI through Snowflake's shared artifact repository
+# ("Using third-party packages", Artifact Repository overview,
+# https://docs.snowflake.com/en/developer-guide/udf/python/udf-python-packages). Per that page:
+# PACKAGES names the packages that come from the repository, pinned `name==version` ("specify
+# version constraints to ensure production stability"), resolved once at CREATE and then
+# frozen; the role that creates the procedure and every role that runs it need the database
+# role SNOWFLAKE.PYPI_REPOSITORY_USER (plan.py grants it to the loader and the orchestrator);
+# a package built only for x86 would also need RESOURCE_CONSTRAINT=(architecture='x86'), which
+# these procedures do not set, so check_packages requires wheels for x86_64 and aarch64.
+# snowflake-snowpark-python comes from the same repository: the page names no exception, and
+# Snowpark's own registration (snowflake.snowpark.stored_procedure, 1.56.0) adds
+# `snowflake-snowpark-python==<its version>` to PACKAGES for any artifact repository.
+ARTIFACT_REPOSITORY = "snowflake.snowpark.pypi_shared_repository"
+
+
+_OBJECT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}")
 
 
 class ProjectDefinitionError(ValueError):
@@ -41,6 +71,14 @@ class ProcedureSpec:
     execute_as: str
     packages: tuple[str, ...]
     imports: tuple[str, ...]
+    artifact_repository: str = ARTIFACT_REPOSITORY
+
+    def __post_init__(self) -> None:
+        # rendered unquoted (it is an object name, not a string)
+        if not _OBJECT_NAME.fullmatch(self.artifact_repository):
+            raise ProjectDefinitionError(
+                f"{self.entity}: artifact repository {self.artifact_repository!r} is not a name"
+            )
 
     @property
     def qualified_name(self) -> str:

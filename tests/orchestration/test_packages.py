@@ -1,0 +1,404 @@
+"""The procedures' packages: declared = imported, rendered with the artifact repository, and
+`make check-packages` built and reporting right (its pip runs are faked here: no network).
+
+The import checks read the modules from the zip the deploy stages (build_artifacts), so they see
+exactly what Snowflake imports.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import os
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from orchestration.deploy import DeploySettings, render_plan
+from orchestration.deploy import check_packages as cp
+from orchestration.deploy.artifacts import build_artifacts
+from orchestration.deploy.procedures import (
+    ARTIFACT_REPOSITORY,
+    PROCEDURE_PACKAGES,
+    PROCEDURES_ZIP,
+    ProcedureSpec,
+    ProjectDefinitionError,
+    load_procedures,
+    lock_pins,
+)
+
+FIRST_PARTY = "snowpark_procs"
+# Classes in the zip that only the local runner uses, with what they may import lazily that
+# Snowflake does not install. In Snowflake the handlers read files with StageFileByteSource.
+LOCAL_ONLY = {"snowpark_procs.byte_sources.S3ByteSource": "the local runner's S3 reader"}
+
+
+# --- what the zipped modules import ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def zipped_sources(tmp_path_factory) -> dict[str, tuple[str, bool]]:
+    """module name -> (source, is_package), for every .py in the staged procedures zip."""
+    artifact_dir = tmp_path_factory.mktemp("artifacts")
+    build_artifacts(artifact_dir, "loader", "wh", "db")
+    with zipfile.ZipFile(artifact_dir / PROCEDURES_ZIP) as archive:
+        sources = {}
+        for name in archive.namelist():
+            if name.endswith(".py"):
+                module, is_package = cp.module_name(name)
+                sources[module] = (archive.read(name).decode("utf-8"), is_package)
+    assert "snowpark_procs.handlers" in sources
+    return sources
+
+
+def _sites(sources: dict[str, tuple[str, bool]], modules=None) -> list[cp.ImportSite]:
+    return [
+        site
+        for module, (source, is_package) in sorted(sources.items())
+        if modules is None or module in modules
+        for site in cp.import_sites(source, module, is_package)
+    ]
+
+
+def _third_party(sites: Sequence[cp.ImportSite]) -> dict[str, list[str]]:
+    """distribution -> where it is imported, for imports outside the zip's own package."""
+    found: dict[str, list[str]] = {}
+    for site in sites:
+        if site.module.partition(".")[0] == FIRST_PARTY:
+            continue
+        distribution = cp.distribution_of(site.module)
+        if distribution is not None:
+            found.setdefault(distribution, []).append(site.where)
+    return found
+
+
+def _local_only(site: cp.ImportSite) -> bool:
+    qualified = f"{site.importer}.{site.scope}"
+    return any(qualified == s or qualified.startswith(s + ".") for s in LOCAL_ONLY)
+
+
+def _declared() -> set[str]:
+    return {cp.normalize(name) for name in PROCEDURE_PACKAGES}
+
+
+def _handler_modules() -> set[str]:
+    return {proc.handler.rpartition(".")[0] for proc in load_procedures()}
+
+
+def test_handlers_load_only_declared_packages(zipped_sources) -> None:
+    """What Snowflake executes importing a handler: module-level imports, transitively."""
+    graph = cp.production_modules(zipped_sources, _handler_modules())
+    assert {"snowpark_procs.transient", "snowpark_procs.sql", "snowpark_procs.metadata.psd"} <= (
+        set(graph)
+    )
+    module_level = [s for s in _sites(zipped_sources, graph) if s.module_level]
+    undeclared = {
+        dist: where for dist, where in _third_party(module_level).items() if dist not in _declared()
+    }
+    assert not undeclared, f"imported when a handler loads, not in PROCEDURE_PACKAGES: {undeclared}"
+
+
+def test_zipped_modules_import_only_declared_packages(zipped_sources) -> None:
+    """Lazy imports too (StageFileByteSource imports snowflake.snowpark.files when it reads),
+    except inside the local-only classes."""
+    sites = [s for s in _sites(zipped_sources) if not _local_only(s)]
+    undeclared = {d: w for d, w in _third_party(sites).items() if d not in _declared()}
+    assert not undeclared, f"imported by the zipped modules, not declared: {undeclared}"
+
+
+def test_every_declared_package_is_imported(zipped_sources) -> None:
+    imported = set(_third_party([s for s in _sites(zipped_sources) if not _local_only(s)]))
+    assert _declared() - imported == set(), "declared in PROCEDURE_PACKAGES, imported by nothing"
+
+
+def test_local_only_classes_are_needed_and_unused_by_the_procedures(zipped_sources) -> None:
+    lazy = [s for s in _sites(zipped_sources) if _local_only(s)]
+    lazy_distributions = set(_third_party(lazy))
+    # the exemption still exempts something undeclared (botocore), or it should go
+    assert lazy_distributions - _declared() == {"botocore"}
+    assert all(not site.module_level for site in lazy)
+    for qualified in LOCAL_ONLY:
+        module, _, name = qualified.rpartition(".")
+        users = [
+            other
+            for other, (source, _) in zipped_sources.items()
+            for node in ast.walk(ast.parse(source))
+            if (isinstance(node, ast.Name) and node.id == name)
+            or (isinstance(node, ast.Attribute) and node.attr == name)
+            or (isinstance(node, ast.alias) and node.name == name)
+        ]
+        assert module in zipped_sources
+        assert not users, f"{name} is local-only but {users} use it"
+
+
+def test_procedures_declare_the_lock_pins_of_the_packages() -> None:
+    for proc in load_procedures():
+        assert proc.packages == lock_pins(PROCEDURE_PACKAGES)
+        assert {cp.normalize(p.partition("==")[0]) for p in proc.packages} == _declared()
+
+
+# --- the import analysis itself -----------------------------------------------------------
+
+SAMPLE = """
+from __future__ import annotations
+import json
+from typing import TYPE_CHECKING
+from PIL import Image
+from . import records
+from .sql import read_sql
+
+if TYPE_CHECKING:
+    import numpy
+
+class Reader:
+    def open(self):
+        import botocore.exceptions
+        return botocore
+
+def later():
+    from snowflake.snowpark.files import SnowflakeFile
+"""
+
+
+def test_import_sites_know_scope_and_resolve_relative_imports() -> None:
+    sites = cp.import_sites(SAMPLE, "pkg.mod")
+    found = {(s.module, s.scope) for s in sites}
+    assert ("PIL", "") in found
+    assert ("pkg", "") in found  # from . import records
+    assert ("pkg.sql", "") in found
+    assert ("botocore.exceptions", "Reader.open") in found
+    assert ("snowflake.snowpark.files", "later") in found
+    assert not any(s.module == "numpy" for s in sites)  # only for the type checker
+    package_sites = cp.import_sites("from .sql import x\n", "pkg", is_package=True)
+    assert [s.module for s in package_sites] == ["pkg.sql"]
+    assert cp.import_sites("from .. import x\n", "a.b.c")[0].module == "a"
+
+
+def test_production_modules_follow_module_level_imports_and_packages() -> None:
+    sources = {
+        "pkg": ("", True),
+        "pkg.handlers": ("from pkg import used\nfrom pkg.sub.leaf import x\n", False),
+        "pkg.used": ("def f():\n    import pkg.lazy\n", False),
+        "pkg.lazy": ("import botocore\n", False),
+        "pkg.sub": ("", True),
+        "pkg.sub.leaf": ("", False),
+        "pkg.unused": ("", False),
+    }
+    assert cp.production_modules(sources, ["pkg.handlers"]) == (
+        "pkg",
+        "pkg.handlers",
+        "pkg.sub",
+        "pkg.sub.leaf",
+        "pkg.used",
+    )
+
+
+def test_distribution_of_modules() -> None:
+    assert cp.distribution_of("json") is None
+    assert cp.distribution_of("PIL.Image") == "pillow"
+    assert cp.distribution_of("psd_tools.constants") == "psd-tools"
+    # the `snowflake` namespace: told apart by which distribution ships the subpackage
+    assert cp.distribution_of("snowflake.connector.util_text") == "snowflake-connector-python"
+    assert cp.distribution_of("snowflake.snowpark.files") == "snowflake-snowpark-python"
+    with pytest.raises(cp.UnknownModuleError, match="no installed distribution"):
+        cp.distribution_of("no_such_module_here")
+    with pytest.raises(cp.UnknownModuleError, match="snowflake-connector-python"):
+        cp.distribution_of("snowflake")  # the bare namespace: either
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def test_procedures_install_from_the_pypi_artifact_repository() -> None:
+    plan = render_plan(DeploySettings.with_placeholders())
+    procedures = [s.sql for s in plan if s.kind == "procedure" and "language python" in s.sql]
+    assert len(procedures) == len(load_procedures())
+    for sql in procedures:
+        lines = [line.strip() for line in sql.splitlines()]
+        assert "artifact_repository = snowflake.snowpark.pypi_shared_repository" in lines
+        packages = next(line for line in lines if line.startswith("packages = "))
+        for pin in lock_pins(PROCEDURE_PACKAGES):
+            assert f"'{pin}'" in packages
+
+
+def test_roles_that_create_and_run_the_procedures_may_use_the_repository() -> None:
+    settings = DeploySettings.with_placeholders()
+    grants = [s.sql for s in render_plan(settings) if s.kind == "grant"]
+    for role in (settings.loader_role, settings.orchestrator_role):
+        assert f"grant database role snowflake.pypi_repository_user to role {role}" in grants
+
+
+def test_artifact_repository_must_be_an_object_name() -> None:
+    spec = load_procedures()[0]
+    assert spec.artifact_repository == ARTIFACT_REPOSITORY
+    with pytest.raises(ProjectDefinitionError, match="not a name"):
+        dataclasses.replace(spec, artifact_repository="x; drop table raw.files")
+
+
+# --- make check-packages (pip faked) ------------------------------------------------------
+
+PINS = ("snowflake-snowpark-python==1.56.0", "psd-tools==1.26.0")
+
+
+def _spec(name: str, packages: tuple[str, ...] = PINS, runtime: str = "3.11") -> ProcedureSpec:
+    return ProcedureSpec(
+        entity=name,
+        schema="raw",
+        name=name,
+        handler=f"snowpark_procs.handlers.{name}",
+        signature=(),
+        returns="varchar",
+        runtime=runtime,
+        execute_as="owner",
+        packages=packages,
+        imports=(),
+    )
+
+
+class FakePip:
+    """Records the commands; answers from a table keyed by architecture."""
+
+    def __init__(self, answers: dict[str, tuple[int, str]] | None = None) -> None:
+        self.commands: list[list[str]] = []
+        self.answers = answers or {}
+
+    def __call__(self, command: Sequence[str]) -> tuple[int, str]:
+        self.commands.append(list(command))
+        platform = _option_values(command, "--platform")[0]
+        architecture = next(a for a in cp.ARCHITECTURES if platform.endswith(a))
+        if architecture in self.answers:
+            return self.answers[architecture]
+        dest = Path(command[command.index("--dest") + 1])
+        dest.mkdir(parents=True)
+        (dest / f"fake-1.0-py3-none-{architecture}.whl").write_bytes(b"")
+        return 0, "Successfully downloaded"
+
+
+def _option_values(command: Sequence[str], option: str) -> list[str]:
+    return [command[i + 1] for i, arg in enumerate(command) if arg == option]
+
+
+def test_download_command_asks_pip_for_the_snowflake_runtime(tmp_path: Path) -> None:
+    target = cp.Target("3.11", "x86_64")
+    command = cp.download_command(PINS, target, tmp_path, python="python")
+    assert command[:4] == ["python", "-m", "pip", "download"]
+    assert "--only-binary=:all:" in command
+    assert "--no-deps" not in command  # dependencies must install too
+    assert _option_values(command, "--python-version") == ["3.11"]
+    assert _option_values(command, "--implementation") == ["cp"]
+    assert _option_values(command, "--abi") == ["cp311"]
+    assert _option_values(command, "--index-url") == ["https://pypi.org/simple/"]
+    assert _option_values(command, "--dest") == [str(tmp_path)]
+    platforms = _option_values(command, "--platform")
+    for tag in ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64"):
+        assert tag in platforms
+    assert "manylinux_2_29_x86_64" not in platforms
+    assert all(p.endswith("_x86_64") for p in platforms)
+    assert command[-len(PINS) :] == list(PINS)
+    assert [t.architecture for t in cp.targets_for("3.11")] == ["x86_64", "aarch64"]
+    assert cp.targets_for("3.12")[0].abi == "cp312"
+
+
+def test_each_package_set_resolves_once_per_architecture() -> None:
+    pip = FakePip()
+    lines: list[str] = []
+    procedures = [_spec("a"), _spec("b"), _spec("c", packages=("pypdf==7.1.1",))]
+    assert cp.check_procedures(procedures, runner=pip, report=lines.append) == []
+    assert len(pip.commands) == 4  # two package sets x two architectures
+    assert sorted(tuple(c[-len(PINS) :]) for c in pip.commands).count(PINS) == 2
+    assert any(line.startswith("ok   CPython 3.11 manylinux aarch64") for line in lines)
+    assert any("fake-1.0" in line for line in lines)
+
+
+MISSING_PIN = """\
+Collecting snowflake-snowpark-python==1.56.0
+ERROR: Could not find a version that satisfies the requirement psd-tools==9.9.9 (from versions: 1.9.0, 1.26.0)
+ERROR: No matching distribution found for psd-tools==9.9.9
+"""  # noqa: E501
+MISSING_DEPENDENCY = """\
+ERROR: Could not find a version that satisfies the requirement numpy>=9 (from psd-tools) (from versions: none)
+ERROR: No matching distribution found for numpy>=9
+"""  # noqa: E501
+CONFLICT = """\
+ERROR: Cannot install psd-tools==1.26.0 and snowflake-snowpark-python==1.56.0 because these package versions have conflicting dependencies.
+ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/dependency-resolution/
+"""  # noqa: E501
+
+
+@pytest.mark.parametrize(
+    ("output", "named"),
+    [
+        (MISSING_PIN, ("psd-tools==9.9.9",)),
+        (MISSING_DEPENDENCY, ("numpy>=9",)),
+        (CONFLICT, ("psd-tools==1.26.0", "snowflake-snowpark-python==1.56.0")),
+        ("ERROR: network is unreachable\n", ()),
+    ],
+)
+def test_unresolved_requirements_from_pip_output(output: str, named: tuple[str, ...]) -> None:
+    assert cp.unresolved_requirements(output) == named
+
+
+def test_a_package_that_cannot_install_is_named_with_its_target_and_procedures() -> None:
+    pip = FakePip({"aarch64": (1, MISSING_PIN)})
+    lines: list[str] = []
+    failures = cp.check_procedures([_spec("a"), _spec("b")], runner=pip, report=lines.append)
+    assert [f.target.architecture for f in failures] == ["aarch64"]
+    message = failures[0].message()
+    assert message.startswith(
+        "cannot install psd-tools==9.9.9 for CPython 3.11 manylinux aarch64 "
+        "(procedures raw.a, raw.b)"
+    )
+    assert "No matching distribution found for psd-tools==9.9.9" in message
+    assert "FAIL " + failures[0].summary() in lines
+
+
+def test_a_dependency_that_cannot_install_is_named_as_one() -> None:
+    pip = FakePip({"x86_64": (1, MISSING_DEPENDENCY)})
+    failures = cp.check_procedures([_spec("a")], runner=pip, report=lambda _: None)
+    assert "numpy>=9 (a dependency of the declared packages)" in failures[0].summary()
+
+
+def test_pip_errors_keep_what_names_the_problem() -> None:
+    noisy = "Collecting x\nERROR: Ignored the following versions that require a different "
+    noisy += "python version: 1.0 Requires-Python ==3.8.*\n" + MISSING_PIN
+    assert cp.pip_errors(noisy).splitlines() == [
+        "    " + line for line in MISSING_PIN.splitlines() if line.startswith("ERROR:")
+    ]
+    assert cp.pip_errors("a\nb\nc\n", fallback_lines=2) == "    b\n    c"
+
+
+def test_unparsed_pip_failure_still_fails_naming_the_pins() -> None:
+    pip = FakePip({"x86_64": (2, "ERROR: network is unreachable\n")})
+    failures = cp.check_procedures([_spec("a")], runner=pip, report=lambda _: None)
+    assert failures[0].summary().startswith(f"cannot install one of {', '.join(PINS)}")
+    assert "network is unreachable" in failures[0].message()
+
+
+def test_main_exits_non_zero_naming_the_package(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(cp, "load_procedures", lambda: (_spec("a"),))
+    monkeypatch.setattr(cp, "run_pip", FakePip({"x86_64": (1, MISSING_PIN)}))
+    assert cp.main([]) == 1
+    out = capsys.readouterr().out
+    assert "cannot install psd-tools==9.9.9 for CPython 3.11 manylinux x86_64" in out
+    monkeypatch.setattr(cp, "run_pip", FakePip())
+    assert cp.main(["--index-url", "https://mirror.example/simple/"]) == 0
+    assert "from https://mirror.example/simple/" in capsys.readouterr().out
+
+
+def test_pip_ignores_this_machines_package_sources() -> None:
+    environ = {
+        "PATH": "/bin",
+        "PIP_CERT": "/etc/ssl/ca.pem",
+        "PIP_FIND_LINKS": "/opt/wheels",
+        "PIP_EXTRA_INDEX_URL": "file:///opt/pypi/simple",
+        "PIP_CONSTRAINT": "/etc/constraints.txt",
+        "pip_index_url": "https://elsewhere/simple",
+    }
+    env = cp.pip_environment(environ)
+    assert env["PIP_CONFIG_FILE"] == os.devnull  # no pip.conf: find-links, extra indexes
+    assert env["PIP_CERT"] == "/etc/ssl/ca.pem" and env["PATH"] == "/bin"
+    assert not {"PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_CONSTRAINT", "pip_index_url"} & (
+        set(env)
+    )

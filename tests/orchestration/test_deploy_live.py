@@ -16,7 +16,7 @@ from orchestration.deploy import DeploySettings, SettingsError, render_plan
 from orchestration.deploy.apply import apply_plan, prod_connection_parameters
 from orchestration.deploy.artifacts import build_artifacts
 from orchestration.deploy.aws import aws_template
-from orchestration.deploy.procedures import lock_pins
+from orchestration.deploy.procedures import load_procedures
 
 pytestmark = pytest.mark.live
 
@@ -30,22 +30,38 @@ def _snowflake_settings() -> tuple[dict[str, object], DeploySettings]:
         pytest.skip(f"deploy settings incomplete: {error}")
 
 
-def test_pinned_packages_exist_in_snowflakes_channel() -> None:
+def test_procedure_packages_install_in_the_account() -> None:
+    """What `make check-packages` cannot settle offline (the runtime's glibc, the artifact
+    repository's reach): a throwaway procedure with the procedures' exact PACKAGES, IMPORTS and
+    ARTIFACT_REPOSITORY imports every handler module and answers 'ok'. Run after a deploy
+    (the zip must be on the stage)."""
     import snowflake.connector
 
-    parameters, _ = _snowflake_settings()
+    parameters, settings = _snowflake_settings()
+    spec = load_procedures()[0]
+    packages = ", ".join(f"'{pin}'" for pin in spec.packages)
+    imports = ", ".join(f"'{item}'" for item in spec.imports)
+    probe = f"{spec.schema}.pixelforge_packages_probe_{uuid.uuid4().hex[:8]}"
     connection = snowflake.connector.connect(**parameters)
     try:
         with connection.cursor() as cursor:
-            for pin in lock_pins():
-                name, version = pin.split("==")
-                cursor.execute(
-                    "select count(*) from information_schema.packages "
-                    "where language = 'python' and package_name = %s and version = %s",
-                    (name, version),
-                )
+            cursor.execute(f"use database {settings.database}")
+            cursor.execute(f"use role {settings.loader_role}")
+            cursor.execute(
+                f"create procedure {probe}() returns varchar language python "
+                f"runtime_version = '{spec.runtime}' artifact_repository = "
+                f"{spec.artifact_repository} packages = ({packages}) imports = ({imports}) "
+                "handler = 'probe' as $$\n"
+                "def probe(session):\n"
+                "    import snowpark_procs.handlers  # noqa: F401\n"
+                "    return 'ok'\n$$"
+            )
+            try:
+                cursor.execute(f"call {probe}()")
                 row = cursor.fetchone()
-                assert row is not None and row[0] >= 1, f"{pin} is not in the Anaconda channel"
+                assert row is not None and row[0] == "ok", row
+            finally:
+                cursor.execute(f"drop procedure if exists {probe}()")
     finally:
         connection.close()
 

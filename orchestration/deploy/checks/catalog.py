@@ -1,0 +1,904 @@
+"""Qualify every column and function the deploy plan uses against a catalog of Snowflake objects.
+
+fakesnow has no ACCOUNT_USAGE, no TASK_HISTORY() table function and no SYSTEM$ functions, so a
+column the plan reads from a Snowflake-owned view that the view does not have only failed on the
+account (production audit finding 5: NEXT_SCHEDULED_TIME read from
+SNOWFLAKE.ACCOUNT_USAGE.TASK_HISTORY, which has none). This check parses every plan statement with
+sqlglot -- task bodies, the statements inside their EXECUTE IMMEDIATE $$...$$ blocks, SQL
+procedure bodies and alert conditions and actions included -- and qualifies each column
+reference against:
+
+- snowflake_catalog.yml (next to this module): the documented columns of the Snowflake-owned
+  views, table functions (INFORMATION_SCHEMA.TASK_HISTORY(), DIRECTORY(@stage)) and streams on
+  stages, each entry with the URL and title of its documentation page;
+- the project's relations: the plan's own CREATE TABLE / CREATE VIEW / CREATE STREAM statements
+  (snowpark_procs/sql/schema.sql is rendered into the plan) and the dbt models' documented
+  columns (dbt_project/models/**/_*.yml). A dbt model's documentation may list fewer columns than
+  the model has, so a column it does not list is reported as `undocumented`, not as a violation.
+
+Every call of a SYSTEM$ function or of a function under SNOWFLAKE.<schema> must be catalogued,
+with a documented number of arguments (and, for SYSTEM$TASK_RUNTIME_INFO, a documented
+argument value); a table function's named arguments must be documented ones.
+
+The check is pure: `check_plan(statements)` returns a `Report`; the tests decide what passes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlglot
+import yaml
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, ParseError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+CATALOG_PATH = Path(__file__).with_name("snowflake_catalog.yml")
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DBT_PROJECT_FILE = REPO_ROOT / "dbt_project.yml"
+DIALECT = "snowflake"
+DOCS_PREFIX = "https://docs.snowflake.com/"
+SECTIONS = ("views", "table_functions", "stage_streams", "functions")
+# The sqlglot schema keeps table-function outputs under this (made-up) database.
+TABLE_FUNCTION_DB = "snowflake_table_function"
+DIRECTORY = "directory"
+
+
+class CatalogError(ValueError):
+    """The catalog file is not usable (see lint_catalog)."""
+
+
+class Statement(Protocol):
+    """What the check reads of a plan statement (orchestration.deploy.plan.PlanStatement)."""
+
+    @property
+    def sql(self) -> str: ...
+
+
+# --- the catalog -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    url: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A Snowflake-owned view, table-function output or stream on a stage, and its columns."""
+
+    name: str
+    columns: Mapping[str, str]
+    source: Source
+    arguments: frozenset[str] = frozenset()  # a table function's named arguments
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    min_args: int
+    max_args: int
+    source: Source
+    argument_values: frozenset[str] | None = None  # documented values of the only argument
+
+
+@dataclass(frozen=True)
+class Catalog:
+    views: Mapping[str, Relation]
+    table_functions: Mapping[str, Relation]
+    stage_stream: Relation
+    functions: Mapping[str, Function]
+
+
+def _source_problems(entry: Mapping[str, Any]) -> list[str]:
+    source = entry.get("source")
+    if not isinstance(source, Mapping):
+        return ["no source (the url and title of its documentation page)"]
+    problems = []
+    if not str(source.get("url") or "").startswith(DOCS_PREFIX):
+        problems.append(f"source url is not a {DOCS_PREFIX} page")
+    if not str(source.get("title") or "").strip():
+        problems.append("source has no page title")
+    return problems
+
+
+def _mapping_problems(entry: Mapping[str, Any], key: str) -> list[str]:
+    value = entry.get(key)
+    if not isinstance(value, Mapping) or not value:
+        return [f"no {key}"]
+    bad = [name for name, kind in value.items() if name != str(name).lower() or not kind]
+    return [f"{key} must map lower-case names to types: {bad}"] if bad else []
+
+
+def _entry_problems(section: str, entry: Any, data: Mapping[str, Any]) -> list[str]:
+    if not isinstance(entry, Mapping):
+        return ["not a mapping"]
+    problems = _source_problems(entry)
+    if section in ("views", "table_functions"):
+        problems += _mapping_problems(entry, "columns")
+    if section == "table_functions" and not isinstance(entry.get("arguments"), list):
+        problems.append("no arguments list (empty when it takes none)")
+    if section == "stage_streams":
+        problems += _mapping_problems(entry, "metadata_columns")
+        if entry.get("columns_of") not in (data.get("table_functions") or {}):
+            problems.append("columns_of names no table function")
+    if section == "functions":
+        arity = entry.get("arity")
+        if not (
+            isinstance(arity, list)
+            and len(arity) == 2
+            and all(isinstance(n, int) for n in arity)
+            and 0 <= arity[0] <= arity[1]
+        ):
+            problems.append("arity must be [min, max] argument counts")
+        values = entry.get("argument_values")
+        if values is not None and not (isinstance(values, list) and values):
+            problems.append("argument_values must be a non-empty list")
+    return problems
+
+
+def lint_catalog(data: Any) -> list[str]:
+    """Everything wrong with a parsed catalog file, one line each (empty when usable)."""
+    if not isinstance(data, Mapping):
+        return ["the catalog is not a mapping"]
+    problems = [f"unknown section {name!r}" for name in data if name not in SECTIONS]
+    for section in SECTIONS:
+        entries = data.get(section)
+        if not isinstance(entries, Mapping) or not entries:
+            problems.append(f"{section}: missing or empty")
+            continue
+        for name, entry in entries.items():
+            if name != str(name).lower():
+                problems.append(f"{section}.{name}: names are lower case")
+            problems += [f"{section}.{name}: {p}" for p in _entry_problems(section, entry, data)]
+    return problems
+
+
+def _source(entry: Mapping[str, Any]) -> Source:
+    return Source(str(entry["source"]["url"]), str(entry["source"]["title"]))
+
+
+def _relation(name: str, entry: Mapping[str, Any]) -> Relation:
+    return Relation(
+        name,
+        {str(k): str(v) for k, v in entry["columns"].items()},
+        _source(entry),
+        frozenset(str(a).lower() for a in entry.get("arguments") or ()),
+    )
+
+
+def catalog_from_data(data: Any) -> Catalog:
+    if problems := lint_catalog(data):
+        raise CatalogError("; ".join(problems))
+    table_functions = {n: _relation(n, e) for n, e in data["table_functions"].items()}
+    (stream_name, stream), *_ = data["stage_streams"].items()
+    stream_columns = {
+        **table_functions[stream["columns_of"]].columns,
+        **{str(k): str(v) for k, v in stream["metadata_columns"].items()},
+    }
+    return Catalog(
+        views={n: _relation(n, e) for n, e in data["views"].items()},
+        table_functions=table_functions,
+        stage_stream=Relation(stream_name, stream_columns, _source(stream)),
+        functions={
+            n: Function(
+                n,
+                e["arity"][0],
+                e["arity"][1],
+                _source(e),
+                frozenset(str(v).upper() for v in e["argument_values"])
+                if e.get("argument_values")
+                else None,
+            )
+            for n, e in data["functions"].items()
+        },
+    )
+
+
+def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
+    return catalog_from_data(yaml.safe_load(path.read_text()))
+
+
+# --- the project's relations -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectRelation:
+    """A relation the project creates: `complete` False when only its documented columns are
+    known (dbt models)."""
+
+    name: str  # database.schema.relation, lower case
+    columns: tuple[str, ...]
+    complete: bool = True
+
+
+def _dbt_schema(models_config: Mapping[str, Any], folders: Sequence[str]) -> str | None:
+    """The +schema dbt_project.yml gives a model in these folders (the deepest one wins)."""
+    schema = models_config.get("+schema")
+    node: Any = models_config
+    for folder in folders:
+        node = node.get(folder) if isinstance(node, Mapping) else None
+        if not isinstance(node, Mapping):
+            break
+        schema = node.get("+schema", schema)
+    return str(schema) if schema else None
+
+
+def dbt_relations(
+    database: str, project_file: Path = DBT_PROJECT_FILE
+) -> dict[str, ProjectRelation]:
+    """The dbt models with a +schema, as database.schema.model with their documented columns.
+    The schema is the folder config's as is (dbt_project/macros/generate_schema_name.sql)."""
+    project = yaml.safe_load(project_file.read_text())
+    model_root = project_file.parent / project["model-paths"][0]
+    models_config = project["models"][project["name"]]
+    relations: dict[str, ProjectRelation] = {}
+    for properties in sorted(model_root.rglob("_*.yml")):
+        for model in yaml.safe_load(properties.read_text()).get("models") or []:
+            sql_files = sorted(model_root.rglob(f"{model['name']}.sql"))
+            if len(sql_files) != 1:
+                continue
+            folders = sql_files[0].parent.relative_to(model_root).parts
+            schema = _dbt_schema(models_config, folders)
+            if schema is None:
+                continue
+            name = f"{database}.{schema}.{model['name']}".lower()
+            columns = tuple(str(c["name"]).lower() for c in model.get("columns") or ())
+            relations[name] = ProjectRelation(name, columns, complete=False)
+    return relations
+
+
+# --- statements into checkable units -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of SQL to parse: a plan statement, or a part of one (a task body, a statement of
+    an EXECUTE IMMEDIATE block, an alert condition...). CALL is rewritten to SELECT and a
+    scripting expression is wrapped in SELECT, so that sqlglot parses them."""
+
+    statement: str  # the plan statement's first line
+    origin: str
+    sql: str
+
+
+_LITERAL = re.compile(r"\$\$.*?\$\$|'(?:[^'\\]|''|\\.)*'|--[^\n]*|/\*.*?\*/", re.S)
+
+
+def mask(sql: str) -> str:
+    """The SQL with string literals, $$ blocks and comments blanked (same length, newlines kept),
+    so that searches for keywords, parentheses and semicolons see only code."""
+    return _LITERAL.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), sql)
+
+
+def _depth_at(masked: str, index: int) -> int:
+    return masked.count("(", 0, index) - masked.count(")", 0, index)
+
+
+def _find_top_level(masked: str, pattern: str, start: int = 0) -> re.Match[str] | None:
+    """The first match of pattern outside parentheses (and outside literals: masked text)."""
+    for match in re.compile(pattern, re.I).finditer(masked, start):
+        if _depth_at(masked, match.start()) == _depth_at(masked, start):
+            return match
+    return None
+
+
+def _closing_paren(masked: str, open_index: int) -> int:
+    depth = 0
+    for index in range(open_index, len(masked)):
+        depth += {"(": 1, ")": -1}.get(masked[index], 0)
+        if depth == 0:
+            return index
+    raise ValueError(f"unbalanced parenthesis at {open_index}")
+
+
+def _call_as_select(sql: str) -> str:
+    """CALL f(...) as SELECT f(...): sqlglot keeps CALL as an opaque Command."""
+    return re.sub(r"^\s*call\s+", "select ", sql, count=1, flags=re.I)
+
+
+def _advance(text: str, masked: str, index: int) -> tuple[str, str]:
+    rest = masked[index:]
+    index += len(rest) - len(rest.lstrip())
+    return text[index:], masked[index:]
+
+
+_DOLLAR_BLOCK = re.compile(r"^execute\s+immediate\s+\$\$(?P<block>.*)\$\$\s*$", re.I | re.S)
+_END = re.compile(r"^end(\s+(if|loop|for|while|case|repeat))?\s*$", re.I)
+_SKIPPED = re.compile(r"^(raise|break|continue|null)\b", re.I)
+_ASSIGNMENT = re.compile(r"^(let\s+)?[\w$]+(\s+[\w$]+(\([\d,\s]*\))?)?\s*(:=|\bdefault\b)", re.I)
+
+
+class _Scripting:
+    """Snowflake Scripting blocks ([DECLARE ...] BEGIN ... END) split into their SQL statements
+    and expressions; control keywords (IF/ELSE/END/RETURN/RAISE) are not SQL for sqlglot."""
+
+    def __init__(self, statement: str, origin: str) -> None:
+        self.statement = statement
+        self.origin = origin
+        self.units: list[Unit] = []
+        self.declaring = False
+
+    def expression(self, sql: str) -> None:
+        if sql.strip():
+            self.units.append(Unit(self.statement, f"{self.origin} expression", f"select {sql}"))
+
+    def block(self, block: str) -> list[Unit]:
+        masked = mask(block)
+        start = 0
+        for end in [i for i, ch in enumerate(masked) if ch == ";"] + [len(block)]:
+            self.piece(*_advance(block[start:end], masked[start:end], 0))
+            start = end + 1
+        return self.units
+
+    def piece(self, text: str, masked: str) -> None:
+        text, masked = self.prefixes(text, masked)
+        if not masked.strip() or _END.match(masked.strip()) or _SKIPPED.match(masked):
+            return
+        if match := (re.match(r"return\b", masked, re.I) or _ASSIGNMENT.match(masked)):
+            self.expression(text[match.end() :])
+        elif match := _DOLLAR_BLOCK.match(text.strip()):
+            self.units += _Scripting(self.statement, self.origin).block(match["block"])
+        else:
+            self.units.append(Unit(self.statement, self.origin, _call_as_select(text.strip())))
+
+    def prefixes(self, text: str, masked: str) -> tuple[str, str]:
+        """Consume DECLARE sections, BEGIN, IF (...) THEN, ELSE, EXCEPTION WHEN ... THEN."""
+        while masked.strip():
+            if self.declaring:
+                begin = _find_top_level(masked, r"\bbegin\b")
+                self.declaration(text[: begin.start()] if begin else text)
+                if begin is None:
+                    return "", ""
+                self.declaring = False
+                text, masked = _advance(text, masked, begin.end())
+            elif match := re.match(r"declare\b", masked, re.I):
+                self.declaring = True
+                text, masked = _advance(text, masked, match.end())
+            elif (match := re.match(r"begin\b", masked, re.I)) and not re.match(
+                r"begin\s+(transaction|work)\b", masked, re.I
+            ):
+                text, masked = _advance(text, masked, match.end())
+            elif match := re.match(r"(else)?if\s*\(", masked, re.I):
+                close = _closing_paren(masked, match.end() - 1)
+                self.expression(text[match.end() : close])
+                then = re.compile(r"\s*then\b", re.I).match(masked, close + 1)
+                text, masked = _advance(text, masked, then.end() if then else close + 1)
+            elif match := re.match(
+                r"(else|exception)\b|when\s+[\w$]+(\s+or\s+[\w$]+)*\s+then\b", masked, re.I
+            ):
+                text, masked = _advance(text, masked, match.end())
+            else:
+                break
+        return text, masked
+
+    def declaration(self, text: str) -> None:
+        masked = mask(text)
+        if match := re.match(r"\s*[\w$]+\s+cursor\s+for\b", masked, re.I):
+            self.units.append(Unit(self.statement, self.origin, text[match.end() :].strip()))
+        elif match := re.search(r"(:=|\bdefault\b)", masked, re.I):
+            self.expression(text[match.end() :])
+
+
+def _after_top_level_as(sql: str) -> str | None:
+    masked = mask(sql)
+    match = _find_top_level(masked, r"\bas\b")
+    return sql[match.end() :].strip() if match else None
+
+
+def _body_units(statement: str, origin: str, body: str) -> list[Unit]:
+    if match := _DOLLAR_BLOCK.match(body):
+        return _Scripting(statement, f"{origin} (execute immediate)").block(match["block"])
+    if re.match(r"(declare|begin)\b", body, re.I):
+        return _Scripting(statement, origin).block(body)
+    return [Unit(statement, origin, _call_as_select(body))]
+
+
+def _alert_units(statement: str, sql: str) -> list[Unit]:
+    masked = mask(sql)
+    match = _find_top_level(masked, r"\bif\s*\(")
+    if match is None:
+        return [Unit(statement, "statement", sql)]
+    close = _closing_paren(masked, match.end() - 1)
+    then = re.compile(r"\bthen\b", re.I).search(masked, close)
+    action = sql[then.end() :].strip() if then else ""
+    units = [Unit(statement, "alert condition", f"select {sql[match.end() : close].strip()}")]
+    return [*units, *_body_units(statement, "alert action", action)] if action else units
+
+
+def statement_units(sql: str) -> list[Unit]:
+    """The parseable units of one plan statement."""
+    statement = sql.strip().splitlines()[0].strip()
+    head = mask(sql).lower().strip()
+    if re.match(r"create\s+(or\s+(alter|replace)\s+)?task\b", head):
+        body = _after_top_level_as(sql)
+        return _body_units(statement, "task body", body) if body else []
+    if re.match(r"create\s+(or\s+(alter|replace)\s+)?alert\b", head):
+        return _alert_units(statement, sql)
+    if re.match(r"create\s+(or\s+replace\s+)?procedure\b", head):
+        if not re.search(r"\blanguage\s+sql\b", head):
+            return []  # a Python handler: no SQL in the statement
+        body = re.search(r"\bas\s*\$\$(?P<block>.*)\$\$\s*$", sql, re.I | re.S)
+        return _Scripting(statement, "procedure body").block(body["block"]) if body else []
+    return [Unit(statement, "statement", _call_as_select(sql))]
+
+
+def plan_units(statements: Iterable[Statement]) -> list[Unit]:
+    return [unit for statement in statements for unit in statement_units(statement.sql)]
+
+
+# --- findings ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    statement: str
+    origin: str
+    subject: str  # the relation (or function) concerned
+    name: str  # the column (or function, or argument)
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.statement} [{self.origin}]: {self.subject}: {self.problem}: {self.name}"
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A unit sqlglot could not parse (or qualify): not checked."""
+
+    unit: Unit
+    reason: str
+
+
+@dataclass(frozen=True)
+class Report:
+    violations: tuple[Finding, ...]
+    gaps: tuple[Gap, ...]
+    commands: tuple[Unit, ...]  # parsed only as an opaque Command: nothing to qualify
+    uncatalogued: tuple[Finding, ...]  # relations neither Snowflake's nor the project's
+    undocumented: tuple[Finding, ...]  # columns a dbt model's documentation does not list
+    checked_units: int = 0
+
+
+# --- the check ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the check knows of a source in a query."""
+
+    display: str
+    columns: frozenset[str] | None  # None: unknown relation
+    complete: bool = True
+
+
+def _dotted(node: exp.Expr) -> str:
+    if isinstance(node, exp.Dot):
+        return f"{_dotted(node.this)}.{_dotted(node.expression)}"
+    if isinstance(node, exp.Anonymous):
+        return str(node.this).lower()
+    return node.name.lower() if node.name else node.sql(DIALECT).lower()
+
+
+def function_name(node: exp.Func) -> str:
+    """The called name, lower case and with its qualifier (snowflake.alert.scheduled_time)."""
+    name = str(node.this).lower() if isinstance(node, exp.Anonymous) else node.sql_name().lower()
+    parent = node.parent
+    if isinstance(parent, exp.Dot) and parent.expression is node:
+        return f"{_dotted(parent.this)}.{name}"
+    return name
+
+
+def _is_snowflake_owned(name: str) -> bool:
+    return name.startswith(("system$", "snowflake.", "information_schema."))
+
+
+def _table_function_key(name: str) -> str:
+    """snowflake.information_schema.task_history / <db>.information_schema.x -> the catalog key."""
+    parts = name.split(".")
+    return ".".join(parts[-2:]) if "information_schema" in parts else name
+
+
+@dataclass
+class _Checker:
+    catalog: Catalog
+    database: str
+    project: dict[str, ProjectRelation] = field(default_factory=dict)
+    violations: list[Finding] = field(default_factory=list)
+    uncatalogued: list[Finding] = field(default_factory=list)
+    undocumented: list[Finding] = field(default_factory=list)
+
+    # -- the sqlglot schema ---------------------------------------------------------------
+
+    def schema(self) -> dict[str, Any]:
+        tree: dict[str, Any] = {}
+
+        def put(address: tuple[str, str, str], columns: Mapping[str, str]) -> None:
+            catalog, db, table = address
+            tree.setdefault(catalog, {}).setdefault(db, {})[table] = {
+                name: _sqlglot_type(kind) for name, kind in columns.items()
+            }
+
+        for name, relation in self.catalog.views.items():
+            put(_address_of(name), relation.columns)
+        for name, relation in self.catalog.table_functions.items():
+            put(_table_function_address(name), relation.columns)
+        for name, relation in self.project.items():
+            put(_address_of(name), dict.fromkeys(relation.columns, "UNKNOWN"))
+        return tree
+
+    def known(self, table: exp.Table) -> _Known:
+        address = (table.catalog.lower(), table.db.lower(), table.name.lower())
+        name = ".".join(address)
+        display = table.meta.get("display") or name
+        if address[0] == TABLE_FUNCTION_DB:
+            relation = self.catalog.table_functions[_function_key(address)]
+            return _Known(display, frozenset(relation.columns))
+        if name in self.catalog.views:
+            return _Known(name, frozenset(self.catalog.views[name].columns))
+        if name in self.project:
+            found = self.project[name]
+            return _Known(name, frozenset(found.columns), found.complete)
+        return _Known(name, None)
+
+    # -- registering the project's relations ----------------------------------------------
+
+    def register(self, unit: Unit, expression: exp.Expr) -> None:
+        if isinstance(expression, exp.Command):
+            stream = re.match(
+                r"create\s+(?:or\s+replace\s+)?stream\s+(?:if\s+not\s+exists\s+)?([\w$.]+)"
+                r"\s+on\s+stage\s+",
+                unit.sql,
+                re.I,
+            )
+            if stream:
+                name = self.qualified_name(stream[1])
+                columns = tuple(self.catalog.stage_stream.columns)
+                self.project[name] = ProjectRelation(name, columns)
+            return
+        if not isinstance(expression, exp.Create):
+            return
+        kind = str(expression.args.get("kind") or "").upper()
+        target = expression.this
+        if (
+            kind == "TABLE"
+            and isinstance(target, exp.Schema)
+            and isinstance(target.this, exp.Table)
+        ):
+            name = self.table_name(target.this)
+            columns = tuple(
+                c.name.lower() for c in target.expressions if isinstance(c, exp.ColumnDef)
+            )
+            self.project[name] = ProjectRelation(name, columns)
+        elif kind == "VIEW" and isinstance(target, exp.Table):
+            name = self.table_name(target)
+            qualified = self.qualified(expression.copy())
+            query = qualified.expression if qualified is not None else None
+            if isinstance(query, exp.Query):
+                columns = tuple(s.lower() for s in query.named_selects)
+                self.project[name] = ProjectRelation(name, columns, "*" not in columns)
+
+    def qualified_name(self, dotted: str) -> str:
+        parts = dotted.lower().split(".")
+        return ".".join([*[self.database, "public"][: max(0, 3 - len(parts))], *parts])
+
+    def table_name(self, table: exp.Table) -> str:
+        return self.qualified_name(".".join(p.name for p in table.parts))
+
+    # -- qualification ----------------------------------------------------------------------
+
+    def qualified(self, expression: exp.Expr) -> exp.Expr | None:
+        try:
+            return qualify(
+                expression,
+                dialect=DIALECT,
+                schema=self.schema(),
+                catalog=self.database,
+                db="public",
+                validate_qualify_columns=False,
+                allow_partial_qualification=True,
+                quote_identifiers=False,
+            )
+        except OptimizeError:
+            return None
+
+    # -- functions ------------------------------------------------------------------------
+
+    def violation(self, unit: Unit, subject: str, name: str, problem: str) -> None:
+        self.violations.append(Finding(unit.statement, unit.origin, subject, name, problem))
+
+    def functions(self, unit: Unit, expression: exp.Expr) -> None:
+        table_calls = {id(_table_call(rows)) for rows in expression.find_all(exp.TableFromRows)}
+        for node in expression.find_all(exp.Func):
+            name = function_name(node)
+            if id(node) not in table_calls and _is_snowflake_owned(name):
+                self.function(unit, name, node)
+        for rows in expression.find_all(exp.TableFromRows):
+            self.table_function(unit, rows)
+
+    def function(self, unit: Unit, name: str, node: exp.Func) -> None:
+        documented = self.catalog.functions.get(name)
+        if documented is None:
+            self.violation(unit, name, name, "not in catalog")
+            return
+        arguments = (
+            list(node.expressions)
+            if isinstance(node, exp.Anonymous)
+            else [a for a in node.args.values() if isinstance(a, exp.Expr)]
+        )
+        if not documented.min_args <= len(arguments) <= documented.max_args:
+            arity = f"takes {documented.min_args} to {documented.max_args} arguments, called with"
+            self.violation(unit, name, str(len(arguments)), arity)
+        elif documented.argument_values is not None:
+            (argument,) = arguments
+            literal = isinstance(argument, exp.Literal) and argument.is_string
+            value = argument.name.upper() if literal else argument.sql(DIALECT)
+            if value not in documented.argument_values:
+                self.violation(unit, name, value, "undocumented argument")
+
+    def table_function(self, unit: Unit, rows: exp.TableFromRows) -> None:
+        call = _table_call(rows)
+        if call is None:
+            return
+        name = _table_function_key(function_name(call))
+        relation = self.catalog.table_functions.get(name)
+        if relation is None:
+            finding = Finding(unit.statement, unit.origin, name, name, "not in catalog")
+            (self.violations if _is_snowflake_owned(name) else self.uncatalogued).append(finding)
+            return
+        for argument in call.expressions:
+            keyword = argument.this.name.lower() if isinstance(argument, exp.Kwarg) else None
+            if keyword not in relation.arguments:
+                shown = keyword or argument.sql(DIALECT)
+                self.violation(unit, name, shown, "undocumented argument")
+
+    # -- relations --------------------------------------------------------------------------
+
+    def rewrite_sources(self, expression: exp.Expr) -> exp.Expr:
+        """Table functions become tables of the sqlglot schema (their documented outputs)."""
+        for rows in list(expression.find_all(exp.TableFromRows)):
+            call = _table_call(rows)
+            if call is None:
+                continue
+            key = _table_function_key(function_name(call))
+            if key not in self.catalog.table_functions:
+                continue
+            table = _table(_table_function_address(key), f"{key}()")
+            if alias := rows.args.get("alias"):
+                table.set("alias", alias.copy())
+            rows.replace(table)
+        for stage in list(expression.find_all(exp.DirectoryStage)):
+            table = stage.parent
+            if isinstance(table, exp.Table):
+                replacement = _table(
+                    _table_function_address(DIRECTORY), f"directory({stage.this.sql(DIALECT)})"
+                )
+                if alias := table.args.get("alias"):
+                    replacement.set("alias", alias.copy())
+                table.replace(replacement)
+        return expression
+
+    def report_column(self, unit: Unit, known: _Known, column: str) -> None:
+        if known.columns is None or column in known.columns:
+            return
+        finding = Finding(unit.statement, unit.origin, known.display, column, "no such column")
+        (self.violations if known.complete else self.undocumented).append(finding)
+
+    def source_known(self, source: exp.Expr | Scope) -> _Known:
+        if isinstance(source, Scope):
+            query = source.expression
+            selects = [s.lower() for s in getattr(query, "named_selects", [])]
+            alias = query.parent.alias if isinstance(query.parent, exp.Subquery | exp.CTE) else ""
+            display = f"subquery {alias.lower()}" if alias else "subquery"
+            if not selects or "*" in selects:
+                return _Known(display, None)
+            return _Known(display, frozenset(selects))
+        if isinstance(source, exp.Table):
+            return self.known(source)
+        return _Known(source.sql(DIALECT), None)
+
+    def columns(self, unit: Unit, expression: exp.Expr) -> None:
+        seen: set[int] = set()
+        for scope in traverse_scope(expression):
+            for source in scope.sources.values():
+                if isinstance(source, exp.Table) and id(source) not in seen:
+                    seen.add(id(source))
+                    self.relation(unit, source)
+            for column in scope.columns:
+                if id(column) in seen or isinstance(column.this, exp.Star):
+                    continue
+                seen.add(id(column))
+                self.column(unit, scope, column)
+
+    def column(self, unit: Unit, scope: Scope, column: exp.Column) -> None:
+        name = column.name.lower()
+        chain = _scope_chain(scope)
+        if column.table:
+            for candidate in chain:
+                source = candidate.sources.get(column.table)
+                if source is not None:
+                    self.report_column(unit, self.source_known(source), name)
+                    return
+            return
+        own = [self.source_known(source) for _, source in scope.selected_sources.values()]
+        outer = [
+            self.source_known(source)
+            for candidate in (chain[1:] if scope.is_subquery else [])
+            for _, source in candidate.selected_sources.values()
+        ]
+        if not own or any(s.columns is None or name in s.columns for s in own + outer):
+            return  # a scripting variable, found, or a source the check cannot see into
+        if len(own) == 1:
+            self.report_column(unit, own[0], name)
+            return
+        displays = ", ".join(sorted({s.display for s in own}))
+        finding = Finding(unit.statement, unit.origin, displays, name, "no such column in any of")
+        (self.violations if all(s.complete for s in own) else self.undocumented).append(finding)
+
+    def dml(self, unit: Unit, expression: exp.Expr) -> None:
+        """INSERT column lists and MERGE's ON / WHEN clauses (outside every query scope)."""
+        if isinstance(expression, exp.Insert) and isinstance(expression.this, exp.Schema):
+            target = expression.this
+            if isinstance(target.this, exp.Table):
+                known = self.relation(unit, target.this)
+                for identifier in target.expressions:
+                    self.report_column(unit, known, identifier.name.lower())
+        if isinstance(expression, exp.Merge) and isinstance(expression.this, exp.Table):
+            self.merge(unit, expression)
+
+    def merge(self, unit: Unit, merge: exp.Merge) -> None:
+        target = self.relation(unit, merge.this)
+        aliases = {merge.this.alias_or_name.lower(): target}
+        using = merge.args.get("using")
+        if isinstance(using, exp.Table):
+            aliases[using.alias_or_name.lower()] = self.relation(unit, using)
+        elif isinstance(using, exp.Subquery) and isinstance(using.this, exp.Query):
+            selects = frozenset(s.lower() for s in using.this.named_selects)
+            aliases[using.alias.lower()] = _Known(
+                f"subquery {using.alias.lower()}", None if "*" in selects else selects
+            )
+        clauses = [merge.args.get("on"), merge.args.get("whens")]
+        for clause in filter(None, clauses):
+            for column in clause.find_all(exp.Column):
+                if column.find_ancestor(exp.Subquery, exp.Select):
+                    continue
+                inserted = (
+                    isinstance(column.parent, exp.Tuple)
+                    and isinstance(column.parent.parent, exp.Insert)
+                    and column.parent is column.parent.parent.this
+                )
+                if inserted or not column.table:
+                    self.report_column(unit, target, column.name.lower())
+                elif (known := aliases.get(column.table.lower())) is not None:
+                    self.report_column(unit, known, column.name.lower())
+
+    def relation(self, unit: Unit, table: exp.Table) -> _Known:
+        """What is known of a table the unit reads or writes; unknown ones are reported."""
+        known = self.known(table)
+        if known.columns is None:
+            name = known.display
+            finding = Finding(unit.statement, unit.origin, name, name, "not in catalog")
+            owned = name.startswith(("snowflake.", f"{self.database}.information_schema."))
+            (self.violations if owned else self.uncatalogued).append(finding)
+        return known
+
+    def check(self, unit: Unit, expression: exp.Expr) -> Gap | None:
+        self.functions(unit, expression)
+        qualified = self.qualified(self.rewrite_sources(expression.copy()))
+        if qualified is None:
+            return Gap(unit, "sqlglot cannot qualify it")
+        self.columns(unit, qualified)
+        self.dml(unit, qualified)
+        return None
+
+
+def _table_call(rows: exp.TableFromRows) -> exp.Func | None:
+    """The function called in TABLE(...): information_schema.task_history(...) -> the call."""
+    call = rows.this.expression if isinstance(rows.this, exp.Dot) else rows.this
+    return call if isinstance(call, exp.Func) else None
+
+
+def _scope_chain(scope: Scope) -> list[Scope]:
+    chain = []
+    current: Scope | None = scope
+    while current is not None:
+        chain.append(current)
+        current = current.parent
+    return chain
+
+
+def _sqlglot_type(kind: str) -> str:
+    try:
+        exp.DataType.build(kind, dialect=DIALECT)
+    except (ParseError, ValueError):
+        return "UNKNOWN"
+    return kind
+
+
+def _address_of(name: str) -> tuple[str, str, str]:
+    catalog, db, table = name.split(".")
+    return catalog, db, table
+
+
+def _table_function_address(key: str) -> tuple[str, str, str]:
+    schema, _, name = key.rpartition(".")
+    return TABLE_FUNCTION_DB, schema or "builtin", name
+
+
+def _function_key(address: tuple[str, str, str]) -> str:
+    _, schema, name = address
+    return name if schema == "builtin" else f"{schema}.{name}"
+
+
+def _table(address: tuple[str, str, str], display: str) -> exp.Table:
+    catalog, db, name = address
+    table = exp.Table(
+        this=exp.to_identifier(name), db=exp.to_identifier(db), catalog=exp.to_identifier(catalog)
+    )
+    table.meta["display"] = display
+    return table
+
+
+def _parse(unit: Unit) -> exp.Expr | Gap:
+    try:
+        expression = sqlglot.parse_one(unit.sql, read=DIALECT)
+    except ParseError as error:
+        return Gap(unit, str(error).splitlines()[0])
+    return expression if expression is not None else Gap(unit, "empty")
+
+
+def _database(units: Sequence[Unit]) -> str:
+    for unit in units:
+        if match := re.match(r"use\s+database\s+([\w$]+)\s*$", unit.sql.strip(), re.I):
+            return match[1].lower()
+    raise ValueError("the plan has no USE DATABASE statement")
+
+
+def _parsed(units: Iterable[Unit]) -> Iterator[tuple[Unit, exp.Expr | Gap]]:
+    sqlglot_logger = logging.getLogger("sqlglot")
+    level = sqlglot_logger.level
+    sqlglot_logger.setLevel(logging.ERROR)  # Command fallbacks are reported, not logged
+    try:
+        for unit in units:
+            yield unit, _parse(unit)
+    finally:
+        sqlglot_logger.setLevel(level)
+
+
+def check_plan(
+    statements: Iterable[Statement],
+    catalog: Catalog | None = None,
+    dbt: Mapping[str, ProjectRelation] | None = None,
+) -> Report:
+    """Qualify every column and function of the plan; see the module docstring."""
+    units = plan_units(statements)
+    database = _database(units)
+    checker = _Checker(catalog or load_catalog(), database)
+    checker.project.update(dbt_relations(database) if dbt is None else dbt)
+    parsed = list(_parsed(units))
+    gaps = [result for _, result in parsed if isinstance(result, Gap)]
+    commands = [u for u, result in parsed if isinstance(result, exp.Command)]
+    for unit, result in parsed:
+        if isinstance(result, exp.Expr):
+            checker.register(unit, result)
+    checked = 0
+    for unit, result in parsed:
+        if isinstance(result, exp.Expr) and not isinstance(result, exp.Command):
+            checked += 1
+            if gap := checker.check(unit, result):
+                gaps.append(gap)
+    return Report(
+        violations=tuple(dict.fromkeys(checker.violations)),
+        gaps=tuple(gaps),
+        commands=tuple(commands),
+        uncatalogued=tuple(dict.fromkeys(checker.uncatalogued)),
+        undocumented=tuple(dict.fromkeys(checker.undocumented)),
+        checked_units=checked,
+    )

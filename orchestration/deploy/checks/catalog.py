@@ -25,6 +25,7 @@ The check is pure: `check_plan(statements)` returns a `Report`; the tests decide
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -38,6 +39,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
+from sqlglot.schema import MappingSchema
 
 CATALOG_PATH = Path(__file__).with_name("snowflake_catalog.yml")
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -157,6 +159,8 @@ def lint_catalog(data: Any) -> list[str]:
         for name, entry in entries.items():
             if name != str(name).lower():
                 problems.append(f"{section}.{name}: names are lower case")
+            if section == "views" and len(str(name).split(".")) != 3:
+                problems.append(f"{section}.{name}: a view is named database.schema.view")
             problems += [f"{section}.{name}: {p}" for p in _entry_problems(section, entry, data)]
     return problems
 
@@ -416,18 +420,19 @@ def _alert_units(statement: str, sql: str) -> list[Unit]:
 def statement_units(sql: str) -> list[Unit]:
     """The parseable units of one plan statement."""
     statement = sql.strip().splitlines()[0].strip()
+    whole = [Unit(statement, "statement", _call_as_select(sql))]  # when no part is recognised
     head = mask(sql).lower().strip()
     if re.match(r"create\s+(or\s+(alter|replace)\s+)?task\b", head):
         body = _after_top_level_as(sql)
-        return _body_units(statement, "task body", body) if body else []
+        return _body_units(statement, "task body", body) if body else whole
     if re.match(r"create\s+(or\s+(alter|replace)\s+)?alert\b", head):
         return _alert_units(statement, sql)
     if re.match(r"create\s+(or\s+replace\s+)?procedure\b", head):
         if not re.search(r"\blanguage\s+sql\b", head):
-            return []  # a Python handler: no SQL in the statement
+            return []  # a Python handler (HANDLER + IMPORTS): no SQL in the statement
         body = re.search(r"\bas\s*\$\$(?P<block>.*)\$\$\s*$", sql, re.I | re.S)
-        return _Scripting(statement, "procedure body").block(body["block"]) if body else []
-    return [Unit(statement, "statement", _call_as_select(sql))]
+        return _Scripting(statement, "procedure body").block(body["block"]) if body else whole
+    return whole
 
 
 def plan_units(statements: Iterable[Statement]) -> list[Unit]:
@@ -464,7 +469,7 @@ class Report:
     commands: tuple[Unit, ...]  # parsed only as an opaque Command: nothing to qualify
     uncatalogued: tuple[Finding, ...]  # relations neither Snowflake's nor the project's
     undocumented: tuple[Finding, ...]  # columns a dbt model's documentation does not list
-    checked_units: int = 0
+    checked: tuple[Unit, ...] = ()  # parsed and qualified
 
 
 # --- the check ---------------------------------------------------------------------------
@@ -514,10 +519,19 @@ class _Checker:
     violations: list[Finding] = field(default_factory=list)
     uncatalogued: list[Finding] = field(default_factory=list)
     undocumented: list[Finding] = field(default_factory=list)
+    _schemas: dict[frozenset[str], MappingSchema] = field(default_factory=dict)
 
     # -- the sqlglot schema ---------------------------------------------------------------
 
-    def schema(self) -> dict[str, Any]:
+    def schema(self) -> MappingSchema:
+        """The catalog's and the project's relations as a sqlglot schema (rebuilt when the
+        project's relations change)."""
+        key = frozenset(self.project)
+        if key not in self._schemas:
+            self._schemas = {key: MappingSchema(self.schema_tree(), dialect=DIALECT)}
+        return self._schemas[key]
+
+    def schema_tree(self) -> dict[str, Any]:
         tree: dict[str, Any] = {}
 
         def put(address: tuple[str, str, str], columns: Mapping[str, str]) -> None:
@@ -579,7 +593,7 @@ class _Checker:
             self.project[name] = ProjectRelation(name, columns)
         elif kind == "VIEW" and isinstance(target, exp.Table):
             name = self.table_name(target)
-            qualified = self.qualified(expression.copy())
+            qualified = self.qualified(self.rewrite_sources(expression.copy()))
             query = qualified.expression if qualified is not None else None
             if isinstance(query, exp.Query):
                 columns = tuple(s.lower() for s in query.named_selects)
@@ -814,6 +828,7 @@ def _scope_chain(scope: Scope) -> list[Scope]:
     return chain
 
 
+@functools.cache
 def _sqlglot_type(kind: str) -> str:
     try:
         exp.DataType.build(kind, dialect=DIALECT)
@@ -888,17 +903,18 @@ def check_plan(
     for unit, result in parsed:
         if isinstance(result, exp.Expr):
             checker.register(unit, result)
-    checked = 0
+    checked = []
     for unit, result in parsed:
         if isinstance(result, exp.Expr) and not isinstance(result, exp.Command):
-            checked += 1
             if gap := checker.check(unit, result):
                 gaps.append(gap)
+            else:
+                checked.append(unit)
     return Report(
         violations=tuple(dict.fromkeys(checker.violations)),
         gaps=tuple(gaps),
         commands=tuple(commands),
         uncatalogued=tuple(dict.fromkeys(checker.uncatalogued)),
         undocumented=tuple(dict.fromkeys(checker.undocumented)),
-        checked_units=checked,
+        checked=tuple(checked),
     )

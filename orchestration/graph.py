@@ -47,6 +47,24 @@ class DbtStep:
     after: tuple[str, ...] = ()
     serverless: bool = False
 
+    def build_args(self, target: str) -> tuple[str, ...]:
+        """The step's dbt arguments, the same for the scheduled task and the local runner.
+
+        Unit tests (resource type unit_test) check model logic on fixed rows, not the data: the
+        test suite runs them (tests/dbt), a scheduled build every 15 minutes does not
+        (`--exclude-resource-type`, dbt 1.8+: "Resource type",
+        https://docs.getdbt.com/reference/global-configs/resource-type).
+        """
+        return (
+            "build",
+            "--selector",
+            self.selector,
+            "--exclude-resource-type",
+            "unit_test",
+            "--target",
+            target,
+        )
+
 
 Step = ProcedureStep | ExternalFunctionStep | DbtStep
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from orchestration.alerts import EVALUATION_MINUTES, PRODUCTION_CLOCK, alert_rules, render_condition
 from orchestration.alerts import NO_SUCCESS_MINUTES as NO_SUCCESS_MINUTES
-from orchestration.deploy import artifacts, tasks
+from orchestration.deploy import artifacts, dbt_versions, tasks
 from orchestration.deploy.budget import RENDER_BUDGET, RenderBudget
 from orchestration.deploy.procedures import ARTIFACT_STAGE, ProcedureSpec, load_procedures
 from orchestration.deploy.render import render_statements, render_text
@@ -69,6 +69,8 @@ LOCAL_SKIPS: dict[str, str] = {
 SQLFLUFF_GAPS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"grant create alert on schema "), "no CREATE ALERT schema privilege"),
     (re.compile(r"grant execute managed alert on account "), "no EXECUTE MANAGED ALERT"),
+    (re.compile(r"create dbt project .*\bdbt_version = ", re.S), "no DBT_VERSION property"),
+    (re.compile(r"alter dbt project "), "no ALTER DBT PROJECT"),
 )
 
 
@@ -454,6 +456,7 @@ def render_plan(
         "dbt_project.sql.j2",
         project=tasks.DBT_PROJECT,
         source=f"@{ARTIFACT_STAGE}/{artifacts.DBT_STAGE_PATH}/",
+        dbt_version=dbt_versions.PINNED,
     )
 
     plan.section = f"task graph {pipeline.name} (orchestration/graph.py)"

@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from orchestration.deploy import dbt_versions
 from orchestration.graph import DbtStep, ExternalFunctionStep, Pipeline, ProcedureStep, Step
 
 TASK_SCHEMA = "ops"  # tasks of one graph share a schema, and dbt tasks the dbt project's schema
@@ -81,11 +82,18 @@ def graph_config(pipeline: Pipeline) -> dict[str, str]:
 
 
 def step_body(step: Step) -> str:
-    """What a step's task runs: its procedure, or its dbt selector on the dbt project."""
+    """What a step's task runs: its procedure, or its dbt selector on the dbt project.
+
+    DBT_VERSION on EXECUTE overrides the project object's version for the run ("EXECUTE DBT
+    PROJECT", https://docs.snowflake.com/en/sql-reference/sql/execute-dbt-project; "Mar 02, 2026:
+    Support for new dbt Core versions for dbt Projects on Snowflake"): the task runs the pinned
+    dbt even if the object's version was changed by hand.
+    """
     if isinstance(step, DbtStep):
+        args = " ".join(step.build_args("prod"))
         return (
-            f"execute dbt project {DBT_PROJECT} "
-            f"args = 'build --selector {step.selector} --target prod'"
+            f"execute dbt project {DBT_PROJECT} args = '{args}' "
+            f"dbt_version = '{dbt_versions.PINNED}'"
         )
     return f"call {PROCEDURE_SCHEMA}.{step.handler}({RUN_ID_SQL}, {RUN_CONFIG_SQL})"
 

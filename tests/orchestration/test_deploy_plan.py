@@ -149,7 +149,8 @@ def test_plan_lints_with_sqlfluff(plan: list[PlanStatement]) -> None:
             for v in violations
         ]
     assert not problems, "\n".join(problems)
-    assert len(gaps_seen) == 2
+    # the two alert grants; CREATE DBT PROJECT ... DBT_VERSION and the two ALTER DBT PROJECT
+    assert len(gaps_seen) == 5
 
 
 def test_dollar_quoted_bodies_are_balanced(plan: list[PlanStatement]) -> None:
@@ -178,7 +179,10 @@ def test_task_graph_follows_graph_py(plan: list[PlanStatement]) -> None:
     validate = _task_sql(plan, "pixelforge_validate")
     assert "warehouse = pixelforge_transform_wh" in validate
     assert "after ops.pixelforge_render_thumbnails" in validate
-    assert "args = 'build --selector validate --target prod'" in validate
+    assert (
+        "args = 'build --selector validate --exclude-resource-type unit_test --target prod' "
+        "dbt_version = '1.10.15'"
+    ) in validate
     final = _task_sql(plan, "pixelforge_finalize")
     assert "finalize = ops.pixelforge_root" in final
     assert "call raw.commit_discovery(" in final

@@ -24,7 +24,8 @@ from orchestration.deploy.budget import RENDER_BUDGET, RenderBudget
 from orchestration.deploy.procedures import ARTIFACT_STAGE, ProcedureSpec, load_procedures
 from orchestration.deploy.render import render_statements, render_text
 from orchestration.deploy.settings import DeploySettings
-from orchestration.graph import INCREMENTAL, Pipeline
+from orchestration.graph import INCREMENTAL, DbtStep, Pipeline
+from snowpark_procs.rendering import EXTERNAL_FUNCTION_COMPRESSION
 from snowpark_procs.run_config import MAX_BACKFILL_WINDOW
 from snowpark_procs.sql import sql_statements
 
@@ -277,8 +278,12 @@ def database_role_grants(s: DeploySettings) -> list[str]:
     # https://docs.snowflake.com/en/developer-guide/udf/python/udf-python-packages): the loader
     # creates and owns the procedures (owner's rights), the orchestrator's tasks call them.
     # Granted explicitly: the account may have revoked the default grant to PUBLIC.
+    # SNOWFLAKE.ALERT.SCHEDULED_TIME / LAST_SUCCESSFUL_SCHEDULED_TIME, which every alert
+    # condition calls, need ALERT_VIEWER in the role the alert runs as, its owner ("SCHEDULED_TIME",
+    # usage notes, https://docs.snowflake.com/en/sql-reference/functions/scheduled_time).
     return [
         f"grant database role snowflake.usage_viewer to role {s.orchestrator_role}",
+        f"grant database role snowflake.alert_viewer to role {s.orchestrator_role}",
         *(
             f"grant database role snowflake.pypi_repository_user to role {role}"
             for role in (s.loader_role, s.orchestrator_role)
@@ -436,6 +441,7 @@ def render_plan(
         max_batch_rows=budget.max_batch_rows(),
         budget_note=budget_note(budget),
         function_url=s.render_function_url,
+        compression=EXTERNAL_FUNCTION_COMPRESSION,
     )
     plan.add_template(
         "grant",
@@ -473,7 +479,7 @@ def render_plan(
     plan.section = "alerts (orchestration/alerts.py)"
     plan.add(
         "dbt_project",
-        f"execute dbt project {tasks.DBT_PROJECT} args = 'build --selector ops --target prod'",
+        tasks.step_body(DbtStep("ops", selector="ops")),
         note="The ops views (schema ops_marts) some alert conditions read; views, so built once.",
     )
     plan.add_template("alert", "alerts.sql.j2", alerts=alerts(pipeline))

@@ -6,6 +6,7 @@ import importlib.metadata
 from pathlib import Path
 
 import pytest
+import yaml
 
 from orchestration.deploy import DeploySettings, render_plan
 from orchestration.deploy.dbt_versions import (
@@ -17,6 +18,7 @@ from orchestration.deploy.dbt_versions import (
 )
 
 LOCK = Path(__file__).resolve().parents[2] / "requirements" / "lock.txt"
+DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project.yml"
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 
@@ -34,6 +36,12 @@ def test_plan_lock_and_installed_dbt_agree(plan_sql: list[str]) -> None:
     assert not problems, problems
 
 
+def test_dbt_project_requires_the_pinned_dbt() -> None:
+    """dbt itself refuses to run the project on another version (require-dbt-version)."""
+    project = yaml.safe_load(DBT_PROJECT.read_text(encoding="utf-8"))
+    assert project["require-dbt-version"] == PINNED
+
+
 def test_pyproject_pins_the_same_dbt() -> None:
     text = PYPROJECT.read_text(encoding="utf-8")
     assert f'"dbt-core=={PINNED}"' in text
@@ -48,8 +56,9 @@ def test_every_dbt_project_statement_and_dbt_task_carries_the_version(
         for sql in plan_sql
         if sql.startswith(("create dbt project", "alter dbt project ops.pixelforge_dbt set"))
         or (sql.startswith("create or alter task") and "execute dbt project" in sql)
+        or sql.startswith("execute dbt project")
     ]
-    assert len(dbt) == 4  # create, set, the validate and load tasks
+    assert len(dbt) == 5  # create, set, the validate and load tasks, the deploy's ops build
     assert all(f"dbt_version = '{PINNED}'" in sql for sql in dbt), [
         sql.splitlines()[0] for sql in dbt if f"dbt_version = '{PINNED}'" not in sql
     ]

@@ -321,6 +321,9 @@ grant select on future views in schema pixelforge.ops to role pixelforge_operato
 grant select on future views in schema pixelforge.ops to role pixelforge_orchestrator;
 grant usage on warehouse pixelforge_transform_wh to role pixelforge_operator;
 grant database role snowflake.usage_viewer to role pixelforge_orchestrator;
+grant database role snowflake.alert_viewer to role pixelforge_orchestrator;
+grant database role snowflake.pypi_repository_user to role pixelforge_loader;
+grant database role snowflake.pypi_repository_user to role pixelforge_orchestrator;
 
 -- ==== suspend the task graphs before changing them ====
 alter task if exists ops.pixelforge_root suspend;
@@ -372,7 +375,8 @@ create or replace procedure raw.discover(run_id varchar, config_json varchar)
     returns varchar
     language python
     runtime_version = '3.11'
-    packages = ('snowflake-snowpark-python==1.56.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
+    artifact_repository = snowflake.snowpark.pypi_shared_repository
+    packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
     imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
     handler = 'snowpark_procs.handlers.discover'
     execute as owner;
@@ -381,7 +385,8 @@ create or replace procedure raw.extract_metadata(run_id varchar, config_json var
     returns varchar
     language python
     runtime_version = '3.11'
-    packages = ('snowflake-snowpark-python==1.56.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
+    artifact_repository = snowflake.snowpark.pypi_shared_repository
+    packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
     imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
     handler = 'snowpark_procs.handlers.extract_metadata'
     execute as owner;
@@ -390,7 +395,8 @@ create or replace procedure raw.render_thumbnails(run_id varchar, config_json va
     returns varchar
     language python
     runtime_version = '3.11'
-    packages = ('snowflake-snowpark-python==1.56.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
+    artifact_repository = snowflake.snowpark.pypi_shared_repository
+    packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
     imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
     handler = 'snowpark_procs.handlers.render_thumbnails'
     execute as owner;
@@ -399,7 +405,8 @@ create or replace procedure raw.commit_discovery(run_id varchar, config_json var
     returns varchar
     language python
     runtime_version = '3.11'
-    packages = ('snowflake-snowpark-python==1.56.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
+    artifact_repository = snowflake.snowpark.pypi_shared_repository
+    packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
     imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
     handler = 'snowpark_procs.handlers.commit_discovery'
     execute as owner;
@@ -426,11 +433,24 @@ grant usage on function pixelforge.raw.render_thumbnail(varchar, varchar, varcha
 
 -- ==== dbt project ====
 use role pixelforge_orchestrator;
--- Replaced on every deploy so the staged files take effect (no ALTER ... DEPLOY: sqlfluff cannot
--- parse ALTER DBT PROJECT); the tasks refer to it by name.
-create or replace dbt project ops.pixelforge_dbt
+-- Created once, pinned to the dbt Core version the project is tested with
+-- (orchestration/deploy/dbt_versions.py; without DBT_VERSION the account default, 1.9.4 unless
+-- changed, compiles it). Not CREATE OR REPLACE: replacing resets the object's versions to
+-- VERSION$1 ("Versions for dbt project objects and files").
+create dbt project if not exists ops.pixelforge_dbt
     from '@ops.deploy_artifacts/dbt/'
-    default_target = prod;
+    default_target = prod
+    dbt_version = '1.10.15';
+-- Each deploy adds the staged files as the object's next version (VERSION$n), the documented
+-- redeploy ("Understand dbt project objects"; "ALTER DBT PROJECT",
+-- https://docs.snowflake.com/en/sql-reference/sql/alter-dbt-project); the object, its grants and
+-- the tasks that name it are not replaced. Once the 2026_06 behavior change bundle is enabled
+-- (pending: bcr-2362, "dbt project objects migrate to a single mutable live version") the form is
+-- `alter dbt project ... deploy from '<source>'`.
+alter dbt project ops.pixelforge_dbt add version
+    from '@ops.deploy_artifacts/dbt/';
+-- A changed pin reaches an object that already exists.
+alter dbt project ops.pixelforge_dbt set dbt_version = '1.10.15';
 
 -- ==== task graph pixelforge (orchestration/graph.py) ====
 create or alter task ops.pixelforge_root
@@ -479,14 +499,14 @@ create or alter task ops.pixelforge_validate
     comment = 'pixelforge: step validate (dbt selector validate)'
     after ops.pixelforge_render_thumbnails
 as
-    execute dbt project ops.pixelforge_dbt args = 'build --selector validate --target prod';
+    execute dbt project ops.pixelforge_dbt args = 'build --selector validate --exclude-resource-type unit_test --target prod' dbt_version = '1.10.15';
 create or alter task ops.pixelforge_load
     warehouse = pixelforge_transform_wh
     user_task_timeout_ms = 600000
     comment = 'pixelforge: step load (dbt selector load)'
     after ops.pixelforge_validate
 as
-    execute dbt project ops.pixelforge_dbt args = 'build --selector load --target prod';
+    execute dbt project ops.pixelforge_dbt args = 'build --selector load --exclude-resource-type unit_test --target prod' dbt_version = '1.10.15';
 create or alter task ops.pixelforge_finalize
     user_task_timeout_ms = 600000
     comment = 'pixelforge: finalizer (runs after success or failure)'
@@ -645,7 +665,7 @@ $$;
 
 -- ==== alerts (orchestration/alerts.py) ====
 -- The ops views (schema ops_marts) some alert conditions read; views, so built once.
-execute dbt project ops.pixelforge_dbt args = 'build --selector ops --target prod';
+execute dbt project ops.pixelforge_dbt args = 'build --selector ops --exclude-resource-type unit_test --target prod' dbt_version = '1.10.15';
 create or replace alert ops.pixelforge_no_recent_success
     schedule = '15 MINUTE'
     if (exists (

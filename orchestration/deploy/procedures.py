@@ -11,12 +11,15 @@ declared packages are exactly what the zipped procedure modules import.
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.requirements import Requirement
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_DEFINITION = REPO_ROOT / "snowpark_procs" / "snowflake.yml"
@@ -93,6 +96,11 @@ class ProcedureSpec:
         return ", ".join(kind for _, kind in self.signature)
 
 
+# `pip freeze` leaves these out of the lock; Snowpark requires them (packaging tools, nothing
+# the handlers run), so they are declared by name and the repository picks the version.
+FREEZE_OMITS = frozenset({"setuptools", "wheel"})
+
+
 def lock_pins(
     names: tuple[str, ...] = PROCEDURE_PACKAGES, lock: Path = LOCK_FILE
 ) -> tuple[str, ...]:
@@ -101,11 +109,55 @@ def lock_pins(
     for line in lock.read_text(encoding="utf-8").splitlines():
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)==([^\s;#]+)", line.strip())
         if match:
-            versions[match.group(1).lower().replace("_", "-")] = match.group(2)
-    missing = [n for n in names if n not in versions]
+            versions[_canonical(match.group(1))] = match.group(2)
+    missing = [n for n in names if n not in versions and n not in FREEZE_OMITS]
     if missing:
         raise ProjectDefinitionError(f"{lock} pins no version for {missing}")
-    return tuple(f"{n}=={versions[n]}" for n in names)
+    return tuple(f"{n}=={versions[n]}" if n in versions else n for n in names)
+
+
+# The environment Snowflake's Python runtime evaluates dependency markers in (CPython 3.11 on
+# Linux; the architecture follows the warehouse, x86_64 or aarch64, and check_packages
+# resolves both). Markers naming platform_machine are evaluated for x86_64; a dependency that
+# differs by architecture would show up as a failed resolution for aarch64 there.
+RUNTIME_MARKERS = {
+    "python_version": "3.11",
+    "python_full_version": "3.11.0",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "os_name": "posix",
+    "platform_machine": "x86_64",
+}
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def dependency_closure(
+    names: tuple[str, ...] = PROCEDURE_PACKAGES,
+    requires: Callable[[str], list[str] | None] = importlib.metadata.requires,
+) -> tuple[str, ...]:
+    """The packages and everything they need in the procedures' runtime, from the installed
+    distributions' metadata (the venv the suite ran, built from the lock): pinning all of
+    them keeps Snowflake from resolving a dependency to a version the suite never ran."""
+    seen: dict[str, None] = {}
+    pending = [(_canonical(n), frozenset[str]()) for n in names]
+    while pending:
+        name, extras = pending.pop(0)
+        if name in seen:
+            continue
+        seen[name] = None
+        for text in requires(name) or []:
+            requirement = Requirement(text)
+            environments = [{**RUNTIME_MARKERS, "extra": e} for e in extras or {""}]
+            if requirement.marker is None or any(
+                requirement.marker.evaluate(env) for env in environments
+            ):
+                pending.append((_canonical(requirement.name), frozenset(requirement.extras)))
+    return tuple(seen)
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +176,8 @@ def load_procedures(path: Path = PROJECT_DEFINITION) -> tuple[ProcedureSpec, ...
     if document.get("definition_version") != 2:
         raise ProjectDefinitionError(f"{path}: expected definition_version 2")
     mixins: dict[str, Any] = document.get("mixins", {})
-    packages = lock_pins()
+    # The imported packages first, then what they need, every one at the lock's version.
+    packages = lock_pins(dependency_closure())
     specs: list[ProcedureSpec] = []
     for entity, raw in document.get("entities", {}).items():
         body: dict[str, Any] = {}

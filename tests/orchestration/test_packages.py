@@ -21,10 +21,12 @@ from orchestration.deploy import check_packages as cp
 from orchestration.deploy.artifacts import build_artifacts
 from orchestration.deploy.procedures import (
     ARTIFACT_REPOSITORY,
+    FREEZE_OMITS,
     PROCEDURE_PACKAGES,
     PROCEDURES_ZIP,
     ProcedureSpec,
     ProjectDefinitionError,
+    dependency_closure,
     load_procedures,
     lock_pins,
 )
@@ -133,10 +135,33 @@ def test_local_only_classes_are_needed_and_unused_by_the_procedures(zipped_sourc
         assert not users, f"{name} is local-only but {users} use it"
 
 
-def test_procedures_declare_the_lock_pins_of_the_packages() -> None:
+def test_procedures_declare_the_lock_pins_of_the_packages_and_their_dependencies() -> None:
+    closure = dependency_closure()
+    assert closure[: len(PROCEDURE_PACKAGES)] == PROCEDURE_PACKAGES
+    assert {"numpy", "attrs", "boto3", "cryptography"} <= set(closure)  # transitive ones
     for proc in load_procedures():
-        assert proc.packages == lock_pins(PROCEDURE_PACKAGES)
-        assert {cp.normalize(p.partition("==")[0]) for p in proc.packages} == _declared()
+        assert proc.packages == lock_pins(closure)
+        declared = {cp.normalize(p.partition("==")[0]) for p in proc.packages}
+        assert declared >= _declared()
+        unpinned = {p for p in proc.packages if "==" not in p}
+        assert unpinned == FREEZE_OMITS
+
+
+def test_dependency_closure_follows_markers_and_extras() -> None:
+    metadata = {
+        "app": [
+            "lib>=1",
+            "winonly; sys_platform == 'win32'",
+            "fancy[x]",
+            "old; python_version<'3.8'",
+        ],
+        "lib": ["app"],  # a cycle
+        "fancy": ["plain", "xdep; extra == 'x'", "ydep; extra == 'y'"],
+        "plain": None,
+        "xdep": [],
+    }
+    closure = dependency_closure(("app",), requires=metadata.__getitem__)
+    assert closure == ("app", "lib", "fancy", "plain", "xdep")
 
 
 # --- the import analysis itself -----------------------------------------------------------

@@ -376,7 +376,7 @@ create or replace procedure raw.discover(run_id varchar, config_json varchar)
     language python
     runtime_version = '3.11'
     artifact_repository = snowflake.snowpark.pypi_shared_repository
-    packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
+    packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1', 'setuptools', 'wheel', 'typing-extensions==4.16.0', 'pyyaml==6.0.4', 'cloudpickle==3.1.2', 'protobuf==6.33.6', 'python-dateutil==2.9.0.post0', 'tzlocal==5.4.5', 'asn1crypto==1.5.1', 'cryptography==50.0.2', 'pyopenssl==26.4.0', 'pyjwt==2.15.1', 'pytz==2026.6', 'requests==2.34.2', 'packaging==26.4', 'charset-normalizer==3.5.3', 'idna==3.20', 'certifi==2025.1.31', 'filelock==3.32.7', 'sortedcontainers==2.4.0', 'platformdirs==4.14.8', 'tomlkit==0.15.2', 'boto3==1.44.8', 'botocore==1.44.8', 'attrs==26.1.0', 'numpy==2.4.6', 'six==1.17.0', 'cffi==2.1.1', 'urllib3==2.8.0', 'jmespath==1.1.0', 's3transfer==0.19.3', 'pycparser==3.12')
     imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
     handler = 'snowpark_procs.handlers.discover'
     execute as owner;
@@ -386,7 +386,7 @@ create or replace procedure raw.extract_metadata(run_id varchar, config_json var
     language python
     runtime_version = '3.11'
     artifact_repository = snowflake.snowpark.pypi_shared_repository
-    packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
+    packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1', 'setuptools', 'wheel', 'typing-extensions==4.16.0', 'pyyaml==6.0.4', 'cloudpickle==3.1.2', 'protobuf==6.33.6', 'python-dateutil==2.9.0.post0', 'tzlocal==5.4.5', 'asn1crypto==1.5.1', 'cryptography==50.0.2', 'pyopenssl==26.4.0', 'pyjwt==2.15.1', 'pytz==2026.6', 'requests==2.34.2', 'packaging==26.4', 'charset-normalizer==3.5.3', 'idna==3.20', 'certifi==2025.1.31', 'filelock==3.32.7', 'sortedcontainers==2.4.0', 'platformdirs==4.14.8', 'tomlkit==0.15.2', 'boto3==1.44.8', 'botocore==1.44.8', 'attrs==26.1.0', 'numpy==2.4.6', 'six==1.17.0', 'cffi==2.1.1', 'urllib3==2.8.0', 'jmespath==1.1.0', 's3transfer==0.19.3', 'pycparser==3.12')
     imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
     handler = 'snowpark_procs.handlers.extract_metadata'
     execute as owner;
@@ -396,7 +396,7 @@ create or replace procedure raw.render_thumbnails(run_id varchar, config_json va
     language python
     runtime_version = '3.11'
     artifact_repository = snowflake.snowpark.pypi_shared_repository
-    packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
+    packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1', 'setuptools', 'wheel', 'typing-extensions==4.16.0', 'pyyaml==6.0.4', 'cloudpickle==3.1.2', 'protobuf==6.33.6', 'python-dateutil==2.9.0.post0', 'tzlocal==5.4.5', 'asn1crypto==1.5.1', 'cryptography==50.0.2', 'pyopenssl==26.4.0', 'pyjwt==2.15.1', 'pytz==2026.6', 'requests==2.34.2', 'packaging==26.4', 'charset-normalizer==3.5.3', 'idna==3.20', 'certifi==2025.1.31', 'filelock==3.32.7', 'sortedcontainers==2.4.0', 'platformdirs==4.14.8', 'tomlkit==0.15.2', 'boto3==1.44.8', 'botocore==1.44.8', 'attrs==26.1.0', 'numpy==2.4.6', 'six==1.17.0', 'cffi==2.1.1', 'urllib3==2.8.0', 'jmespath==1.1.0', 's3transfer==0.19.3', 'pycparser==3.12')
     imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
     handler = 'snowpark_procs.handlers.render_thumbnails'
     execute as owner;
@@ -406,7 +406,7 @@ create or replace procedure raw.commit_discovery(run_id varchar, config_json var
     language python
     runtime_version = '3.11'
     artifact_repository = snowflake.snowpark.pypi_shared_repository
-    packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1')
+    packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1', 'setuptools', 'wheel', 'typing-extensions==4.16.0', 'pyyaml==6.0.4', 'cloudpickle==3.1.2', 'protobuf==6.33.6', 'python-dateutil==2.9.0.post0', 'tzlocal==5.4.5', 'asn1crypto==1.5.1', 'cryptography==50.0.2', 'pyopenssl==26.4.0', 'pyjwt==2.15.1', 'pytz==2026.6', 'requests==2.34.2', 'packaging==26.4', 'charset-normalizer==3.5.3', 'idna==3.20', 'certifi==2025.1.31', 'filelock==3.32.7', 'sortedcontainers==2.4.0', 'platformdirs==4.14.8', 'tomlkit==0.15.2', 'boto3==1.44.8', 'botocore==1.44.8', 'attrs==26.1.0', 'numpy==2.4.6', 'six==1.17.0', 'cffi==2.1.1', 'urllib3==2.8.0', 'jmespath==1.1.0', 's3transfer==0.19.3', 'pycparser==3.12')
     imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
     handler = 'snowpark_procs.handlers.commit_discovery'
     execute as owner;

@@ -253,6 +253,7 @@ class LocalRunner:
             try:
                 if self._fault_hook:
                     self._fault_hook(step.name, "before")
+                session.query_tag = step.name  # the statement log attributes it to the step
                 summary = self._execute(session, run_id, step, config, succeeded)
                 if self._fault_hook:
                     self._fault_hook(step.name, "after")

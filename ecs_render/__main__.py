@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import uvicorn
 
 from ecs_render.app import create_app
+from ecs_render.sandbox import set_not_dumpable
 from ecs_render.settings import RenderSettings, SettingsError
 
 
@@ -27,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"ecs_render: {error}", file=sys.stderr)
         return 2
+    # The server holds the S3 credentials: its memory and /proc/<pid>/environ are closed to the
+    # decode workers, which run as the same user (they cannot ptrace it either: seccomp).
+    set_not_dumpable()
     uvicorn.run(
         create_app(settings),
         host=args.host,

@@ -1,7 +1,8 @@
 """HTTP face of the render service: POST and GET /render (Snowflake's external function), /healthz.
 
-Rows of a batch render in parallel on a process pool whose workers each hold their own S3
-client; a row that hangs or kills its worker becomes a failed row and the pool is rebuilt.
+Rows of a batch render in parallel: the server reads each source from S3 and writes its
+thumbnails, and confined worker processes (ecs_render.decode_pool) decode the bytes, one row
+per worker at a time. A row that hangs or kills its worker fails alone; the others go on.
 A POST carrying Snowflake's batch id may be answered 202 while the batch goes on in the
 background; GETs with the same id then poll it (ecs_render.batches keeps that state).
 """
@@ -11,17 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
-import os
-import signal
 import time
 import zlib
-from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from types import FrameType
-from typing import Any, BinaryIO
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ecs_render.batches import BATCH_ID_HEADER, BatchAnswer, BatchRecords, BatchRegistry
+from ecs_render.decode_pool import RENDER_THUMBNAILS, DecodePool, WorkerConfig
 from ecs_render.protocol import (
     RENDERER_UNAVAILABLE,
     BatchError,
@@ -40,15 +36,12 @@ from ecs_render.protocol import (
     parse_batch,
 )
 from ecs_render.settings import MIB, RenderSettings
-from ecs_render.storage import S3Client, ensure_thumbnails, make_s3_client
-from ecs_render.thumbnails import RenderFailure, Thumbnail, render_thumbnails
-from snowpark_procs.reason_codes import RENDER_FAILED, RENDER_TIMEOUT
+from ecs_render.storage import ensure_thumbnails, make_s3_client
 
 logger = logging.getLogger("ecs_render")
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_BODY_BYTES = 16 * MIB  # a 50-row batch is a few KiB; this bounds a gzip bomb
-HARD_TIMEOUT_GRACE_S = 5.0  # the worker's own alarm should answer first; this catches C-level hangs
 # At shutdown, running batches get this long to finish and be stored (ECS waits 30 s by default
 # between SIGTERM and SIGKILL); a batch cut short leaves Snowflake polling until it gives up.
 DRAIN_TIMEOUT_S = 20.0
@@ -56,158 +49,68 @@ DRAIN_TIMEOUT_S = 20.0
 _ACCEPTED_BODY = b"{}"
 
 
-class _RowTimeout(BaseException):
-    """Raised by SIGALRM inside a worker; a BaseException so no `except Exception` swallows it."""
-
-
-@dataclass(frozen=True)
-class _WorkerState:
-    settings: RenderSettings
-    client: S3Client
-
-
-# Process-local to each pool worker, set once by _init_worker; the server process never sets it.
-_worker_state: _WorkerState | None = None
-
-
-def _init_worker(settings: RenderSettings) -> None:
-    global _worker_state  # the one per-process slot a pool initializer can fill
-    signal.signal(signal.SIGALRM, _raise_row_timeout)
-    _worker_state = _WorkerState(settings, make_s3_client())
-
-
-# Set with the SIGALRM that ends a row. The signal's exception is lost when it lands inside a C
-# callback into Python (libvips' read and log handlers: cffi prints and drops it), so the flag
-# is checked again once the render returns.
-_row_expired = False
-
-
-def _raise_row_timeout(signum: int, frame: FrameType | None) -> None:
-    global _row_expired  # see above: read back by _render_within_budget
-    _row_expired = True
-    raise _RowTimeout
-
-
-def _render_within_budget(
-    source: BinaryIO, sizes: Sequence[int]
-) -> list[Thumbnail] | RenderFailure:
-    rendered = render_thumbnails(source, sizes)
-    if _row_expired:
-        raise _RowTimeout
-    return rendered
-
-
-def _warm_up() -> int:
-    return os.getpid()
-
-
-def render_in_worker(request: RenderRequest) -> RenderResult:
-    """Render one row inside a pool worker under the per-row time budget."""
-    state = _worker_state
-    if state is None:
-        return failed_result(RENDERER_UNAVAILABLE, "render worker was not initialized")
-    timeout_s = state.settings.render_timeout_s
-    global _row_expired  # reset for this row before its alarm is armed
-    _row_expired = False
-    try:
-        signal.setitimer(signal.ITIMER_REAL, timeout_s)
-        try:
-            return ensure_thumbnails(state.client, state.settings, request, _render_within_budget)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except _RowTimeout:
-        return failed_result(RENDER_TIMEOUT, f"rendering took longer than {timeout_s:g} s")
-    except Exception as error:
-        logger.exception("row %s (%s) failed", request.row_number, request.relative_path)
-        return failed_result(RENDER_FAILED, f"unexpected renderer error: {error!r}")
-
-
 class RenderPool:
-    """Runs rows on worker processes, one row per worker at a time, and heals the pool."""
+    """Runs rows: S3 I/O on the server's threads, decoding in confined worker processes.
 
-    def __init__(self, settings: RenderSettings) -> None:
+    The server process holds the S3 client and the task's credentials and never parses a
+    customer's file; each row's bytes go to a worker of ecs_render.decode_pool, which holds
+    neither and cannot open a socket. A row that hangs or kills its worker affects no other row.
+    """
+
+    def __init__(self, settings: RenderSettings, decoder: str = RENDER_THUMBNAILS) -> None:
         self._settings = settings
-        # Rows wait here, not in the executor's queue, so the timeout measures rendering only.
+        # Rows wait here, not on a worker, so the timeout measures rendering only.
         self._slots = asyncio.Semaphore(settings.render_workers)
-        self._generation = 0
-        self._executor = self._new_executor()
+        self._rows = ThreadPoolExecutor(settings.render_workers, thread_name_prefix="render-row")
+        # One client for every row thread: low-level clients are thread safe (boto3 "Low-level
+        # clients", https://boto3.amazonaws.com/v1/documentation/api/latest/guide/clients.html,
+        # "Multithreading or multiprocessing with clients"); a pooled connection per row thread.
+        self._client = make_s3_client(max_pool_connections=settings.render_workers + 1)
+        self.decoders = DecodePool(
+            WorkerConfig(
+                address_space_bytes=settings.worker_memory_limit_mib * MIB,
+                timeout_s=settings.render_timeout_s,
+                max_source_bytes=settings.max_source_bytes,
+                allow_unconfined=settings.allow_unconfined,
+                decode=decoder,
+            ),
+            settings.render_workers,
+        )
         self.rows_started = 0  # rows handed to render(), for logs and tests
 
-    def _new_executor(self) -> ProcessPoolExecutor:
-        # spawn: the server process runs threads (event loop, S3 pools) that fork would copy.
-        return ProcessPoolExecutor(
-            max_workers=self._settings.render_workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(self._settings,),
-        )
-
     async def warm_up(self) -> None:
-        """Start every worker now so the first batch does not pay for imports."""
-        loop = asyncio.get_running_loop()
-        workers = [
-            loop.run_in_executor(self._executor, _warm_up)
-            for _ in range(self._settings.render_workers)
-        ]
-        await asyncio.gather(*workers)
+        """Start every worker now so the first batch does not pay for imports; raises
+        WorkerStartError when a worker cannot be confined, and the service does not start."""
+        await asyncio.to_thread(self.decoders.start)
 
     async def render(self, request: RenderRequest) -> RenderResult:
-        hard_timeout_s = self._settings.render_timeout_s + HARD_TIMEOUT_GRACE_S
         self.rows_started += 1
         async with self._slots:
-            # A crash fails every row in flight; the second try spares the rows that did not
-            # cause it, while a row that crashes its worker again is reported failed.
-            for _ in range(2):
-                generation = self._generation
-                try:
-                    future = self._executor.submit(render_in_worker, request)
-                    return await asyncio.wait_for(asyncio.wrap_future(future), hard_timeout_s)
-                except TimeoutError:
-                    self._rebuild(generation, f"row {request.row_number} hung")
-                    return failed_result(
-                        RENDER_TIMEOUT,
-                        f"rendering did not finish within {hard_timeout_s:g} s; worker restarted",
-                    )
-                except BrokenProcessPool:
-                    self._rebuild(generation, "a worker died")
-                except Exception as error:  # the pool itself failed (shutting down, pickling)
-                    logger.exception("row %s could not be run", request.row_number)
-                    return failed_result(RENDERER_UNAVAILABLE, f"renderer unavailable: {error!r}")
-            return failed_result(RENDER_FAILED, "the render worker crashed on this file twice")
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._rows, self._render_row, request)
 
-    def _rebuild(self, generation: int, why: str) -> None:
-        if generation != self._generation:
-            return  # another row already replaced this pool
-        logger.warning("rebuilding the render pool: %s", why)
-        old = self._executor
-        self._generation += 1
-        self._executor = self._new_executor()
-        _stop_executor(old, grace_s=0.0)
+    def _render_row(self, request: RenderRequest) -> RenderResult:
+        try:
+            return ensure_thumbnails(self._client, self._settings, request, self.decoders.decode)
+        except Exception as error:  # a bug of the service, not a fact about the file
+            logger.exception("row %s (%s) failed", request.row_number, request.relative_path)
+            return failed_result(RENDERER_UNAVAILABLE, f"renderer unavailable: {error!r}")
 
     def close(self) -> None:
-        _stop_executor(self._executor, grace_s=10.0)
+        self.decoders.close(grace_s=10.0)
+        self._rows.shutdown(wait=False, cancel_futures=True)
 
 
-def _stop_executor(executor: ProcessPoolExecutor, grace_s: float) -> None:
-    # ProcessPoolExecutor cannot kill a busy worker before Python 3.14 (terminate_workers),
-    # so hung workers are terminated through its process table.
-    processes = list((executor._processes or {}).values())  # noqa: SLF001
-    executor.shutdown(wait=False, cancel_futures=True)
-    deadline = time.monotonic() + grace_s
-    for process in processes:
-        process.join(timeout=max(0.0, deadline - time.monotonic()))
-        if process.is_alive():
-            process.terminate()
-            process.join(timeout=5)
+def create_app(settings: RenderSettings, decoder: str = RENDER_THUMBNAILS) -> Starlette:
+    """The render service; its worker pool lives from startup to shutdown (the lifespan).
 
-
-def create_app(settings: RenderSettings) -> Starlette:
-    """The render service; its worker pool lives from startup to shutdown (the lifespan)."""
+    decoder names the function the workers decode with ("module:function"); tests name probes.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        pool = RenderPool(settings)
-        # The server process's own client, for batch records; workers hold theirs.
+        pool = RenderPool(settings, decoder)
+        # A client for batch records, apart from the rows' one; workers hold none.
         records = BatchRecords(make_s3_client(), settings.thumbnails_bucket)
         batches = BatchRegistry(records, settings.sync_wait_s)
         try:

@@ -14,6 +14,7 @@ MIB = 1024 * 1024
 # API Gateway ends a request at 29 s; a POST that waits this long for its batch must leave room
 # for the response itself.
 MAX_SYNC_WAIT_S = 25.0
+MIN_WORKER_MEMORY_MIB = 512
 
 
 class SettingsError(ValueError):
@@ -31,6 +32,14 @@ class RenderSettings:
     max_source_bytes: int = 256 * MIB
     # How long a POST carrying a batch id waits for its batch before answering 202.
     sync_wait_s: float = 20.0
+    # RLIMIT_AS of each decode worker: address space, not resident memory (the interpreter and
+    # the decoders map about 0.3 GiB before the first file; measured peaks: 1.06 GiB for a
+    # 177 MP 16-bit grey PNG, 0.69 GiB for a 200 MB TIFF, 0.54 GiB for a 20 MP 16-bit PSD).
+    # Four workers fit the 8 GiB task. Past it an allocation fails: the row is render_failed.
+    worker_memory_limit_mib: int = 2048
+    # Decode workers refuse to start without their seccomp filter unless this is set (a kernel
+    # or container without seccomp; never in production).
+    allow_unconfined: bool = False
 
     def __post_init__(self) -> None:
         for name in ("designs_bucket", "thumbnails_bucket"):
@@ -52,6 +61,11 @@ class RenderSettings:
             raise SettingsError(
                 f"PIXELFORGE_MAX_SOURCE_BYTES must be >= 1, got {self.max_source_bytes}"
             )
+        if self.worker_memory_limit_mib < MIN_WORKER_MEMORY_MIB:
+            raise SettingsError(
+                f"PIXELFORGE_RENDER_WORKER_MEMORY_MIB must be >= {MIN_WORKER_MEMORY_MIB} (the "
+                f"decoders alone map about that much), got {self.worker_memory_limit_mib}"
+            )
         if not (math.isfinite(self.sync_wait_s) and 0 <= self.sync_wait_s <= MAX_SYNC_WAIT_S):
             raise SettingsError(
                 f"PIXELFORGE_RENDER_SYNC_WAIT_S must be 0..{MAX_SYNC_WAIT_S:g} s (API Gateway "
@@ -71,6 +85,10 @@ class RenderSettings:
             render_timeout_s=_float(env, "PIXELFORGE_RENDER_TIMEOUT_S", cls.render_timeout_s),
             max_source_bytes=_int(env, "PIXELFORGE_MAX_SOURCE_BYTES", cls.max_source_bytes),
             sync_wait_s=_float(env, "PIXELFORGE_RENDER_SYNC_WAIT_S", cls.sync_wait_s),
+            worker_memory_limit_mib=_int(
+                env, "PIXELFORGE_RENDER_WORKER_MEMORY_MIB", cls.worker_memory_limit_mib
+            ),
+            allow_unconfined=_bool(env, "PIXELFORGE_RENDER_ALLOW_UNCONFINED", cls.allow_unconfined),
         )
 
 
@@ -119,3 +137,14 @@ def _sizes(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple
         raise SettingsError(
             f"{name} must be comma-separated pixel sizes like '1024,256', got {raw!r}"
         ) from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    if raw.lower() in {"1", "true", "yes"}:
+        return True
+    if raw.lower() in {"0", "false", "no"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")

@@ -33,7 +33,7 @@ from snowpark_procs.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LAR
 from snowpark_procs.transient import is_transient
 
 if TYPE_CHECKING:
-    from ecs_render.thumbnails import RenderFailure, Thumbnail
+    from ecs_render.results import RenderFailure, Thumbnail
 
     Renderer = Callable[[BinaryIO, Sequence[int]], "list[Thumbnail] | RenderFailure"]
 
@@ -79,13 +79,17 @@ class StoredThumbnail:
     thumbnail_bytes: int
 
 
-def make_s3_client() -> S3Client:
-    """An S3 client configured by boto3's own AWS_* variables (AWS_ENDPOINT_URL included)."""
+def make_s3_client(max_pool_connections: int = 10) -> S3Client:
+    """An S3 client configured by boto3's own AWS_* variables (AWS_ENDPOINT_URL included).
+
+    max_pool_connections: botocore's connection pool (10 by default); one per thread sharing it.
+    """
     # botocore's retries are off: call_with_retries owns the policy, so attempts are not squared.
     config = Config(
         retries={"mode": "standard", "total_max_attempts": 1},
         connect_timeout=5,
         read_timeout=30,
+        max_pool_connections=max(10, max_pool_connections),
     )
     return boto3.client("s3", config=config)
 

@@ -21,10 +21,11 @@ from typing import BinaryIO
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image
-from psd_tools import PSDImage
+from psd_tools import ParseLimits, PSDImage
 from pypdf import PdfReader
 
 from ecs_render import libvips_decode
+from ecs_render.results import RenderFailure, Thumbnail
 from snowpark_procs.metadata import check_svg, sniff_format
 from snowpark_procs.metadata.exif import orientation_of, read_exif
 from snowpark_procs.metadata.failures import classify_exception, describe
@@ -61,24 +62,6 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-
-
-@dataclass(frozen=True)
-class Thumbnail:
-    """One rendered size: WebP bytes whose longest edge is size_px (or less: never upscaled)."""
-
-    size_px: int
-    width_px: int
-    height_px: int
-    data: bytes
-
-
-@dataclass(frozen=True)
-class RenderFailure:
-    """Why a file has no thumbnails; reason_code is one of dbt_project/seeds/quality_rules.csv."""
-
-    reason_code: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -126,6 +109,10 @@ def render_thumbnails(
         if isinstance(images, RenderFailure):
             return images
         return [_encode(size, images[size], limits) for size in wanted]
+    except MemoryError:
+        # In the service a decode worker's address space is capped (RLIMIT_AS): the file needs
+        # more memory than one worker may take.
+        return RenderFailure(RENDER_FAILED, "decoding needs more memory than the renderer allows")
     except Exception as exc:  # per-file boundary: any decoder error is a fact about this file
         code = classify_exception(exc)
         return RenderFailure(RENDER_FAILED if code == UNREADABLE_FILE else code, describe(exc))
@@ -154,7 +141,7 @@ def _render_images(
             first = _draw_pdf(source, descending[0], limits)
         elif fmt == "psd" and int.from_bytes(head[22:24], "big") != 8:
             # Pillow cannot open 16/32-bit PSDs and reads 1-bit ones inverted.
-            first = _decode_deep_psd(source, head, descending[0], limits)
+            first = _decode_deep_psd(source, head, size, descending[0], limits)
         else:
             first = _decode_raster(source, fmt, size, descending[0], limits)
     if isinstance(first, RenderFailure):
@@ -268,8 +255,16 @@ def _resize_alpha_in_strips(
     return reduced.resize(box, Image.Resampling.LANCZOS, box=area)
 
 
+def psd_parse_limits(size_bytes: int) -> ParseLimits:
+    """What psd-tools may materialise while it parses a PSD of size_bytes: the limits
+    extraction parses with (snowpark_procs/metadata/psd.py read_psd), so a document cannot cost
+    the renderer more than it cost extraction. tests/ecs_render/test_thumbnails.py keeps the
+    two equal."""
+    return ParseLimits(max_total_bytes=2 * size_bytes + 1024)
+
+
 def _decode_deep_psd(
-    source: BinaryIO, head: bytes, largest: int, limits: RenderLimits
+    source: BinaryIO, head: bytes, size: int, largest: int, limits: RenderLimits
 ) -> Image.Image | RenderFailure:
     """PSDs Pillow cannot open (16/32-bit) or misreads (1-bit: Photoshop's set bit is black,
     as psd-tools and ImageMagick read it): psd-tools reads the stored composite."""
@@ -288,7 +283,7 @@ def _decode_deep_psd(
             f"{cost // MIB} MiB to decode, over {limits.max_deep_psd_bytes // MIB} MiB",
         )
     source.seek(0)
-    composite = PSDImage.open(source).composite()
+    composite = PSDImage.open(source, parse_limits=psd_parse_limits(size)).composite()
     box = fit_box(composite.size, largest)
     return _output_mode(_resize(_resizable(composite), box, limits))
 

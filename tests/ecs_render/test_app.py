@@ -188,16 +188,17 @@ def test_a_batch_is_read_by_its_bytes_not_its_header(client, store, seed, compre
 
 
 def test_a_killed_worker_is_replaced(client, store, seed):
-    executor = client.app_state["pool"]._executor
-    old_pids = set(executor._processes)
+    decoders = client.app_state["pool"].decoders
+    old_pids = set(decoders.pids())
     for pid in old_pids:
         os.kill(pid, signal.SIGKILL)
     uploaded = store.upload(f"crash/{seed}.png", make_png(seed))
 
     ((_, result),) = render(client, uploaded.row(0))
 
+    assert old_pids
     assert result["status"] == "ok"
-    new_pids = set(client.app_state["pool"]._executor._processes)
+    new_pids = set(decoders.pids())
     assert new_pids and not new_pids & old_pids
 
 
@@ -299,6 +300,8 @@ def test_settings_from_env_defaults_and_parsing():
             "PIXELFORGE_RENDER_TIMEOUT_S": "2.5",
             "PIXELFORGE_MAX_SOURCE_BYTES": "1000",
             "PIXELFORGE_RENDER_SYNC_WAIT_S": "5",
+            "PIXELFORGE_RENDER_WORKER_MEMORY_MIB": "1536",
+            "PIXELFORGE_RENDER_ALLOW_UNCONFINED": "true",
         }
     )
 
@@ -311,7 +314,10 @@ def test_settings_from_env_defaults_and_parsing():
     assert defaults.render_workers == (os.cpu_count() or 1)
     assert (defaults.render_timeout_s, defaults.max_source_bytes) == (60.0, 256 * 1024 * 1024)
     assert defaults.sync_wait_s == 20.0
-    assert parsed == RenderSettings("d-bucket", "in/", "t-bucket", (512, 128), 3, 2.5, 1000, 5.0)
+    assert (defaults.worker_memory_limit_mib, defaults.allow_unconfined) == (2048, False)
+    assert parsed == RenderSettings(
+        "d-bucket", "in/", "t-bucket", (512, 128), 3, 2.5, 1000, 5.0, 1536, True
+    )
 
 
 @pytest.mark.parametrize(
@@ -327,6 +333,8 @@ def test_settings_from_env_defaults_and_parsing():
         ("PIXELFORGE_MAX_SOURCE_BYTES", "0"),
         ("PIXELFORGE_DESIGNS_BUCKET", "a/b"),
         ("PIXELFORGE_RENDER_SYNC_WAIT_S", "29"),  # API Gateway would cut the request first
+        ("PIXELFORGE_RENDER_WORKER_MEMORY_MIB", "256"),  # the decoders alone map more
+        ("PIXELFORGE_RENDER_ALLOW_UNCONFINED", "maybe"),
     ],
 )
 def test_settings_from_env_rejects_bad_values_by_name(name, value):

@@ -427,3 +427,69 @@ def test_16bit_psd_uses_the_psd_tools_composite():
     assert (large.width_px, large.height_px, little.width_px) == (300, 200, 256)
     red, green, blue = decode(large).getpixel((150, 100))
     assert abs(red - 20) < 8 and abs(green - 120) < 8 and abs(blue - 220) < 8
+
+
+def _deep_layered_psd() -> bytes:
+    from psd_tools import PSDImage
+
+    psd = PSDImage.new("RGB", (300, 200), color=(255, 255, 255), depth=16)
+    psd.create_pixel_layer(Image.new("RGB", (300, 200), (20, 120, 220)), name="Background")
+    buffer = io.BytesIO()
+    psd.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def psd_opens(monkeypatch) -> list[object]:
+    """The parse_limits of every PSDImage.open call (None when a call passed none)."""
+    from psd_tools import PSDImage
+
+    calls: list[object] = []
+    original = PSDImage.open
+
+    def recording(fp, *args, **kwargs):
+        calls.append(kwargs.get("parse_limits"))
+        return original(fp, *args, **kwargs)
+
+    monkeypatch.setattr(PSDImage, "open", recording)
+    return calls
+
+
+def test_security_a_deep_psd_is_parsed_with_the_limits_of_extraction(psd_opens):
+    from snowpark_procs.metadata import extract_metadata
+
+    data = _deep_layered_psd()
+
+    extract_metadata(stream(data), "deep.psd")
+    render(data)
+
+    extraction, rendering = psd_opens
+    assert rendering is not None
+    assert rendering == extraction  # the same ParseLimits for the same file
+
+
+def test_security_a_psd_over_its_parse_limits_is_refused_with_a_reason(monkeypatch):
+    from psd_tools import ParseLimits
+
+    from ecs_render import thumbnails
+
+    monkeypatch.setattr(thumbnails, "psd_parse_limits", lambda size: ParseLimits(max_objects=2))
+
+    failure = refusal(_deep_layered_psd())
+
+    assert failure.reason_code == "render_failed"
+    assert "max_objects" in failure.message
+
+
+def test_security_an_8bit_psd_is_rendered_without_parsing_its_layers(monkeypatch, psd_opens):
+    from PIL import PsdImagePlugin
+
+    def no_layers(*args, **kwargs):
+        raise AssertionError("Pillow parsed the PSD's layers")
+
+    monkeypatch.setattr(PsdImagePlugin, "_layerinfo", no_layers)
+
+    large, _ = render(small("psd_layered"))
+
+    assert (large.width_px, large.height_px) == (400, 300)
+    assert psd_opens == []  # psd-tools never saw it: Pillow read the merged image only

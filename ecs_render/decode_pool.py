@@ -317,6 +317,7 @@ class DecodePool:
                 try:
                     return worker.decode(source, sizes)
                 except WorkerHungError:
+                    logger.warning("decode worker %s hung; killed", worker.pid)
                     self._retire(worker)
                     worker = None
                     return RenderFailure(

@@ -92,6 +92,7 @@ def test_stack_deploys_to_aws() -> None:
     if session.get_credentials() is None:
         pytest.skip("no AWS credentials in the environment")
     client = session.client("cloudformation")
+    account = session.client("sts").get_caller_identity()["Account"]
     stack = f"pixelforge-contract-{uuid.uuid4().hex[:8]}"
     client.create_stack(
         StackName=stack,
@@ -102,6 +103,13 @@ def test_stack_deploys_to_aws() -> None:
             {"ParameterKey": "ThumbnailsBucketName", "ParameterValue": names["THUMBNAILS_BUCKET"]},
             {"ParameterKey": "AuditLogBucketName", "ParameterValue": names["AUDIT_BUCKET"]},
             {"ParameterKey": "RenderImageUri", "ParameterValue": names["IMAGE_URI"]},
+            # GOVERNANCE lock: the contract stack's audit bucket stays deletable
+            {"ParameterKey": "Environment", "ParameterValue": "test"},
+            # a bucket policy may name a role that does not exist (a condition value)
+            {
+                "ParameterKey": "BreakGlassRoleArn",
+                "ParameterValue": f"arn:aws:iam::{account}:role/pixelforge-contract-break-glass",
+            },
         ],
     )
     try:

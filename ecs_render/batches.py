@@ -14,7 +14,8 @@ in the thumbnails bucket under batches/ (a lifecycle rule expires the prefix aft
   renders again, which finds every thumbnail in place and writes nothing).
 
 In memory: the batches running on this task, dropped once finished and stored, plus a bounded
-number of recent results.
+number of recent results. At most max_running batches run at once (those without a batch id
+included); a new one past that is answered "busy" (HTTP 503 with Retry-After) and not started.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from ecs_render.settings import DEFAULT_MAX_RUNNING_BATCHES
 from ecs_render.storage import S3Client, StorageFailure, put_record_if_absent, read_record
 
 logger = logging.getLogger("ecs_render.batches")
@@ -61,7 +63,7 @@ def _digest(batch_id: str) -> str:
 class BatchAnswer:
     """What the service answers about a batch; the app maps `state` to an HTTP status."""
 
-    state: Literal["done", "pending", "unknown", "unavailable", "failed"]
+    state: Literal["done", "pending", "unknown", "unavailable", "failed", "busy"]
     body: bytes = b""  # the response body when done
     message: str = ""
 
@@ -123,15 +125,44 @@ class _Batch:
 class BatchRegistry:
     """Runs batches in the background and answers POSTs and GETs about them by batch id."""
 
-    def __init__(self, records: BatchRecords, sync_wait_s: float) -> None:
+    def __init__(
+        self,
+        records: BatchRecords,
+        sync_wait_s: float,
+        max_running: int = DEFAULT_MAX_RUNNING_BATCHES,
+    ) -> None:
         self._records = records
         self._sync_wait_s = sync_wait_s
+        self._max_running = max_running
         self._running: dict[str, _Batch] = {}
+        self._unnamed = 0  # batches without a batch id, rendered while their POST waits
         self._recent: OrderedDict[str, BatchAnswer] = OrderedDict()
 
     @property
     def running(self) -> int:
-        return len(self._running)
+        return len(self._running) + self._unnamed
+
+    def _busy(self) -> BatchAnswer | None:
+        """The answer for a batch that would start now, if this task runs its cap already."""
+        if self.running < self._max_running:
+            return None
+        logger.warning("refusing a new batch: %d batches are running", self.running)
+        return BatchAnswer(
+            "busy", message=f"this task is running {self.running} batches, its cap; retry later"
+        )
+
+    async def run_unnamed(self, render: BatchRender) -> BatchAnswer:
+        """A POST without a batch id: rendered before answering, within the same cap."""
+        if (busy := self._busy()) is not None:
+            return busy
+        self._unnamed += 1
+        try:
+            return _done(await render())
+        except Exception as error:  # rows fail as data, so this is a bug or a broken pool
+            logger.exception("a batch without an id failed as a whole")
+            return BatchAnswer("failed", message=f"batch failed: {error!r}")
+        finally:
+            self._unnamed -= 1
 
     async def submit(self, batch_id: str, rows: int, render: BatchRender) -> BatchAnswer:
         """POST: the finished result if there is one, else join or start the batch and wait."""
@@ -149,7 +180,11 @@ class BatchRegistry:
             # Another request for this id may have started (or even finished) it meanwhile.
             if (recent := self._recent_result(batch_id)) is not None:
                 return recent
-            batch = self._running.get(batch_id) or self._start(batch_id, rows, render)
+            batch = self._running.get(batch_id)
+            if batch is None:
+                if (busy := self._busy()) is not None:
+                    return busy  # a retry of this POST joins nothing and starts afresh
+                batch = self._start(batch_id, rows, render)
         return await self._wait(batch_id, batch)
 
     def _recent_result(self, batch_id: str) -> BatchAnswer | None:

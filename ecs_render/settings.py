@@ -15,6 +15,17 @@ MIB = 1024 * 1024
 # for the response itself.
 MAX_SYNC_WAIT_S = 25.0
 MIN_WORKER_MEMORY_MIB = 512
+# Rows one batch may carry. Snowflake never sends more than the external function's
+# MAX_BATCH_ROWS ("CREATE EXTERNAL FUNCTION", https://docs.snowflake.com/en/sql-reference/sql/
+# create-external-function), which orchestration/deploy/budget.py derives (45 today); this cap
+# must stay at or above it (tests/hostile/test_hostile_endpoint.py checks), and bounds what a
+# caller that is not Snowflake can make one request cost.
+DEFAULT_MAX_BATCH_ROWS = 64
+# Batches running at once on one task. The budget plans for 8 in flight per task
+# (concurrent_batches_per_task); past this cap a new batch is answered 503 with Retry-After, a
+# status Snowflake retries with the same batch id ("External functions best practices",
+# https://docs.snowflake.com/en/sql-reference/external-functions-best-practices).
+DEFAULT_MAX_RUNNING_BATCHES = 16
 
 
 class SettingsError(ValueError):
@@ -40,6 +51,8 @@ class RenderSettings:
     # Decode workers refuse to start without their seccomp filter unless this is set (a kernel
     # or container without seccomp; never in production).
     allow_unconfined: bool = False
+    max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS
+    max_running_batches: int = DEFAULT_MAX_RUNNING_BATCHES
 
     def __post_init__(self) -> None:
         for name in ("designs_bucket", "thumbnails_bucket"):
@@ -71,6 +84,15 @@ class RenderSettings:
                 f"PIXELFORGE_RENDER_SYNC_WAIT_S must be 0..{MAX_SYNC_WAIT_S:g} s (API Gateway "
                 f"ends a request at 29 s), got {self.sync_wait_s}"
             )
+        if self.max_batch_rows < 1:
+            raise SettingsError(
+                f"PIXELFORGE_RENDER_MAX_BATCH_ROWS must be >= 1, got {self.max_batch_rows}"
+            )
+        if self.max_running_batches < 1:
+            raise SettingsError(
+                "PIXELFORGE_RENDER_MAX_RUNNING_BATCHES must be >= 1, "
+                f"got {self.max_running_batches}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RenderSettings:
@@ -89,6 +111,10 @@ class RenderSettings:
                 env, "PIXELFORGE_RENDER_WORKER_MEMORY_MIB", cls.worker_memory_limit_mib
             ),
             allow_unconfined=_bool(env, "PIXELFORGE_RENDER_ALLOW_UNCONFINED", cls.allow_unconfined),
+            max_batch_rows=_int(env, "PIXELFORGE_RENDER_MAX_BATCH_ROWS", cls.max_batch_rows),
+            max_running_batches=_int(
+                env, "PIXELFORGE_RENDER_MAX_RUNNING_BATCHES", cls.max_running_batches
+            ),
         )
 
 

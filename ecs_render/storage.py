@@ -44,6 +44,8 @@ SPOOL_MEMORY_BYTES = 32 * MIB  # larger sources spill to disk (Fargate's ephemer
 CHUNK_BYTES = 1 * MIB
 WIDTH_METADATA = "width-px"
 HEIGHT_METADATA = "height-px"
+# file_changed says only this, whatever differs (see read_source).
+OBJECT_CHANGED = "the object changed since discovery"
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,9 @@ def read_source(
     """The requested file version, spooled to memory (or disk above SPOOL_MEMORY_BYTES).
 
     GetObject is pinned with IfMatch=etag, so a file overwritten since discovery fails as
-    file_changed instead of rendering other content under this version's key.
+    file_changed instead of rendering other content under this version's key. Its message is
+    the same whatever changed: it tells a caller nothing about the object's current content
+    (neither its size nor its sha256), only that it is not the version the caller named.
     """
     bucket, key = settings.designs_bucket, source_key(settings, request.relative_path)
     where = f"s3://{bucket}/{key}"
@@ -226,7 +230,7 @@ def read_source(
     except Exception as error:
         code = _error_code(error)
         if code in {"PreconditionFailed", "412"}:
-            return StorageFailure(FILE_CHANGED, f"{where} no longer has ETag {request.etag}")
+            return StorageFailure(FILE_CHANGED, f"{where}: {OBJECT_CHANGED}")
         if code in {"NoSuchKey", "404"}:
             return StorageFailure(FILE_MISSING, f"{where} does not exist")
         return _storage_failure(f"GET {where}", error)
@@ -235,11 +239,7 @@ def read_source(
     size, digest = spool.tell(), _sha256_of(spool)
     if size != request.size_bytes or digest != request.sha256:
         spool.close()
-        return StorageFailure(
-            FILE_CHANGED,
-            f"{where} at ETag {request.etag} has {size} bytes and sha256 {digest}, "
-            f"not the requested {request.size_bytes} bytes and sha256 {request.sha256}",
-        )
+        return StorageFailure(FILE_CHANGED, f"{where}: {OBJECT_CHANGED} (size or sha256 differs)")
     spool.seek(0)
     return spool
 

@@ -156,12 +156,20 @@ def test_a_malformed_row_is_a_failed_row(client, store, seed):
     assert data[1][1]["status"] == "ok"
 
 
-@pytest.mark.parametrize("body", [b"{not json", b'{"rows": []}', b'{"data": "x"}'])
-def test_a_malformed_batch_is_a_400(client, body):
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", "not_json"),
+        (b'{"rows": []}', "not_a_batch"),
+        (b'{"data": "x"}', "not_a_batch"),
+    ],
+)
+def test_a_malformed_batch_is_a_400(client, body, code):
     response = client.post("/render", content=body)
 
     assert response.status_code == 400
-    assert response.json()["error"]
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
@@ -315,6 +323,7 @@ def test_settings_from_env_defaults_and_parsing():
     assert (defaults.render_timeout_s, defaults.max_source_bytes) == (60.0, 256 * 1024 * 1024)
     assert defaults.sync_wait_s == 20.0
     assert (defaults.worker_memory_limit_mib, defaults.allow_unconfined) == (2048, False)
+    assert (defaults.max_batch_rows, defaults.max_running_batches) == (64, 16)
     assert parsed == RenderSettings(
         "d-bucket", "in/", "t-bucket", (512, 128), 3, 2.5, 1000, 5.0, 1536, True
     )
@@ -335,6 +344,9 @@ def test_settings_from_env_defaults_and_parsing():
         ("PIXELFORGE_RENDER_SYNC_WAIT_S", "29"),  # API Gateway would cut the request first
         ("PIXELFORGE_RENDER_WORKER_MEMORY_MIB", "256"),  # the decoders alone map more
         ("PIXELFORGE_RENDER_ALLOW_UNCONFINED", "maybe"),
+        ("PIXELFORGE_RENDER_MAX_BATCH_ROWS", "0"),
+        ("PIXELFORGE_RENDER_MAX_RUNNING_BATCHES", "0"),
+        ("PIXELFORGE_RENDER_MAX_RUNNING_BATCHES", "many"),
     ],
 )
 def test_settings_from_env_rejects_bad_values_by_name(name, value):

@@ -175,7 +175,7 @@ def test_a_get_for_a_batch_no_task_accepted_is_404(task_b):
     response = task_b.get("/render", headers=headers(batch_id))
 
     assert response.status_code == 404
-    assert batch_id in response.json()["error"]
+    assert batch_id in response.json()["error"]["message"]
 
 
 def test_a_post_retried_while_its_batch_runs_joins_it(task_a, store, seed):
@@ -220,7 +220,7 @@ def test_a_get_without_a_batch_id_is_400(task_a):
     response = task_a.get("/render")
 
     assert response.status_code == 400
-    assert BATCH_ID_HEADER in response.json()["error"]
+    assert BATCH_ID_HEADER in response.json()["error"]["message"]
 
 
 def test_a_malformed_batch_with_a_batch_id_is_still_400(task_a):

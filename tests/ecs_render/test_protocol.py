@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from ecs_render.protocol import (
+    MAX_JSON_DEPTH,
     BatchError,
     RenderRequest,
     RowFailure,
     ThumbnailResult,
     build_response,
     failed_result,
+    max_batch_bytes,
     ok_result,
     parse_batch,
 )
@@ -127,3 +130,127 @@ def test_malformed_rows_use_a_vocabulary_code():
 
     assert isinstance(parsed, RowFailure)
     assert parsed.result.reason_code in ALL_REASON_CODES
+
+
+# --- hostile bodies (security) -------------------------------------------------------------------
+
+ROW = [0, "a.png", "e", SHA, 1]
+
+
+def nested(depth: int) -> bytes:
+    """A batch whose one row holds a value nested so that the deepest sits at depth."""
+    value = "[" * (depth - 3) + "1" + "]" * (depth - 3)
+    return b'{"data": [[0, "a.png", "e", "' + SHA.encode() + b'", ' + value.encode() + b"]]}"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        pytest.param(b"{not json", "not_json", id="malformed-json"),
+        pytest.param(b"", "not_json", id="empty-body"),
+        pytest.param(batch(ROW).replace(b"1]", b"NaN]"), "not_json", id="nan-constant"),
+        pytest.param(b'{"data": [[0, "\xff.png", "e", "x", 1]]}', "not_utf8", id="latin1-bytes"),
+        pytest.param('{"data": []}'.encode("utf-16"), "not_utf8", id="utf16-json"),
+        pytest.param(b"[]", "not_a_batch", id="top-level-array"),
+        pytest.param(b'{"data": "x"}', "not_a_batch", id="data-not-a-list"),
+        pytest.param(batch([2**63, "a.png", "e", SHA, 1]), "number_out_of_range", id="int64+1"),
+        pytest.param(
+            batch([-(2**63) - 1, "a.png", "e", SHA, 1]), "number_out_of_range", id="int64-min-1"
+        ),
+        pytest.param(batch([0, "a.png", "e", SHA, 10**30]), "number_out_of_range", id="size-1e30"),
+        pytest.param(
+            b'{"data": [[' + b"9" * 5000 + b', "a", "e", "x", 1]]}',
+            "number_out_of_range",
+            id="5000-digit-int",  # past int()'s own 4300-digit limit, a ValueError before
+        ),
+        pytest.param(
+            b'{"data": [[0, "a", "e", "x", 1.' + b"5" * 100 + b"]]}",
+            "number_out_of_range",
+            id="100-digit-float",
+        ),
+        pytest.param(nested(MAX_JSON_DEPTH + 1), "too_deep", id="one-level-too-deep"),
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, "too_deep", id="100000-deep-recursion"),
+        pytest.param(
+            b'{"data": [' + b'{"a":' * 50_000 + b"1" + b"}" * 50_000 + b"]}",
+            "too_deep",
+            id="50000-deep-objects",
+        ),
+        pytest.param(batch(*[ROW] * 65), "too_many_rows", id="65-rows"),
+        pytest.param(b" " * (max_batch_bytes(64) + 1), "body_too_large", id="over-the-byte-bound"),
+    ],
+)
+def test_security_hostile_body_is_a_batch_error_with_a_stable_code(body, code):
+    with pytest.raises(BatchError) as raised:
+        parse_batch(body, max_rows=64)
+
+    assert raised.value.code == code, raised.value
+    assert str(raised.value) and len(str(raised.value)) < 200
+
+
+def test_security_the_deepest_allowed_nesting_only_fails_its_row():
+    (parsed,) = parse_batch(nested(MAX_JSON_DEPTH))
+
+    assert isinstance(parsed, RowFailure)
+    assert "size_bytes" in (parsed.result.message or "")
+
+
+def test_security_a_million_digit_integer_is_refused_at_once():
+    body = b'{"data": [[' + b"7" * 1_000_000 + b', "a", "e", "x", 1]]}'
+
+    started = time.perf_counter()
+    with pytest.raises(BatchError) as raised:
+        parse_batch(body, max_rows=64)
+    seconds = time.perf_counter() - started
+
+    assert raised.value.code == "number_out_of_range"
+    assert seconds < 0.5
+
+
+def test_security_int64_bounds_themselves_are_accepted():
+    rows = parse_batch(
+        batch([2**63 - 1, "a.png", "e", SHA, 2**63 - 1], [-(2**63), "b.png", "e", SHA, 0])
+    )
+
+    assert rows == [
+        RenderRequest(2**63 - 1, "a.png", "e", SHA, 2**63 - 1),
+        RenderRequest(-(2**63), "b.png", "e", SHA, 0),
+    ]
+
+
+def test_security_the_row_cap_is_inclusive():
+    assert len(parse_batch(batch(*[ROW] * 64), max_rows=64)) == 64
+
+
+@pytest.mark.parametrize(
+    ("value_at", "value", "words"),
+    [
+        pytest.param(1, {"key": "a.png"}, "relative_path", id="path-object"),
+        pytest.param(1, ["a.png"], "relative_path", id="path-list"),
+        pytest.param(1, True, "relative_path", id="path-bool"),
+        pytest.param(1, "\ud800.png", "lone surrogate", id="path-lone-surrogate"),
+        pytest.param(2, "e\r\nX-Injected: 1", "etag", id="etag-crlf"),
+        pytest.param(2, "e" * 256, "longer than", id="etag-too-long"),
+        pytest.param(2, '""', "etag", id="etag-only-quotes"),
+        pytest.param(2, ["e"], "etag", id="etag-list"),
+        pytest.param(3, "f" * 100_000, "64 hex", id="sha-100k-chars"),
+        pytest.param(3, {"sha": SHA}, "64 hex", id="sha-object"),
+        pytest.param(4, 1e300, "int64", id="size-1e300-float"),
+        pytest.param(4, float("inf"), "int64", id="size-infinity"),
+        pytest.param(4, True, "int64", id="size-bool"),
+        pytest.param(4, [[[[1]]]], "int64", id="size-nested-list"),
+        pytest.param(0, 1.0, "row_number", id="row-number-float"),
+        pytest.param(0, None, "row_number", id="row-number-null"),
+    ],
+)
+def test_security_a_wrong_type_in_a_row_fails_that_row_with_a_short_message(value_at, value, words):
+    row: list[object] = [7, "a.png", "e", SHA, 1]
+    row[value_at] = value
+    body = json.dumps({"data": [row, ROW]}, allow_nan=True).replace("Infinity", "1e999")
+
+    parsed, neighbour = parse_batch(body.encode())
+
+    assert isinstance(parsed, RowFailure), parsed
+    assert parsed.result.reason_code == RENDER_FAILED
+    assert words in (parsed.result.message or "")
+    assert len(parsed.result.message or "") < 200
+    assert isinstance(neighbour, RenderRequest)

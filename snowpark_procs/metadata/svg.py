@@ -4,11 +4,18 @@ An SVG passes only if it needs nothing but itself: no entity declarations (defus
 internal subset, no <script>/<foreignObject>, and every href/url() points inside the document
 ('#id') or is a data: URI of a raster image, whose declared sizes together fit a pixel budget.
 Only then may a renderer see it.
+
+Every check reads what a renderer reads, not the raw bytes: the document is decoded first
+(byte order mark, then XML declaration: UTF-8, UTF-16 LE/BE, ASCII and 8-bit ASCII supersets;
+anything else is refused), and CSS is read with its comments removed and its escapes resolved
+(CSS Syntax Level 3, §4.3.7 "Consume an escaped code point", https://www.w3.org/TR/css-syntax-3/),
+so neither a UTF-16 `<?xml-stylesheet?>` nor `\75rl(`, `u\rl(` or `@\69mport` slips through.
 """
 
 from __future__ import annotations
 
 import base64
+import codecs
 import io
 import math
 import re
@@ -45,10 +52,29 @@ CSS_PX_PER_INCH = 96.0
 
 _FORBIDDEN_ELEMENTS = frozenset({"script", "foreignobject"})
 _DATA_IMAGE = re.compile(r"data:image/(png|jpeg|jpg|gif|webp|bmp)[;,]", re.IGNORECASE)
-_URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE | re.DOTALL)
+_URL_START = re.compile(r"url\(\s*", re.IGNORECASE)
 _IMPORT = re.compile(r"@import", re.IGNORECASE)
-_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
-_STYLESHEET_PI = re.compile(rb"<\?xml-stylesheet", re.IGNORECASE)
+_INTERNAL_SUBSET = re.compile(r"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
+_STYLESHEET_PI = re.compile(r"<\?xml-stylesheet", re.IGNORECASE)
+# What ends a run of plain CSS: an escape, a comment, a string's quote, a newline (which ends
+# an unterminated string).
+_CSS_SPECIAL = re.compile(r"\\|/\*|[\"'\n\r\f]")
+_CSS_HEX_ESCAPE = re.compile(r"[0-9a-fA-F]{1,6}(?:\r\n|[ \t\n\r\f])?")
+# Escapes, comments and quotes one CSS text may hold before it is refused unread: normalising
+# costs a Python step per token, and no design needs this many.
+MAX_CSS_TOKENS = 100_000
+# Encodings checked (Python codec names): ASCII supersets, whose markup bytes are ASCII whatever
+# the decoder, plus UTF-16. Others (UTF-7, UTF-32, EBCDIC, Shift_JIS...) could show a renderer
+# markup the checker never saw, so they are refused.
+_ASCII_SUPERSETS = frozenset(
+    {"utf-8", "ascii"}
+    | {f"iso8859-{n}" for n in (*range(1, 12), *range(13, 17))}
+    | {f"cp{n}" for n in range(1250, 1259)}
+)
+_UTF16 = frozenset({"utf-16", "utf-16-le", "utf-16-be"})
+_DECLARED_ENCODING = re.compile(
+    r"<\?xml\s[^>]*?\bencoding\s*=\s*([\"'])([^\"']{0,40})\1", re.IGNORECASE
+)
 _LENGTH = re.compile(
     r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(px|pt|pc|mm|cm|in|em|ex|%)?\s*$"
 )
@@ -81,16 +107,20 @@ def check_svg(
     or decode more inline raster pixels than max_embedded_pixels."""
     if len(data) > max_bytes:
         return MetadataFailure(FILE_TOO_LARGE, f"SVG has {len(data)} bytes, over {max_bytes}")
-    if _INTERNAL_SUBSET.search(data):
+    text = decode_svg(data)
+    if isinstance(text, MetadataFailure):
+        return text
+    if _INTERNAL_SUBSET.search(text):
         return MetadataFailure(HOSTILE_CONTENT, "SVG declares a DTD internal subset")
-    if _STYLESHEET_PI.search(data):
+    if _STYLESHEET_PI.search(text):
         return MetadataFailure(HOSTILE_CONTENT, "SVG links an external stylesheet")
     try:
-        root = fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        # Parsed as text: expat reads exactly what was checked, whatever the declaration says.
+        root = fromstring(text, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         return MetadataFailure(HOSTILE_CONTENT, describe(exc))
     except ParseError as exc:
-        return MetadataFailure(_parse_error_code(exc, data), describe(exc))
+        return MetadataFailure(_parse_error_code(exc, text), describe(exc))
     if _local_name(root.tag) != "svg":
         return MetadataFailure(UNREADABLE_FILE, f"root element is <{_local_name(root.tag)}>")
     refusal = _find_refusal(root) or _depth_refusal(root, MAX_SVG_DEPTH)
@@ -99,10 +129,82 @@ def check_svg(
     return _embedded_pixels_refusal(root, max_embedded_pixels) or _intrinsic_size(root)
 
 
-def _parse_error_code(exc: ParseError, data: bytes) -> str:
+def decode_svg(data: bytes) -> str | MetadataFailure:
+    """The document's text as an XML parser reads it (XML 1.0 Appendix F, "Autodetection of
+    Character Encodings", https://www.w3.org/TR/xml/#sec-guessing): a byte order mark decides,
+    else the first bytes and the XML declaration; UTF-8 when nothing is declared."""
+    codec, bom = _sniff_encoding(data)
+    if codec is None:
+        return MetadataFailure(UNREADABLE_FILE, "SVG is in UTF-32 or EBCDIC, which is not read")
+    if codec not in _UTF16 and not bom:
+        declared = _declared_encoding(data[:256].decode("latin-1"))
+        if isinstance(declared, MetadataFailure):
+            return declared
+        if declared in _UTF16:
+            return MetadataFailure(UNREADABLE_FILE, f"SVG declares {declared} but is not UTF-16")
+        codec = declared or codec
+    try:
+        text = data[len(bom) :].decode(codec)
+    except UnicodeDecodeError as exc:
+        # Bytes that stop inside a character are a cut file; others are not this encoding.
+        at_end = exc.end >= len(data) - len(bom)
+        return MetadataFailure(
+            TRUNCATED_FILE if at_end else UNREADABLE_FILE,
+            f"SVG is not valid {codec} at byte {exc.start + len(bom)}",
+        )
+    declared = _declared_encoding(text)
+    if isinstance(declared, MetadataFailure):
+        return declared
+    if declared is not None and _family(declared) != _family(codec):
+        return MetadataFailure(
+            UNREADABLE_FILE, f"SVG is {codec} but its XML declaration says {declared}"
+        )
+    return text
+
+
+def _sniff_encoding(data: bytes) -> tuple[str | None, bytes]:
+    """(Python codec or None for one not read, the byte order mark) from the first 4 bytes."""
+    head = data[:4]
+    if head in (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00", b"\x00\x00\x00<", b"<\x00\x00\x00"):
+        return None, b""  # UTF-32, with or without its mark
+    if head == b"\x4c\x6f\xa7\x94":  # "<?xm" in EBCDIC
+        return None, b""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8", codecs.BOM_UTF8
+    if head.startswith(codecs.BOM_UTF16_LE):
+        return "utf-16-le", codecs.BOM_UTF16_LE
+    if head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16-be", codecs.BOM_UTF16_BE
+    if head == b"<\x00?\x00":
+        return "utf-16-le", b""
+    if head == b"\x00<\x00?":
+        return "utf-16-be", b""
+    return "utf-8", b""
+
+
+def _declared_encoding(text: str) -> str | MetadataFailure | None:
+    """The Python codec an XML declaration at the start of text names (None: none named)."""
+    match = _DECLARED_ENCODING.match(text.lstrip("\ufeff"))
+    if match is None:
+        return None
+    name = match.group(2)
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        codec = ""
+    if codec not in _ASCII_SUPERSETS | _UTF16:
+        return MetadataFailure(UNREADABLE_FILE, f"SVG declares encoding {name[:40]!r}, not read")
+    return codec
+
+
+def _family(codec: str) -> str:
+    return "utf-16" if codec in _UTF16 else codec
+
+
+def _parse_error_code(exc: ParseError, text: str) -> str:
     """An XML error on the last line of the data means the document stops early."""
     line = exc.position[0] if exc.position else 0
-    return TRUNCATED_FILE if line >= data.count(b"\n") + 1 else UNREADABLE_FILE
+    return TRUNCATED_FILE if line >= text.count("\n") + 1 else UNREADABLE_FILE
 
 
 def _local_name(tag: object) -> str:
@@ -128,13 +230,67 @@ def _find_refusal(root: Element) -> str | None:
 
 
 def _css_refusal(text: str) -> str | None:
-    if "@" in text and _IMPORT.search(text):
+    """Refuse CSS that imports or references anything outside the document, read as a CSS
+    tokenizer reads it (see normalize_css); text that cannot be normalised is refused."""
+    css = normalize_css(text)
+    if css is None:
+        return f"SVG style has more than {MAX_CSS_TOKENS} CSS escapes, comments or quotes"
+    if "@" in css and _IMPORT.search(css):
         return "SVG style uses @import"
-    if "url(" in text.lower():
-        for match in _URL.finditer(text):
-            if not _is_internal(match.group(2)):
-                return f"SVG style references url({match.group(2)[:80]!r})"
+    for match in _URL_START.finditer(css):
+        # The target up to the next ')' or the end (CSS closes an unterminated url() at EOF);
+        # a ')' inside a quoted target only shortens it, and only its start decides.
+        target = css[match.end() :].split(")", 1)[0].strip().strip("'\"")
+        if not _is_internal(target):
+            return f"SVG style references url({target[:80]!r})"
     return None
+
+
+def normalize_css(text: str) -> str | None:
+    """text with CSS comments removed and escapes resolved, quotes kept; None past
+    MAX_CSS_TOKENS. Comments are told apart from strings as a tokenizer does, so a "/*" inside
+    a string hides nothing. Conservative: an escaped newline outside a string joins the text."""
+    if "\\" not in text and "/*" not in text:
+        return text
+    out: list[str] = []
+    position, quote, tokens = 0, "", 0
+    while (match := _CSS_SPECIAL.search(text, position)) is not None:
+        tokens += 1
+        if tokens > MAX_CSS_TOKENS:
+            return None
+        out.append(text[position : match.start()])
+        token, position = match.group(), match.end()
+        if token == "\\":
+            resolved, position = _css_escape(text, position)
+            out.append(resolved)
+        elif token == "/*" and not quote:
+            end = text.find("*/", position)
+            position = len(text) if end < 0 else end + 2
+        elif token in "\"'":
+            quote = "" if token == quote else quote or token
+            out.append(token)
+        else:  # a newline ends an unterminated string; "/*" inside a string is text
+            quote = "" if token in "\n\r\f" else quote
+            out.append(token)
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _css_escape(text: str, position: int) -> tuple[str, int]:
+    """The code point an escape stands for (position is just past the backslash), and where
+    the text goes on: hex digits with one optional whitespace, or any other character."""
+    hex_digits = _CSS_HEX_ESCAPE.match(text, position)
+    if hex_digits is not None:
+        number = int(hex_digits.group().rstrip(), 16)
+        valid = 0 < number <= 0x10FFFF and not 0xD800 <= number <= 0xDFFF
+        return (chr(number) if valid else "\ufffd"), hex_digits.end()
+    if position >= len(text):
+        return "", position
+    if text.startswith("\r\n", position):
+        return "", position + 2
+    if text[position] in "\n\r\f":
+        return "", position + 1  # a line continuation inside a string
+    return text[position], position + 1
 
 
 def _depth_refusal(root: Element, max_depth: int) -> str | None:
@@ -153,7 +309,7 @@ def _depth_refusal(root: Element, max_depth: int) -> str | None:
             enclosing = (*enclosing, own_id)
             references.setdefault(own_id, set())
         for attribute, value in element.attrib.items():
-            targets = _LOCAL_URL.findall(value)
+            targets = _LOCAL_URL.findall(normalize_css(value) or value)
             if _local_name(attribute) == "href" and value.strip().startswith("#"):
                 targets.append(value.strip()[1:])
             for owner in enclosing:

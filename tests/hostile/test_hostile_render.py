@@ -3,6 +3,7 @@ clear reason, quickly and in bounded memory, and nothing but the file itself is 
 
 from __future__ import annotations
 
+import codecs
 import io
 import time
 
@@ -427,3 +428,84 @@ def test_hostile_broken_pdf_after_an_encrypted_one_is_not_called_encrypted():
     assert isinstance(result, RenderFailure)
     assert result.reason_code == "render_failed", result.message
     assert "password" not in result.message.lower()
+
+
+# --- the checker reads what the renderer reads (security) ---------------------------------------
+
+
+def _as_utf16(data: bytes, order: str) -> bytes:
+    mark = codecs.BOM_UTF16_LE if order == "le" else codecs.BOM_UTF16_BE
+    return mark + data.decode().encode(f"utf-16-{order}")
+
+
+@pytest.mark.parametrize("order", ["le", "be"])
+@pytest.mark.parametrize("kind", [k for k in corpus.SVG_FETCH_KINDS if k != "external_dtd"])
+def test_hostile_security_utf16_svg_reference_is_refused_before_drawing(
+    kind, order, listener, svg_draws
+):
+    data = _as_utf16(corpus.svg_fetching(kind, listener.url("/x.svg")), order)
+
+    result = render(data)
+
+    assert isinstance(result, RenderFailure), result
+    assert result.reason_code == "hostile_content", result.message
+    assert svg_draws == []
+    assert listener.requests == []
+
+
+CSS_DISGUISES = {
+    "hex_escape": "\\75rl(",
+    "six_digit_hex_escape": "\\000075 rl(",
+    "char_escape": "u\\rl(",
+    "comment_inside": "ur/**/l(",
+    "upper_case_hex": "\\55RL(",
+}
+
+
+@pytest.mark.parametrize("disguise", sorted(CSS_DISGUISES))
+@pytest.mark.parametrize(
+    "kind", ["css_url_attribute", "css_url_style_element", "css_import", "font_face"]
+)
+def test_hostile_security_escaped_css_reference_is_refused_before_drawing(
+    kind, disguise, sentinel, svg_draws
+):
+    text = corpus.svg_fetching(kind, sentinel.path.as_uri()).decode()
+    data = text.replace("url(", CSS_DISGUISES[disguise]).encode()
+
+    result = render(data)
+
+    assert isinstance(result, RenderFailure), result
+    assert result.reason_code == "hostile_content", result.message
+    assert svg_draws == []
+    assert sentinel.watch.opened() == []
+
+
+def test_hostile_security_escaped_import_with_a_string_is_refused(sentinel, svg_draws):
+    data = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
+        f"<style>@\\69mport '{sentinel.path.as_uri()}';</style>"
+        '<rect width="64" height="64" fill="#00f"/></svg>'
+    ).encode("utf-16")
+
+    result = render(data)
+
+    assert isinstance(result, RenderFailure), result
+    assert (result.reason_code, svg_draws) == ("hostile_content", [])
+    assert sentinel.watch.opened() == []
+
+
+def test_hostile_security_benign_utf16_svg_is_drawn(svg_draws):
+    data = (
+        '<?xml version="1.0" encoding="UTF-16"?>'
+        '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
+        "<style>/* brand */ rect { fill: url(#g) }</style>"
+        '<linearGradient id="g"><stop offset="0" stop-color="#0f0"/></linearGradient>'
+        '<rect width="64" height="64"/><text y="30">Grüße</text></svg>'
+    ).encode("utf-16")
+
+    result = render(data)
+
+    assert isinstance(result, list), result
+    assert len(svg_draws) == 1
+    large = Image.open(io.BytesIO(result[0].data)).convert("RGB")
+    assert near(large.getpixel((5, 5)), (0, 255, 0))

@@ -6,6 +6,7 @@ import pytest
 
 from orchestration.corpus import HOSTILE_SVG_KINDS
 from snowpark_procs.metadata import SvgInfo, check_svg, extract_metadata
+from snowpark_procs.metadata.svg import MAX_CSS_TOKENS, decode_svg, normalize_css
 from snowpark_procs.records import DesignMetadata, MetadataFailure
 from tests.fixtures.design_files import design_file, stream
 
@@ -139,8 +140,200 @@ def test_hostile_svg_through_extraction_keeps_hash_and_format():
 
 
 def test_entities_are_refused_by_the_parser_too():
-    # UTF-16 hides the DOCTYPE from the byte-level pre-check; defusedxml still refuses it.
+    # Decoded, the UTF-16 DOCTYPE meets the internal-subset check; defusedxml would refuse it too.
     text = '<!DOCTYPE svg [<!ENTITY e "x">]><svg xmlns="http://www.w3.org/2000/svg">&e;</svg>'
     result = check_svg(text.encode("utf-16"))
     assert isinstance(result, MetadataFailure)
     assert result.reason_code == "hostile_content"
+
+
+# --- checks read decoded, unescaped text (security) ----------------------------------------------
+
+DECLARATION = '<?xml version="1.0" encoding="UTF-16"?>'
+# Each payload is refused when the document is UTF-8; encoded otherwise it must be refused too.
+UTF16_PAYLOADS = {
+    "stylesheet_pi": '<?xml-stylesheet type="text/css" href="https://example.invalid/s.css"?>'
+    + f"<svg {NS}/>",
+    "external_entity": '<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    + f"<svg {NS}><text>&x;</text></svg>",
+    "attribute_default_in_subset": (
+        '<!DOCTYPE svg [<!ATTLIST image href CDATA "https://example.invalid/a.png">]>'
+        f'<svg {NS}><image width="1" height="1"/></svg>'
+    ),
+    "external_href": f'<svg {NS}><image href="https://example.invalid/x.png" width="1"/></svg>',
+    "escaped_css_url": f"<svg {NS}><style>rect{{fill:\\75rl(https://example.invalid/a#b)}}</style></svg>",
+}
+UTF16_FORMS = {
+    "le_bom": lambda text: b"\xff\xfe" + text.encode("utf-16-le"),
+    "be_bom": lambda text: b"\xfe\xff" + text.encode("utf-16-be"),
+    "le_declared": lambda text: (DECLARATION + text).encode("utf-16-le"),
+    "be_declared": lambda text: (DECLARATION + text).encode("utf-16-be"),
+    "le_bom_declared": lambda text: b"\xff\xfe" + (DECLARATION + text).encode("utf-16-le"),
+}
+
+
+@pytest.mark.parametrize("form", sorted(UTF16_FORMS))
+@pytest.mark.parametrize("payload", sorted(UTF16_PAYLOADS))
+def test_security_utf16_svg_is_checked_on_its_decoded_text(payload, form):
+    text = UTF16_PAYLOADS[payload]
+    assert check_svg(text.encode()).reason_code == "hostile_content"  # as UTF-8, for reference
+
+    result = check_svg(UTF16_FORMS[form](text))
+
+    assert isinstance(result, MetadataFailure), result
+    assert result.reason_code == "hostile_content", result.message
+
+
+@pytest.mark.parametrize(
+    "css",
+    [
+        pytest.param("rect { fill: \\75rl(https://example.invalid/a.svg#b) }", id="hex-escape-u"),
+        pytest.param("rect { fill: \\000075rl(https://example.invalid/a#b) }", id="six-digit-hex"),
+        pytest.param("rect { fill: \\55 RL(https://example.invalid/a#b) }", id="hex-space-upper"),
+        pytest.param("rect { fill: u\\rl(https://example.invalid/a#b) }", id="char-escape-r"),
+        pytest.param("rect { fill: u\\72l(https://example.invalid/a#b) }", id="hex-escape-r"),
+        pytest.param("rect { fill: ur/**/l(https://example.invalid/a#b) }", id="comment-inside"),
+        pytest.param("rect { fill: url(\\68ttps://example.invalid/a#b) }", id="escaped-target"),
+        pytest.param("rect { fill: url( 'https://example.invalid/a#b' ) }", id="quoted-target"),
+        pytest.param("rect { fill: url(https://example.invalid/a#b", id="unclosed-at-eof"),
+        pytest.param("@\\69mport 'https://example.invalid/s.css';", id="escaped-import"),
+        pytest.param("@imp\\ort 'x.css';", id="char-escaped-import"),
+        pytest.param("@/**/import 'x.css';", id="comment-in-import"),
+        pytest.param(
+            'a { content: "/*" } rect { fill: url(https://example.invalid/a#b) }'
+            ' b { content: "*/" }',
+            id="comment-marks-inside-strings",
+        ),
+        pytest.param("\\41" * (MAX_CSS_TOKENS + 1), id="too-many-escapes"),
+    ],
+)
+def test_security_css_is_checked_with_escapes_and_comments_resolved(css):
+    for body in (f"<style>{css}</style>", f"<rect style={_quoted(css)} width='1' height='1'/>"):
+        result = check_svg(svg('width="10" height="10"', body))
+
+        assert isinstance(result, MetadataFailure), body
+        assert result.reason_code == "hostile_content", result.message
+
+
+def _quoted(css: str) -> str:
+    return '"' + css.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;") + '"'
+
+
+@pytest.mark.parametrize(
+    ("css", "normalised"),
+    [
+        ("\\75rl(", "url("),
+        ("\\75 rl(", "url("),  # one whitespace after hex digits belongs to the escape
+        ("\\75\r\nrl(", "url("),
+        ("\\75  rl(", "u rl("),  # only one
+        ("u\\rl(", "url("),
+        ("\\0 \\d800 \\110000 x", "\ufffd\ufffd\ufffdx"),  # invalid code points
+        ("ur/**/l(", "url("),
+        ("a/* never closed", "a"),
+        ('"/*" x "*/"', '"/*" x "*/"'),
+        ('"a\\"/*" b', '"a"/*" b'),  # an escaped quote does not end the string
+        ("'a\\\nb'", "'ab'"),  # a line continuation inside a string
+        ("plain { fill: red }", "plain { fill: red }"),
+    ],
+)
+def test_security_normalize_css_follows_the_tokenizer(css, normalised):
+    assert normalize_css(css) == normalised
+
+
+def test_security_benign_css_still_passes():
+    style = (
+        "/* brand colours */ .a { fill: url(#g) } .b { font-family: 'Helvetica\\2c Arial' }"
+        ' .c { content: "\\201C quoted \\201D /* not a comment */" } .d { fill: \\23 fff }'
+    )
+    body = (
+        f'<defs><linearGradient id="g"/></defs><style>{style}</style>'
+        '<rect class="a" style="fill: url( \'#g\' ); /* note */ stroke: #000"'
+        ' width="5" height="5"/>'
+    )
+
+    assert isinstance(check_svg(svg('width="10" height="10"', body)), SvgInfo)
+
+
+@pytest.mark.parametrize("form", sorted(UTF16_FORMS))
+def test_security_benign_utf16_svg_with_text_is_accepted(form):
+    text = (
+        f'<svg {NS} width="30" height="20"><text>Café 日本 \U0001f600</text>'
+        '<rect fill="url(#g)"/><linearGradient id="g"/></svg>'
+    )
+
+    result = check_svg(UTF16_FORMS[form](text))
+
+    assert result == SvgInfo(30, 20, None)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(
+            b'<?xml version="1.0" encoding="latin-1"?>' + svg()[:-6] + b"<text>\xe9</text></svg>",
+            id="latin1-declared",
+        ),
+        pytest.param(b"\xef\xbb\xbf" + svg(), id="utf8-bom"),
+        pytest.param(b'<?xml version="1.0" encoding="windows-1252"?>' + svg(), id="cp1252"),
+    ],
+)
+def test_security_declared_ascii_supersets_are_read(data):
+    assert isinstance(check_svg(data), SvgInfo)
+
+
+@pytest.mark.parametrize(
+    ("data", "code", "words"),
+    [
+        pytest.param(
+            b'<?xml version="1.0" encoding="UTF-7"?><svg xmlns="http://www.w3.org/2000/svg">'
+            b"+ADw-script+AD4-1+ADw-/script+AD4-</svg>",
+            "unreadable_file",
+            "UTF-7",
+            id="utf7",
+        ),
+        pytest.param(
+            b'<?xml version="1.0" encoding="x-no-such"?>' + svg(),
+            "unreadable_file",
+            "x-no-such",
+            id="unknown-encoding",
+        ),
+        pytest.param(f"<svg {NS}/>".encode("utf-32"), "unreadable_file", "UTF-32", id="utf32-bom"),
+        pytest.param(
+            f"<svg {NS}/>".encode("utf-32-le"), "unreadable_file", "UTF-32", id="utf32-no-bom"
+        ),
+        pytest.param(
+            b"\xff\xfe" + '<?xml version="1.0" encoding="UTF-8"?><svg/>'.encode("utf-16-le"),
+            "unreadable_file",
+            "declaration",
+            id="utf16-bom-says-utf8",
+        ),
+        pytest.param(
+            b'<?xml version="1.0" encoding="UTF-16"?>' + svg(),
+            "unreadable_file",
+            "not UTF-16",
+            id="says-utf16-is-ascii",
+        ),
+        pytest.param(
+            b"\xef\xbb\xbf" + b'<?xml version="1.0" encoding="iso-8859-1"?>' + svg(),
+            "unreadable_file",
+            "declaration",
+            id="utf8-bom-says-latin1",
+        ),
+        pytest.param(
+            svg()[:-6] + b"<text>\xff\xfe</text></svg>", "unreadable_file", "utf-8", id="bad-utf8"
+        ),
+        pytest.param(
+            svg(body="<text>é</text>")[:-8] + "é".encode()[:1],
+            "truncated_file",
+            "utf-8",
+            id="cut-mid-char",
+        ),
+    ],
+)
+def test_security_svg_that_cannot_be_decoded_is_refused_with_its_reason(data, code, words):
+    result = decode_svg(data)
+
+    assert isinstance(result, MetadataFailure), result
+    assert result.reason_code == code
+    assert words in result.message
+    assert check_svg(data) == result

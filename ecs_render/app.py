@@ -11,7 +11,8 @@ a 500. Snowflake takes any status but 200/202 as an error and retries only 429 a
 same batch id ("Designing high-performance external functions",
 https://docs.snowflake.com/en/sql-reference/external-functions-implementation; "External
 functions best practices", https://docs.snowflake.com/en/sql-reference/external-functions-best-practices):
-a 4xx ends the query (the batch is wrong and stays wrong), a 503 asks for the batch again later.
+a 4xx ends the query (the batch is wrong and stays wrong), a 429 or 503 asks for the batch again
+later; on a 429 Snowflake also slows the rate it sends rows at, so a full task answers 429.
 
     400 not_utf8, not_json, number_out_of_range, too_deep, not_a_batch, bad_gzip,
         bad_content_length, missing_batch_id, bad_batch_id
@@ -19,7 +20,8 @@ a 4xx ends the query (the batch is wrong and stays wrong), a 503 asks for the ba
     405 method_not_allowed
     413 body_too_large (by Content-Length before reading, or while reading or inflating),
         too_many_rows (over RenderSettings.max_batch_rows)
-    503 too_many_batches (with Retry-After), storage_unavailable
+    429 too_many_batches (with Retry-After)
+    503 storage_unavailable
     500 batch_failed only for a bug of the service itself, never for what a request holds.
 """
 
@@ -222,7 +224,7 @@ def _batch_response(answer: BatchAnswer) -> Response:
             return _error(503, STORAGE_UNAVAILABLE, answer.message)
         case "busy":
             retry = {"Retry-After": str(RETRY_AFTER_S)}
-            return _error(503, "too_many_batches", answer.message, retry)
+            return _error(429, "too_many_batches", answer.message, retry)
         case "failed":
             return _error(500, "batch_failed", answer.message)
 

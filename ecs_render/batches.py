@@ -15,7 +15,7 @@ in the thumbnails bucket under batches/ (a lifecycle rule expires the prefix aft
 
 In memory: the batches running on this task, dropped once finished and stored, plus a bounded
 number of recent results. At most max_running batches run at once (those without a batch id
-included); a new one past that is answered "busy" (HTTP 503 with Retry-After) and not started.
+included); a new one past that is answered "busy" (HTTP 429 with Retry-After) and not started.
 """
 
 from __future__ import annotations

@@ -90,6 +90,11 @@ class HttpRenderer:
         if EXTERNAL_FUNCTION_COMPRESSION in {"auto", "gzip"}:  # AUTO is GZIP on AWS
             body = gzip.compress(body)
         answer = self._send("POST", batch_id, body, deadline)
+        busy = self._backoff.delays()
+        # Snowflake retries a 429 (a full task) with the same batch id, more slowly each time
+        while answer.status == 429 and time.monotonic() < deadline:
+            self._sleep(min(next(busy), max(deadline - time.monotonic(), 0.0)))
+            answer = self._send("POST", batch_id, body, deadline)
         delays = self._backoff.delays()
         while answer.status == 202:
             remaining = deadline - time.monotonic()

@@ -1,4 +1,4 @@
-"""Hostile requests to the render service's endpoint: every one gets a 4xx (or a 503 when the task
+"""Hostile requests to the render service's endpoint: every one gets a 4xx (a 429 when the task
 is full) with a stable code in {"error": {"code", "message"}}, never a 500, and costs no more than
 a batch of max_batch_rows rows would. Snowflake ends the query on a 4xx and retries a 5xx with the
 same batch id ("External functions best practices",
@@ -296,7 +296,7 @@ def test_security_settings_read_the_caps_from_the_environment():
 # --- too many batches at once ---------------------------------------------------------------------
 
 
-def test_security_a_full_task_answers_503_with_retry_after(s3_env, store, seed):  # noqa: F811
+def test_security_a_full_task_answers_429_with_retry_after(s3_env, store, seed):  # noqa: F811
     hung = store.upload(f"endpoint-busy/{seed}.png", make_png(seed)[:2000] + probes.HANG_MARKER)
     settings = make_settings(
         render_workers=1, max_running_batches=1, sync_wait_s=0.0, render_timeout_s=1.0
@@ -310,13 +310,13 @@ def test_security_a_full_task_answers_503_with_retry_after(s3_env, store, seed):
         unnamed = client.post("/render", content=body)
         retried = client.post("/render", content=body, headers={BATCH_ID_HEADER: first})
         finished = _poll(client, first)
-        # room again once the first is done and stored: retried as Snowflake retries a 503
+        # room again once the first is done and stored: retried as Snowflake retries a 429
         # (a batch of one malformed row, which needs no worker)
         later = _post_until_admitted(client, batch([0, "x"]), second)
 
     assert accepted.status_code == 202
     for response in (refused, unnamed):
-        assert response.status_code == 503, response.text
+        assert response.status_code == 429, response.text
         assert error_of(response)["code"] == "too_many_batches"
         assert int(response.headers["Retry-After"]) > 0
     assert retried.status_code == 202  # a retry of the running batch joins it, never refused
@@ -328,7 +328,7 @@ def _post_until_admitted(client: TestClient, body: bytes, batch_id: str):
     deadline = time.monotonic() + 10.0
     while True:
         response = client.post("/render", content=body, headers={BATCH_ID_HEADER: batch_id})
-        if response.status_code != 503 or time.monotonic() > deadline:
+        if response.status_code != 429 or time.monotonic() > deadline:
             return response
         time.sleep(0.1)
 

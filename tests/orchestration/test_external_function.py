@@ -267,6 +267,20 @@ def test_a_dropped_post_is_sent_again_with_the_same_batch_id():
     assert service.seen[0].body == service.seen[1].body
 
 
+def test_a_busy_task_is_asked_again_with_the_same_batch_id():
+    """A full task answers 429; Snowflake retries it with the same batch id, more slowly."""
+    waits: list[float] = []
+    busy = (429, {"error": {"code": "too_many_batches", "message": "full"}})
+    with ScriptedService(busy, busy, (200, ok_body(1))) as service:
+        renderer = HttpRenderer(service.url, backoff=FAST_POLLS, sleep=waits.append)
+        results = renderer.render(requests_for(1))
+
+    assert results == [{"status": "ok", "row": 0}]
+    assert [seen.method for seen in service.seen] == ["POST", "POST", "POST"]
+    assert len({seen.headers["sf-external-function-query-batch-id"] for seen in service.seen}) == 1
+    assert len(waits) == 2 and waits[0] <= waits[1]
+
+
 def test_a_connection_dropped_twice_is_a_render_service_error():
     with ScriptedService(DROP) as service, pytest.raises(RenderServiceError, match="tried twice"):
         HttpRenderer(service.url).render(requests_for(1))

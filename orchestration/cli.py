@@ -1,4 +1,5 @@
-"""The `pixelforge` command: up · demo · run · backfill · reconcile · history · sql · deploy."""
+"""The `pixelforge` command: up · demo · run · backfill · reconcile · resume · history · sql ·
+deploy."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import signal
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +19,10 @@ from orchestration.history import RunKind, list_pipeline_runs, list_step_runs
 from orchestration.local.stack import LocalStack, StackError, StackSettings
 from orchestration.report import print_alerts_after, print_history, print_run_report
 from snowpark_procs.run_config import RunConfig, RunConfigError, backfill_config
+
+if TYPE_CHECKING:
+    from orchestration.local.runner import LocalRunner
+    from orchestration.local.scheduler import Trigger
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 console = Console()
@@ -108,7 +113,7 @@ def up(
 def _start_scheduler(stack: LocalStack, stopped: threading.Event) -> None:
     from orchestration.graph import INCREMENTAL
     from orchestration.local.runner import LocalRunner
-    from orchestration.local.scheduler import Scheduler, Trigger
+    from orchestration.local.scheduler import Scheduler
 
     runner = LocalRunner(stack, echo=_echo)
 
@@ -117,11 +122,24 @@ def _start_scheduler(stack: LocalStack, stopped: threading.Event) -> None:
         print_run_report(console, report)
         print_alerts_after(console, stack, report.run, _echo)
 
-    scheduler = Scheduler(INCREMENTAL, start_run)
+    scheduler = Scheduler(
+        INCREMENTAL,
+        start_run,
+        is_suspended=runner.graph_suspended,
+        queue_request=lambda trigger: _queue(runner, trigger),
+    )
     threading.Thread(target=scheduler.serve, args=(stopped,), daemon=True).start()
     console.print(
         f"scheduler on: {INCREMENTAL.schedule_cron} and nightly "
         f"{INCREMENTAL.reconciliation_cron} ({INCREMENTAL.time_zone})"
+    )
+
+
+def _queue(runner: LocalRunner, trigger: Trigger) -> None:
+    request_id = runner.request(trigger.config)
+    console.print(
+        f"[yellow]graph suspended:[/] {trigger.name} request {request_id} queued; "
+        "it runs after `pixelforge resume`"
     )
 
 
@@ -169,6 +187,25 @@ def _run_once(settings: StackSettings, kind: RunKind, config: RunConfig) -> None
 
 
 @app.command()
+def resume(data_dir: DataDir = None) -> None:
+    """Start the graph again after it was suspended for consecutive failed runs (production:
+    SELECT SYSTEM$TASK_DEPENDENTS_ENABLE('pixelforge.ops.pixelforge_root'))."""
+    from orchestration.local.runner import LocalRunner
+
+    stack = _attach_or_start(_settings(data_dir))
+    try:
+        runner = LocalRunner(stack, echo=_echo)
+        was_suspended = runner.graph_suspended()
+        runner.resume()
+    finally:
+        stack.stop()
+    if was_suspended:
+        console.print("[green]graph resumed[/]: the scheduler starts runs again")
+    else:
+        console.print("the graph was not suspended; its failure count starts over")
+
+
+@app.command()
 def backfill(
     start: Annotated[
         str, typer.Option("--from", help="Start of the window, ISO 8601 with a time zone.")
@@ -176,7 +213,9 @@ def backfill(
     end: Annotated[str, typer.Option("--to", help="End of the window (exclusive), same form.")],
     data_dir: DataDir = None,
 ) -> None:
-    """Reprocess every file last modified in [--from, --to) through all steps."""
+    """Reprocess every file last modified in [--from, --to) through all steps: queues a
+    backfill request and runs the graph (behind a running one), which serves the oldest
+    request; a large window's remaining files are drained by the next runs."""
     try:
         config = backfill_config(start, end)
     except RunConfigError as error:
@@ -187,7 +226,8 @@ def backfill(
 
 @app.command()
 def reconcile(data_dir: DataDir = None) -> None:
-    """The nightly full reconciliation: bucket listings vs state, metadata, thumbnails."""
+    """The nightly full reconciliation: bucket listings vs state, metadata, thumbnails
+    (queued as a request, then a run of the graph serves it)."""
     _run_once(_settings(data_dir), "reconciliation", RunConfig("reconcile"))
 
 

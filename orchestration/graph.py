@@ -77,13 +77,37 @@ class Pipeline:
     steps: tuple[Step, ...]
     finalizer: ProcedureStep
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # SUSPEND_TASK_AFTER_NUM_FAILURES: consecutive failed runs (a timeout is a failure) that
+    # suspend the root ("CREATE TASK", https://docs.snowflake.com/en/sql-reference/sql/create-task).
     suspend_after_failures: int = 10
+    # USER_TASK_TIMEOUT_MS of each task: "the time limit on a single run of the task" (same page).
     step_timeout_ms: int = 10 * 60 * 1000
+    # Extraction and rendering take new batches for this share of the step timeout, then finish
+    # the batch in flight, merge it and succeed; the rest is the next runs' backlog. The margin
+    # covers a batch in flight (500 files over 4 readers) and the merges.
+    step_budget_fraction: float = 0.5
     allow_overlap: bool = False
-    # The nightly full reconciliation: the same graph, run with CONFIG {"mode": "reconcile"}
-    # after the stages' directory tables are re-listed.
+    # The nightly full reconciliation: the stages' directory tables re-listed, then a reconcile
+    # request (ops.run_requests) that the graph's next run serves.
     reconciliation_cron: str = "0 3 * * *"
     reconciliation_timeout_ms: int = 60 * 60 * 1000
+
+    @property
+    def step_timeout_s(self) -> float:
+        return self.step_timeout_ms / 1000
+
+    @property
+    def step_budget_s(self) -> float:
+        """Seconds a bounded step takes new batches for (passed in the graph CONFIG)."""
+        if not 0 < self.step_budget_fraction < 1:
+            raise ValueError(f"step_budget_fraction {self.step_budget_fraction} must be in (0, 1)")
+        return self.step_timeout_s * self.step_budget_fraction
+
+    @property
+    def overlap_policy(self) -> str:
+        """OVERLAP_POLICY of the root; the deprecated ALLOW_OVERLAPPING_EXECUTION = FALSE maps
+        to NO_OVERLAP, TRUE to ALLOW_CHILD_OVERLAP ("CREATE TASK", usage notes)."""
+        return "allow_child_overlap" if self.allow_overlap else "no_overlap"
 
     def step(self, name: str) -> Step:
         for step in self.steps:
@@ -121,5 +145,5 @@ INCREMENTAL = Pipeline(
         DbtStep("validate", selector="validate", after=("render_thumbnails",)),
         DbtStep("load", selector="load", after=("validate",)),
     ),
-    finalizer=ProcedureStep("finalize", handler="commit_discovery"),
+    finalizer=ProcedureStep("finalize", handler="finalize"),
 )

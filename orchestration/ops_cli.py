@@ -1,5 +1,8 @@
 """Operator commands: `pixelforge status · failures · explain <path> · alerts`.
 
+`status` starts with the graph's state: SUSPENDED after SUSPEND_TASK_AFTER_NUM_FAILURES
+consecutive failed runs (the local runner enforces it; production: SHOW TASKS' state).
+
 They read the ops views (ops_marts, dbt selector `ops`) with the queries in
 orchestration/sql/ops_*.sql, which are plain Snowflake SQL: point a session at production and
 the same queries answer there. Registered on the main app by `register(app)`.
@@ -17,6 +20,8 @@ from rich.console import Console
 from rich.table import Table
 from snowflake.snowpark import Session
 
+from orchestration.graph import INCREMENTAL
+from orchestration.history import GraphStatus, graph_status
 from orchestration.local.alerting import (
     AlertEvaluation,
     OpsViewsError,
@@ -63,6 +68,16 @@ def _styled(value: Any, styles: dict[str, str]) -> str:
     text = _text(value)
     style = styles.get(text)
     return f"[{style}]{text}[/]" if style else text
+
+
+def graph_line(status: GraphStatus) -> str:
+    if not status.suspended:
+        return f"graph {status.pipeline}: [green]STARTED[/]"
+    since = f" since {status.changed_at:%Y-%m-%d %H:%M} UTC" if status.changed_at else ""
+    return (
+        f"graph {status.pipeline}: [red]SUSPENDED[/]{since} ({status.reason}); the scheduler "
+        "starts no run until `pixelforge resume`"
+    )
 
 
 def runs_table(rows: list[Row]) -> Table:
@@ -222,6 +237,7 @@ def status(
 ) -> None:
     """Health at a glance: recent runs, backlog, latency percentiles, SLO budget, alerts."""
     with ops_session(data_dir) as (_stack, session):
+        console.print(graph_line(graph_status(session, INCREMENTAL.name)))
         console.print(runs_table(query(session, "ops_recent_runs", [runs])))
         console.print(backlog_table(query(session, "ops_backlog_by_stage")))
         console.print(latency_table(query(session, "ops_latest_latency")))

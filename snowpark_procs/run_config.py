@@ -1,14 +1,18 @@
-"""What a run is asked to do: the task graph's CONFIG, parsed and validated once."""
+"""What a run is asked to do: the task graph's CONFIG and the run requests, parsed and validated
+once (the one owner of the backfill window rules; OPS.BACKFILL repeats them in SQL)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 RunMode = Literal["incremental", "backfill", "reconcile"]
 MODES: tuple[RunMode, ...] = ("incremental", "backfill", "reconcile")
+# What ops.run_requests holds: a backfill window or a reconciliation (an incremental run needs
+# no request).
+REQUEST_MODES: tuple[RunMode, ...] = ("backfill", "reconcile")
 # A backfill reprocesses every file of its window: keep one within a month of uploads.
 MAX_BACKFILL_WINDOW = timedelta(days=31)
 
@@ -23,6 +27,12 @@ class RunConfig:
     # Backfill window on LAST_MODIFIED, UTC, start inclusive, end exclusive.
     window_start: datetime | None = None
     window_end: datetime | None = None
+    # The ops.run_requests row this run serves (backfill and reconcile runs).
+    request_id: str | None = None
+    # Seconds a bounded step (extraction, rendering) takes new batches for: a fraction of the
+    # step timeout, declared once in orchestration/graph.py and passed in the graph CONFIG.
+    # None: unbounded.
+    step_budget_s: float | None = None
 
     @property
     def reprocess(self) -> bool:
@@ -40,12 +50,19 @@ class RunConfig:
                 "mode": self.mode,
                 "window_start": _iso(self.window_start),
                 "window_end": _iso(self.window_end),
+                "request_id": self.request_id,
+                "step_budget_s": self.step_budget_s,
             }
         )
 
+    def serving(self, request: RunConfig) -> RunConfig:
+        """This graph config running the mode and window of a claimed request."""
+        return replace(request, step_budget_s=self.step_budget_s)
+
     @classmethod
     def from_json(cls, text: str | None) -> RunConfig:
-        """The graph CONFIG as JSON text; empty or null means an incremental run."""
+        """The graph CONFIG as JSON text; empty or null means an incremental run. Keys other
+        than the run's own (task names, the heartbeat integration) are ignored here."""
         if not text:
             return cls()
         try:
@@ -57,9 +74,33 @@ class RunConfig:
         mode = raw.get("mode") or "incremental"
         if mode not in MODES:
             raise RunConfigError(f"run mode {mode!r} is not one of {', '.join(MODES)}")
+        extra = {"request_id": raw.get("request_id"), "step_budget_s": _budget(raw)}
         if mode != "backfill":
-            return cls(mode=mode)
-        return backfill_config(raw.get("window_start"), raw.get("window_end"))
+            return cls(mode=mode, **extra)
+        window = backfill_config(raw.get("window_start"), raw.get("window_end"))
+        return replace(window, **extra)
+
+    @classmethod
+    def from_request(cls, row: dict[str, Any]) -> RunConfig:
+        """A claimed ops.run_requests row (upper-case column names), validated again: a row
+        written by hand, or by an older OPS.BACKFILL, must meet the same rules."""
+        mode = row.get("MODE")
+        if mode not in REQUEST_MODES:
+            raise RunConfigError(f"request mode {mode!r} is not one of {', '.join(REQUEST_MODES)}")
+        request_id = str(row["REQUEST_ID"])
+        if mode == "reconcile":
+            return cls("reconcile", request_id=request_id)
+        window = backfill_config(_iso(row.get("WINDOW_START")), _iso(row.get("WINDOW_END")))
+        return replace(window, request_id=request_id)
+
+
+def _budget(raw: dict[str, Any]) -> float | None:
+    value = raw.get("step_budget_s")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise RunConfigError(f"step_budget_s={value!r} must be a positive number of seconds")
+    return float(value)
 
 
 def _iso(value: datetime | None) -> str | None:

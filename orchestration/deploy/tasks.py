@@ -4,6 +4,13 @@ Naming: the scheduled root is `pixelforge_root`; it owns SCHEDULE, CONFIG and th
 settings, and its body consumes the directory-table stream (so the stream never goes stale and
 its events stay auditable). Each step becomes `pixelforge_<step>` AFTER its predecessors (the
 first steps AFTER the root); the finalizer is `pixelforge_<finalizer>` with FINALIZE = root.
+
+Each procedure task sets its procedure's JSON summary as its return value, which TASK_HISTORY
+keeps as RETURN_VALUE: the finalizer procedure (snowpark_procs.handlers.finalize) reads the
+run's outcomes and counts from there and records the run in OPS.PIPELINE_RUNS. Backfills and
+the nightly reconciliation are requests in ops.run_requests that the graph's runs drain, never
+EXECUTE TASK ... USING CONFIG (a second one replaces a config still queued, "EXECUTE TASK",
+https://docs.snowflake.com/en/sql-reference/sql/execute-task).
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from ecs_render.storage import thumbnail_key
 from orchestration.deploy import dbt_versions
 from orchestration.graph import DbtStep, ExternalFunctionStep, Pipeline, ProcedureStep, Step
 
@@ -19,8 +28,9 @@ TASK_SCHEMA = "ops"  # tasks of one graph share a schema, and dbt tasks the dbt 
 PROCEDURE_SCHEMA = "raw"
 DBT_PROJECT = "ops.pixelforge_dbt"
 RUN_ID_SQL = "system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID')"
-# The graph's CONFIG (incremental, or a backfill window), read by each handler with
-# snowpark_procs.run_config.RunConfig.from_json.
+# The graph's CONFIG (graph_config): the bounded steps' budget, the finalizer's task names and
+# heartbeat integration, read by each handler (snowpark_procs.run_config.RunConfig.from_json,
+# snowpark_procs.handlers.GraphSettings). A run's mode is the request its discover step claims.
 RUN_CONFIG_SQL = "system$get_task_graph_config()"
 
 # The TASK_HISTORY copy: hourly is well inside ACCOUNT_USAGE's 45 min latency and 365 days.
@@ -40,7 +50,9 @@ class TaskSpec:
     config_json: str | None = None
     auto_retry_attempts: int | None = None
     suspend_after_failures: int | None = None
-    overlap: bool | None = None  # rendered as ALLOW_OVERLAPPING_EXECUTION (root only)
+    # OVERLAP_POLICY (roots and standalone tasks): ALLOW_OVERLAPPING_EXECUTION is deprecated
+    # in its favour ("CREATE TASK", https://docs.snowflake.com/en/sql-reference/sql/create-task)
+    overlap_policy: str | None = None
     timeout_ms: int | None = None
     error_integration: str | None = None
     comment: str = ""
@@ -76,9 +88,28 @@ def snowflake_cron(expression: str, time_zone: str) -> str:
     return f"USING CRON {' '.join(fields)} {time_zone}"
 
 
-def graph_config(pipeline: Pipeline) -> dict[str, str]:
-    """The root's default CONFIG; BACKFILL overrides it with EXECUTE TASK ... USING CONFIG."""
-    return {"mode": "incremental", "pipeline": pipeline.name}
+def task_history_name(step_name: str) -> str:
+    """A task's NAME in TASK_HISTORY: unquoted identifiers are stored in upper case
+    ("Identifier requirements", https://docs.snowflake.com/en/sql-reference/identifiers-syntax)."""
+    return task_name(step_name).rsplit(".", 1)[-1].upper()
+
+
+def graph_config(pipeline: Pipeline, heartbeat_integration: str | None = None) -> dict[str, Any]:
+    """The root's CONFIG: every run is incremental unless its discover step claims a request;
+    the bounded steps' budget; the tasks whose success the finalizer checks (root and steps,
+    keyed by step; a JSON object's key order is not kept, so "root" names the root)."""
+    config: dict[str, Any] = {
+        "mode": "incremental",
+        "pipeline": pipeline.name,
+        "step_budget_s": pipeline.step_budget_s,
+        "tasks": {
+            name: task_history_name(name)
+            for name in ("root", *(step.name for step in pipeline.ordered_steps()))
+        },
+    }
+    if heartbeat_integration:
+        config["heartbeat_integration"] = heartbeat_integration
+    return config
 
 
 def step_body(step: Step) -> str:
@@ -96,6 +127,37 @@ def step_body(step: Step) -> str:
             f"dbt_version = '{dbt_versions.PINNED}'"
         )
     return f"call {PROCEDURE_SCHEMA}.{step.handler}({RUN_ID_SQL}, {RUN_CONFIG_SQL})"
+
+
+def returning_summary(call: str) -> str:
+    """A procedure task's body: the CALL, its result captured (CALL ... INTO, "CALL",
+    https://docs.snowflake.com/en/sql-reference/sql/call) and set as the task's return value
+    with SYSTEM$SET_RETURN_VALUE, which TASK_HISTORY shows as RETURN_VALUE: a CALL's result is
+    not the task's return value by itself ("SYSTEM$SET_RETURN_VALUE",
+    https://docs.snowflake.com/en/sql-reference/functions/system_set_return_value; "Create a
+    sequence of tasks with a task graph", https://docs.snowflake.com/en/user-guide/tasks-graphs).
+    The handlers keep their summaries under its 10 kB limit."""
+    if not call.startswith("call ") or call.rstrip().endswith(";"):
+        raise ValueError(f"not a single CALL statement: {call!r}")
+    return "\n".join(
+        [
+            "execute immediate $$",
+            "declare",
+            "    summary varchar;",
+            "begin",
+            f"    {call} into :summary;",
+            "    call system$set_return_value(:summary);",
+            "    return summary;",
+            "end;",
+            "$$",
+        ]
+    )
+
+
+def procedure_task_body(step: Step) -> str:
+    """What a step's task runs; a procedure's summary becomes the task's return value."""
+    body = step_body(step)
+    return body if isinstance(step, DbtStep) else returning_summary(body)
 
 
 def step_warehouse(step: Step, warehouse: str) -> str | None:
@@ -125,45 +187,6 @@ def root_body() -> str:
     )
 
 
-def finalizer_body(pipeline: Pipeline, heartbeat_integration: str) -> str:
-    """Commit discovery only when every task of this graph run succeeded, then send a heartbeat.
-
-    Snowflake runs the finalizer after failures too (semantics §2.5), while the handler assumes
-    a successful run (the local runner skips it otherwise), so the gate is here. Counting
-    distinct SUCCEEDED task names of the run group covers automatic retries of failed tasks.
-    """
-    final = pipeline.finalizer
-    names = ["root", *(s.name for s in pipeline.ordered_steps())]
-    quoted = ", ".join(f"'PIXELFORGE_{n.upper()}'" for n in names)
-    message = json.dumps({"event": "run_succeeded", "pipeline": pipeline.name})
-    return "\n".join(
-        [
-            "execute immediate $$",
-            "declare",
-            "    succeeded_tasks integer default 0;",
-            "begin",
-            "    select count(distinct name) into :succeeded_tasks",
-            "    from table(information_schema.task_history(",
-            "        scheduled_time_range_start => dateadd('day', -1, current_timestamp()),",
-            "        root_task_id => system$task_runtime_info('CURRENT_ROOT_TASK_UUID'),",
-            "        result_limit => 10000))",
-            f"    where graph_run_group_id = {RUN_ID_SQL}",
-            "        and state = 'SUCCEEDED'",
-            f"        and name in ({quoted});",
-            f"    if (succeeded_tasks < {len(names)}) then",
-            "        return 'run did not succeed: discovery state not advanced';",
-            "    end if;",
-            f"    call {PROCEDURE_SCHEMA}.{final.handler}({RUN_ID_SQL}, {RUN_CONFIG_SQL});",
-            "    call system$send_snowflake_notification(",
-            f"        snowflake.notification.application_json('{message}'),",
-            f"        snowflake.notification.integration('{heartbeat_integration}'));",
-            "    return 'committed';",
-            "end;",
-            "$$",
-        ]
-    )
-
-
 def incremental_tasks(
     pipeline: Pipeline, warehouse: str, error_integration: str, heartbeat_integration: str
 ) -> tuple[TaskSpec, ...]:
@@ -174,11 +197,11 @@ def incremental_tasks(
             name=root,
             body=root_body(),
             schedule=snowflake_cron(pipeline.schedule_cron, pipeline.time_zone),
-            config_json=json.dumps(graph_config(pipeline), sort_keys=True),
+            config_json=json.dumps(graph_config(pipeline, heartbeat_integration), sort_keys=True),
             # RetryPolicy counts attempts; Snowflake counts retries after the first attempt.
             auto_retry_attempts=max(pipeline.retry.max_attempts - 1, 0),
             suspend_after_failures=pipeline.suspend_after_failures,
-            overlap=pipeline.allow_overlap,
+            overlap_policy=pipeline.overlap_policy,
             timeout_ms=pipeline.step_timeout_ms,
             error_integration=error_integration,
             comment=f"{pipeline.name}: scheduled root; consumes raw.designs_stream",
@@ -187,7 +210,7 @@ def incremental_tasks(
     specs.extend(
         TaskSpec(
             name=task_name(step.name),
-            body=step_body(step),
+            body=procedure_task_body(step),
             warehouse=step_warehouse(step, warehouse),
             after=tuple(task_name(p) for p in step.after) or (root,),
             timeout_ms=pipeline.step_timeout_ms,
@@ -199,7 +222,9 @@ def incremental_tasks(
     specs.append(
         TaskSpec(
             name=task_name(final.name),
-            body=finalizer_body(pipeline, heartbeat_integration),
+            # the finalize procedure: outcomes from TASK_HISTORY, OPS.PIPELINE_RUNS, the
+            # discovery state after a success, the run request, the heartbeat
+            body=procedure_task_body(final),
             warehouse=step_warehouse(final, warehouse),
             finalize=root,
             timeout_ms=pipeline.step_timeout_ms,
@@ -209,18 +234,70 @@ def incremental_tasks(
     return tuple(specs)
 
 
+def thumbnail_slices() -> tuple[str, ...]:
+    """The thumbnails stage's refresh SUBPATHs, from the render service's key layout
+    (ecs_render.storage.thumbnail_key: v1/<sha256[:2]>/...): one per two-hex-digit prefix."""
+    slices = []
+    for value in range(256):
+        prefix = f"{value:02x}"
+        key = thumbnail_key(prefix * 32, 0, 0)
+        folder = key[: key.index("/", key.index("/") + 1) + 1]
+        if folder.split("/")[1] != prefix:
+            raise ValueError(f"thumbnail keys are no longer fanned out by sha256[:2]: {key}")
+        slices.append(folder)
+    return tuple(slices)
+
+
 def reconciliation_task(pipeline: Pipeline, error_integration: str) -> TaskSpec:
-    """Nightly: re-list both stages (S3 events lost on the way), then run the graph in
-    reconcile mode, which compares everything set-based and repairs through the normal steps."""
-    config = json.dumps({"mode": "reconcile", "pipeline": pipeline.name}, sort_keys=True)
+    """Nightly: re-list both stages (S3 events lost on the way) in SUBPATH slices, then request
+    a reconcile run, which compares everything set-based and repairs through the normal steps.
+
+    A manual refresh of a whole large stage is slow and blocks the automated refreshes until it
+    completes ("Manage directory tables",
+    https://docs.snowflake.com/en/user-guide/data-load-dirtables-manage), hence the slices:
+    the thumbnails stage by its key layout (thumbnail_slices), the designs stage by the
+    top-level folders its directory table knows. That misses a brand-new top-level folder all
+    of whose S3 events were lost, and files at the bucket's root: a full refresh an operator
+    runs catches those (docs/runbook.md). The request is queued even while the root is
+    suspended (SHOW TASKS' state, "SHOW TASKS",
+    https://docs.snowflake.com/en/sql-reference/sql/show-tasks); the root is executed only when
+    started, as the local scheduler does.
+    """
+    root = root_task_name(pipeline)
+    root_schema, root_name = root.rsplit(".", 1)
+    slices = json.dumps(list(thumbnail_slices()), separators=(",", ":"))
     body = "\n".join(
         [
             "execute immediate $$",
+            "declare",
+            "    design_folders cursor for",
+            "        select distinct split_part(relative_path, '/', 1) || '/' as subpath",
+            "        from directory(@raw.designs_stage)",
+            "        where contains(relative_path, '/');",
+            "    thumbnail_folders cursor for",
+            "        select value::varchar as subpath",
+            f"        from table(flatten(input => parse_json('{slices}')));",
+            "    root_state varchar;",
             "begin",
-            "    alter stage raw.designs_stage refresh;",
-            "    alter stage raw.thumbnails_stage refresh;",
-            f"    execute task {root_task_name(pipeline)} using config = '{config}';",
-            "    return 'reconciliation queued';",
+            "    for folder in design_folders do",
+            "        execute immediate 'alter stage raw.designs_stage refresh subpath = '''",
+            "            || replace(folder.subpath, '''', '''''') || '''';",
+            "    end for;",
+            "    for folder in thumbnail_folders do",
+            "        execute immediate 'alter stage raw.thumbnails_stage refresh subpath = '''",
+            "            || folder.subpath || '''';",
+            "    end for;",
+            "    insert into ops.run_requests (",
+            "        request_id, mode, requested_at, state, attempts",
+            "    )",
+            "    select uuid_string(), 'reconcile', sysdate(), 'PENDING', 0;",
+            f"    show tasks like '{root_name.upper()}' in schema {root_schema};",
+            '    root_state := (select "state" from table(result_scan(last_query_id())));',
+            "    if (root_state = 'started') then",
+            f"        execute task {root};",
+            "        return 'reconciliation requested; a run of the graph serves it';",
+            "    end if;",
+            "    return 'reconciliation requested; the root is suspended: it runs once resumed';",
             "end;",
             "$$",
         ]
@@ -231,10 +308,10 @@ def reconciliation_task(pipeline: Pipeline, error_integration: str) -> TaskSpec:
         schedule=snowflake_cron(pipeline.reconciliation_cron, pipeline.time_zone),
         auto_retry_attempts=1,
         suspend_after_failures=3,
-        overlap=False,
+        overlap_policy="no_overlap",
         timeout_ms=pipeline.reconciliation_timeout_ms,
         error_integration=error_integration,
-        comment=f"{pipeline.name}: nightly reconciliation (re-list stages, run in reconcile mode)",
+        comment=f"{pipeline.name}: nightly reconciliation (re-list stages, request a reconcile)",
     )
 
 
@@ -244,7 +321,7 @@ def history_copy_task(body: str) -> TaskSpec:
         body=body,
         schedule=snowflake_cron(PROPOSED_HISTORY_COPY_CRON, "UTC"),
         suspend_after_failures=3,
-        overlap=False,
+        overlap_policy="no_overlap",
         timeout_ms=15 * 60 * 1000,
         comment="copies ACCOUNT_USAGE.TASK_HISTORY into ops.task_history_archive (365 days+)",
     )
@@ -260,7 +337,8 @@ def _kind(step: Step) -> str:
 
 
 def procedure_handlers(pipeline: Pipeline) -> tuple[str, ...]:
-    """Handlers the graph calls, each a procedure raw.<handler>(run_id varchar)."""
+    """Handlers the graph calls, each a procedure raw.<handler>(run_id varchar, config_json
+    varchar)."""
     steps = [*pipeline.ordered_steps(), pipeline.finalizer]
     return tuple(
         dict.fromkeys(

@@ -36,6 +36,18 @@ select
 from raw.directory_listing
 where directory = 'thumbnails';
 
+-- The root task's state (SHOW TASKS: started or suspended): the local runner
+-- suspends the graph after SUSPEND_TASK_AFTER_NUM_FAILURES consecutive failed
+-- runs, the scheduler then starts none, `pixelforge resume` starts it again.
+-- Key: pipeline.
+create table if not exists ops.graph_state (
+    pipeline varchar not null,
+    state varchar not null,
+    reason varchar,
+    changed_at timestamp_ntz not null,
+    primary key (pipeline)
+);
+
 -- INFORMATION_SCHEMA.TASK_HISTORY(), shaped from the runner's step history:
 -- the same column names and STATE values, one row per task attempt.
 create or replace view ops.task_history as

@@ -1,7 +1,23 @@
 """The local runner: walks orchestration.graph like Snowflake's task graph would.
 
-Same order, retries with backoff, no overlap (a second run is recorded as SKIPPED), a finalizer
-that advances the discovery state only when every step succeeded, and the run history in OPS.
+Same order, retries with backoff, no overlap (a second run is recorded as SKIPPED), the same
+finalizer procedure handler (it records the run in OPS.PIPELINE_RUNS and advances the discovery
+state only when every step succeeded), backfills and reconciliations as requests in
+ops.run_requests that runs drain, and Snowflake's two limits on a graph:
+
+- USER_TASK_TIMEOUT_MS: each step attempt is measured against the pipeline's step timeout with
+  the clock seam (the same one the bounded steps use). A Python thread cannot be interrupted, so
+  a step that overran is recorded FAILED ("timed out") after it returns; the merges it committed
+  are kept, as a Snowflake task cancelled at its timeout keeps the statements it committed. A
+  timeout is a failure, retried like one (TASK_AUTO_RETRY_ATTEMPTS retries a FAILED graph).
+- SUSPEND_TASK_AFTER_NUM_FAILURES: after a run, consecutive failed runs of the graph since it
+  was last resumed are counted from OPS.PIPELINE_RUNS (skipped ones don't count; any kind of
+  run counts: "the run of any single task in a task graph fails or times out the specified
+  number of times in consecutive runs", "CREATE TASK",
+  https://docs.snowflake.com/en/sql-reference/sql/create-task); at the threshold the graph is
+  marked SUSPENDED in ops.graph_state. The scheduler then starts no run; `pixelforge resume`
+  (SYSTEM$TASK_DEPENDENTS_ENABLE in production) starts it again. A run started by hand still
+  runs, as EXECUTE TASK runs a suspended root once.
 """
 
 from __future__ import annotations
@@ -18,6 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +46,11 @@ from orchestration.history import (
     PipelineRun,
     RunKind,
     StepRun,
+    consecutive_failed_runs,
+    graph_status,
     record_pipeline_run,
     record_step_run,
+    set_graph_state,
     utc_now,
 )
 from orchestration.local.directory_table import refresh_directory
@@ -39,7 +59,7 @@ from orchestration.local.stack import LocalStack
 from orchestration.sql import read_sql
 from snowpark_procs import handlers
 from snowpark_procs.byte_sources import ByteSource, S3ByteSource
-from snowpark_procs.handlers import StepError, StepSummary
+from snowpark_procs.handlers import GraphRun, StepError, StepResult, StepSummary
 from snowpark_procs.rendering import ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig
 from snowpark_procs.transient import is_transient
@@ -53,6 +73,16 @@ Echo = Callable[[str], None]
 
 # How many of a run's file versions each dbt step passed (valid) or held back (quarantined).
 FILE_COUNT_SQL = {"validate": "count_validated_files", "load": "count_loaded_files"}
+
+
+class StepTimeoutError(TimeoutError):
+    """A step attempt ran longer than USER_TASK_TIMEOUT_MS (recorded after it returned)."""
+
+    def __init__(self, step: str, elapsed_s: float, timeout_s: float) -> None:
+        super().__init__(
+            f"{step} timed out: ran {elapsed_s:.1f} s, over USER_TASK_TIMEOUT_MS = "
+            f"{timeout_s * 1000:.0f} ms (its committed merges are kept)"
+        )
 
 
 class DbtStepError(Exception):
@@ -123,6 +153,8 @@ class LocalRunner:
         queue_timeout_s: float = QUEUE_TIMEOUT_S,
         wrap_byte_source: Callable[[ByteSource], ByteSource] | None = None,
         wrap_renderer: Callable[[ThumbnailRenderer], ThumbnailRenderer] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        mirror_object_store: bool = True,
     ) -> None:
         self._stack = stack
         self._pipeline = pipeline
@@ -134,7 +166,49 @@ class LocalRunner:
         # fault-injection seams for tests: wrap the read seam or the renderer
         self._wrap_byte_source = wrap_byte_source or (lambda source: source)
         self._wrap_renderer = wrap_renderer or (lambda renderer: renderer)
+        # seconds, for step timeouts and the bounded steps' budgets (tests scale time with it)
+        self._clock = clock
+        # the buckets' mirror on disk, for a stack restarted later (tests that never restart
+        # theirs can skip it: it downloads every new object)
+        self._mirror_object_store = mirror_object_store
         self._rng = random.Random()
+
+    # --- requests and the graph's state -------------------------------------------------
+
+    def request(self, config: RunConfig) -> str:
+        """Queue a backfill or reconciliation in ops.run_requests (what OPS.BACKFILL and the
+        nightly task do in production); the next run of the graph serves it."""
+        with self._stack.session() as session:
+            return self._request(session, config)
+
+    def _request(self, session: Session, config: RunConfig) -> str:
+        request_id = handlers.request_run(session, config, str(uuid.uuid4()))
+        self._echo(f"request {request_id} queued ({config.mode})")
+        return request_id
+
+    def graph_suspended(self) -> bool:
+        with self._stack.session() as session:
+            return graph_status(session, self._pipeline.name).suspended
+
+    def resume(self) -> None:
+        """SYSTEM$TASK_DEPENDENTS_ENABLE: the scheduler starts runs again; the failure count
+        starts over."""
+        with self._stack.session() as session:
+            set_graph_state(session, self._pipeline.name, "STARTED", "resumed by an operator")
+
+    def _enforce_suspension(self, session: Session) -> None:
+        threshold = self._pipeline.suspend_after_failures
+        status = graph_status(session, self._pipeline.name)
+        if threshold <= 0 or status.suspended:
+            return
+        failures = consecutive_failed_runs(session, status.changed_at, threshold)
+        if failures >= threshold:
+            reason = (
+                f"{failures} consecutive failed runs "
+                f"(SUSPEND_TASK_AFTER_NUM_FAILURES = {threshold})"
+            )
+            set_graph_state(session, self._pipeline.name, "SUSPENDED", reason)
+            self._echo(f"graph {self._pipeline.name} suspended: {reason}")
 
     # --- one run -----------------------------------------------------------------------
 
@@ -144,7 +218,10 @@ class LocalRunner:
         scheduled_at: datetime | None = None,
         config: RunConfig | None = None,
     ) -> RunReport:
-        config = config or RunConfig()
+        """One run of the graph. A backfill or reconcile `config` is first queued as a request
+        (then the run serves the oldest pending request, as every run of the graph does)."""
+        requested = config or RunConfig()
+        graph_config = RunConfig(step_budget_s=self._pipeline.step_budget_s)
         scheduled = scheduled_at or utc_now()
         run = PipelineRun(
             new_run_id(scheduled),
@@ -152,67 +229,103 @@ class LocalRunner:
             scheduled,
             "EXECUTING",
             started_at=utc_now(),
-            config=json.loads(config.to_json()),
+            config=json.loads(graph_config.to_json()),
         )
         # Scheduled runs are skipped while another runs (OVERLAP_POLICY = NO_OVERLAP);
         # backfills and reconciliations queue behind it, as EXECUTE TASK does.
         wait_s = 0.0 if kind in {"scheduled", "manual"} else self._queue_timeout_s
         try:
-            with self._stack.session() as session, self._no_overlap(wait_s) as acquired:
-                if not acquired:
-                    skipped = run.finished("SKIPPED", "another run of the pipeline was executing")
-                    record_pipeline_run(session, skipped)
-                    self._echo(f"run {run.run_id} skipped: another run is executing")
-                    return RunReport(skipped, ())
-                report = self._run_graph(session, run, config)
+            with self._stack.session() as session:
+                if requested.mode != "incremental":
+                    self._request(session, requested)
+                with self._no_overlap(wait_s) as acquired:
+                    if not acquired:
+                        skipped = run.finished(
+                            "SKIPPED",
+                            "another run of the pipeline was executing"
+                            + (
+                                "; its request stays queued"
+                                if requested.mode != "incremental"
+                                else ""
+                            ),
+                        )
+                        record_pipeline_run(session, skipped)
+                        self._echo(f"run {run.run_id} skipped: another run is executing")
+                        return RunReport(skipped, ())
+                    report = self._run_graph(session, run, graph_config)
         except Exception as error:  # the warehouse itself failed: not even history is writable
             message = f"run aborted, the warehouse failed: {type(error).__name__}: {error}"
             self._echo(message[:500])
             return RunReport(run.finished("FAILED", message[:4000]), ())
+        if not self._mirror_object_store:
+            return report
         try:
             self._stack.save_object_store()
         except Exception as error:  # S3 down: the mirror catches up after the next run
             self._echo(f"could not save the object store mirror: {error}")
         return report
 
-    def _run_graph(self, session: Session, run: PipelineRun, config: RunConfig) -> RunReport:
+    def _run_graph(self, session: Session, run: PipelineRun, graph_config: RunConfig) -> RunReport:
         record_pipeline_run(session, run)
         self._echo(
             f"run {run.run_id} ({run.kind}, scheduled {run.scheduled_at:%Y-%m-%d %H:%M:%S} UTC)"
         )
         outcomes: list[StepOutcome] = []
-        failure: str | None = None
+        config = graph_config
         for step in self._pipeline.ordered_steps():
-            outcome = self._run_step(session, run.run_id, step, config)
+            outcome = self._run_step(
+                session,
+                run.run_id,
+                step.name,
+                partial(self._execute, session, run.run_id, step, config),
+            )
             outcomes.append(outcome)
             if outcome.step_run.state != "SUCCEEDED":
-                failure = f"step {step.name} failed: {outcome.step_run.error_message}"
                 break
+            if getattr(step, "handler", None) == "discover":
+                # the mode of the request discover claimed, if any, for the steps after it
+                config = handlers.run_config_for(session, run.run_id, graph_config)
+        graph_run = self._graph_run(run, outcomes)
         finalizer = self._run_step(
-            session, run.run_id, self._pipeline.finalizer, config, succeeded=failure is None
+            session,
+            run.run_id,
+            self._pipeline.finalizer.name,
+            # the production finalizer's handler, given the outcomes instead of TASK_HISTORY
+            lambda: handlers.finalize_with(
+                session, graph_run, handlers.run_config_for(session, run.run_id, graph_config)
+            ),
         )
         outcomes.append(finalizer)
-        if failure is None and finalizer.step_run.state != "SUCCEEDED":
-            failure = f"finalizer failed: {finalizer.step_run.error_message}"
-        finished = self._finish(run, outcomes, failure)
-        record_pipeline_run(session, finished)
-        latency = self._latencies(session, run.run_id) if failure is None else ()
+        if finalizer.summary is not None:
+            finished = PipelineRun.from_record(finalizer.summary.details["run"])
+        else:  # the finalizer itself failed: the run did, whatever its steps did
+            message = f"finalizer failed: {finalizer.step_run.error_message}"
+            finished = run.finished("FAILED", message[:4000], **handlers.run_counts(graph_run))
+            record_pipeline_run(session, finished)
+        self._enforce_suspension(session)
+        loads_marts = any(isinstance(step, DbtStep) for step in self._pipeline.steps)
+        succeeded = finished.state == "SUCCEEDED"
+        latency = self._latencies(session, run.run_id) if succeeded and loads_marts else ()
         return RunReport(finished, tuple(outcomes), latency)
 
-    def _finish(
-        self, run: PipelineRun, outcomes: list[StepOutcome], failure: str | None
-    ) -> PipelineRun:
-        summaries = {o.step_run.step: o.summary for o in outcomes if o.summary is not None}
-        discovered = summaries.get("discover")
-        extracted = summaries.get("extract_metadata")
-        rendered = summaries.get("render_thumbnails")
-        failed = sum(s.files_failed for s in (extracted, rendered) if s is not None)
-        counts = {
-            "files_discovered": discovered.files_in if discovered else 0,
-            "files_succeeded": max((extracted.files_in if extracted else 0) - failed, 0),
-            "files_failed": failed,
-        }
-        return run.finished("FAILED" if failure else "SUCCEEDED", failure, **counts)
+    def _graph_run(self, run: PipelineRun, outcomes: list[StepOutcome]) -> GraphRun:
+        """The finalizer's view of this run: what TASK_HISTORY says of it in production."""
+        return GraphRun(
+            run_id=run.run_id,
+            trigger_kind=run.kind,
+            scheduled_at=run.scheduled_at,
+            started_at=run.started_at,
+            expected=tuple(step.name for step in self._pipeline.ordered_steps()),
+            results=tuple(
+                StepResult(
+                    o.step_run.step,
+                    o.step_run.state == "SUCCEEDED",
+                    o.summary,
+                    o.step_run.error_message,
+                )
+                for o in outcomes
+            ),
+        )
 
     @contextmanager
     def _no_overlap(self, wait_s: float) -> Iterator[bool]:
@@ -240,30 +353,34 @@ class LocalRunner:
         self,
         session: Session,
         run_id: str,
-        step: Step,
-        config: RunConfig,
-        succeeded: bool = True,
+        name: str,
+        execute: Callable[[], StepSummary],
     ) -> StepOutcome:
         policy = self._pipeline.retry
+        timeout_s = self._pipeline.step_timeout_s
         attempt = 1
         while True:
-            step_run = StepRun(run_id, step.name, attempt, "EXECUTING", started_at=utc_now())
+            step_run = StepRun(run_id, name, attempt, "EXECUTING", started_at=utc_now())
             record_step_run(session, step_run)
-            self._echo(f"  {step.name}: attempt {attempt} ...")
+            self._echo(f"  {name}: attempt {attempt} ...")
+            started = self._clock()
             try:
                 if self._fault_hook:
-                    self._fault_hook(step.name, "before")
-                session.query_tag = step.name  # the statement log attributes it to the step
-                summary = self._execute(session, run_id, step, config, succeeded)
+                    self._fault_hook(name, "before")
+                session.query_tag = name  # the statement log attributes it to the step
+                summary = execute()
                 if self._fault_hook:
-                    self._fault_hook(step.name, "after")
+                    self._fault_hook(name, "after")
+                elapsed = self._clock() - started
+                if elapsed > timeout_s:
+                    raise StepTimeoutError(name, elapsed, timeout_s)
             except Exception as error:  # a step attempt fails as a whole; recorded, then retried
                 message = f"{type(error).__name__}: {error}"[:4000]
                 failed = replace(
                     step_run, state="FAILED", ended_at=utc_now(), error_message=message
                 )
                 record_step_run(session, failed)
-                self._echo(f"  {step.name}: attempt {attempt} failed: {message[:300]}")
+                self._echo(f"  {name}: attempt {attempt} failed: {message[:300]}")
                 if attempt >= policy.max_attempts or not is_retryable(error):
                     return StepOutcome(failed, None)
                 self._sleep(backoff_s(policy, attempt, self._rng))
@@ -280,32 +397,30 @@ class LocalRunner:
             record_step_run(session, done)
             return StepOutcome(done, summary)
 
-    def _execute(
-        self, session: Session, run_id: str, step: Step, config: RunConfig, succeeded: bool
-    ) -> StepSummary:
+    def _execute(self, session: Session, run_id: str, step: Step, config: RunConfig) -> StepSummary:
         settings = self._stack.settings
         if isinstance(step, DbtStep):
             return self._run_dbt(session, run_id, step)
         if step.handler == "discover":
-            # auto-refresh: Snowflake keeps the directory table current from S3 events
+            served = handlers.claim_run_request(session, run_id, config)
+            # auto-refresh: Snowflake keeps the directory table current from S3 events; the
+            # nightly reconciliation re-lists the thumbnails stage before it requests its run
             refresh_directory(session, self._stack.s3(), settings.designs_bucket, "designs")
-            if config.mode == "reconcile":
+            if served.mode == "reconcile":
                 refresh_directory(
                     session, self._stack.s3(), settings.thumbnails_bucket, "thumbnails"
                 )
-            return StepSummary(**json.loads(handlers.discover(session, run_id, config.to_json())))
+            return handlers.discover_with(session, run_id, served)
         if step.handler == "extract_metadata":
             source = self._wrap_byte_source(S3ByteSource(self._stack.s3(), settings.designs_bucket))
-            return handlers.extract_metadata_with(session, run_id, source, config)
+            return handlers.extract_metadata_with(
+                session, run_id, source, config, clock=self._clock
+            )
         if step.handler == "render_thumbnails":
             renderer = self._wrap_renderer(HttpRenderer(settings.render_url))
-            return handlers.render_thumbnails_with(session, run_id, renderer, config)
-        if step.handler == "commit_discovery":
-            if not succeeded:
-                # Snowflake runs the finalizer after failures too; it then advances nothing
-                return StepSummary(0, 0, 0, {"committed": False})
-            summary = handlers.commit_discovery(session, run_id, config.to_json())
-            return StepSummary(**json.loads(summary))
+            return handlers.render_thumbnails_with(
+                session, run_id, renderer, config, clock=self._clock
+            )
         raise ValueError(f"no local implementation for handler {step.handler!r}")
 
     # --- dbt ---------------------------------------------------------------------------

@@ -2,6 +2,10 @@
 
 Like Snowflake, a missed tick is not replayed one by one: when the host wakes up late it runs
 once for the latest tick, and a run still executing makes the next tick skip (no overlap).
+While the graph is suspended (SUSPEND_TASK_AFTER_NUM_FAILURES reached, see the runner) no run
+starts and its ticks pass unreplayed, as a suspended root's scheduled runs are cancelled; the
+nightly reconciliation still queues its request, which the first run after `pixelforge resume`
+serves (in production the reconcile task queues it and starts the root only if it is started).
 """
 
 from __future__ import annotations
@@ -58,12 +62,15 @@ def latest_tick(cron: str, time_zone: str, now: datetime) -> datetime:
 
 @dataclass
 class Scheduler:
-    """Starts a run for each trigger whose latest tick has not run yet."""
+    """Starts a run for each trigger whose latest tick has not run yet, unless the graph is
+    suspended; then a reconciliation's request is only queued (`queue_request`)."""
 
     pipeline: Pipeline
     start_run: Callable[[Trigger, datetime], None]
     clock: Callable[[], datetime] = utc_now
     started_at: datetime | None = None
+    is_suspended: Callable[[], bool] = lambda: False
+    queue_request: Callable[[Trigger], None] | None = None
 
     def __post_init__(self) -> None:
         # Ticks before the scheduler started are not owed: a root resumed at 10:07 first
@@ -83,11 +90,15 @@ class Scheduler:
         return due
 
     def run_due(self) -> int:
+        """Start the due runs; returns how many started."""
         started = 0
         for trigger, tick in self.due():
             self._last[trigger.name] = tick
-            self.start_run(trigger, tick)
-            started += 1
+            if not self.is_suspended():  # a run just before may have suspended the graph
+                self.start_run(trigger, tick)
+                started += 1
+            elif trigger.config.mode != "incremental" and self.queue_request is not None:
+                self.queue_request(trigger)
         return started
 
     def serve(self, stop: threading.Event, poll_s: float = 5.0) -> None:

@@ -90,7 +90,9 @@ create table if not exists raw.file_retries (
     primary key (relative_path, etag, step)
 );
 
--- Run history written by the orchestrator; key run_id.
+-- Run history: the local runner records each run as it starts (and the
+-- SKIPPED ones); the finalizer records its outcome, locally and in
+-- production. Key run_id.
 create table if not exists ops.pipeline_runs (
     run_id varchar not null,
     kind varchar not null,
@@ -103,7 +105,35 @@ create table if not exists ops.pipeline_runs (
     files_failed number(38, 0),
     error_message varchar,
     config variant,
+    request_id varchar,
     primary key (run_id)
+);
+
+-- request_id (the request a backfill or reconcile run served) came after the
+-- table's first version: tables created before get it here ("ALTER TABLE",
+-- ADD COLUMN IF NOT EXISTS).
+alter table ops.pipeline_runs add column if not exists request_id varchar;
+
+-- Backfill and reconciliation requests, drained by the task graph one per
+-- run, oldest first. OPS.BACKFILL, the nightly reconciliation task and
+-- `pixelforge backfill / reconcile` insert them (EXECUTE TASK ... USING
+-- CONFIG would replace a config still queued); the discover step claims one
+-- (RUNNING, run_id) and the run takes its mode; the finalizer marks it DONE,
+-- or PENDING again after a failed run, FAILED once its attempts are spent.
+-- Key: request_id.
+create table if not exists ops.run_requests (
+    request_id varchar not null,
+    mode varchar not null,
+    window_start timestamp_ntz,
+    window_end timestamp_ntz,
+    requested_at timestamp_ntz not null,
+    state varchar not null,
+    attempts number(38, 0) not null,
+    run_id varchar,
+    claimed_at timestamp_ntz,
+    finished_at timestamp_ntz,
+    error_message varchar,
+    primary key (request_id)
 );
 
 -- One row per step attempt; key (run_id, step, attempt).

@@ -1,41 +1,128 @@
--- Step "extract_metadata": the run's new or updated file versions without a
--- metadata row (every one of them when reprocessing), and the versions of any
--- run waiting for a retry. Binds: run_id, reprocess (boolean).
-with run_files as (
+-- Step "extract_metadata": the file versions waiting for a metadata row, one
+-- set-based statement, the run's own change set first:
+--   priority 0: the run's new, updated or repaired versions (a backfill's:
+--               its window);
+--   priority 1: the backlog earlier bounded runs left, oldest upload first:
+--               committed versions the designs directory still lists at that
+--               ETag (a successful run commits its whole change set, done or
+--               not), versions of finished backfills' windows, and versions
+--               waiting for a retry.
+-- A backfill's version is pending until re-extracted after its discovery; any
+-- other until it has a row. Versions whose retry this run recorded wait for a
+-- later run. pending_files is the whole backlog, whatever the limit.
+-- Binds: run_id, rows to return.
+with this_run as (
+    select ? as run_id
+),
+
+run_changes as (
     select
-        relative_path,
-        etag
-    from raw.file_changes
-    where run_id = ? and change_type <> 'deleted'
+        file_changes.relative_path,
+        file_changes.etag,
+        file_changes.last_modified,
+        0 as priority,
+        case
+            when file_changes.change_type = 'backfill'
+                then file_changes.discovered_at
+        end as redo_after
+    from raw.file_changes as file_changes
+    inner join this_run on file_changes.run_id = this_run.run_id
+    where file_changes.change_type <> 'deleted'
+),
+
+committed_backlog as (
+    select
+        committed.relative_path,
+        committed.etag,
+        listed.last_modified,
+        1 as priority,
+        cast(null as timestamp_ntz) as redo_after
+    from raw.directory_state as committed
+    inner join raw.designs_directory as listed
+        on
+            committed.relative_path = listed.relative_path
+            and committed.etag = listed.etag
+),
+
+backfill_backlog as (
+    select
+        file_changes.relative_path,
+        file_changes.etag,
+        listed.last_modified,
+        1 as priority,
+        file_changes.discovered_at as redo_after
+    from raw.file_changes as file_changes
+    inner join ops.run_requests as requests
+        on file_changes.run_id = requests.run_id
+    inner join raw.designs_directory as listed
+        on
+            file_changes.relative_path = listed.relative_path
+            and file_changes.etag = listed.etag
+    where
+        file_changes.change_type = 'backfill'
+        and requests.mode = 'backfill'
+        and requests.state = 'DONE'
 ),
 
 retrying as (
     select
         relative_path,
-        etag
+        etag,
+        cast(null as timestamp_ntz) as last_modified,
+        1 as priority,
+        cast(null as timestamp_ntz) as redo_after
     from raw.file_retries
     where step = 'extract_metadata'
 ),
 
+tried_this_run as (
+    select
+        retries.relative_path,
+        retries.etag
+    from raw.file_retries as retries
+    inner join this_run on retries.run_id = this_run.run_id
+    where retries.step = 'extract_metadata'
+),
+
 candidates as (
+    select * from run_changes
+    union all
+    select * from committed_backlog
+    union all
+    select * from backfill_backlog
+    union all
+    select * from retrying
+),
+
+pending as (
     select
-        relative_path,
-        etag
-    from run_files
-    union
-    select
-        relative_path,
-        etag
-    from retrying
+        candidates.relative_path,
+        candidates.etag,
+        min(candidates.priority) as priority,
+        max(candidates.last_modified) as last_modified
+    from candidates
+    left join raw.file_metadata as file_metadata
+        on
+            candidates.relative_path = file_metadata.relative_path
+            and candidates.etag = file_metadata.etag
+    left join tried_this_run
+        on
+            candidates.relative_path = tried_this_run.relative_path
+            and candidates.etag = tried_this_run.etag
+    where
+        tried_this_run.relative_path is null
+        and (
+            file_metadata.relative_path is null
+            or file_metadata.extracted_at < candidates.redo_after
+        )
+    group by candidates.relative_path, candidates.etag
 )
 
 select
-    candidates.relative_path,
-    candidates.etag
-from candidates
-left join raw.file_metadata as file_metadata
-    on
-        candidates.relative_path = file_metadata.relative_path
-        and candidates.etag = file_metadata.etag
-where file_metadata.relative_path is null or ?
-order by candidates.relative_path
+    relative_path,
+    etag,
+    priority,
+    count(*) over () as pending_files
+from pending
+order by priority asc, last_modified asc nulls last, relative_path asc
+limit ?

@@ -1,60 +1,161 @@
--- Step "render_thumbnails": the run's readable file versions still lacking a
--- successful thumbnail for some size (every one of them when reprocessing),
--- and the versions of any run waiting for a retry.
--- Binds: run_id, number of sizes, reprocess (boolean).
-with run_files as (
+-- Step "render_thumbnails": the readable file versions waiting for their
+-- thumbnails, one set-based statement, the run's own change set first (the
+-- same candidates and priorities as select_files_to_extract):
+--   the run's versions and those waiting for a retry lack a successful
+--   thumbnail for some size; the backlog lacks a row (any outcome) for some
+--   size; a backfill's version is pending until re-rendered after its
+--   discovery. Versions whose retry this run recorded wait for a later run.
+-- pending_files is the whole backlog, whatever the limit.
+-- Binds: run_id, number of sizes, rows to return.
+with this_run as (
     select
-        relative_path,
-        etag
-    from raw.file_changes
-    where run_id = ? and change_type <> 'deleted'
+        ? as run_id,
+        ? as sizes
+),
+
+run_changes as (
+    select
+        file_changes.relative_path,
+        file_changes.etag,
+        file_changes.last_modified,
+        0 as priority,
+        true as needs_success,
+        case
+            when file_changes.change_type = 'backfill'
+                then file_changes.discovered_at
+        end as redo_after
+    from raw.file_changes as file_changes
+    inner join this_run on file_changes.run_id = this_run.run_id
+    where file_changes.change_type <> 'deleted'
+),
+
+committed_backlog as (
+    select
+        committed.relative_path,
+        committed.etag,
+        listed.last_modified,
+        1 as priority,
+        false as needs_success,
+        cast(null as timestamp_ntz) as redo_after
+    from raw.directory_state as committed
+    inner join raw.designs_directory as listed
+        on
+            committed.relative_path = listed.relative_path
+            and committed.etag = listed.etag
+),
+
+backfill_backlog as (
+    select
+        file_changes.relative_path,
+        file_changes.etag,
+        listed.last_modified,
+        1 as priority,
+        false as needs_success,
+        file_changes.discovered_at as redo_after
+    from raw.file_changes as file_changes
+    inner join ops.run_requests as requests
+        on file_changes.run_id = requests.run_id
+    inner join raw.designs_directory as listed
+        on
+            file_changes.relative_path = listed.relative_path
+            and file_changes.etag = listed.etag
+    where
+        file_changes.change_type = 'backfill'
+        and requests.mode = 'backfill'
+        and requests.state = 'DONE'
 ),
 
 retrying as (
     select
         relative_path,
-        etag
+        etag,
+        cast(null as timestamp_ntz) as last_modified,
+        1 as priority,
+        true as needs_success,
+        cast(null as timestamp_ntz) as redo_after
     from raw.file_retries
     where step = 'render_thumbnails'
 ),
 
+tried_this_run as (
+    select
+        retries.relative_path,
+        retries.etag
+    from raw.file_retries as retries
+    inner join this_run on retries.run_id = this_run.run_id
+    where retries.step = 'render_thumbnails'
+),
+
 candidates as (
-    select
-        relative_path,
-        etag
-    from run_files
-    union
-    select
-        relative_path,
-        etag
-    from retrying
+    select * from run_changes
+    union all
+    select * from committed_backlog
+    union all
+    select * from backfill_backlog
+    union all
+    select * from retrying
 ),
 
 rendered as (
     select
         relative_path,
         etag,
-        count(*) as rendered_sizes
+        count(*) as recorded_sizes,
+        count_if(status = 'ok') as ok_sizes,
+        min(rendered_at) as first_rendered_at
     from raw.thumbnails
-    where status = 'ok'
     group by relative_path, etag
+),
+
+pending as (
+    select
+        file_metadata.relative_path,
+        file_metadata.etag,
+        file_metadata.sha256,
+        file_metadata.size_bytes,
+        min(candidates.priority) as priority,
+        max(candidates.last_modified) as last_modified
+    from candidates
+    cross join this_run
+    inner join raw.file_metadata as file_metadata
+        on
+            candidates.relative_path = file_metadata.relative_path
+            and candidates.etag = file_metadata.etag
+    left join rendered
+        on
+            candidates.relative_path = rendered.relative_path
+            and candidates.etag = rendered.etag
+    left join tried_this_run
+        on
+            candidates.relative_path = tried_this_run.relative_path
+            and candidates.etag = tried_this_run.etag
+    where
+        file_metadata.status = 'ok'
+        and tried_this_run.relative_path is null
+        and (
+            coalesce(rendered.first_rendered_at < candidates.redo_after, false)
+            or coalesce(
+                case
+                    when candidates.needs_success then rendered.ok_sizes
+                    else rendered.recorded_sizes
+                end,
+                0
+            ) < this_run.sizes
+        )
+    group by
+        file_metadata.relative_path,
+        file_metadata.etag,
+        file_metadata.sha256,
+        file_metadata.size_bytes
 )
 
 select
-    file_metadata.relative_path,
-    file_metadata.etag,
-    file_metadata.sha256,
-    file_metadata.size_bytes
-from candidates
-inner join raw.file_metadata as file_metadata
-    on
-        candidates.relative_path = file_metadata.relative_path
-        and candidates.etag = file_metadata.etag
-left join rendered
-    on
-        file_metadata.relative_path = rendered.relative_path
-        and file_metadata.etag = rendered.etag
-where
-    file_metadata.status = 'ok'
-    and (coalesce(rendered.rendered_sizes, 0) < ? or ?)
-order by file_metadata.relative_path
+    relative_path,
+    etag,
+    sha256,
+    size_bytes,
+    priority,
+    count(*) over () as pending_files
+from pending
+order by priority asc, last_modified asc nulls last, relative_path asc
+limit ?

@@ -17,6 +17,7 @@ from sqlglot import exp
 from typer import Typer
 from typer.testing import CliRunner
 
+from ecs_render.storage import thumbnail_key
 from orchestration.alerts import alert_rules
 from orchestration.deploy import DeploySettings, SettingsError, plan_text, render_plan
 from orchestration.deploy.apply import ApplyError, apply_statements, select_for_target
@@ -24,9 +25,10 @@ from orchestration.deploy.budget import RenderBudget
 from orchestration.deploy.commands import register
 from orchestration.deploy.plan import LOCAL_SKIPS, PlanStatement, notification_helper, sqlfluff_gap
 from orchestration.deploy.procedures import load_procedures
-from orchestration.deploy.tasks import snowflake_cron
+from orchestration.deploy.tasks import snowflake_cron, thumbnail_slices
 from orchestration.graph import INCREMENTAL, DbtStep, ProcedureStep, RetryPolicy
 from snowpark_procs import handlers
+from snowpark_procs.sql import read_sql
 from tests.fakesnow_server import fakesnow_server
 
 GOLDEN = Path(__file__).parent / "golden" / "prod_plan.sql"
@@ -74,6 +76,13 @@ def _task_sql(plan: list[PlanStatement], name: str) -> str:
     matches = [s.sql for s in plan if s.sql.startswith(f"create or alter task ops.{name}\n")]
     assert len(matches) == 1, f"expected one task {name}"
     return matches[0]
+
+
+def _root_config(plan: list[PlanStatement]) -> dict[str, object]:
+    match = re.search(r"config = \$\$(.*?)\$\$", _task_sql(plan, "pixelforge_root"))
+    assert match, "the root has no CONFIG"
+    config: dict[str, object] = json.loads(match.group(1))
+    return config
 
 
 # --- golden ----------------------------------------------------------------------------
@@ -166,16 +175,31 @@ def test_task_graph_follows_graph_py(plan: list[PlanStatement]) -> None:
     assert "schedule = 'USING CRON 0,15,30,45 * * * * UTC'" in root
     assert f"task_auto_retry_attempts = {INCREMENTAL.retry.max_attempts - 1}" in root
     assert f"suspend_task_after_num_failures = {INCREMENTAL.suspend_after_failures}" in root
-    assert "allow_overlapping_execution = false" in root
+    assert "overlap_policy = no_overlap" in root
     assert f"user_task_timeout_ms = {INCREMENTAL.step_timeout_ms}" in root
-    assert 'config = $${"mode": "incremental", "pipeline": "pixelforge"}$$' in root
+    assert _root_config(plan) == {
+        "mode": "incremental",
+        "pipeline": "pixelforge",
+        "step_budget_s": INCREMENTAL.step_budget_s,
+        "tasks": {
+            "root": "PIXELFORGE_ROOT",
+            "discover": "PIXELFORGE_DISCOVER",
+            "extract_metadata": "PIXELFORGE_EXTRACT_METADATA",
+            "render_thumbnails": "PIXELFORGE_RENDER_THUMBNAILS",
+            "validate": "PIXELFORGE_VALIDATE",
+            "load": "PIXELFORGE_LOAD",
+        },
+        "heartbeat_integration": "pixelforge_heartbeat",
+    }
     assert "warehouse" not in root.split("\nas\n")[0]  # serverless
     discover = _task_sql(plan, "pixelforge_discover")
     assert "after ops.pixelforge_root" in discover
+    # the procedure's summary becomes the task's RETURN_VALUE, which the finalizer reads
     assert (
         "call raw.discover(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'), "
-        "system$get_task_graph_config())"
-    ) in (discover)
+        "system$get_task_graph_config()) into :summary;\n"
+        "        call system$set_return_value(:summary);"
+    ) in discover
     validate = _task_sql(plan, "pixelforge_validate")
     assert "warehouse = pixelforge_transform_wh" in validate
     assert "after ops.pixelforge_render_thumbnails" in validate
@@ -185,7 +209,8 @@ def test_task_graph_follows_graph_py(plan: list[PlanStatement]) -> None:
     ) in validate
     final = _task_sql(plan, "pixelforge_finalize")
     assert "finalize = ops.pixelforge_root" in final
-    assert "call raw.commit_discovery(" in final
+    assert "call raw.finalize(" in final
+    assert "allow_overlapping_execution" not in plan_text(plan)  # deprecated (CREATE TASK)
 
 
 def test_changing_the_graph_changes_the_plan(placeholder_settings: DeploySettings) -> None:
@@ -214,7 +239,9 @@ def test_changing_the_graph_changes_the_plan(placeholder_settings: DeploySetting
     audit = _task_sql(plan, "pixelforge_audit")
     assert "after ops.pixelforge_load" in audit
     assert "warehouse = pixelforge_transform_wh" in audit  # serverless=False
-    assert "'PIXELFORGE_AUDIT'" in _task_sql(plan, "pixelforge_finalize")
+    tasks = _root_config(plan)["tasks"]
+    assert isinstance(tasks, dict) and tasks["audit"] == "PIXELFORGE_AUDIT"  # finalizer checks it
+    assert _root_config(plan)["step_budget_s"] == 60.0  # half the step timeout
     assert plan_text(plan) != plan_text(render_plan(placeholder_settings))
 
 
@@ -266,6 +293,47 @@ def test_cron_spelling() -> None:
         snowflake_cron("* * *", "UTC")
 
 
+def test_procedure_tasks_return_their_summaries(plan: list[PlanStatement]) -> None:
+    """SYSTEM$SET_RETURN_VALUE in each procedure task's body (a CALL's result is not the
+    task's RETURN_VALUE by itself); dbt tasks run their project as they are."""
+    for step in (*INCREMENTAL.ordered_steps(), INCREMENTAL.finalizer):
+        task = _task_sql(plan, f"pixelforge_{step.name}")
+        sets_value = "call system$set_return_value(:summary);" in task
+        assert sets_value == (not isinstance(step, DbtStep)), step.name
+
+
+def test_reconciliation_refreshes_in_slices_and_requests_a_run(plan: list[PlanStatement]) -> None:
+    body = _task_sql(plan, "pixelforge_reconcile")
+    assert not re.search(r"refresh;", body)  # never the whole stage
+    assert "from directory(@raw.designs_stage)" in body  # its known top-level folders
+    assert "alter stage raw.designs_stage refresh subpath = " in body
+    assert "alter stage raw.thumbnails_stage refresh subpath = " in body
+    slices = json.loads(re.search(r"parse_json\('(\[.*?\])'\)", body).group(1))  # type: ignore[union-attr]
+    assert slices == list(thumbnail_slices())
+    assert len(set(slices)) == 256 and slices[0] == "v1/00/" and slices[-1] == "v1/ff/"
+    # every thumbnail key falls in exactly one slice
+    for sha256 in ("00" * 32, "7f" + "a" * 62, "ff" * 32, "c3" + "0" * 62):
+        key = thumbnail_key(sha256, 1234, 256)
+        assert sum(key.startswith(s) for s in slices) == 1, key
+    assert "insert into ops.run_requests" in body and "'reconcile'" in body
+    assert "using config" not in body  # a queued config would be replaced (EXECUTE TASK)
+    assert "show tasks like 'PIXELFORGE_ROOT' in schema ops;" in body
+    assert "execute task ops.pixelforge_root;" in body
+    assert "overlap_policy = no_overlap" in body
+
+
+def test_backfill_queues_a_request_instead_of_a_config(plan: list[PlanStatement]) -> None:
+    backfill = next(
+        s.sql for s in plan if s.sql.startswith("create or replace procedure ops.backfill")
+    )
+    assert "insert into ops.run_requests" in backfill
+    assert "'backfill', :window_start, :window_end" in backfill
+    assert "execute task ops.pixelforge_root;" in backfill
+    assert "using config" not in backfill
+    # the window rules are run_config.py's
+    assert "split windows longer than 31 days" in backfill
+
+
 # --- settings ---------------------------------------------------------------------------
 
 COMPLETE_ENV = {
@@ -300,6 +368,36 @@ def test_settings_reject_malformed_values() -> None:
         DeploySettings.from_env("prod", environ={**COMPLETE_ENV, "SNOWFLAKE_ROLE": "a; drop"})
     with pytest.raises(SettingsError, match="unknown deploy target"):
         DeploySettings.from_env("staging", environ=COMPLETE_ENV)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PIXELFORGE_STORAGE_ROLE_ARN", "arn:aws:iam::123456789012:role/x'; drop database p; --"),
+        ("PIXELFORGE_STORAGE_ROLE_ARN", "arn:aws:iam::123456789012:role/a b"),
+        ("PIXELFORGE_SNS_ROLE_ARN", "arn:aws:sns:us-east-1:123456789012:alerts"),  # not a role
+        ("PIXELFORGE_ALERTS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:t$(x)"),
+        ("PIXELFORGE_ALERTS_TOPIC_ARN", "arn:aws:iam::123456789012:role/storage"),  # not a topic
+    ],
+)
+def test_security_settings_that_reach_sql_admit_only_arn_characters(
+    variable: str, value: str
+) -> None:
+    """A crafted setting cannot inject a statement: the pattern refuses it (and every value
+    is quoted with sql_string when rendered)."""
+    with pytest.raises(SettingsError, match=f"{variable} must be"):
+        DeploySettings.from_env("prod", environ={**COMPLETE_ENV, variable: value})
+
+
+def test_security_integration_values_are_quoted_literals() -> None:
+    settings = DeploySettings.from_env("prod", environ=COMPLETE_ENV)
+    text = plan_text(render_plan(settings))
+    assert "storage_aws_role_arn = 'arn:aws:iam::123456789012:role/storage'" in text
+    assert "aws_sns_topic_arn = 'arn:aws:sns:us-east-1:123456789012:alerts'" in text
+    assert (
+        "api_allowed_prefixes = ('https://abc123.execute-api.us-east-1.amazonaws.com/prod/')"
+        in text
+    )
 
 
 def test_complete_settings_render_without_placeholders() -> None:
@@ -361,7 +459,12 @@ def test_notifications_match_their_integration_type(plan: list[PlanStatement]) -
         plan_text(plan),
         re.S,
     )
-    assert len(calls) == len(alert_rules(INCREMENTAL)) + 1  # every alert and the heartbeat
+    assert len(calls) == len(alert_rules(INCREMENTAL))  # every alert
+    # the heartbeat: the finalize procedure sends it to the integration in the root's CONFIG
+    heartbeat = _root_config(plan)["heartbeat_integration"]
+    assert isinstance(heartbeat, str)
+    assert created[heartbeat] == "queue"
+    assert f"{notification_helper('queue')}(?)" in read_sql("send_heartbeat")
     for helper, payload, integration in calls:
         assert helper == notification_helper(created[integration]), (helper, integration)
         body = json.loads(payload.strip().removeprefix("'").removesuffix("'"))

@@ -8,8 +8,9 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from orchestration.graph import RetryPolicy
+from orchestration.history import consecutive_failures
 from orchestration.local.external_function import RenderServiceError
-from orchestration.local.runner import DbtStepError, backoff_s, is_retryable
+from orchestration.local.runner import DbtStepError, StepTimeoutError, backoff_s, is_retryable
 from snowpark_procs.handlers import StepError
 from snowpark_procs.run_config import RunConfigError
 
@@ -59,3 +60,22 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap():
         waits = [backoff_s(policy, attempt, rng) for _ in range(200)]
         assert all(ceiling / 2 <= w <= ceiling for w in waits)
         assert max(waits) - min(waits) > ceiling / 4  # jittered, not a fixed sleep
+
+
+def test_a_step_over_its_timeout_is_a_failure_retried_like_one():
+    error = StepTimeoutError("extract_metadata", 612.4, 600.0)
+    assert is_retryable(error)
+    assert "timed out" in str(error) and "USER_TASK_TIMEOUT_MS = 600000" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("states", "failures"),
+    [
+        (["FAILED", "FAILED", "SUCCEEDED", "FAILED"], 2),
+        (["FAILED", "SKIPPED", "FAILED", "CANCELLED", "FAILED"], 3),  # indeterminate: not counted
+        (["SUCCEEDED", "FAILED"], 0),
+        ([], 0),
+    ],
+)
+def test_consecutive_failures_count_like_suspend_task_after_num_failures(states, failures):
+    assert consecutive_failures(states) == failures

@@ -57,3 +57,27 @@ def test_the_nightly_reconciliation_comes_from_the_graph():
     clock.now = datetime(2026, 11, 26, 2, 31)
     scheduler.run_due()
     assert started == [("scheduled", "incremental"), ("reconciliation", "reconcile")]
+
+
+def test_a_suspended_graph_starts_nothing_until_resumed():
+    clock = Clock(datetime(2026, 11, 26, 2, 50))
+    suspended = [True]
+    started: list[tuple[str, datetime]] = []
+    queued: list[str] = []
+    scheduler = Scheduler(
+        INCREMENTAL,
+        lambda t, tick: started.append((t.kind, tick)),
+        clock,
+        is_suspended=lambda: suspended[0],
+        queue_request=lambda t: queued.append(t.config.mode),
+    )
+
+    clock.now = datetime(2026, 11, 26, 3, 1)  # the 03:00 tick of both schedules
+    assert scheduler.run_due() == 0
+    assert started == []
+    assert queued == ["reconcile"]  # the nightly request waits for the resumed graph
+    suspended[0] = False  # pixelforge resume
+    assert scheduler.run_due() == 0  # the ticks that passed while suspended are not owed
+    clock.now = datetime(2026, 11, 26, 3, 15)
+    assert scheduler.run_due() == 1
+    assert started == [("scheduled", datetime(2026, 11, 26, 3, 15))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -51,3 +52,24 @@ def test_bad_backfill_windows_are_refused_with_a_clear_reason(start, end, messag
 def test_bad_graph_configs_are_refused(text, message):
     with pytest.raises(RunConfigError, match=message):
         RunConfig.from_json(text)
+
+
+def test_a_config_round_trips_with_its_request_and_budget():
+    config = backfill_config("2026-11-26T08:00:00Z", "2026-11-26T09:00:00Z", now=NOW)
+    served = RunConfig(step_budget_s=300.0).serving(replace(config, request_id="req-1"))
+    assert (served.mode, served.request_id, served.step_budget_s) == ("backfill", "req-1", 300.0)
+    assert RunConfig.from_json(served.to_json()) == served
+
+
+def test_a_request_row_is_validated_by_the_same_rules():
+    window = {"WINDOW_START": datetime(2025, 11, 26, 8), "WINDOW_END": datetime(2025, 11, 26, 9)}
+    row = {"REQUEST_ID": "req-1", "MODE": "backfill", **window}
+    assert RunConfig.from_request(row) == RunConfig(
+        "backfill", datetime(2025, 11, 26, 8), datetime(2025, 11, 26, 9), "req-1"
+    )
+    assert RunConfig.from_request({"REQUEST_ID": "r", "MODE": "reconcile"}).mode == "reconcile"
+    with pytest.raises(RunConfigError, match="not one of backfill, reconcile"):
+        RunConfig.from_request({"REQUEST_ID": "r", "MODE": "incremental"})
+    too_long = {**row, "WINDOW_END": datetime(2025, 12, 31)}
+    with pytest.raises(RunConfigError, match="at most 31 days"):
+        RunConfig.from_request(too_long)

@@ -1,0 +1,217 @@
+"""The pure cores of bounded steps and of the finalizer: draining a pending set under a time
+budget (with a simulated clock), and reading a graph run from TASK_HISTORY rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from snowpark_procs import handlers
+from snowpark_procs.handlers import (
+    Budget,
+    GraphRun,
+    GraphSettings,
+    StepResult,
+    StepSummary,
+    drain,
+    graph_run_from_task_history,
+    pipeline_run_record,
+    run_kind,
+    task_summary,
+)
+from snowpark_procs.run_config import RunConfig, RunConfigError
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class PendingSet:
+    """A pending set served in pages, most urgent first; processing an item takes `cost_s`."""
+
+    def __init__(self, items: int, clock: Clock, cost_s: float) -> None:
+        self.pending = list(range(items))
+        self.done: list[int] = []
+        self.fetches = 0
+        self.clock = clock
+        self.cost_s = cost_s
+
+    def fetch(self, page_rows: int) -> tuple[list[int], int]:
+        self.fetches += 1
+        return self.pending[:page_rows], len(self.pending)
+
+    def process(self, batch: list[int]) -> None:
+        self.clock.now += self.cost_s * len(batch)
+        self.done += batch
+        self.pending = [i for i in self.pending if i not in batch]
+
+
+def test_drain_stops_taking_batches_when_the_budget_is_spent():
+    clock = Clock()
+    pending = PendingSet(100, clock, cost_s=1.0)
+
+    drained = drain(lambda: pending.fetch(50), pending.process, 10, 50, Budget(25.0, clock))
+
+    # batches start at 0, 10, 20 s; the one started at 20 s is finished, then no new one
+    assert drained == handlers.Drained(attempted=30, backlog=70, stopped_by_budget=True)
+    assert pending.done == list(range(30))  # most urgent first, nothing twice
+
+
+def test_drain_takes_at_least_one_batch_and_reads_more_pages_while_time_is_left():
+    clock = Clock()
+    pending = PendingSet(25, clock, cost_s=1.0)
+    clock.now = 0.0
+    spent = Budget(0.001, clock)
+    clock.now = 5.0  # the budget is already gone when the step starts
+
+    first = drain(lambda: pending.fetch(10), pending.process, 4, 10, spent)
+
+    assert (first.attempted, first.backlog, first.stopped_by_budget) == (4, 21, True)
+    rest = drain(lambda: pending.fetch(10), pending.process, 4, 10, Budget(None, clock))
+    assert rest == handlers.Drained(attempted=21, backlog=0, stopped_by_budget=False)
+    assert pending.fetches == 1 + 3  # pages of 10, 10, then the last 1
+    assert sorted(pending.done) == list(range(25))
+
+
+def test_drain_of_nothing_pending():
+    clock = Clock()
+    pending = PendingSet(0, clock, cost_s=1.0)
+    assert drain(lambda: pending.fetch(10), pending.process, 4, 10, Budget(1.0, clock)) == (
+        handlers.Drained(0, 0, False)
+    )
+
+
+def test_the_budget_comes_from_the_graph_config():
+    config = RunConfig.from_json(json.dumps({"mode": "incremental", "step_budget_s": 300}))
+    assert config.step_budget_s == 300.0
+    with pytest.raises(RunConfigError, match="positive number"):
+        RunConfig.from_json(json.dumps({"step_budget_s": 0}))
+
+
+SETTINGS = GraphSettings(
+    "pixelforge",
+    {
+        "root": "PIXELFORGE_ROOT",
+        "discover": "PIXELFORGE_DISCOVER",
+        "extract_metadata": "PIXELFORGE_EXTRACT_METADATA",
+        "load": "PIXELFORGE_LOAD",
+    },
+    "pixelforge_heartbeat",
+)
+T0 = datetime(2026, 11, 26, 10, 0)
+
+
+def _row(name: str, state: str, attempt: int = 1, **extra: object) -> dict[str, object]:
+    return {
+        "NAME": name,
+        "STATE": state,
+        "ATTEMPT_NUMBER": attempt,
+        "RETURN_VALUE": None,
+        "ERROR_MESSAGE": None,
+        "SCHEDULED_FROM": "SCHEDULE",
+        "SCHEDULED_TIME": T0,
+        "QUERY_START_TIME": T0,
+        **extra,
+    }
+
+
+def test_a_graph_run_from_task_history_succeeds_when_every_task_did():
+    extract = StepSummary(10, 8, 2, {"backlog": 5})
+    rows = [
+        _row("PIXELFORGE_ROOT", "SUCCEEDED"),
+        _row("PIXELFORGE_DISCOVER", "SUCCEEDED", RETURN_VALUE=StepSummary(12, 12, 0).to_json()),
+        # failed once, succeeded on the automatic retry (a new attempt of the graph run)
+        _row("PIXELFORGE_EXTRACT_METADATA", "FAILED", ERROR_MESSAGE="timed out"),
+        _row("PIXELFORGE_EXTRACT_METADATA", "SUCCEEDED", 2, RETURN_VALUE=extract.to_json()),
+        _row("PIXELFORGE_LOAD", "SUCCEEDED", 2),
+    ]
+
+    run = graph_run_from_task_history("g1", rows, SETTINGS)
+
+    assert run.failure() is None
+    assert (run.trigger_kind, run.scheduled_at) == ("scheduled", T0)
+    assert run.summary("extract_metadata") == extract
+    assert handlers.run_counts(run) == {
+        "files_discovered": 12,
+        "files_succeeded": 8,
+        "files_failed": 2,
+    }
+
+
+def test_a_graph_run_fails_at_its_failed_task_and_is_manual_when_executed():
+    rows = [
+        _row("PIXELFORGE_ROOT", "SUCCEEDED", SCHEDULED_FROM="EXECUTE_TASK"),
+        _row("PIXELFORGE_DISCOVER", "SUCCEEDED"),
+        _row("PIXELFORGE_EXTRACT_METADATA", "FAILED", ERROR_MESSAGE="User task timed out"),
+    ]
+
+    run = graph_run_from_task_history("g1", rows, SETTINGS)
+
+    assert run.failure() == "step extract_metadata failed: User task timed out"
+    assert run.trigger_kind == "manual"
+
+
+def test_a_graph_run_without_its_root_row_is_an_error():
+    with pytest.raises(handlers.StepError, match="PIXELFORGE_ROOT"):
+        graph_run_from_task_history("g1", [_row("PIXELFORGE_DISCOVER", "SUCCEEDED")], SETTINGS)
+
+
+def test_graph_settings_need_the_task_names():
+    assert GraphSettings.from_json(json.dumps({"tasks": SETTINGS.task_names})).task_names == (
+        SETTINGS.task_names
+    )
+    with pytest.raises(RunConfigError, match="names no tasks"):
+        GraphSettings.from_json(json.dumps({"mode": "incremental"}))
+
+
+@pytest.mark.parametrize(
+    ("trigger", "mode", "kind"),
+    [
+        ("scheduled", "incremental", "scheduled"),
+        ("manual", "incremental", "manual"),
+        ("scheduled", "backfill", "backfill"),
+        ("scheduled", "reconcile", "reconciliation"),
+        # a CLI backfill whose run found its request already served by an earlier run
+        ("backfill", "incremental", "manual"),
+    ],
+)
+def test_a_run_is_of_the_kind_it_served(trigger, mode, kind):
+    assert run_kind(trigger, mode) == kind
+
+
+def test_the_pipeline_run_record():
+    run = GraphRun(
+        "g1",
+        "scheduled",
+        T0,
+        T0,
+        ("discover",),
+        (StepResult("discover", False, None, "boom"),),
+    )
+    config = RunConfig("reconcile", request_id="r1", step_budget_s=300.0)
+
+    record = pipeline_run_record(run, config, run.failure(), T0)
+
+    assert record["kind"] == "reconciliation"
+    assert record["state"] == "FAILED"
+    assert record["error_message"] == "step discover failed: boom"
+    assert record["request_id"] == "r1"
+    assert record["config"]["mode"] == "reconcile"
+    assert record["ended_at"] == "2026-11-26 10:00:00"
+
+
+def test_a_task_summary_fits_in_a_return_value():
+    small = StepSummary(3, 2, 1, {"backlog": 7})
+    assert task_summary(small) == small.to_json()
+    reasons = {f"reason_{i}": i for i in range(2000)}
+    big = StepSummary(3, 2, 1, {"backlog": 7, "failures_by_reason": reasons})
+    kept = json.loads(task_summary(big))
+    assert len(task_summary(big).encode()) <= handlers.MAX_RETURN_VALUE_BYTES
+    assert kept["details"] == {"backlog": 7, "details_truncated": True}
+    assert (kept["files_in"], kept["files_failed"]) == (3, 1)

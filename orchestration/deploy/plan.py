@@ -36,7 +36,9 @@ HEARTBEAT_INTEGRATION = "pixelforge_heartbeat"
 # Schemas beyond raw and ops (which schema.sql creates): dbt's layers.
 DBT_SCHEMAS = ("staging", "intermediate", "marts", "ops_marts")
 # The ops tables the procedures (owned by the loader, owner's rights) write.
-LOADER_OPS_TABLES = ("reconciliation_checks",)
+# discover writes the reconcile counts and claims run requests, finalize records the run and
+# settles its request.
+LOADER_OPS_TABLES = ("reconciliation_checks", "pipeline_runs", "run_requests")
 # What operators (and the orchestrator's alerts) read.
 READABLE_SCHEMAS = ("marts", "ops_marts", "ops")
 HISTORY_RETENTION_DAYS = 365
@@ -205,7 +207,9 @@ def object_grants(s: DeploySettings) -> list[Grant]:
         Grant("select, insert, update, delete", f"future tables in schema {db}.raw", s.loader_role),
         Grant("select", f"all views in schema {db}.raw", s.loader_role),
         Grant("usage", f"schema {db}.ops", s.loader_role),
-        # owner's-rights procedures write these ops tables (discover in reconcile mode)
+        # finalize (owner's rights) sends the heartbeat through its integration
+        Grant("usage", f"integration {HEARTBEAT_INTEGRATION}", s.loader_role),
+        # owner's-rights procedures write these ops tables
         *(
             Grant("select, insert, update", f"table {db}.ops.{table}", s.loader_role)
             for table in LOADER_OPS_TABLES
@@ -470,6 +474,17 @@ def render_plan(
 
     plan.section = "standalone tasks: reconciliation and task-history copy"
     plan.add_template("task", "tasks.sql.j2", tasks=standalone)
+    # raw.finalize (owner's rights, owned by the loader) reads INFORMATION_SCHEMA.TASK_HISTORY(),
+    # which shows a role only the tasks it owns or has MONITOR or OPERATE on ("TASK_HISTORY",
+    # usage notes, https://docs.snowflake.com/en/sql-reference/functions/task_history).
+    plan.add_template(
+        "grant",
+        "grants.sql.j2",
+        grants=[
+            Grant("monitor", f"task {s.database}.{t.name}", s.loader_role)
+            for t in (*task_specs, *standalone)
+        ],
+    )
 
     plan.section = "backfill"
     plan.add_template(
@@ -477,11 +492,19 @@ def render_plan(
     )
 
     plan.section = "alerts (orchestration/alerts.py)"
-    plan.add(
-        "dbt_project",
-        tasks.step_body(DbtStep("ops", selector="ops")),
-        note="The ops views (schema ops_marts) some alert conditions read; views, so built once.",
-    )
+    # The ops views (schema ops_marts) some alert conditions read are views, so built here once.
+    # They read the staging views and the marts, which the graph's dbt steps create: on a first
+    # deploy those do not exist yet, so the graph's dbt steps run first, with the tasks' own
+    # arguments (idempotent merges: on a redeploy, one more incremental pass). A project the
+    # pinned dbt cannot compile or build stops the deploy here, before the graph is resumed.
+    dbt_steps = [step for step in pipeline.ordered_steps() if isinstance(step, DbtStep)]
+    for step in [*dbt_steps, DbtStep("ops", selector="ops")]:
+        plan.add(
+            "dbt_project",
+            tasks.step_body(step),
+            note=f"dbt selector {step.selector}"
+            + (": the ops views and the unit-prices seed" if step.selector == "ops" else ""),
+        )
     plan.add_template("alert", "alerts.sql.j2", alerts=alerts(pipeline))
 
     if s.resume_tasks:

@@ -22,7 +22,13 @@ TARGETS: tuple[Target, ...] = ("prod", "local")
 DEFAULT_ARTIFACT_DIR = "build/deploy/artifacts"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,254}")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_ARN = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:\S+")
+# ARNs admit only the characters AWS allows there, so no value can close a SQL string literal
+# or start a statement (they are also quoted with sql_string when rendered). IAM role names and
+# paths: alphanumerics and +=,.@_- with / between path parts ("IAM identifiers", AWS IAM User
+# Guide); SNS topic names: alphanumerics, - and _ ("CreateTopic", Amazon SNS API Reference).
+_PARTITION = r"arn:aws(?:-cn|-us-gov)?"
+_ROLE_ARN = re.compile(_PARTITION + r":iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}")
+_TOPIC_ARN = re.compile(_PARTITION + r":sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}")
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 _API_URL = re.compile(r"https://[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com/[A-Za-z0-9_-]+/")
@@ -210,11 +216,11 @@ _PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
     "aws_region": (_REGION, "an AWS region such as us-east-1"),
     "designs_bucket": (_BUCKET, "an S3 bucket name"),
     "thumbnails_bucket": (_BUCKET, "an S3 bucket name"),
-    "storage_role_arn": (_ARN, "an IAM role ARN"),
-    "render_api_role_arn": (_ARN, "an IAM role ARN"),
-    "alerts_topic_arn": (_ARN, "an SNS topic ARN"),
-    "heartbeat_topic_arn": (_ARN, "an SNS topic ARN"),
-    "sns_role_arn": (_ARN, "an IAM role ARN"),
+    "storage_role_arn": (_ROLE_ARN, "an IAM role ARN"),
+    "render_api_role_arn": (_ROLE_ARN, "an IAM role ARN"),
+    "alerts_topic_arn": (_TOPIC_ARN, "an SNS topic ARN"),
+    "heartbeat_topic_arn": (_TOPIC_ARN, "an SNS topic ARN"),
+    "sns_role_arn": (_ROLE_ARN, "an IAM role ARN"),
     "render_api_url": (
         _API_URL,
         "the API Gateway stage URL, https://<id>.execute-api.<region>.amazonaws.com/<stage>/",

@@ -58,7 +58,8 @@ def test_every_dbt_project_statement_and_dbt_task_carries_the_version(
         or (sql.startswith("create or alter task") and "execute dbt project" in sql)
         or sql.startswith("execute dbt project")
     ]
-    assert len(dbt) == 5  # create, set, the validate and load tasks, the deploy's ops build
+    # create, set, the validate and load tasks, and the deploy's build of validate, load, ops
+    assert len(dbt) == 7
     assert all(f"dbt_version = '{PINNED}'" in sql for sql in dbt), [
         sql.splitlines()[0] for sql in dbt if f"dbt_version = '{PINNED}'" not in sql
     ]

@@ -87,7 +87,23 @@ create table if not exists ops.pipeline_runs (
     files_failed number(38, 0),
     error_message varchar,
     config variant,
+    request_id varchar,
     primary key (run_id)
+);
+alter table ops.pipeline_runs add column if not exists request_id varchar;
+create table if not exists ops.run_requests (
+    request_id varchar not null,
+    mode varchar not null,
+    window_start timestamp_ntz,
+    window_end timestamp_ntz,
+    requested_at timestamp_ntz not null,
+    state varchar not null,
+    attempts number(38, 0) not null,
+    run_id varchar,
+    claimed_at timestamp_ntz,
+    finished_at timestamp_ntz,
+    error_message varchar,
+    primary key (request_id)
 );
 create table if not exists ops.step_runs (
     run_id varchar not null,
@@ -259,7 +275,10 @@ grant select, insert, update, delete on all tables in schema pixelforge.raw to r
 grant select, insert, update, delete on future tables in schema pixelforge.raw to role pixelforge_loader;
 grant select on all views in schema pixelforge.raw to role pixelforge_loader;
 grant usage on schema pixelforge.ops to role pixelforge_loader;
+grant usage on integration pixelforge_heartbeat to role pixelforge_loader;
 grant select, insert, update on table pixelforge.ops.reconciliation_checks to role pixelforge_loader;
+grant select, insert, update on table pixelforge.ops.pipeline_runs to role pixelforge_loader;
+grant select, insert, update on table pixelforge.ops.run_requests to role pixelforge_loader;
 grant read on stage pixelforge.ops.deploy_artifacts to role pixelforge_loader;
 grant usage, create function on schema pixelforge.raw to role pixelforge_render;
 grant usage on integration pixelforge_render_api to role pixelforge_render;
@@ -400,7 +419,7 @@ create or replace procedure raw.render_thumbnails(run_id varchar, config_json va
     imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
     handler = 'snowpark_procs.handlers.render_thumbnails'
     execute as owner;
-create or replace procedure raw.commit_discovery(run_id varchar, config_json varchar)
+create or replace procedure raw.finalize(run_id varchar, config_json varchar)
     copy grants
     returns varchar
     language python
@@ -408,7 +427,7 @@ create or replace procedure raw.commit_discovery(run_id varchar, config_json var
     artifact_repository = snowflake.snowpark.pypi_shared_repository
     packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1', 'setuptools', 'wheel', 'typing-extensions==4.16.0', 'pyyaml==6.0.4', 'cloudpickle==3.1.2', 'protobuf==6.33.6', 'python-dateutil==2.9.0.post0', 'tzlocal==5.4.5', 'asn1crypto==1.5.1', 'cryptography==50.0.2', 'pyopenssl==26.4.0', 'pyjwt==2.15.1', 'pytz==2026.6', 'requests==2.34.2', 'packaging==26.4', 'charset-normalizer==3.5.3', 'idna==3.20', 'certifi==2025.1.31', 'filelock==3.32.7', 'sortedcontainers==2.4.0', 'platformdirs==4.14.8', 'tomlkit==0.15.2', 'boto3==1.44.8', 'botocore==1.44.8', 'attrs==26.1.0', 'numpy==2.4.6', 'six==1.17.0', 'cffi==2.1.1', 'urllib3==2.8.0', 'jmespath==1.1.0', 's3transfer==0.19.3', 'pycparser==3.12')
     imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
-    handler = 'snowpark_procs.handlers.commit_discovery'
+    handler = 'snowpark_procs.handlers.finalize'
     execute as owner;
 
 -- ==== external function ====
@@ -455,8 +474,8 @@ alter dbt project ops.pixelforge_dbt set dbt_version = '1.10.15';
 -- ==== task graph pixelforge (orchestration/graph.py) ====
 create or alter task ops.pixelforge_root
     schedule = 'USING CRON 0,15,30,45 * * * * UTC'
-    config = $${"mode": "incremental", "pipeline": "pixelforge"}$$
-    allow_overlapping_execution = false
+    config = $${"heartbeat_integration": "pixelforge_heartbeat", "mode": "incremental", "pipeline": "pixelforge", "step_budget_s": 300.0, "tasks": {"discover": "PIXELFORGE_DISCOVER", "extract_metadata": "PIXELFORGE_EXTRACT_METADATA", "load": "PIXELFORGE_LOAD", "render_thumbnails": "PIXELFORGE_RENDER_THUMBNAILS", "root": "PIXELFORGE_ROOT", "validate": "PIXELFORGE_VALIDATE"}}$$
+    overlap_policy = no_overlap
     task_auto_retry_attempts = 2
     suspend_task_after_num_failures = 10
     user_task_timeout_ms = 600000
@@ -480,19 +499,43 @@ create or alter task ops.pixelforge_discover
     comment = 'pixelforge: step discover (procedure)'
     after ops.pixelforge_root
 as
-    call raw.discover(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'), system$get_task_graph_config());
+    execute immediate $$
+    declare
+        summary varchar;
+    begin
+        call raw.discover(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'), system$get_task_graph_config()) into :summary;
+        call system$set_return_value(:summary);
+        return summary;
+    end;
+    $$;
 create or alter task ops.pixelforge_extract_metadata
     user_task_timeout_ms = 600000
     comment = 'pixelforge: step extract_metadata (procedure)'
     after ops.pixelforge_discover
 as
-    call raw.extract_metadata(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'), system$get_task_graph_config());
+    execute immediate $$
+    declare
+        summary varchar;
+    begin
+        call raw.extract_metadata(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'), system$get_task_graph_config()) into :summary;
+        call system$set_return_value(:summary);
+        return summary;
+    end;
+    $$;
 create or alter task ops.pixelforge_render_thumbnails
     user_task_timeout_ms = 600000
     comment = 'pixelforge: step render_thumbnails (procedure calling the render external function)'
     after ops.pixelforge_extract_metadata
 as
-    call raw.render_thumbnails(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'), system$get_task_graph_config());
+    execute immediate $$
+    declare
+        summary varchar;
+    begin
+        call raw.render_thumbnails(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'), system$get_task_graph_config()) into :summary;
+        call system$set_return_value(:summary);
+        return summary;
+    end;
+    $$;
 create or alter task ops.pixelforge_validate
     warehouse = pixelforge_transform_wh
     user_task_timeout_ms = 600000
@@ -514,48 +557,59 @@ create or alter task ops.pixelforge_finalize
 as
     execute immediate $$
     declare
-        succeeded_tasks integer default 0;
+        summary varchar;
     begin
-        select count(distinct name) into :succeeded_tasks
-        from table(information_schema.task_history(
-            scheduled_time_range_start => dateadd('day', -1, current_timestamp()),
-            root_task_id => system$task_runtime_info('CURRENT_ROOT_TASK_UUID'),
-            result_limit => 10000))
-        where graph_run_group_id = system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID')
-            and state = 'SUCCEEDED'
-            and name in ('PIXELFORGE_ROOT', 'PIXELFORGE_DISCOVER', 'PIXELFORGE_EXTRACT_METADATA', 'PIXELFORGE_RENDER_THUMBNAILS', 'PIXELFORGE_VALIDATE', 'PIXELFORGE_LOAD');
-        if (succeeded_tasks < 6) then
-            return 'run did not succeed: discovery state not advanced';
-        end if;
-        call raw.commit_discovery(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'), system$get_task_graph_config());
-        call system$send_snowflake_notification(
-            snowflake.notification.application_json('{"event": "run_succeeded", "pipeline": "pixelforge"}'),
-            snowflake.notification.integration('pixelforge_heartbeat'));
-        return 'committed';
+        call raw.finalize(system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID'), system$get_task_graph_config()) into :summary;
+        call system$set_return_value(:summary);
+        return summary;
     end;
     $$;
 
 -- ==== standalone tasks: reconciliation and task-history copy ====
 create or alter task ops.pixelforge_reconcile
     schedule = 'USING CRON 0 3 * * * UTC'
-    allow_overlapping_execution = false
+    overlap_policy = no_overlap
     task_auto_retry_attempts = 1
     suspend_task_after_num_failures = 3
     user_task_timeout_ms = 3600000
     error_integration = pixelforge_alerts
-    comment = 'pixelforge: nightly reconciliation (re-list stages, run in reconcile mode)'
+    comment = 'pixelforge: nightly reconciliation (re-list stages, request a reconcile)'
 as
     execute immediate $$
+    declare
+        design_folders cursor for
+            select distinct split_part(relative_path, '/', 1) || '/' as subpath
+            from directory(@raw.designs_stage)
+            where contains(relative_path, '/');
+        thumbnail_folders cursor for
+            select value::varchar as subpath
+            from table(flatten(input => parse_json('["v1/00/","v1/01/","v1/02/","v1/03/","v1/04/","v1/05/","v1/06/","v1/07/","v1/08/","v1/09/","v1/0a/","v1/0b/","v1/0c/","v1/0d/","v1/0e/","v1/0f/","v1/10/","v1/11/","v1/12/","v1/13/","v1/14/","v1/15/","v1/16/","v1/17/","v1/18/","v1/19/","v1/1a/","v1/1b/","v1/1c/","v1/1d/","v1/1e/","v1/1f/","v1/20/","v1/21/","v1/22/","v1/23/","v1/24/","v1/25/","v1/26/","v1/27/","v1/28/","v1/29/","v1/2a/","v1/2b/","v1/2c/","v1/2d/","v1/2e/","v1/2f/","v1/30/","v1/31/","v1/32/","v1/33/","v1/34/","v1/35/","v1/36/","v1/37/","v1/38/","v1/39/","v1/3a/","v1/3b/","v1/3c/","v1/3d/","v1/3e/","v1/3f/","v1/40/","v1/41/","v1/42/","v1/43/","v1/44/","v1/45/","v1/46/","v1/47/","v1/48/","v1/49/","v1/4a/","v1/4b/","v1/4c/","v1/4d/","v1/4e/","v1/4f/","v1/50/","v1/51/","v1/52/","v1/53/","v1/54/","v1/55/","v1/56/","v1/57/","v1/58/","v1/59/","v1/5a/","v1/5b/","v1/5c/","v1/5d/","v1/5e/","v1/5f/","v1/60/","v1/61/","v1/62/","v1/63/","v1/64/","v1/65/","v1/66/","v1/67/","v1/68/","v1/69/","v1/6a/","v1/6b/","v1/6c/","v1/6d/","v1/6e/","v1/6f/","v1/70/","v1/71/","v1/72/","v1/73/","v1/74/","v1/75/","v1/76/","v1/77/","v1/78/","v1/79/","v1/7a/","v1/7b/","v1/7c/","v1/7d/","v1/7e/","v1/7f/","v1/80/","v1/81/","v1/82/","v1/83/","v1/84/","v1/85/","v1/86/","v1/87/","v1/88/","v1/89/","v1/8a/","v1/8b/","v1/8c/","v1/8d/","v1/8e/","v1/8f/","v1/90/","v1/91/","v1/92/","v1/93/","v1/94/","v1/95/","v1/96/","v1/97/","v1/98/","v1/99/","v1/9a/","v1/9b/","v1/9c/","v1/9d/","v1/9e/","v1/9f/","v1/a0/","v1/a1/","v1/a2/","v1/a3/","v1/a4/","v1/a5/","v1/a6/","v1/a7/","v1/a8/","v1/a9/","v1/aa/","v1/ab/","v1/ac/","v1/ad/","v1/ae/","v1/af/","v1/b0/","v1/b1/","v1/b2/","v1/b3/","v1/b4/","v1/b5/","v1/b6/","v1/b7/","v1/b8/","v1/b9/","v1/ba/","v1/bb/","v1/bc/","v1/bd/","v1/be/","v1/bf/","v1/c0/","v1/c1/","v1/c2/","v1/c3/","v1/c4/","v1/c5/","v1/c6/","v1/c7/","v1/c8/","v1/c9/","v1/ca/","v1/cb/","v1/cc/","v1/cd/","v1/ce/","v1/cf/","v1/d0/","v1/d1/","v1/d2/","v1/d3/","v1/d4/","v1/d5/","v1/d6/","v1/d7/","v1/d8/","v1/d9/","v1/da/","v1/db/","v1/dc/","v1/dd/","v1/de/","v1/df/","v1/e0/","v1/e1/","v1/e2/","v1/e3/","v1/e4/","v1/e5/","v1/e6/","v1/e7/","v1/e8/","v1/e9/","v1/ea/","v1/eb/","v1/ec/","v1/ed/","v1/ee/","v1/ef/","v1/f0/","v1/f1/","v1/f2/","v1/f3/","v1/f4/","v1/f5/","v1/f6/","v1/f7/","v1/f8/","v1/f9/","v1/fa/","v1/fb/","v1/fc/","v1/fd/","v1/fe/","v1/ff/"]')));
+        root_state varchar;
     begin
-        alter stage raw.designs_stage refresh;
-        alter stage raw.thumbnails_stage refresh;
-        execute task ops.pixelforge_root using config = '{"mode": "reconcile", "pipeline": "pixelforge"}';
-        return 'reconciliation queued';
+        for folder in design_folders do
+            execute immediate 'alter stage raw.designs_stage refresh subpath = '''
+                || replace(folder.subpath, '''', '''''') || '''';
+        end for;
+        for folder in thumbnail_folders do
+            execute immediate 'alter stage raw.thumbnails_stage refresh subpath = '''
+                || folder.subpath || '''';
+        end for;
+        insert into ops.run_requests (
+            request_id, mode, requested_at, state, attempts
+        )
+        select uuid_string(), 'reconcile', sysdate(), 'PENDING', 0;
+        show tasks like 'PIXELFORGE_ROOT' in schema ops;
+        root_state := (select "state" from table(result_scan(last_query_id())));
+        if (root_state = 'started') then
+            execute task ops.pixelforge_root;
+            return 'reconciliation requested; a run of the graph serves it';
+        end if;
+        return 'reconciliation requested; the root is suspended: it runs once resumed';
     end;
     $$;
 create or alter task ops.pixelforge_archive_task_history
     schedule = 'USING CRON 17 * * * * UTC'
-    allow_overlapping_execution = false
+    overlap_policy = no_overlap
     suspend_task_after_num_failures = 3
     user_task_timeout_ms = 900000
     comment = 'copies ACCOUNT_USAGE.TASK_HISTORY into ops.task_history_archive (365 days+)'
@@ -620,12 +674,23 @@ as
         source.scheduled_from, source.attempt_number, source.config,
         source.graph_run_group_id, sysdate()
     );
+grant monitor on task pixelforge.ops.pixelforge_root to role pixelforge_loader;
+grant monitor on task pixelforge.ops.pixelforge_discover to role pixelforge_loader;
+grant monitor on task pixelforge.ops.pixelforge_extract_metadata to role pixelforge_loader;
+grant monitor on task pixelforge.ops.pixelforge_render_thumbnails to role pixelforge_loader;
+grant monitor on task pixelforge.ops.pixelforge_validate to role pixelforge_loader;
+grant monitor on task pixelforge.ops.pixelforge_load to role pixelforge_loader;
+grant monitor on task pixelforge.ops.pixelforge_finalize to role pixelforge_loader;
+grant monitor on task pixelforge.ops.pixelforge_reconcile to role pixelforge_loader;
+grant monitor on task pixelforge.ops.pixelforge_archive_task_history to role pixelforge_loader;
 
 -- ==== backfill ====
--- BACKFILL(start_ts, end_ts): one graph run of ops.pixelforge_root with the window in its config.
--- Steps read it with SYSTEM$GET_TASK_GRAPH_CONFIG; the run waits if the graph is running. The
--- rules are snowpark_procs/run_config.py's: [start, end) in UTC, start before end, at most 31
--- days, start not in the future.
+-- BACKFILL(start_ts, end_ts): queue a backfill of the files last modified in [start, end) as a
+-- request in ops.run_requests, then start a run of ops.pixelforge_root (harmless if one is already
+-- queued: EXECUTE TASK replaces a scheduled run, and runs drain the requests oldest first). Unlike
+-- EXECUTE TASK ... USING CONFIG, a second backfill or the nightly reconciliation never replaces a
+-- window still queued. The rules are snowpark_procs/run_config.py's: [start, end) in UTC, start
+-- before end, at most 31 days, start not in the future.
 create or replace procedure ops.backfill(start_ts timestamp_tz, end_ts timestamp_tz)
     copy grants
     returns varchar
@@ -639,7 +704,7 @@ declare
     in_future exception (-20003, 'backfill: start_ts is in the future');
     window_start timestamp_ntz;
     window_end timestamp_ntz;
-    config varchar;
+    request_id varchar;
 begin
     if (start_ts is null or end_ts is null or start_ts >= end_ts) then
         raise bad_window;
@@ -652,19 +717,27 @@ begin
     if (window_start > sysdate()) then
         raise in_future;
     end if;
-    config := to_json(object_construct(
+    request_id := uuid_string();
+    insert into ops.run_requests (
+        request_id, mode, window_start, window_end, requested_at, state, attempts
+    )
+    select :request_id, 'backfill', :window_start, :window_end, sysdate(), 'PENDING', 0;
+    execute task ops.pixelforge_root;
+    return to_json(object_construct(
+        'request_id', request_id,
         'mode', 'backfill',
         'window_start', to_varchar(window_start, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
         'window_end', to_varchar(window_end, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
     ));
-    -- single quotes: a dollar-quoted string here would end this body
-    execute immediate 'execute task ops.pixelforge_root using config = ''' || config || '''';
-    return config;
 end;
 $$;
 
 -- ==== alerts (orchestration/alerts.py) ====
--- The ops views (schema ops_marts) some alert conditions read; views, so built once.
+-- dbt selector validate
+execute dbt project ops.pixelforge_dbt args = 'build --selector validate --exclude-resource-type unit_test --target prod' dbt_version = '1.10.15';
+-- dbt selector load
+execute dbt project ops.pixelforge_dbt args = 'build --selector load --exclude-resource-type unit_test --target prod' dbt_version = '1.10.15';
+-- dbt selector ops: the ops views and the unit-prices seed
 execute dbt project ops.pixelforge_dbt args = 'build --selector ops --exclude-resource-type unit_test --target prod' dbt_version = '1.10.15';
 create or replace alert ops.pixelforge_no_recent_success
     schedule = '15 MINUTE'

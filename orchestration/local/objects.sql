@@ -52,11 +52,14 @@ create table if not exists ops.graph_state (
 -- the same column names and STATE values, one row per task attempt.
 create or replace view ops.task_history as
 select
+    steps.run_id || ':' || steps.step || ':' || steps.attempt as query_id,
+    upper('pixelforge_' || steps.step) as name,
     'PIXELFORGE' as database_name,
     'OPS' as schema_name,
     null as query_text,
     null as condition_text,
     steps.state,
+    case when steps.state = 'FAILED' then 100000 end as error_code,
     steps.error_message,
     runs.scheduled_at as scheduled_time,
     steps.started_at as query_start_time,
@@ -67,9 +70,6 @@ select
     runs.run_id as graph_run_group_id,
     steps.attempt as attempt_number,
     runs.config,
-    steps.run_id || ':' || steps.step || ':' || steps.attempt as query_id,
-    upper('pixelforge_' || steps.step) as name,
-    case when steps.state = 'FAILED' then 100000 end as error_code,
     case
         when runs.kind = 'scheduled' then 'SCHEDULE'
         when steps.attempt > 1 then 'AUTOMATIC RETRY'

@@ -356,15 +356,15 @@ create stage if not exists raw.designs_stage
     storage_integration = pixelforge_designs
     directory = (enable = true auto_refresh = true);
 create stream if not exists raw.designs_stream on stage raw.designs_stage;
--- DIRECTORY(@raw.designs_stage) as the handlers read it: the local table's columns
--- (orchestration/local/objects.sql), last_modified as UTC timestamp_ntz.
+-- DIRECTORY(@raw.designs_stage) as the handlers read it: DIRECTORY's columns in its order,
+-- last_modified as UTC timestamp_ntz; the local table has the same (test_local_counterparts).
 create or replace view raw.designs_directory as
 select
     relative_path,
     size,
+    convert_timezone('UTC', last_modified)::timestamp_ntz as last_modified,
     md5,
-    etag,
-    convert_timezone('UTC', last_modified)::timestamp_ntz as last_modified
+    etag
 from directory(@raw.designs_stage);
 -- The thumbnails bucket, listed only: the nightly reconciliation compares its directory with
 -- raw.thumbnails (lost and orphaned objects). No auto-refresh: the reconciliation task refreshes
@@ -377,9 +377,9 @@ create or replace view raw.thumbnails_directory as
 select
     relative_path,
     size,
+    convert_timezone('UTC', last_modified)::timestamp_ntz as last_modified,
     md5,
-    etag,
-    convert_timezone('UTC', last_modified)::timestamp_ntz as last_modified
+    etag
 from directory(@raw.thumbnails_stage);
 grant usage on stage pixelforge.raw.designs_stage to role pixelforge_loader;
 grant select on view pixelforge.raw.designs_directory to role pixelforge_loader;

@@ -490,6 +490,19 @@ def render_plan(
     plan.add_template(
         "procedure", "backfill.sql.j2", root=root, max_window_days=MAX_BACKFILL_WINDOW.days
     )
+    # Operators request backfills; the procedure (owner's rights) queues the request and starts
+    # the graph, so they need nothing else (they hold no role that writes or runs tasks).
+    plan.add_template(
+        "grant",
+        "grants.sql.j2",
+        grants=[
+            Grant(
+                "usage",
+                f"procedure {s.database}.ops.backfill(timestamp_tz, timestamp_tz)",
+                s.operator_role,
+            )
+        ],
+    )
 
     plan.section = "alerts (orchestration/alerts.py)"
     # The ops views (schema ops_marts) some alert conditions read are views, so built here once.

@@ -731,6 +731,7 @@ begin
     ));
 end;
 $$;
+grant usage on procedure pixelforge.ops.backfill(timestamp_tz, timestamp_tz) to role pixelforge_operator;
 
 -- ==== alerts (orchestration/alerts.py) ====
 -- dbt selector validate

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -90,7 +91,16 @@ class StepSummary:
 
 
 class StepError(Exception):
-    """The step as a whole failed (its files stay pending for a retry or the next run)."""
+    """The step as a whole failed (its files stay pending for a retry or the next run).
+
+    Its message becomes the task's ERROR_MESSAGE, which the root's ERROR_INTEGRATION sends to
+    SNS and so possibly out of AWS by email: counts and reason codes only, never a file path
+    (the paths are in OPS and RAW tables)."""
+
+
+def _tally(reasons: Iterable[str]) -> str:
+    """`reason x count` for each reason, most frequent first: an error message without paths."""
+    return ", ".join(f"{reason} x{count}" for reason, count in Counter(reasons).most_common())
 
 
 # Details a summary keeps when the whole would not fit in a task's return value.
@@ -428,7 +438,7 @@ def extract_metadata_with(
         if _is_outage(len(retries), len(outcomes)):
             raise StepError(
                 f"{len(retries)} of {len(outcomes)} files could not be read "
-                f"(first: {retries[0].relative_path}: {retries[0].message})"
+                f"({_tally(r.reason_code for r in retries)})"
             )
         exhausted = _exhausted(session, "extract_metadata", run_id, retries)
         rows.extend(
@@ -533,7 +543,7 @@ def render_thumbnails_with(
         if _is_outage(outcome.files_deferred, len(batch)):
             raise StepError(
                 f"{outcome.files_deferred} of {len(batch)} files could not be rendered for a "
-                f"transient reason (first: {outcome.deferred_reasons[0]})"
+                f"transient reason ({_tally(code for _, code, _ in outcome.deferred)})"
             )
         rows = list(outcome.thumbnail_rows)
         retries = [

@@ -48,10 +48,6 @@ class RenderOutcome:
     def files_deferred(self) -> int:
         return len(self.deferred)
 
-    @property
-    def deferred_reasons(self) -> list[str]:
-        return [f"{r.relative_path}: {code}: {message}" for r, code, message in self.deferred]
-
 
 def thumbnail_rows(
     requests: Sequence[RenderRequest],

@@ -3,8 +3,10 @@ budget (with a simulated clock), and reading a graph run from TASK_HISTORY rows.
 
 from __future__ import annotations
 
+import ast
 import json
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +217,25 @@ def test_a_task_summary_fits_in_a_return_value():
     assert len(task_summary(big).encode()) <= handlers.MAX_RETURN_VALUE_BYTES
     assert kept["details"] == {"backlog": 7, "details_truncated": True}
     assert (kept["files_in"], kept["files_failed"]) == (3, 1)
+
+
+def test_security_step_errors_name_no_file():
+    """A step's error becomes the task's ERROR_MESSAGE, sent by the root's ERROR_INTEGRATION to
+    SNS and on by email: counts and reason codes only, never a relative path."""
+    assert handlers._tally(["renderer_unavailable", "RequestTimeout", "renderer_unavailable"]) == (
+        "renderer_unavailable x2, RequestTimeout x1"
+    )
+    source = Path(handlers.__file__).read_text(encoding="utf-8")
+    raised = [
+        node.exc
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Raise)
+        and isinstance(node.exc, ast.Call)
+        and getattr(node.exc.func, "id", None) == "StepError"
+    ]
+    assert raised
+    for call in raised:
+        names = {n.attr for n in ast.walk(call) if isinstance(n, ast.Attribute)} | {
+            n.id for n in ast.walk(call) if isinstance(n, ast.Name)
+        }
+        assert not {n for n in names if "path" in n.lower() or n == "message"}, ast.unparse(call)

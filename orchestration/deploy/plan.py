@@ -41,6 +41,10 @@ DBT_SCHEMAS = ("staging", "intermediate", "marts", "ops_marts")
 LOADER_OPS_TABLES = ("reconciliation_checks", "pipeline_runs", "run_requests")
 # What operators (and the orchestrator's alerts) read.
 READABLE_SCHEMAS = ("marts", "ops_marts", "ops")
+# The service users' network policy (PIXELFORGE_SERVICE_USERS): an ingress rule in ops, the
+# database's own schema for objects no step reads, and an account-level policy naming it.
+SERVICE_NETWORK_RULE = "ops.pixelforge_service_ingress"
+SERVICE_NETWORK_POLICY = "pixelforge_service_users"
 HISTORY_RETENTION_DAYS = 365
 HISTORY_OVERLAP_HOURS = 3  # ACCOUNT_USAGE latency is up to 45 min; re-read a margin
 ALERT_SCHEDULE = f"{EVALUATION_MINUTES} MINUTE"
@@ -63,7 +67,40 @@ LOCAL_SKIPS: dict[str, str] = {
     "dbt_project": "locally the runner runs dbt build with the same selectors",
     "task": "fakesnow has no tasks; locally orchestration/local/runner.py walks the same graph",
     "alert": "fakesnow has no alerts or notification integrations",
+    "account": "account parameters and network policies govern a Snowflake account; the local "
+    "warehouse is a process on 127.0.0.1",
 }
+
+
+@dataclass(frozen=True)
+class AccountGuardrail:
+    name: str
+    reason: str
+
+
+# What PIXELFORGE_DEPLOY_ACCOUNT_GUARDRAILS sets ("Parameters",
+# https://docs.snowflake.com/en/sql-reference/parameters). None breaks this plan: its two external
+# stages name the storage integration, its one internal stage (ops.deploy_artifacts) is not a
+# cloud storage location, and nothing in it or in the procedures unloads with COPY INTO
+# (tests/orchestration/test_deploy_plan.py::test_security_the_plan_runs_under_its_guardrails).
+ACCOUNT_GUARDRAILS: tuple[AccountGuardrail, ...] = (
+    AccountGuardrail(
+        "prevent_unload_to_inline_url",
+        "COPY INTO <location> may unload to named stages only, never to a URL typed into the "
+        "statement (settable by ACCOUNTADMIN only; a user-level parameter since the 2025_01 "
+        "bundle, https://docs.snowflake.com/en/release-notes/bcr-bundles/2025_01/bcr-1841)",
+    ),
+    AccountGuardrail(
+        "require_storage_integration_for_stage_creation",
+        "an external stage must name a storage integration (no credentials in CREATE STAGE): "
+        "ours name pixelforge_designs",
+    ),
+    AccountGuardrail(
+        "require_storage_integration_for_stage_operation",
+        "loading from or unloading to a private cloud location only through a named external "
+        "stage that names a storage integration; internal stages are not concerned",
+    ),
+)
 
 
 # Valid Snowflake that sqlfluff 4.4's snowflake dialect cannot parse. The tests lint each
@@ -74,6 +111,7 @@ SQLFLUFF_GAPS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"grant execute managed alert on account "), "no EXECUTE MANAGED ALERT"),
     (re.compile(r"create dbt project .*\bdbt_version = ", re.S), "no DBT_VERSION property"),
     (re.compile(r"alter dbt project "), "no ALTER DBT PROJECT"),
+    (re.compile(r"create or alter network rule "), "no CREATE OR ALTER NETWORK RULE"),
 )
 
 
@@ -347,6 +385,11 @@ def render_plan(
         tasks.history_copy_task(copy_body),
     )
 
+    if s.account_guardrails:
+        # first, so a deploying role that may not set them stops the deploy before any change
+        plan.section = "account guardrails (PIXELFORGE_DEPLOY_ACCOUNT_GUARDRAILS; ACCOUNTADMIN)"
+        plan.add_template("account", "account_guardrails.sql.j2", parameters=ACCOUNT_GUARDRAILS)
+
     plan.section = "database"
     plan.add_template("database", "database.sql.j2", database=s.database)
     plan.add("use", f"use database {s.database}")
@@ -406,6 +449,19 @@ def render_plan(
     plan.add_template("grant", "grants.sql.j2", grants=object_grants(s))
     for sql in database_role_grants(s):
         plan.add("grant", sql)
+
+    if s.service_network_policy:
+        plan.section = "network policy for the service users (PIXELFORGE_SERVICE_USERS)"
+        plan.add_template(
+            "account",
+            "network_policy.sql.j2",
+            rule=SERVICE_NETWORK_RULE,
+            rule_reference=f"{s.database}.{SERVICE_NETWORK_RULE}",
+            cidrs=s.service_network_cidrs,
+            policy=SERVICE_NETWORK_POLICY,
+            # unquoted identifiers are case-insensitive; lower case like every other name here
+            users=tuple(user.lower() for user in s.service_users),
+        )
 
     plan.section = "suspend the task graphs before changing them"
     suspend = [f"alter task if exists {t} suspend" for t in (root, *(t.name for t in standalone))]

@@ -8,6 +8,7 @@ exists. Names of Snowflake objects we create (roles, warehouse, database) have d
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -72,6 +73,14 @@ class DeploySettings:
     warehouse_auto_suspend_s: int = 60
     # Whether the plan ends by resuming the task graphs and alerts.
     resume_tasks: bool = True
+    # Account guardrails (docs/deploy.md, "Account guardrails"): ALTER ACCOUNT SET is for account
+    # administrators ("ALTER ACCOUNT", https://docs.snowflake.com/en/sql-reference/sql/alter-account),
+    # so the section is rendered only when the deploying role is ACCOUNTADMIN and says so here.
+    account_guardrails: bool = False
+    # Snowflake users no person logs in as (CI's deploy user, automation): with the CIDRs and the
+    # guardrails, the plan gives them a network policy that admits only those networks.
+    service_users: tuple[str, ...] = ()
+    service_network_cidrs: tuple[str, ...] = ()
     # Where `--apply` builds the staged artifacts (the procedures' zip, the dbt project). An
     # absolute path: PUT resolves a relative file:// path against the client's working
     # directory, which the plan cannot know ("PUT", Snowflake docs). from_env defaults it to
@@ -148,8 +157,14 @@ class DeploySettings:
         """The settings the golden plan is rendered with: every required value a placeholder."""
         return cls.from_env(target, environ={}, placeholders=True)
 
+    @property
+    def service_network_policy(self) -> bool:
+        """Whether the plan renders the service users' network policy."""
+        return self.account_guardrails and bool(self.service_users)
+
     def __post_init__(self) -> None:
         problems = [p for p in (_check(f.name, self) for f in fields(self)) if p]
+        problems += _check_service_network(self)
         if problems:
             raise SettingsError("invalid deploy settings: " + "; ".join(problems))
 
@@ -194,6 +209,9 @@ ENV_NAMES: dict[str, str] = {
     "warehouse_auto_suspend_s": "PIXELFORGE_WAREHOUSE_AUTO_SUSPEND_S",
     "resume_tasks": "PIXELFORGE_DEPLOY_RESUME",
     "artifact_dir": "PIXELFORGE_DEPLOY_ARTIFACT_DIR",
+    "account_guardrails": "PIXELFORGE_DEPLOY_ACCOUNT_GUARDRAILS",
+    "service_users": "PIXELFORGE_SERVICE_USERS",
+    "service_network_cidrs": "PIXELFORGE_SERVICE_NETWORK_CIDRS",
 }
 
 _IDENTIFIER_FIELDS = frozenset(
@@ -237,12 +255,14 @@ def _is_placeholder(name: str, settings: DeploySettings) -> bool:
 
 
 def _convert(name: str, raw: str) -> object:
+    if name in _LIST_FIELDS:
+        return tuple(item.strip() for item in raw.split(","))
     if name == "warehouse_auto_suspend_s":
         try:
             return int(raw)
         except ValueError as error:
             raise SettingsError(f"{ENV_NAMES[name]} must be an integer, got {raw!r}") from error
-    if name == "resume_tasks":
+    if name in {"resume_tasks", "account_guardrails"}:
         if raw.lower() not in {"true", "false", "1", "0"}:
             raise SettingsError(f"{ENV_NAMES[name]} must be true or false, got {raw!r}")
         return raw.lower() in {"true", "1"}
@@ -254,6 +274,8 @@ def _convert(name: str, raw: str) -> object:
 def _check(name: str, settings: DeploySettings) -> str | None:
     value = getattr(settings, name)
     variable = ENV_NAMES[name]
+    if name in _LIST_FIELDS:
+        return _check_list(name, value)
     if name in _IDENTIFIER_FIELDS and not _IDENTIFIER.fullmatch(value):
         return f"{variable} must be a plain Snowflake identifier, got {value!r}"
     if name == "warehouse_size" and value not in _WAREHOUSE_SIZES:
@@ -269,3 +291,49 @@ def _check(name: str, settings: DeploySettings) -> str | None:
         if not pattern.fullmatch(value):
             return f"{variable} must be {expected}, got {value!r}"
     return None
+
+
+# Comma-separated settings, each item validated on its own.
+_LIST_FIELDS = frozenset({"service_users", "service_network_cidrs"})
+# An IPv4 network in CIDR notation, each octet 0-255 without leading zeros, prefix 1-32 (the
+# value list of an IPV4 network rule: "a valid IPv4 address or range of addresses", "CREATE
+# NETWORK RULE", https://docs.snowflake.com/en/sql-reference/sql/create-network-rule). A
+# prefix of 0 (every address) would make the policy admit everyone; host bits must be zero.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # ASCII digits only
+_CIDR = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}/(?:3[0-2]|[12][0-9]|[1-9])")
+
+
+def _check_list(name: str, values: tuple[str, ...]) -> str | None:
+    variable = ENV_NAMES[name]
+    for value in values:
+        if name == "service_users" and not _IDENTIFIER.fullmatch(value):
+            return f"{variable} must list plain Snowflake identifiers, got {value!r}"
+        if name == "service_network_cidrs" and not _is_cidr(value):
+            return f"{variable} must list IPv4 networks such as 203.0.113.0/24, got {value!r}"
+    folded = [v.upper() for v in values]  # unquoted identifiers are case-insensitive
+    if len(set(folded)) != len(folded):
+        return f"{variable} must name each value once, got {', '.join(values)}"
+    return None
+
+
+def _is_cidr(value: str) -> bool:
+    if not _CIDR.fullmatch(value):
+        return False
+    try:
+        ipaddress.IPv4Network(value, strict=True)  # no host bits set
+    except ValueError:
+        return False
+    return True
+
+
+def _check_service_network(settings: DeploySettings) -> list[str]:
+    """The network policy needs both lists, and the guardrails section that creates it."""
+    users, cidrs = ENV_NAMES["service_users"], ENV_NAMES["service_network_cidrs"]
+    if bool(settings.service_users) != bool(settings.service_network_cidrs):
+        return [f"{users} and {cidrs} are set together or not at all"]
+    if settings.service_users and not settings.account_guardrails:
+        return [
+            f"{users} needs {ENV_NAMES['account_guardrails']}=true: the network policy is "
+            "created by the account section, which needs ACCOUNTADMIN"
+        ]
+    return []

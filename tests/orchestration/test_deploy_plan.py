@@ -23,7 +23,15 @@ from orchestration.deploy import DeploySettings, SettingsError, plan_text, rende
 from orchestration.deploy.apply import ApplyError, apply_statements, select_for_target
 from orchestration.deploy.budget import RenderBudget
 from orchestration.deploy.commands import register
-from orchestration.deploy.plan import LOCAL_SKIPS, PlanStatement, notification_helper, sqlfluff_gap
+from orchestration.deploy.plan import (
+    ACCOUNT_GUARDRAILS,
+    LOCAL_SKIPS,
+    SERVICE_NETWORK_POLICY,
+    SERVICE_NETWORK_RULE,
+    PlanStatement,
+    notification_helper,
+    sqlfluff_gap,
+)
 from orchestration.deploy.procedures import FREEZE_OMITS, load_procedures
 from orchestration.deploy.tasks import snowflake_cron, thumbnail_slices
 from orchestration.graph import INCREMENTAL, DbtStep, ProcedureStep, RetryPolicy
@@ -125,7 +133,7 @@ def test_every_statement_parses_with_sqlglot(plan: list[PlanStatement]) -> None:
     assert errors_seen == set(SQLGLOT_ERRORS), "a listed sqlglot gap no longer occurs"
 
 
-def test_plan_lints_with_sqlfluff(plan: list[PlanStatement]) -> None:
+def _linter() -> Linter:
     config = FluffConfig(
         configs={
             "core": {
@@ -142,7 +150,11 @@ def test_plan_lints_with_sqlfluff(plan: list[PlanStatement]) -> None:
             },
         }
     )
-    linter = Linter(config=config)
+    return Linter(config=config)
+
+
+def test_plan_lints_with_sqlfluff(plan: list[PlanStatement]) -> None:
+    linter = _linter()
     problems: list[str] = []
     gaps_seen: list[str] = []
     # one statement at a time: an unparsable statement cannot hide the ones after it
@@ -540,3 +552,173 @@ def test_cli_plan_prints_and_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     refused = CliRunner().invoke(app, ["deploy", "--apply", "--out", str(tmp_path)])
     assert refused.exit_code == 2
     assert "PIXELFORGE_STORAGE_ROLE_ARN" in refused.output
+
+
+# --- account guardrails and the service users' network policy (issue 12) ------------------
+
+GUARDED_ENV = {
+    **COMPLETE_ENV,
+    "SNOWFLAKE_ROLE": "accountadmin",
+    "PIXELFORGE_DEPLOY_ACCOUNT_GUARDRAILS": "true",
+    "PIXELFORGE_SERVICE_USERS": "pixelforge_ci, PIXELFORGE_ETL",
+    "PIXELFORGE_SERVICE_NETWORK_CIDRS": "203.0.113.0/24,198.51.100.7/32",
+}
+GUARDRAIL_PARAMETERS = (
+    "prevent_unload_to_inline_url",
+    "require_storage_integration_for_stage_creation",
+    "require_storage_integration_for_stage_operation",
+)
+# Source the procedures, tasks and dbt models send to Snowflake besides the plan itself.
+SQL_SOURCES = ("snowpark_procs", "orchestration/sql", "dbt_project")
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def guarded_plan() -> list[PlanStatement]:
+    return render_plan(DeploySettings.from_env("prod", environ=GUARDED_ENV))
+
+
+def _guardrail_conflicts(sql: str) -> list[str]:
+    """What would fail once the guardrails are set: an external stage without a storage
+    integration (REQUIRE_STORAGE_INTEGRATION_FOR_STAGE_CREATION), credentials in a statement,
+    a COPY from or to a URL typed into it (PREVENT_UNLOAD_TO_INLINE_URL,
+    REQUIRE_STORAGE_INTEGRATION_FOR_STAGE_OPERATION; "Parameters", Snowflake docs)."""
+    conflicts: list[str] = []
+    for statement in re.split(r";\s*(?:\n|$)", sql):
+        flat = " ".join(statement.lower().split())
+        stage = re.search(r"\bcreate (?:or replace )?(?:temp(?:orary)? )?stage\b", flat)
+        if stage and " url = " in flat and "storage_integration = " not in flat:
+            conflicts.append(f"external stage without a storage integration: {flat[:80]}")
+        if re.search(r"\bcredentials\s*=\s*\(", flat):
+            conflicts.append(f"credentials in a statement: {flat[:80]}")
+        if re.search(r"\bcopy into\b", flat) and re.search(r"'[a-z0-9]+://", flat):
+            conflicts.append(f"COPY with an inline URL: {flat[:80]}")
+    return conflicts
+
+
+def test_security_guardrails_are_opt_in_and_come_first(
+    plan: list[PlanStatement], guarded_plan: list[PlanStatement]
+) -> None:
+    """ALTER ACCOUNT needs ACCOUNTADMIN ("ALTER ACCOUNT"): off by default (the golden plan has
+    none); on, they are the plan's first statements, so a role that may not set them stops the
+    deploy before it changes anything."""
+    assert not any(s.kind == "account" for s in plan)
+    assert "alter account" not in plan_text(plan)
+    assert tuple(g.name for g in ACCOUNT_GUARDRAILS) == GUARDRAIL_PARAMETERS
+    first = [s.sql for s in guarded_plan[: len(GUARDRAIL_PARAMETERS)]]
+    assert first == [f"alter account set {name} = true" for name in GUARDRAIL_PARAMETERS]
+    assert all(s.kind == "account" and not s.local for s in guarded_plan[:3])
+    _, skipped = select_for_target(guarded_plan, "local")
+    assert {s.kind for s in skipped} <= set(LOCAL_SKIPS)
+
+
+def test_security_the_plan_runs_under_its_guardrails(guarded_plan: list[PlanStatement]) -> None:
+    """Nothing the deploy or the pipeline sends breaks under the guardrails: both external
+    stages name the storage integration, the artifact stage is internal (not a cloud storage
+    location), and no statement unloads or loads with an inline URL or credentials."""
+    assert _guardrail_conflicts(plan_text(guarded_plan)) == []
+    stages = [s.sql for s in guarded_plan if s.sql.startswith("create stage")]
+    external = [s for s in stages if " url = " in s]
+    assert len(external) == 2
+    assert all("storage_integration = pixelforge_designs" in s for s in external)
+    assert [s.splitlines()[0] for s in stages if s not in external] == [
+        "create stage if not exists ops.deploy_artifacts"
+    ]
+    sources = [
+        path
+        for root in SQL_SOURCES
+        for path in sorted((_ROOT / root).rglob("*"))
+        if path.suffix in {".sql", ".py"} and "target" not in path.parts
+    ]
+    assert len(sources) > 20
+    for path in sources:
+        assert _guardrail_conflicts(path.read_text(encoding="utf-8")) == [], path
+    # the check finds what the guardrails refuse
+    assert (
+        len(
+            _guardrail_conflicts(
+                "create stage raw.leak url = 's3://elsewhere/';\n"
+                "copy into 's3://elsewhere/x/' from raw.file_metadata;\n"
+                "create stage raw.keyed url = 's3://b/' storage_integration = i "
+                "credentials = (aws_key_id = 'k');\n"
+            )
+        )
+        == 3
+    )
+
+
+def test_security_network_policy_admits_only_the_service_networks(
+    guarded_plan: list[PlanStatement],
+) -> None:
+    """An IPv4 ingress rule in the allowed list of a policy activated on each service user
+    ("Controlling network traffic with network policies"); every statement idempotent."""
+    sqls = [s.sql for s in guarded_plan if s.kind == "account"][len(GUARDRAIL_PARAMETERS) :]
+    rule, policy = SERVICE_NETWORK_RULE, SERVICE_NETWORK_POLICY
+    assert [sql.splitlines()[0] for sql in sqls] == [
+        f"create or alter network rule {rule}",
+        f"create network policy if not exists {policy}",
+        f"alter network policy {policy} set",
+        f"alter user pixelforge_ci set network_policy = {policy}",
+        f"alter user pixelforge_etl set network_policy = {policy}",
+    ]
+    assert "type = ipv4\n    mode = ingress\n" in sqls[0]
+    assert "value_list = ('203.0.113.0/24', '198.51.100.7/32')" in sqls[0]
+    for sql in sqls[1:3]:
+        assert f"allowed_network_rule_list = ('pixelforge.{rule}')" in sql
+    assert "allowed_ip_list" not in plan_text(guarded_plan)  # rules, not the legacy lists
+    # after the roles and grants, before any task changes
+    sections = [s.section for s in guarded_plan]
+    network = sections.index("network policy for the service users (PIXELFORGE_SERVICE_USERS)")
+    assert sections.index("roles and grants") < network
+    assert network < sections.index("suspend the task graphs before changing them")
+    # the rule is the only statement sqlfluff cannot parse, and is listed as such
+    linter = _linter()
+    for sql in sqls:
+        codes = {v.rule_code() for v in linter.lint_string(sql + ";\n").get_violations()}
+        assert codes == ({"PRS"} if sqlfluff_gap(sql) else set()), (sql, codes)
+    assert [sql for sql in sqls if sqlfluff_gap(sql)] == [sqls[0]]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PIXELFORGE_SERVICE_USERS", "ci; drop user admin"),
+        ("PIXELFORGE_SERVICE_USERS", '"Quoted User"'),
+        ("PIXELFORGE_SERVICE_USERS", "ci,,etl"),
+        ("PIXELFORGE_SERVICE_USERS", "ci,CI"),
+        ("PIXELFORGE_SERVICE_USERS", "1st_user"),
+        ("PIXELFORGE_SERVICE_NETWORK_CIDRS", "203.0.113.0/24'); drop database pixelforge; --"),
+        ("PIXELFORGE_SERVICE_NETWORK_CIDRS", "0.0.0.0/0"),  # every address: no policy at all
+        ("PIXELFORGE_SERVICE_NETWORK_CIDRS", "203.0.113.7/24"),  # host bits set
+        ("PIXELFORGE_SERVICE_NETWORK_CIDRS", "203.0.113.7"),  # no prefix
+        ("PIXELFORGE_SERVICE_NETWORK_CIDRS", "203.0.113.0/33"),
+        ("PIXELFORGE_SERVICE_NETWORK_CIDRS", "256.0.113.0/24"),
+        ("PIXELFORGE_SERVICE_NETWORK_CIDRS", "203.000.113.0/24"),  # leading zeros
+        ("PIXELFORGE_SERVICE_NETWORK_CIDRS", "\u0662" + "03.0.113.0/24"),  # non-ASCII digit
+        ("PIXELFORGE_SERVICE_NETWORK_CIDRS", "2001:db8::/32"),  # TYPE = IPV4 only
+        ("PIXELFORGE_DEPLOY_ACCOUNT_GUARDRAILS", "yes"),
+    ],
+)
+def test_security_service_network_settings_are_validated_strictly(
+    variable: str, value: str
+) -> None:
+    with pytest.raises(SettingsError, match=f"{variable} must"):
+        DeploySettings.from_env("prod", environ={**GUARDED_ENV, variable: value})
+
+
+def test_security_network_policy_needs_both_lists_and_the_guardrails() -> None:
+    for missing in ("PIXELFORGE_SERVICE_USERS", "PIXELFORGE_SERVICE_NETWORK_CIDRS"):
+        env = {k: v for k, v in GUARDED_ENV.items() if k != missing}
+        with pytest.raises(SettingsError, match="set together or not at all"):
+            DeploySettings.from_env("prod", environ=env)
+    off = {**GUARDED_ENV, "PIXELFORGE_DEPLOY_ACCOUNT_GUARDRAILS": "false"}
+    with pytest.raises(SettingsError, match="needs PIXELFORGE_DEPLOY_ACCOUNT_GUARDRAILS=true"):
+        DeploySettings.from_env("prod", environ=off)
+    settings = DeploySettings.from_env("prod", environ=GUARDED_ENV)
+    assert settings.service_users == ("pixelforge_ci", "PIXELFORGE_ETL")
+    assert settings.service_network_cidrs == ("203.0.113.0/24", "198.51.100.7/32")
+    guardrails_only = {
+        k: v for k, v in GUARDED_ENV.items() if not k.startswith("PIXELFORGE_SERVICE_")
+    }
+    kinds = [s.kind for s in render_plan(DeploySettings.from_env("prod", guardrails_only))]
+    assert kinds.count("account") == len(GUARDRAIL_PARAMETERS)  # no network policy

@@ -248,6 +248,112 @@ def test_an_alert_owner_without_alert_viewer_cannot_read_its_schedule(
     assert all("alert ops.pixelforge_" in v.actor for v in new)
 
 
+# --- account guardrails and the service users' network policy (issue 12) ------------------
+
+GUARDED_ENV = {
+    "PIXELFORGE_DEPLOY_ACCOUNT_GUARDRAILS": "true",
+    "PIXELFORGE_SERVICE_USERS": "pixelforge_ci,pixelforge_etl",
+    "PIXELFORGE_SERVICE_NETWORK_CIDRS": "203.0.113.0/24",
+}
+
+
+def _guarded_report(inputs: Inputs, deploy_role: str) -> PrivilegeReport:
+    """The plan with the guardrails and the network policy, deployed as `deploy_role`, with
+    the same dbt nodes and procedure statements (neither depends on the deploying role)."""
+    settings = DeploySettings.from_env(
+        "prod", environ={**GUARDED_ENV, "SNOWFLAKE_ROLE": deploy_role}, placeholders=True
+    )
+    statements = plan_sql(render_plan(settings))
+    assert any(s.startswith("alter user pixelforge_etl set network_policy") for s in statements)
+    return check_plan(statements, replace(inputs, deploy_role=deploy_role))
+
+
+def test_security_guardrails_and_network_policy_pass_as_accountadmin(inputs: Inputs) -> None:
+    """Every new statement is checked by a documented rule (none unchecked) and ACCOUNTADMIN
+    holds what they need: ALTER ACCOUNT itself, CREATE NETWORK POLICY through SECURITYADMIN,
+    OWNERSHIP of the service users through USERADMIN (which creates them)."""
+    report = _guarded_report(inputs, "accountadmin")
+    assert not report.violations, _lines(report)
+    assert {u.reason for u in report.unchecked} <= {r for _, r in KNOWN_UNCHECKED}, _lines(report)
+
+
+def test_security_guardrails_as_sysadmin_name_what_is_missing(
+    inputs: Inputs, baseline: PrivilegeReport
+) -> None:
+    report = _guarded_report(inputs, "sysadmin")
+    new = _new_violations(report, baseline)
+    parameters = (
+        "prevent_unload_to_inline_url",
+        "require_storage_integration_for_stage_creation",
+        "require_storage_integration_for_stage_operation",
+    )
+    assert {(v.statement, v.role, v.missing, v.rule) for v in new} == {
+        *(
+            (f"alter account set {p} = true", "sysadmin", "ROLE on role accountadmin", rule)
+            for p, rule in zip(parameters, ["account-parameters"] * 3, strict=True)
+        ),
+        (
+            "create network policy if not exists pixelforge_service_users",
+            "sysadmin",
+            "CREATE NETWORK POLICY on account",
+            "network-policy",
+        ),
+        *(
+            (
+                f"alter user {user} set network_policy = pixelforge_service_users",
+                "sysadmin",
+                f"OWNERSHIP on user {user}",
+                "user-network-policy",
+            )
+            for user in ("pixelforge_ci", "pixelforge_etl")
+        ),
+    }, _lines(report)
+    assert all("docs.snowflake.com" in v.source for v in new)
+
+
+NETWORK_RULE = (
+    "create or alter network rule s.r type = ipv4 mode = ingress value_list = ('10.0.0.0/8')"
+)
+
+
+def test_security_network_rules_engine() -> None:
+    """The new shapes, one by one: a policy that lists a rule its creator does not own, a user
+    owned by another role, ALTER ACCOUNT forms other than parameters (reported unchecked)."""
+    report = _check(
+        "grant create network rule on schema db.s to role writer",
+        "use role writer",
+        NETWORK_RULE,
+        f"use role {ADMIN}",
+        "grant create network policy on account to role reader",
+        "use role reader",
+        "create network policy if not exists p allowed_network_rule_list = ('db.s.r')",
+        "alter user someone set network_policy = p",
+        "alter account set network_policy = p",
+        "alter user someone set password = 'x'",
+        "alter account set prevent_unload_to_inline_url = true",
+    )
+    assert _missing(report) == {
+        (
+            "create network policy if not exists p allowed_network_rule_list = ('db.s.r')",
+            "reader",
+            "OWNERSHIP on network rule db.s.r",
+        ),
+        ("alter user someone set network_policy = p", "reader", "OWNERSHIP on user someone"),
+        (
+            "alter account set prevent_unload_to_inline_url = true",
+            "reader",
+            "ROLE on role accountadmin",
+        ),
+    }
+    assert sorted(u.statement for u in report.unchecked) == [
+        "alter account set network_policy = p",
+        "alter user someone set password = 'x'",
+    ]
+    # without CREATE NETWORK RULE on the schema, the rule is refused
+    refused = _check("use role reader", NETWORK_RULE)
+    assert _missing(refused) == {(NETWORK_RULE, "reader", "CREATE NETWORK RULE on schema db.s")}
+
+
 # --- the rule engine ----------------------------------------------------------------------
 
 ADMIN = "admin"

@@ -321,6 +321,54 @@ RULES: dict[str, Rule] = _rules(
         PRIVILEGES_PAGE + " (Virtual warehouse privileges)",
     ),
     Rule(
+        "account-parameters",
+        "ALTER ACCOUNT SET <parameter> is run by an account administrator (the ACCOUNTADMIN "
+        "role); PREVENT_UNLOAD_TO_INLINE_URL in particular only ACCOUNTADMIN may set",
+        _command_page("alter-account", "ALTER ACCOUNT")
+        + "; https://docs.snowflake.com/en/sql-reference/parameters (Parameters); "
+        "https://docs.snowflake.com/en/release-notes/bcr-bundles/2025_01/bcr-1841 (Changes to "
+        "the PREVENT_UNLOAD_TO_INLINE_URL and PREVENT_UNLOAD_TO_INTERNAL_STAGES parameters)",
+    ),
+    Rule(
+        "network-rule",
+        "CREATE NETWORK RULE on the schema (and USAGE on its database and schema); the "
+        "creating role owns the rule, and altering it (CREATE OR ALTER) needs OWNERSHIP",
+        _command_page("create-network-rule", "CREATE NETWORK RULE"),
+    ),
+    Rule(
+        "network-policy",
+        "CREATE NETWORK POLICY on the account (SECURITYADMIN or higher holds it); ALTER "
+        "NETWORK POLICY needs OWNERSHIP of the policy; the rules a policy lists need USAGE on "
+        "their database and schema, and the model asks OWNERSHIP of them too (the pages name "
+        "no privilege on a listed rule; the deploying role creates both)",
+        _command_page("create-network-policy", "CREATE NETWORK POLICY")
+        + "; "
+        + _command_page("alter-network-policy", "ALTER NETWORK POLICY"),
+    ),
+    Rule(
+        "user-network-policy",
+        "ALTER USER ... SET NETWORK_POLICY needs OWNERSHIP of both the user and the network "
+        "policy, or a higher role; users the plan does not create are owned by USERADMIN, "
+        "which creates them (docs/deploy.md, Prerequisites)",
+        "https://docs.snowflake.com/en/user-guide/network-policies (Controlling network "
+        "traffic with network policies, Activating a network policy for individual users); "
+        "https://docs.snowflake.com/en/release-notes/bcr-bundles/un-bundled/"
+        "bcr-non-existing-network-policy (NETWORK_POLICY parameter must specify a valid "
+        "network policy)",
+    ),
+    Rule(
+        "system-roles",
+        "the system-defined roles: ACCOUNTADMIN holds SYSADMIN and SECURITYADMIN, "
+        "SECURITYADMIN holds USERADMIN and MANAGE GRANTS, USERADMIN creates users and roles, "
+        "SYSADMIN creates warehouses and databases; ACCOUNTADMIN may create integrations, "
+        "SECURITYADMIN or higher network policies",
+        "https://docs.snowflake.com/en/user-guide/security-access-control-overview (Overview "
+        "of Access Control, System-defined roles); "
+        + _command_page("create-storage-integration", "CREATE STORAGE INTEGRATION")
+        + "; "
+        + _command_page("create-network-policy", "CREATE NETWORK POLICY"),
+    ),
+    Rule(
         "deploy-prerequisites",
         "the deploying role holds CREATE DATABASE, CREATE WAREHOUSE, CREATE ROLE, CREATE "
         "INTEGRATION and MANAGE GRANTS on the account before the plan runs",
@@ -339,6 +387,22 @@ DEPLOY_ROLE_PREREQUISITES: tuple[str, ...] = (
     "MANAGE GRANTS",
 )
 
+# Snowflake's system-defined roles as far as this plan needs them (rule "system-roles"): the
+# roles each holds, and its account privileges. A plan deployed as ACCOUNTADMIN holds all.
+SYSTEM_ROLE_HIERARCHY: dict[str, tuple[str, ...]] = {
+    "accountadmin": ("sysadmin", "securityadmin"),
+    "securityadmin": ("useradmin",),
+}
+SYSTEM_ROLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
+    "accountadmin": ("CREATE INTEGRATION",),
+    "securityadmin": ("MANAGE GRANTS", "CREATE NETWORK POLICY"),
+    "useradmin": ("CREATE USER", "CREATE ROLE"),
+    "sysadmin": ("CREATE DATABASE", "CREATE WAREHOUSE"),
+}
+# Who owns a user the plan does not create (rule "user-network-policy"): docs/deploy.md asks
+# for the service users to be created with USERADMIN.
+USER_OWNER = "useradmin"
+
 # SNOWFLAKE database roles and the ACCOUNT_USAGE views they read ("SNOWFLAKE database roles":
 # TASK_HISTORY view -> USAGE_VIEWER). Only what this plan reads.
 SNOWFLAKE_DATABASE_ROLE_VIEWS: dict[str, tuple[str, ...]] = {
@@ -356,7 +420,18 @@ SNOWFLAKE_FUNCTION_ROLES: dict[str, str] = {
 
 ACCOUNT = "account"
 SCHEMA_OBJECT_KINDS = frozenset(
-    {"table", "view", "stage", "stream", "procedure", "function", "task", "alert", "dbt project"}
+    {
+        "table",
+        "view",
+        "stage",
+        "stream",
+        "procedure",
+        "function",
+        "task",
+        "alert",
+        "dbt project",
+        "network rule",
+    }
 )
 READABLE_KINDS = ("table", "view", "stream")
 TASK_VISIBILITY = ("OWNERSHIP", "MONITOR", "OPERATE")
@@ -576,6 +651,7 @@ class Inputs:
     # procedure name -> stages its handler opens files on (owner's context), not SQL
     procedure_file_reads: Mapping[str, Sequence[str]] = field(default_factory=dict)
     deploy_privileges: tuple[str, ...] = DEPLOY_ROLE_PREREQUISITES
+    user_owner: str = USER_OWNER
 
 
 # --- the checker ------------------------------------------------------------------------
@@ -598,7 +674,8 @@ _CREATE = re.compile(
     r"^create\s+(?P<mode>or\s+replace\s+|or\s+alter\s+)?(?:(?:secure|transient|temporary|temp)\s+)*"
     r"(?P<kind>database\s+role|database|schema|table|view|stage|stream|procedure|external\s+function"
     r"|function|task|alert|dbt\s+project|warehouse|storage\s+integration|api\s+integration"
-    r"|notification\s+integration|role)\s+(?P<ine>if\s+not\s+exists\s+)?(?P<name>[\w$.]+)",
+    r"|notification\s+integration|network\s+rule|network\s+policy|role)\s+"
+    r"(?P<ine>if\s+not\s+exists\s+)?(?P<name>[\w$.]+)",
     re.IGNORECASE,
 )
 _GRANT_ROLE = re.compile(r"^grant\s+role\s+(?P<role>[\w$]+)\s+to\s+role\s+(?P<to>[\w$]+)$", re.I)
@@ -628,10 +705,22 @@ _EXECUTE_TASK = re.compile(
 _CALL = re.compile(r"^call\s+(?P<name>[\w$.]+)\s*\(", re.IGNORECASE)
 _ALTER = re.compile(
     r"^alter\s+(?P<kind>task|alert|warehouse|stage|storage\s+integration|api\s+integration"
-    r"|notification\s+integration|table|view|dbt\s+project|procedure|function|schema|database)"
+    r"|notification\s+integration|table|view|dbt\s+project|procedure|function|schema|database"
+    r"|network\s+policy)"
     r"\s+(?P<ife>if\s+exists\s+)?(?P<name>[\w$.]+)\s+(?P<action>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
+_ALTER_ACCOUNT = re.compile(r"^alter\s+account\s+(?P<verb>set|unset)\s+(?P<rest>.*)$", re.I | re.S)
+_ALTER_USER = re.compile(
+    r"^alter\s+user\s+(?P<ife>if\s+exists\s+)?(?P<name>[\w$]+)\s+(?P<action>.*)$", re.I | re.S
+)
+_USER_NETWORK_POLICY = re.compile(r"^set\s+network_policy\s*=\s*(?P<policy>[\w$]+)$", re.I)
+# ALTER ACCOUNT SET <parameter> = <value> [...]: parameters only (rule "account-parameters");
+# policies, the resource monitor, tags and the account NETWORK_POLICY are other forms.
+_ACCOUNT_PARAMETERS = re.compile(
+    r"^(?:[a-z_][a-z0-9_]*\s*=\s*(?:'(?:[^']|'')*'|[\w.-]+)\s*,?\s*)+$", re.I
+)
+_NOT_PARAMETERS = frozenset({"network_policy", "resource_monitor"})
 _SESSION = re.compile(r"^alter\s+session\s+(?:set|unset)\b", re.IGNORECASE)
 _SHOW = re.compile(
     r"^show\s+(?:terse\s+)?(?P<kinds>tasks|alerts|stages|tables|views|procedures)"
@@ -676,6 +765,10 @@ class Checker:
         for role, views in SNOWFLAKE_DATABASE_ROLE_VIEWS.items():
             for view in views:
                 self.account.grants.add((role, "SELECT", Securable("view", view)))
+        for role, held in SYSTEM_ROLE_HIERARCHY.items():
+            self.account.granted_roles.setdefault(role, set()).update(held)
+        for role, privileges in SYSTEM_ROLE_PRIVILEGES.items():
+            self.account.grants |= {(role, p, ACCOUNT_OBJECT) for p in privileges}
         self._procedures = {
             _short(name.lower()): tuple(statements)
             for name, statements in inputs.procedure_statements.items()
@@ -747,6 +840,8 @@ class Checker:
             (_EXECUTE_DBT, self._execute_dbt),
             (_EXECUTE_TASK, self._execute_task),
             (_CALL, self._call),
+            (_ALTER_ACCOUNT, self._alter_account),
+            (_ALTER_USER, self._alter_user),
             (_ALTER, self._alter),
             (_SHOW, self._show),
         ):
@@ -788,17 +883,19 @@ class Checker:
     def _create(self, sql: str, match: re.Match[str], actor: Actor) -> None:
         kind = _normal_kind(match.group("kind"))
         replaces = bool(match.group("mode"))
-        if kind in {"database", "warehouse", "role", "database role"} or kind.endswith(
-            "integration"
-        ):
+        account_kinds = {"database", "warehouse", "role", "database role", "network policy"}
+        if kind in account_kinds or kind.endswith("integration"):
             on = Securable(
                 "integration" if kind.endswith("integration") else kind, match.group("name").lower()
             )
             privilege = (
                 "CREATE INTEGRATION" if kind.endswith("integration") else f"CREATE {kind.upper()}"
             )
-            self.require(actor, need(privilege, ACCOUNT_OBJECT, "create"))
+            rule = "network-policy" if kind == "network policy" else "create"
+            self.require(actor, need(privilege, ACCOUNT_OBJECT, rule))
             self._replace_needs(on, replaces, actor)
+            if kind == "network policy":
+                self._network_rule_list(sql, actor)
             self.account.create(on, actor.role, statement=actor.statement)
             return
         if kind == "schema":
@@ -818,6 +915,7 @@ class Checker:
             "task": "task-create",
             "alert": "alert-create",
             "dbt project": "dbt-create",
+            "network rule": "network-rule",
         }
         self.require(
             actor,
@@ -835,7 +933,8 @@ class Checker:
         """Whether the statement may go on: replacing (or altering) an existing object needs
         OWNERSHIP of it; without it the statement fails and changes nothing."""
         if replaces and on in self.account.objects:
-            self.require(actor, need("OWNERSHIP", on, "replace"))
+            rule = "network-rule" if on.kind == "network rule" else "replace"
+            self.require(actor, need("OWNERSHIP", on, rule))
             return self.account.holds(actor.role, "OWNERSHIP", on)
         return True
 
@@ -920,6 +1019,19 @@ class Checker:
         elif re.search(r"\blanguage\s+(python|java|scala|javascript)\b", sql, re.I):
             self.skip(actor, "functions other than external functions are not modelled")
         self._new(on, actor)
+
+    def _create_network_rule(self, sql: str, on: Securable, actor: Actor) -> None:
+        self._new(on, actor)
+
+    def _network_rule_list(self, sql: str, actor: Actor) -> None:
+        """The network rules a CREATE / ALTER NETWORK POLICY lists (rule "network-policy")."""
+        for name in re.findall(r"'([^']*)'", _property_list(sql, "allowed_network_rule_list")):
+            rule = Securable("network rule", self._qualify(name))
+            self.require(
+                actor,
+                *(replace(n, rule="network-policy") for n in self._schema_needs(rule)),
+                need("OWNERSHIP", rule, "network-policy"),
+            )
 
     def _create_dbt_project(self, sql: str, on: Securable, actor: Actor) -> None:
         source = re.search(r"\bfrom\s+'@(?P<stage>[\w$.]+)/", sql, re.IGNORECASE)
@@ -1124,6 +1236,10 @@ class Checker:
         if on.kind == "integration" and action.startswith("set"):
             self.require(actor, need("OWNERSHIP", on, "alter"))
             return
+        if kind == "network policy" and action.startswith("set"):
+            self.require(actor, need("OWNERSHIP", on, "network-policy"))
+            self._network_rule_list(action, actor)
+            return
         if kind in {"table", "view", "dbt project", "procedure", "function"}:
             self.require(actor, *self._schema_needs(on), need("OWNERSHIP", on, "alter"))
             source = re.search(r"\bfrom\s+'@(?P<stage>[\w$.]+)/", action, re.IGNORECASE)
@@ -1132,6 +1248,36 @@ class Checker:
                 self.require(actor, *self._stage_read(stage, "dbt-create"))
             return
         self.skip(actor, f"ALTER {kind.upper()} ... {action.split()[0].upper()} is not modelled")
+
+    def _alter_account(self, sql: str, match: re.Match[str], actor: Actor) -> None:
+        rest = " ".join(match.group("rest").split())
+        names = set(re.findall(r"([a-z_][a-z0-9_]*)\s*=", rest, re.IGNORECASE))
+        is_parameters = match.group("verb").lower() == "set" and _ACCOUNT_PARAMETERS.match(rest)
+        if not is_parameters or {n.lower() for n in names} & _NOT_PARAMETERS:
+            self.skip(actor, "ALTER ACCOUNT other than SET <parameter> = <value> is not modelled")
+            return
+        administrator = Securable("role", "accountadmin")
+        self.require(actor, need("ROLE", administrator, "account-parameters"))
+
+    def _alter_user(self, sql: str, match: re.Match[str], actor: Actor) -> None:
+        action = " ".join(match.group("action").split())
+        policy = _USER_NETWORK_POLICY.match(action)
+        if policy is None:
+            self.skip(actor, f"ALTER USER ... {action.split()[0].upper()} is not modelled")
+            return
+        user = Securable("user", match.group("name").lower())
+        if user not in self.account.objects:
+            # an existing user the plan did not create: owned by the role that created it
+            self.account.create(user, self.inputs.user_owner, statement="(existing user)")
+        self.require(
+            actor,
+            need("OWNERSHIP", user, "user-network-policy"),
+            need(
+                "OWNERSHIP",
+                Securable("network policy", policy.group("policy").lower()),
+                "user-network-policy",
+            ),
+        )
 
     def _show(self, sql: str, match: re.Match[str], actor: Actor) -> None:
         schema = Securable("schema", self._qualify(match.group("schema"), 2))

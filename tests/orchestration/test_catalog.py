@@ -56,8 +56,8 @@ COMMAND_FORMS = (
     "alter alert ",
     "alter stage ",
     "execute task ",
-    # ops.backfill's EXECUTE TASK ... USING CONFIG, built as a string: dynamic SQL, unchecked
-    "execute immediate 'execute task ",
+    # the reconcile task's SHOW TASKS: its output is read (and checked) through RESULT_SCAN
+    "show tasks ",
 )
 # Columns the alert conditions read from dbt models whose properties files
 # (dbt_project/models/**/_*.yml) do not list them: the model has the column
@@ -65,6 +65,8 @@ COMMAND_FORMS = (
 UNDOCUMENTED = {("pixelforge.ops_marts.dim_file_states", "last_modified_at")}
 
 ARCHIVE_TASK = "create or alter task ops.pixelforge_archive_task_history\n"
+DISCOVER_TASK = "create or alter task ops.pixelforge_discover\n"
+RECONCILE_TASK = "create or alter task ops.pixelforge_reconcile\n"
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +155,10 @@ def test_task_bodies_procedures_and_alerts_are_checked(
         "statement",
     } <= origins
     assert ("create or alter task ops.pixelforge_archive_task_history", "task body") in checked
+    reconcile = [u.sql for u in report.checked if u.statement == RECONCILE_TASK.strip()]
+    assert any("result_scan(last_query_id())" in sql for sql in reconcile)
+    assert any("table(flatten(" in sql for sql in reconcile)
+    assert any(sql.startswith("insert into ops.run_requests") for sql in reconcile)
 
 
 def test_no_relation_is_outside_the_catalog_and_undocumented_columns_are_pinned(
@@ -248,12 +254,20 @@ RUN_GROUP = "system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID')"
             id="wrong-arity",
         ),
         pytest.param(
-            "create or alter task ops.pixelforge_finalize\n",
-            "snowflake.notification.integration(",
-            "snowflake.notification.queue_integration(",
-            "snowflake.notification.queue_integration",
-            "snowflake.notification.queue_integration",
-            id="unknown-notification-helper-in-execute-immediate",
+            DISCOVER_TASK,
+            "call system$set_return_value(:summary)",
+            "call system$set_task_return_value(:summary)",
+            "system$set_task_return_value",
+            "system$set_task_return_value",
+            id="unknown-system-procedure-in-execute-immediate",
+        ),
+        pytest.param(
+            DISCOVER_TASK,
+            RUN_GROUP,
+            "system$task_runtime_info('CURRENT_GRAPH_RUN_ID')",
+            "system$task_runtime_info",
+            "CURRENT_GRAPH_RUN_ID",
+            id="undocumented-argument-in-call-into",
         ),
         pytest.param(
             "create or replace alert ops.pixelforge_failed_run\n",
@@ -302,20 +316,52 @@ def test_unknown_or_misused_snowflake_function_fails(
             id="alert-condition-over-task-history-function",
         ),
         pytest.param(
-            "create or alter task ops.pixelforge_finalize\n",
-            "where graph_run_group_id =",
-            "where graph_run_id_group =",
-            "information_schema.task_history()",
-            "graph_run_id_group",
+            RECONCILE_TASK,
+            "request_id, mode, requested_at, state, attempts",
+            "request_id, mode, requested_on, state, attempts",
+            "pixelforge.ops.run_requests",
+            "requested_on",
             id="statement-inside-execute-immediate",
         ),
         pytest.param(
-            "create or alter task ops.pixelforge_finalize\n",
-            "result_limit => 10000",
-            "row_limit => 10000",
-            "information_schema.task_history",
-            "row_limit",
+            RECONCILE_TASK,
+            "flatten(input =>",
+            "flatten(inputs =>",
+            "flatten",
+            "inputs",
             id="undocumented-table-function-argument",
+        ),
+        pytest.param(
+            RECONCILE_TASK,
+            "where contains(relative_path, '/')",
+            "where contains(relative_name, '/')",
+            "directory(@raw.designs_stage)",
+            "relative_name",
+            id="cursor-query-of-a-for-loop",
+        ),
+        pytest.param(
+            RECONCILE_TASK,
+            "select value::varchar as subpath",
+            "select values::varchar as subpath",
+            "flatten()",
+            "values",
+            id="flatten-output-column",
+        ),
+        pytest.param(
+            RECONCILE_TASK,
+            'select "state" from table(result_scan(',
+            'select "status" from table(result_scan(',
+            "show tasks (result_scan)",
+            "status",
+            id="show-output-read-through-result-scan",
+        ),
+        pytest.param(
+            RECONCILE_TASK,
+            'select "state" from table(result_scan(',
+            "select state from table(result_scan(",
+            "show tasks (result_scan)",
+            "STATE",
+            id="show-output-column-unquoted",
         ),
         pytest.param(
             ROOT_TASK,
@@ -360,6 +406,26 @@ def test_unknown_column_fails(
     }
 
 
+def test_result_scan_of_an_unknown_statement_is_reported(
+    plan: list[PlanStatement], catalog: Catalog, dbt: dict[str, ProjectRelation]
+) -> None:
+    """RESULT_SCAN's columns are those of the statement it reads: where that is not a command
+    the catalog describes (SHOW TERSE TASKS has other columns; a query id names any query),
+    its columns cannot be checked, and the check says so."""
+    query_id = "'01b71944-0001-b181-0000-0129032279f6'"
+    unknown_reads = {
+        ("show tasks like", "show terse tasks like"): (
+            "show terse tasks like 'PIXELFORGE_ROOT' in schema ops"
+        ),
+        ("result_scan(last_query_id())", f"result_scan({query_id})"): query_id,
+    }
+    for (old, new), read in unknown_reads.items():
+        seeded = check_plan(mutated(plan, RECONCILE_TASK, old, new), catalog, dbt)
+        assert [(f.statement, f.subject, f.name) for f in seeded.uncatalogued] == [
+            (RECONCILE_TASK.strip(), "result_scan", read)
+        ]
+
+
 def test_dbt_model_column_outside_its_documentation_is_reported(
     plan: list[PlanStatement], catalog: Catalog, dbt: dict[str, ProjectRelation], report: Report
 ) -> None:
@@ -400,6 +466,37 @@ def test_execute_immediate_block_is_split_into_its_statements() -> None:
     ]
 
 
+def test_cursor_for_loop_block_is_split_into_its_statements() -> None:
+    units = statement_units(
+        "create or alter task ops.t\n    schedule = '1 MINUTE'\nas\n    execute immediate $$\n"
+        "    declare\n"
+        "        folders cursor for select value::varchar as p from table(flatten(input => x));\n"
+        "        summary varchar;\n"
+        "    begin\n"
+        "        for folder in folders do\n"
+        "            execute immediate 'alter stage s refresh subpath = ''' || folder.p || '''';\n"
+        "        end for;\n"
+        "        call raw.p(1) into :summary;\n"
+        "        show tasks like 'T' in schema ops;\n"
+        '        summary := (select "state" from table(result_scan(last_query_id())));\n'
+        "    end;\n    $$"
+    )
+    origin = "task body (execute immediate)"
+    flatten = "select value::varchar as p from table(flatten(input => x))"
+    assert [(u.origin, " ".join(u.sql.split()), u.previous) for u in units] == [
+        (origin, flatten, ""),
+        (f"{origin} expression", "select folder.p", flatten),
+        (origin, "alter stage s refresh subpath = 'x'", flatten),
+        (origin, "select raw.p(1) into :summary", "alter stage s refresh subpath = 'x'"),
+        (origin, "show tasks like 'T' in schema ops", "call raw.p(1) into :summary"),
+        (
+            origin,
+            'select "state" from table(result_scan(last_query_id()))',
+            "show tasks like 'T' in schema ops",
+        ),
+    ]
+
+
 # --- the catalog file ------------------------------------------------------------------------
 
 
@@ -414,6 +511,8 @@ def test_catalog_file_lints_clean() -> None:
         ("table_functions", "directory"),
         ("stage_streams", "on_stage"),
         ("functions", "system$task_runtime_info"),
+        ("table_functions", "result_scan"),
+        ("commands", "show tasks"),
     ],
 )
 @pytest.mark.parametrize("removed", ["url", "title"])
@@ -425,6 +524,35 @@ def test_entry_without_its_source_fails_lint(section: str, name: str, removed: s
     assert problems[0].startswith(f"{section}.{name}: source")
     with pytest.raises(CatalogError):
         catalog_from_data(data)
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "problem"),
+    [
+        pytest.param(
+            "result_scan",
+            {"columns_of": "next_statement"},
+            "columns_of must be previous_statement, without columns",
+            id="columns-of",
+        ),
+        pytest.param(
+            "result_scan",
+            {"columns": {"state": "UNKNOWN"}},
+            "columns_of must be previous_statement, without columns",
+            id="columns-of-and-columns",
+        ),
+        pytest.param(
+            "flatten",
+            {"positional": -1},
+            "positional must be a count of positional arguments",
+            id="positional",
+        ),
+    ],
+)
+def test_table_function_entry_lint(name: str, change: dict[str, object], problem: str) -> None:
+    data = copy.deepcopy(yaml.safe_load(CATALOG_PATH.read_text()))
+    data["table_functions"][name].update(change)
+    assert lint_catalog(data) == [f"table_functions.{name}: {problem}"]
 
 
 def test_catalog_keeps_the_documented_difference_of_finding_5(catalog: Catalog) -> None:
@@ -443,3 +571,20 @@ def test_catalog_keeps_the_documented_difference_of_finding_5(catalog: Catalog) 
         "metadata$isupdate",
         "metadata$row_id",
     }
+
+
+def test_catalog_has_the_documented_outputs_of_flatten_result_scan_and_show_tasks(
+    catalog: Catalog,
+) -> None:
+    assert list(catalog.table_functions["flatten"].columns) == [
+        "seq",
+        "key",
+        "path",
+        "index",
+        "value",
+        "this",
+    ]
+    result_scan = catalog.table_functions["result_scan"]
+    assert result_scan.columns_of_previous
+    assert not result_scan.columns
+    assert "state" in catalog.commands["show tasks"].columns

@@ -4,21 +4,29 @@ fakesnow has no ACCOUNT_USAGE, no TASK_HISTORY() table function and no SYSTEM$ f
 column the plan reads from a Snowflake-owned view that the view does not have only failed on the
 account (production audit finding 5: NEXT_SCHEDULED_TIME read from
 SNOWFLAKE.ACCOUNT_USAGE.TASK_HISTORY, which has none). This check parses every plan statement with
-sqlglot -- task bodies, the statements inside their EXECUTE IMMEDIATE $$...$$ blocks, SQL
-procedure bodies and alert conditions and actions included -- and qualifies each column
-reference against:
+sqlglot -- task bodies, what their EXECUTE IMMEDIATE $$...$$ blocks evaluate, SQL procedure
+bodies and alert conditions and actions included -- and qualifies each column reference against:
 
 - snowflake_catalog.yml (next to this module): the documented columns of the Snowflake-owned
-  views, table functions (INFORMATION_SCHEMA.TASK_HISTORY(), DIRECTORY(@stage)) and streams on
-  stages, each entry with the URL and title of its documentation page;
+  views, table functions (INFORMATION_SCHEMA.TASK_HISTORY(), DIRECTORY(@stage), FLATTEN), streams
+  on stages and command output (SHOW TASKS), each entry with the URL and title of its
+  documentation page;
 - the project's relations: the plan's own CREATE TABLE / CREATE VIEW / CREATE STREAM statements
   (snowpark_procs/sql/schema.sql is rendered into the plan) and the dbt models' documented
   columns (dbt_project/models/**/_*.yml). A dbt model's documentation may list fewer columns than
   the model has, so a column it does not list is reported as `undocumented`, not as a violation.
 
+Scripting blocks are read with scripting.block_parts (the privilege check's reader): cursor
+queries, the statements of the body (inside FOR/WHILE/IF too), CALL ... INTO :var (read as
+SELECT ... INTO :var), the expressions of conditions, assignments and RETURNs, and the statements
+of an EXECUTE IMMEDIATE whose string is static but for values. RESULT_SCAN's columns are those of
+the statement it reads: RESULT_SCAN(LAST_QUERY_ID()) right after a catalogued command in the same
+block reads that command's output, whose lower-case column names only a quoted identifier
+matches; any other RESULT_SCAN is reported as uncatalogued.
+
 Every call of a SYSTEM$ function or of a function under SNOWFLAKE.<schema> must be catalogued,
 with a documented number of arguments (and, for SYSTEM$TASK_RUNTIME_INFO, a documented
-argument value); a table function's named arguments must be documented ones.
+argument value); a table function's arguments must be documented ones.
 
 The check is pure: `check_plan(statements)` returns a `Report`; the tests decide what passes.
 """
@@ -26,6 +34,7 @@ The check is pure: `check_plan(statements)` returns a `Report`; the tests decide
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -41,15 +50,31 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
+from orchestration.deploy.checks.scripting import (
+    EXPRESSION,
+    block_parts,
+    dollar_body,
+    matching_paren,
+    strip_comments,
+    top_level_words,
+)
+
 CATALOG_PATH = Path(__file__).with_name("snowflake_catalog.yml")
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DBT_PROJECT_FILE = REPO_ROOT / "dbt_project.yml"
 DIALECT = "snowflake"
 DOCS_PREFIX = "https://docs.snowflake.com/"
-SECTIONS = ("views", "table_functions", "stage_streams", "functions")
-# The sqlglot schema keeps table-function outputs under this (made-up) database.
+SECTIONS = ("views", "table_functions", "stage_streams", "functions", "commands")
+# The sqlglot schema keeps table-function outputs under this (made-up) database, and a command's
+# output read through RESULT_SCAN under the other.
 TABLE_FUNCTION_DB = "snowflake_table_function"
+COMMAND_OUTPUT_DB = "snowflake_command_output"
 DIRECTORY = "directory"
+# A table function whose columns are those of the statement it reads (RESULT_SCAN).
+COLUMNS_OF_PREVIOUS_STATEMENT = "previous_statement"
+# RESULT_SCAN arguments that name the statement run last: RESULT_SCAN(-1) is
+# RESULT_SCAN(LAST_QUERY_ID()), and no argument is RESULT_SCAN(-1) ("RESULT_SCAN", Arguments).
+_LAST_QUERY = frozenset({"last_query_id()", "last_query_id(-1)", "-1"})
 
 
 class CatalogError(ValueError):
@@ -74,12 +99,15 @@ class Source:
 
 @dataclass(frozen=True)
 class Relation:
-    """A Snowflake-owned view, table-function output or stream on a stage, and its columns."""
+    """A Snowflake-owned view, table-function output, stream on a stage or command output, and
+    its columns."""
 
     name: str
     columns: Mapping[str, str]
     source: Source
     arguments: frozenset[str] = frozenset()  # a table function's named arguments
+    positional: int = 0  # how many positional arguments a table function takes at most
+    columns_of_previous: bool = False  # its columns are the previous statement's (RESULT_SCAN)
 
 
 @dataclass(frozen=True)
@@ -97,6 +125,7 @@ class Catalog:
     table_functions: Mapping[str, Relation]
     stage_stream: Relation
     functions: Mapping[str, Function]
+    commands: Mapping[str, Relation]  # "show tasks": the columns of its output
 
 
 def _source_problems(entry: Mapping[str, Any]) -> list[str]:
@@ -123,10 +152,10 @@ def _entry_problems(section: str, entry: Any, data: Mapping[str, Any]) -> list[s
     if not isinstance(entry, Mapping):
         return ["not a mapping"]
     problems = _source_problems(entry)
-    if section in ("views", "table_functions"):
+    if section in ("views", "commands"):
         problems += _mapping_problems(entry, "columns")
-    if section == "table_functions" and not isinstance(entry.get("arguments"), list):
-        problems.append("no arguments list (empty when it takes none)")
+    if section == "table_functions":
+        problems += _table_function_problems(entry)
     if section == "stage_streams":
         problems += _mapping_problems(entry, "metadata_columns")
         if entry.get("columns_of") not in (data.get("table_functions") or {}):
@@ -143,6 +172,21 @@ def _entry_problems(section: str, entry: Any, data: Mapping[str, Any]) -> list[s
         values = entry.get("argument_values")
         if values is not None and not (isinstance(values, list) and values):
             problems.append("argument_values must be a non-empty list")
+    return problems
+
+
+def _table_function_problems(entry: Mapping[str, Any]) -> list[str]:
+    problems = []
+    if "columns_of" in entry:
+        if entry["columns_of"] != COLUMNS_OF_PREVIOUS_STATEMENT or "columns" in entry:
+            problems.append(f"columns_of must be {COLUMNS_OF_PREVIOUS_STATEMENT}, without columns")
+    else:
+        problems += _mapping_problems(entry, "columns")
+    if not isinstance(entry.get("arguments"), list):
+        problems.append("no arguments list (empty when it takes none)")
+    positional = entry.get("positional", 0)
+    if isinstance(positional, bool) or not isinstance(positional, int) or positional < 0:
+        problems.append("positional must be a count of positional arguments")
     return problems
 
 
@@ -172,9 +216,11 @@ def _source(entry: Mapping[str, Any]) -> Source:
 def _relation(name: str, entry: Mapping[str, Any]) -> Relation:
     return Relation(
         name,
-        {str(k): str(v) for k, v in entry["columns"].items()},
+        {str(k): str(v) for k, v in (entry.get("columns") or {}).items()},
         _source(entry),
         frozenset(str(a).lower() for a in entry.get("arguments") or ()),
+        int(entry.get("positional", 0)),
+        entry.get("columns_of") == COLUMNS_OF_PREVIOUS_STATEMENT,
     )
 
 
@@ -203,6 +249,7 @@ def catalog_from_data(data: Any) -> Catalog:
             )
             for n, e in data["functions"].items()
         },
+        commands={n: _relation(n, e) for n, e in data["commands"].items()},
     )
 
 
@@ -266,154 +313,57 @@ def dbt_relations(
 class Unit:
     """One piece of SQL to parse: a plan statement, or a part of one (a task body, a statement of
     an EXECUTE IMMEDIATE block, an alert condition...). CALL is rewritten to SELECT and a
-    scripting expression is wrapped in SELECT, so that sqlglot parses them."""
+    scripting expression is wrapped in SELECT, so that sqlglot parses them. `previous` is the
+    statement its Scripting block ran last before it (what RESULT_SCAN(LAST_QUERY_ID()) reads),
+    empty when there is none."""
 
     statement: str  # the plan statement's first line
     origin: str
     sql: str
-
-
-_LITERAL = re.compile(r"\$\$.*?\$\$|'(?:[^'\\]|''|\\.)*'|--[^\n]*|/\*.*?\*/", re.S)
-
-
-def mask(sql: str) -> str:
-    """The SQL with string literals, $$ blocks and comments blanked (same length, newlines kept),
-    so that searches for keywords, parentheses and semicolons see only code."""
-    return _LITERAL.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), sql)
-
-
-def _depth_at(masked: str, index: int) -> int:
-    return masked.count("(", 0, index) - masked.count(")", 0, index)
-
-
-def _find_top_level(masked: str, pattern: str, start: int = 0) -> re.Match[str] | None:
-    """The first match of pattern outside parentheses (and outside literals: masked text)."""
-    for match in re.compile(pattern, re.I).finditer(masked, start):
-        if _depth_at(masked, match.start()) == _depth_at(masked, start):
-            return match
-    return None
-
-
-def _closing_paren(masked: str, open_index: int) -> int:
-    depth = 0
-    for index in range(open_index, len(masked)):
-        depth += {"(": 1, ")": -1}.get(masked[index], 0)
-        if depth == 0:
-            return index
-    raise ValueError(f"unbalanced parenthesis at {open_index}")
+    previous: str = ""
 
 
 def _call_as_select(sql: str) -> str:
-    """CALL f(...) as SELECT f(...): sqlglot keeps CALL as an opaque Command."""
+    """CALL f(...) [INTO :var] as SELECT f(...) [INTO :var]: sqlglot keeps CALL as an opaque
+    Command, and reads SELECT ... INTO :var."""
     return re.sub(r"^\s*call\s+", "select ", sql, count=1, flags=re.I)
 
 
-def _advance(text: str, masked: str, index: int) -> tuple[str, str]:
-    rest = masked[index:]
-    index += len(rest) - len(rest.lstrip())
-    return text[index:], masked[index:]
-
-
-_DOLLAR_BLOCK = re.compile(r"^execute\s+immediate\s+\$\$(?P<block>.*)\$\$\s*$", re.I | re.S)
-_END = re.compile(r"^end(\s+(if|loop|for|while|case|repeat))?\s*$", re.I)
-_SKIPPED = re.compile(r"^(raise|break|continue|null)\b", re.I)
-_ASSIGNMENT = re.compile(r"^(let\s+)?[\w$]+(\s+[\w$]+(\([\d,\s]*\))?)?\s*(:=|\bdefault\b)", re.I)
-
-
-class _Scripting:
-    """Snowflake Scripting blocks ([DECLARE ...] BEGIN ... END) split into their SQL statements
-    and expressions; control keywords (IF/ELSE/END/RETURN/RAISE) are not SQL for sqlglot."""
-
-    def __init__(self, statement: str, origin: str) -> None:
-        self.statement = statement
-        self.origin = origin
-        self.units: list[Unit] = []
-        self.declaring = False
-
-    def expression(self, sql: str) -> None:
-        if sql.strip():
-            self.units.append(Unit(self.statement, f"{self.origin} expression", f"select {sql}"))
-
-    def block(self, block: str) -> list[Unit]:
-        masked = mask(block)
-        start = 0
-        for end in [i for i, ch in enumerate(masked) if ch == ";"] + [len(block)]:
-            self.piece(*_advance(block[start:end], masked[start:end], 0))
-            start = end + 1
-        return self.units
-
-    def piece(self, text: str, masked: str) -> None:
-        text, masked = self.prefixes(text, masked)
-        if not masked.strip() or _END.match(masked.strip()) or _SKIPPED.match(masked):
-            return
-        if match := (re.match(r"return\b", masked, re.I) or _ASSIGNMENT.match(masked)):
-            self.expression(text[match.end() :])
-        elif match := _DOLLAR_BLOCK.match(text.strip()):
-            self.units += _Scripting(self.statement, self.origin).block(match["block"])
+def _block_units(statement: str, origin: str, block: str) -> list[Unit]:
+    """The units of a Snowflake Scripting block (scripting.block_parts): its statements (a
+    dynamic EXECUTE IMMEDIATE stays whole, an opaque Command) and its expressions."""
+    units: list[Unit] = []
+    previous = ""
+    for part in block_parts(block):
+        if part.kind == EXPRESSION:
+            units.append(Unit(statement, f"{origin} expression", f"select {part.text}", previous))
         else:
-            self.units.append(Unit(self.statement, self.origin, _call_as_select(text.strip())))
-
-    def prefixes(self, text: str, masked: str) -> tuple[str, str]:
-        """Consume DECLARE sections, BEGIN, IF (...) THEN, ELSE, EXCEPTION WHEN ... THEN."""
-        while masked.strip():
-            if self.declaring:
-                begin = _find_top_level(masked, r"\bbegin\b")
-                self.declaration(text[: begin.start()] if begin else text)
-                if begin is None:
-                    return "", ""
-                self.declaring = False
-                text, masked = _advance(text, masked, begin.end())
-            elif match := re.match(r"declare\b", masked, re.I):
-                self.declaring = True
-                text, masked = _advance(text, masked, match.end())
-            elif (match := re.match(r"begin\b", masked, re.I)) and not re.match(
-                r"begin\s+(transaction|work)\b", masked, re.I
-            ):
-                text, masked = _advance(text, masked, match.end())
-            elif match := re.match(r"(else)?if\s*\(", masked, re.I):
-                close = _closing_paren(masked, match.end() - 1)
-                self.expression(text[match.end() : close])
-                then = re.compile(r"\s*then\b", re.I).match(masked, close + 1)
-                text, masked = _advance(text, masked, then.end() if then else close + 1)
-            elif match := re.match(
-                r"(else|exception)\b|when\s+[\w$]+(\s+or\s+[\w$]+)*\s+then\b", masked, re.I
-            ):
-                text, masked = _advance(text, masked, match.end())
-            else:
-                break
-        return text, masked
-
-    def declaration(self, text: str) -> None:
-        masked = mask(text)
-        if match := re.match(r"\s*[\w$]+\s+cursor\s+for\b", masked, re.I):
-            self.units.append(Unit(self.statement, self.origin, text[match.end() :].strip()))
-        elif match := re.search(r"(:=|\bdefault\b)", masked, re.I):
-            self.expression(text[match.end() :])
+            units.append(Unit(statement, origin, _call_as_select(part.text), previous))
+            previous = part.text
+    return units
 
 
-def _after_top_level_as(sql: str) -> str | None:
-    masked = mask(sql)
-    match = _find_top_level(masked, r"\bas\b")
-    return sql[match.end() :].strip() if match else None
+def _top_level_word(sql: str, word: str, after: int = -1) -> int | None:
+    return next((i for i, w in top_level_words(sql) if w == word and i > after), None)
 
 
 def _body_units(statement: str, origin: str, body: str) -> list[Unit]:
-    if match := _DOLLAR_BLOCK.match(body):
-        return _Scripting(statement, f"{origin} (execute immediate)").block(match["block"])
+    if re.match(r"execute\s+immediate\s+\$\$", body, re.I) and (inner := dollar_body(body)):
+        return _block_units(statement, f"{origin} (execute immediate)", inner)
     if re.match(r"(declare|begin)\b", body, re.I):
-        return _Scripting(statement, origin).block(body)
+        return _block_units(statement, origin, body)
     return [Unit(statement, origin, _call_as_select(body))]
 
 
 def _alert_units(statement: str, sql: str) -> list[Unit]:
-    masked = mask(sql)
-    match = _find_top_level(masked, r"\bif\s*\(")
-    if match is None:
+    condition = _top_level_word(sql, "if")
+    opening = sql.find("(", condition) if condition is not None else -1
+    if opening < 0 or sql[condition + 2 : opening].strip():
         return [Unit(statement, "statement", sql)]
-    close = _closing_paren(masked, match.end() - 1)
-    then = re.compile(r"\bthen\b", re.I).search(masked, close)
-    action = sql[then.end() :].strip() if then else ""
-    units = [Unit(statement, "alert condition", f"select {sql[match.end() : close].strip()}")]
+    close = matching_paren(sql, opening)
+    then = _top_level_word(sql, "then", close)
+    action = sql[then + 4 :].strip() if then is not None else ""
+    units = [Unit(statement, "alert condition", f"select {sql[opening + 1 : close].strip()}")]
     return [*units, *_body_units(statement, "alert action", action)] if action else units
 
 
@@ -421,17 +371,19 @@ def statement_units(sql: str) -> list[Unit]:
     """The parseable units of one plan statement."""
     statement = sql.strip().splitlines()[0].strip()
     whole = [Unit(statement, "statement", _call_as_select(sql))]  # when no part is recognised
-    head = mask(sql).lower().strip()
+    head = strip_comments(sql).lower().strip()
     if re.match(r"create\s+(or\s+(alter|replace)\s+)?task\b", head):
-        body = _after_top_level_as(sql)
+        body_at = _top_level_word(sql, "as")
+        body = sql[body_at + 2 :].strip() if body_at is not None else ""
         return _body_units(statement, "task body", body) if body else whole
     if re.match(r"create\s+(or\s+(alter|replace)\s+)?alert\b", head):
         return _alert_units(statement, sql)
     if re.match(r"create\s+(or\s+replace\s+)?procedure\b", head):
-        if not re.search(r"\blanguage\s+sql\b", head):
+        words = [w for _, w in top_level_words(sql)]
+        if ("language", "sql") not in itertools.pairwise(words):
             return []  # a Python handler (HANDLER + IMPORTS): no SQL in the statement
         body = re.search(r"\bas\s*\$\$(?P<block>.*)\$\$\s*$", sql, re.I | re.S)
-        return _Scripting(statement, "procedure body").block(body["block"]) if body else whole
+        return _block_units(statement, "procedure body", body["block"]) if body else whole
     return whole
 
 
@@ -482,6 +434,16 @@ class _Known:
     display: str
     columns: frozenset[str] | None  # None: unknown relation
     complete: bool = True
+    case_sensitive: bool = False  # a command's output: lower-case names, matched exactly
+
+    def name_of(self, column: exp.Column) -> str:
+        """The column's name as Snowflake resolves it against this source: case-blind, except
+        for a command's output, whose names are lower case, so that only a quoted lower-case
+        identifier matches (an unquoted one is folded to upper case)."""
+        identifier = column.this
+        if self.case_sensitive and isinstance(identifier, exp.Identifier):
+            return identifier.this if identifier.quoted else identifier.this.upper()
+        return column.name.lower()
 
 
 def _dotted(node: exp.Expr) -> str:
@@ -543,7 +505,8 @@ class _Checker:
         for name, relation in self.catalog.views.items():
             put(_address_of(name), relation.columns)
         for name, relation in self.catalog.table_functions.items():
-            put(_table_function_address(name), relation.columns)
+            if relation.columns:
+                put(_table_function_address(name), relation.columns)
         for name, relation in self.project.items():
             put(_address_of(name), dict.fromkeys(relation.columns, "UNKNOWN"))
         return tree
@@ -555,6 +518,9 @@ class _Checker:
         if address[0] == TABLE_FUNCTION_DB:
             relation = self.catalog.table_functions[_function_key(address)]
             return _Known(display, frozenset(relation.columns))
+        if address[0] == COMMAND_OUTPUT_DB:
+            relation = self.catalog.commands[address[2].replace("_", " ")]
+            return _Known(display, frozenset(relation.columns), case_sensitive=True)
         if name in self.catalog.views:
             return _Known(name, frozenset(self.catalog.views[name].columns))
         if name in self.project:
@@ -593,7 +559,7 @@ class _Checker:
             self.project[name] = ProjectRelation(name, columns)
         elif kind == "VIEW" and isinstance(target, exp.Table):
             name = self.table_name(target)
-            qualified = self.qualified(self.rewrite_sources(expression.copy()))
+            qualified = self.qualified(self.rewrite_sources(expression.copy(), unit.previous))
             query = qualified.expression if qualified is not None else None
             if isinstance(query, exp.Query):
                 columns = tuple(s.lower() for s in query.named_selects)
@@ -642,11 +608,7 @@ class _Checker:
         if documented is None:
             self.violation(unit, name, name, "not in catalog")
             return
-        arguments = (
-            list(node.expressions)
-            if isinstance(node, exp.Anonymous)
-            else [a for a in node.args.values() if isinstance(a, exp.Expr)]
-        )
+        arguments = _arguments(node)
         if not documented.min_args <= len(arguments) <= documented.max_args:
             arity = f"takes {documented.min_args} to {documented.max_args} arguments, called with"
             self.violation(unit, name, str(len(arguments)), arity)
@@ -661,30 +623,60 @@ class _Checker:
         call = _table_call(rows)
         if call is None:
             return
-        name = _table_function_key(function_name(call))
+        name = _table_function_key(_call_name(call))
         relation = self.catalog.table_functions.get(name)
         if relation is None:
             finding = Finding(unit.statement, unit.origin, name, name, "not in catalog")
             (self.violations if _is_snowflake_owned(name) else self.uncatalogued).append(finding)
             return
-        for argument in call.expressions:
-            keyword = argument.this.name.lower() if isinstance(argument, exp.Kwarg) else None
-            if keyword not in relation.arguments:
-                shown = keyword or argument.sql(DIALECT)
-                self.violation(unit, name, shown, "undocumented argument")
+        positional = 0
+        for argument in _arguments(call):
+            if isinstance(argument, exp.Kwarg):
+                keyword = argument.this.name.lower()
+                if keyword not in relation.arguments:
+                    self.violation(unit, name, keyword, "undocumented argument")
+                continue
+            positional += 1
+            if positional > relation.positional:
+                self.violation(unit, name, argument.sql(DIALECT), "undocumented argument")
+        if relation.columns_of_previous and self.scanned(call, unit.previous) is None:
+            if not _reads_last_query(call):
+                read = ", ".join(a.sql(DIALECT) for a in _arguments(call))
+            else:
+                read = unit.previous.splitlines()[0] if unit.previous else "(no statement)"
+            problem = "reads a statement the catalog has no output columns for"
+            self.uncatalogued.append(Finding(unit.statement, unit.origin, name, read, problem))
+
+    def scanned(self, call: exp.Func, previous: str) -> str | None:
+        """The catalogued command whose output RESULT_SCAN reads: the statement run last
+        before it in its block (LAST_QUERY_ID(), -1 or no argument), when that statement is
+        one of the catalog's commands."""
+        if not _reads_last_query(call):
+            return None
+        statement = " ".join(previous.lower().split())
+        return next((c for c in self.catalog.commands if f"{statement} ".startswith(f"{c} ")), None)
 
     # -- relations --------------------------------------------------------------------------
 
-    def rewrite_sources(self, expression: exp.Expr) -> exp.Expr:
-        """Table functions become tables of the sqlglot schema (their documented outputs)."""
+    def rewrite_sources(self, expression: exp.Expr, previous: str = "") -> exp.Expr:
+        """Table functions become tables of the sqlglot schema (their documented outputs);
+        RESULT_SCAN becomes the output of the catalogued command it reads (see scanned)."""
         for rows in list(expression.find_all(exp.TableFromRows)):
             call = _table_call(rows)
             if call is None:
                 continue
-            key = _table_function_key(function_name(call))
-            if key not in self.catalog.table_functions:
+            key = _table_function_key(_call_name(call))
+            relation = self.catalog.table_functions.get(key)
+            if relation is None:
                 continue
-            table = _table(_table_function_address(key), f"{key}()")
+            if relation.columns_of_previous:
+                command = self.scanned(call, previous)
+                if command is None:
+                    continue
+                address = (COMMAND_OUTPUT_DB, "command", command.replace(" ", "_"))
+                table = _table(address, f"{command} ({key})")
+            else:
+                table = _table(_table_function_address(key), f"{key}()")
             if alias := rows.args.get("alias"):
                 table.set("alias", alias.copy())
             rows.replace(table)
@@ -738,7 +730,8 @@ class _Checker:
             for candidate in chain:
                 source = candidate.sources.get(column.table)
                 if source is not None:
-                    self.report_column(unit, self.source_known(source), name)
+                    known = self.source_known(source)
+                    self.report_column(unit, known, known.name_of(column))
                     return
             return
         own = [self.source_known(source) for _, source in scope.selected_sources.values()]
@@ -747,10 +740,10 @@ class _Checker:
             for candidate in (chain[1:] if scope.is_subquery else [])
             for _, source in candidate.selected_sources.values()
         ]
-        if not own or any(s.columns is None or name in s.columns for s in own + outer):
+        if not own or any(s.columns is None or s.name_of(column) in s.columns for s in own + outer):
             return  # a scripting variable, found, or a source the check cannot see into
         if len(own) == 1:
-            self.report_column(unit, own[0], name)
+            self.report_column(unit, own[0], own[0].name_of(column))
             return
         displays = ", ".join(sorted({s.display for s in own}))
         finding = Finding(unit.statement, unit.origin, displays, name, "no such column in any of")
@@ -805,12 +798,40 @@ class _Checker:
 
     def check(self, unit: Unit, expression: exp.Expr) -> Gap | None:
         self.functions(unit, expression)
-        qualified = self.qualified(self.rewrite_sources(expression.copy()))
+        qualified = self.qualified(self.rewrite_sources(expression.copy(), unit.previous))
         if qualified is None:
             return Gap(unit, "sqlglot cannot qualify it")
         self.columns(unit, qualified)
         self.dml(unit, qualified)
         return None
+
+
+def _arguments(node: exp.Func) -> list[exp.Expr]:
+    """A call's arguments in order (a typed function keeps them under several keys)."""
+    if isinstance(node, exp.Anonymous):
+        return list(node.expressions)
+    values = [node.args.get(key) for key in node.arg_types]
+    return [
+        v
+        for value in values
+        for v in (value if isinstance(value, list) else [value])
+        if isinstance(v, exp.Expr)
+    ]
+
+
+def _reads_last_query(call: exp.Func) -> bool:
+    """RESULT_SCAN(LAST_QUERY_ID()), (-1) or (): the statement run last."""
+    arguments = ["".join(a.sql(DIALECT).lower().split()) for a in _arguments(call)]
+    return not arguments or (len(arguments) == 1 and arguments[0] in _LAST_QUERY)
+
+
+def _call_name(call: exp.Func) -> str:
+    """function_name, for a function sqlglot knows by another name the name Snowflake calls it
+    by: FLATTEN is parsed as EXPLODE and written back as FLATTEN."""
+    if isinstance(call, exp.Anonymous):
+        return function_name(call)
+    written = re.match(r"([A-Za-z_][\w$]*)\s*\(", call.sql(DIALECT))
+    return written[1].lower() if written else function_name(call)
 
 
 def _table_call(rows: exp.TableFromRows) -> exp.Func | None:

@@ -16,6 +16,9 @@ The model, built from the plan itself:
   object keeps needing OWNERSHIP;
 - the deploying role's account privileges, which the plan cannot grant itself (docs/deploy.md,
   "Prerequisites").
+- the system-defined roles (ACCOUNTADMIN holds SYSADMIN and SECURITYADMIN, SECURITYADMIN holds
+  USERADMIN) with their account privileges; users the plan does not create are owned by
+  USERADMIN (docs/deploy.md, "Prerequisites").
 
 The actors, each checked as the role Snowflake runs it with:
 - the plan's statements, as the active role;

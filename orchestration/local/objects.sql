@@ -50,8 +50,10 @@ create table if not exists ops.graph_state (
 
 -- INFORMATION_SCHEMA.TASK_HISTORY(), shaped from the runner's step history:
 -- the same column names and STATE values, one row per task attempt.
+-- In TASK_HISTORY's column order, like production's view (see
+-- test_local_counterparts): computed columns stand where Snowflake puts them.
 create or replace view ops.task_history as
-select
+select  -- noqa: ST06
     steps.run_id || ':' || steps.step || ':' || steps.attempt as query_id,
     upper('pixelforge_' || steps.step) as name,
     'PIXELFORGE' as database_name,

@@ -226,6 +226,23 @@ ROOT_TASK = "create or alter task ops.pixelforge_root\n"
 RUN_GROUP = "system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID')"
 
 
+def _assert_only_violation(
+    plan: list[PlanStatement],
+    catalog: Catalog,
+    dbt: dict[str, ProjectRelation],
+    report: Report,
+    seed: tuple[str, str, str],
+    subject: str,
+    name: str,
+) -> None:
+    """Seeding one change (statement start, old text, new text) adds exactly one violation."""
+    statement_start, old, new = seed
+    seeded = mutated(plan, statement_start, old, new)
+    assert new_violations(report, check_plan(seeded, catalog, dbt)) == {
+        (label(seeded, statement_start), subject, name)
+    }
+
+
 @pytest.mark.parametrize(
     ("statement_start", "old", "new", "subject", "name"),
     [
@@ -298,10 +315,7 @@ def test_unknown_or_misused_snowflake_function_fails(
     subject: str,
     name: str,
 ) -> None:
-    seeded = mutated(plan, statement_start, old, new)
-    assert new_violations(report, check_plan(seeded, catalog, dbt)) == {
-        (label(seeded, statement_start), subject, name)
-    }
+    _assert_only_violation(plan, catalog, dbt, report, (statement_start, old, new), subject, name)
 
 
 @pytest.mark.parametrize(
@@ -400,10 +414,7 @@ def test_unknown_column_fails(
     subject: str,
     name: str,
 ) -> None:
-    seeded = mutated(plan, statement_start, old, new)
-    assert new_violations(report, check_plan(seeded, catalog, dbt)) == {
-        (label(seeded, statement_start), subject, name)
-    }
+    _assert_only_violation(plan, catalog, dbt, report, (statement_start, old, new), subject, name)
 
 
 def test_result_scan_of_an_unknown_statement_is_reported(

@@ -31,7 +31,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -58,6 +58,12 @@ PENDING_PAGE_ROWS = 20_000
 # A file whose read or render fails for a transient reason is retried by later runs, up to
 # this many attempts in all; then it is quarantined (retries_exhausted).
 MAX_FILE_ATTEMPTS = 3
+# Extraction: seconds a file may parse (from when a worker starts it) before the watchdog ends
+# the step; well inside the step's timeout, past its budget (the batch in flight may run over).
+PARSE_LIMIT_S = 120.0
+# Extraction: the retry reason of an attempt charged before parsing and not yet settled by an
+# outcome (raw.file_retries only: a file quarantined for it ends retries_exhausted).
+EXTRACTION_INCOMPLETE = "extraction_incomplete"
 # A backfill or reconciliation request is served by up to this many runs; when all of them
 # fail it is FAILED (a poison request must not fail every run until the root suspends).
 MAX_REQUEST_ATTEMPTS = 3
@@ -230,20 +236,22 @@ def drain(
     batch_rows: int,
     page_rows: int,
     budget: Budget,
+    stop: Callable[[], bool] = lambda: False,
 ) -> Drained:
     """Process pending items batch by batch until none is left or the budget is spent.
 
     `fetch_page` returns up to `page_rows` items, most urgent first, and how many are pending
     in all; items processed (or deferred) this run never come back in a later page. The batch
     in flight when the budget runs out is finished; at least one batch is taken per run.
+    `stop` ends it the same way (no new batch) when it turns true.
     """
     attempted = 0
     while True:
         page, pending = fetch_page()
         taken = 0
         for batch in _batched(page, batch_rows):
-            if (attempted or taken) and budget.spent():
-                return Drained(attempted + taken, pending - taken, stopped_by_budget=True)
+            if (attempted or taken) and (stop() or budget.spent()):
+                return Drained(attempted + taken, pending - taken, budget.spent())
             process(batch)
             taken += len(batch)
         attempted += taken
@@ -411,6 +419,131 @@ def _metadata_row(relative_path: str, etag: str, run_id: str, result: Any) -> di
     return {**key, "status": "ok", **asdict(result)}
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A pending file version and its retry state before this run (attempts 0: none)."""
+
+    relative_path: str
+    etag: str
+    attempts: int = 0
+    reason_code: str | None = None
+    error_message: str | None = None
+    retry_run_id: str | None = None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> _Pending:
+        return cls(
+            row["RELATIVE_PATH"],
+            row["ETAG"],
+            int(row.get("RETRY_ATTEMPTS") or 0),
+            row.get("RETRY_REASON_CODE"),
+            row.get("RETRY_ERROR_MESSAGE"),
+            row.get("RETRY_RUN_ID"),
+        )
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.relative_path, self.etag
+
+    @property
+    def suspect(self) -> bool:
+        """An earlier run charged an attempt before parsing it and recorded no outcome."""
+        return self.reason_code == EXTRACTION_INCOMPLETE
+
+    def retry_row(self, attempts: int, reason_code: str, message: str, run_id: str) -> dict:
+        return {
+            "relative_path": self.relative_path,
+            "etag": self.etag,
+            "step": "extract_metadata",
+            "attempts": attempts,
+            "reason_code": reason_code,
+            "error_message": message[:2000],
+            "run_id": run_id,
+        }
+
+    def before_charge(self) -> dict[str, Any]:
+        """Its retry row as it was before this run charged it (attempts 0: no row)."""
+        return self.retry_row(
+            self.attempts,
+            self.reason_code or "",
+            self.error_message or "",
+            self.retry_run_id or "",
+        )
+
+
+@dataclass
+class _Parsed:
+    """What the pool made of a batch: outcomes of the files that finished, the files it never
+    started (the watchdog stopped it first) and the files still parsing past the limit."""
+
+    outcomes: dict[tuple[str, str], dict[str, Any] | _Retry] = field(default_factory=dict)
+    unstarted: list[_Pending] = field(default_factory=list)
+    hung: list[_Pending] = field(default_factory=list)
+
+
+def _parse_watched(
+    pool: ThreadPoolExecutor,
+    source: ByteSource,
+    files: Sequence[_Pending],
+    run_id: str,
+    limit_s: float,
+) -> _Parsed:
+    """Parse `files` on the pool while the calling thread watches each file's time.
+
+    A file still parsing `limit_s` after a worker started it is overdue: no further file of the
+    batch is started (the ones not started are cancelled), the others already running get their
+    own `limit_s`, and then this returns with the overdue files in `hung`. Their threads cannot
+    be killed (Python has no way to stop a thread, and a procedure cannot use a child process):
+    they keep running, their results are dropped. An exception a parse raises (a step failure,
+    or a BaseException standing for the process dying) propagates after the batch's other files
+    are cancelled; nothing is recorded here, so the charge made before parsing stays.
+    """
+    started: dict[int, float] = {}
+
+    def parse(index: int, file: _Pending) -> dict[str, Any] | _Retry:
+        started[index] = time.monotonic()
+        return _extract_one(source, file.relative_path, file.etag, run_id)
+
+    futures = {pool.submit(parse, i, file): i for i, file in enumerate(files)}
+    parsed = _Parsed()
+    not_done = set(futures)
+    stopping = False
+    try:
+        while not_done:
+            now = time.monotonic()
+            overdue = {
+                f
+                for f in not_done
+                if futures[f] in started and now - started[futures[f]] >= limit_s
+            }
+            if overdue and not stopping:
+                stopping = True
+                for future in not_done - overdue:
+                    future.cancel()  # only the ones no worker has started
+                cancelled = {f for f in not_done if f.cancelled()}
+                parsed.unstarted.extend(files[futures[f]] for f in cancelled)
+                not_done -= cancelled
+            watched = not_done - overdue
+            if not watched:
+                break
+            deadlines = [started[futures[f]] + limit_s for f in watched if futures[f] in started]
+            timeout = max(min(deadlines) - now, 0.0) if deadlines else limit_s
+            done, _ = wait(watched, timeout=timeout, return_when=FIRST_COMPLETED)
+            for future in done:
+                parsed.outcomes[files[futures[future]].key] = future.result()
+                not_done.discard(future)
+    except BaseException:
+        for future in not_done:
+            future.cancel()
+        raise
+    for future in not_done:  # overdue; one may have finished meanwhile
+        if future.done():
+            parsed.outcomes[files[futures[future]].key] = future.result()
+        else:
+            parsed.hung.append(files[futures[future]])
+    return parsed
+
+
 def extract_metadata_with(
     session: Session,
     run_id: str,
@@ -419,40 +552,45 @@ def extract_metadata_with(
     workers: int = 4,
     clock: Clock = time.monotonic,
     page_rows: int = PENDING_PAGE_ROWS,
+    parse_limit_s: float | None = None,
 ) -> StepSummary:
     """Extract the pending file versions, the run's own first, while the budget lasts
-    (config.step_budget_s); failures become rows, not exceptions."""
+    (config.step_budget_s); failures become rows, not exceptions.
+
+    Untrusted files and the procedure's process. A file that crashes the parser's process or
+    hangs it must not take the step down on every run (each a failed run, until
+    SUSPEND_TASK_AFTER_NUM_FAILURES suspends the graph). A procedure cannot isolate a parse in
+    a child process (Snowflake's Python procedure limitations) and a thread cannot be killed,
+    so this is bookkeeping, not killing:
+
+    - Charged before parsing: each batch's files are charged one attempt in raw.file_retries
+      (reason EXTRACTION_INCOMPLETE) in one MERGE before any is parsed. An outcome settles the
+      charge: a finished file (ok, or failed with its reason) has it cleared, a transient
+      failure keeps it as its attempt (counted once), an outage or a step failure (an
+      exception: the process is alive to say so) gives it back. A process that dies while
+      parsing leaves the charge: the versions of that batch become suspects.
+    - Suspects alone and last: a pending version with an unsettled charge is parsed in a batch
+      of one, charged again before, after every other pending version (the fewest attempts
+      first). A poisoned file takes the innocent files of its batch down once; then it dies
+      alone. Once its attempts reach MAX_FILE_ATTEMPTS it is quarantined (retries_exhausted,
+      with the last reason) without being parsed again.
+    - Watchdog: the main thread gives each file `parse_limit_s` (PARSE_LIMIT_S by default,
+      well inside the step timeout) from when a worker starts it. Past it the step takes no
+      new work, merges what finished, gives back the files it never started, and returns
+      (details["watchdog_stopped"]); the overdue file keeps its charge and is a suspect next
+      run. Its thread keeps running until the procedure's process ends: if the parse holds the
+      GIL the watchdog itself cannot run, and then USER_TASK_TIMEOUT_MS ends the step; either
+      way the charge was written before the parse, so the file is caught all the same.
+    """
     config = config or RunConfig()
-    succeeded = failed = retrying = 0
+    limit_s = PARSE_LIMIT_S if parse_limit_s is None else parse_limit_s
+    budget = Budget(config.step_budget_s, clock)
+    succeeded = failed = retrying = suspects = 0
+    hung: list[_Pending] = []
     reasons: dict[str, int] = {}
 
-    def process(batch: list[dict[str, Any]]) -> None:
-        nonlocal succeeded, failed, retrying
-        outcomes = list(
-            pool.map(
-                lambda row: _extract_one(source, row["RELATIVE_PATH"], row["ETAG"], run_id), batch
-            )
-        )
-        rows = [o for o in outcomes if isinstance(o, dict)]
-        retries = [o for o in outcomes if isinstance(o, _Retry)]
-        if _is_outage(len(retries), len(outcomes)):
-            raise StepError(
-                f"{len(retries)} of {len(outcomes)} files could not be read "
-                f"({_tally(r.reason_code for r in retries)})"
-            )
-        exhausted = _exhausted(session, "extract_metadata", run_id, retries)
-        rows.extend(
-            _metadata_row(
-                row["RELATIVE_PATH"],
-                row["ETAG"],
-                run_id,
-                MetadataFailure(reason_codes.RETRIES_EXHAUSTED, _exhausted_message(row)),
-            )
-            for row in exhausted
-        )
-        _merge_batches(session, "merge_file_metadata", rows)
-        _clear_retries(session, "extract_metadata", ((r["relative_path"], r["etag"]) for r in rows))
-        retrying += len(retries) - len(exhausted)
+    def count(rows: Sequence[dict[str, Any]]) -> None:
+        nonlocal succeeded, failed
         for row in rows:
             if row["status"] == "ok":
                 succeeded += 1
@@ -460,24 +598,132 @@ def extract_metadata_with(
                 failed += 1
                 reasons[row["reason_code"]] = reasons.get(row["reason_code"], 0) + 1
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    def charge(files: Sequence[_Pending]) -> None:
+        message = "extraction started, no outcome recorded: the run ended while parsing it" + (
+            " alone" if len(files) == 1 else f" or one of the {len(files)} files of its batch"
+        )
+        _merge_batches(
+            session,
+            "record_file_retries",
+            [f.retry_row(0, EXTRACTION_INCOMPLETE, message, run_id) for f in files],
+        )
+
+    def quarantine(files: Sequence[_Pending]) -> None:
+        rows = [
+            _metadata_row(
+                f.relative_path,
+                f.etag,
+                run_id,
+                MetadataFailure(
+                    reason_codes.RETRIES_EXHAUSTED,
+                    _exhausted_message(
+                        {
+                            "ATTEMPTS": f.attempts,
+                            "REASON_CODE": f.reason_code,
+                            "ERROR_MESSAGE": f.error_message,
+                        }
+                    ),
+                ),
+            )
+            for f in files
+        ]
+        _merge_batches(session, "merge_file_metadata", rows)
+        _clear_retries(session, "extract_metadata", (f.key for f in files))
+        count(rows)
+
+    def settle(files: Sequence[_Pending]) -> None:
+        nonlocal retrying
+        charge(files)
+        try:
+            parsed = _parse_watched(pool, source, files, run_id, limit_s)
+        except Exception:
+            # A step failure (the source's contract: anything but SourceFileError), not a
+            # file's: the process lives, so the charges are given back, as before them.
+            # A process that dies (a BaseException here) records nothing: they stay.
+            _merge_batches(session, "set_file_retries", [f.before_charge() for f in files])
+            raise
+        hung.extend(parsed.hung)
+        outcomes = list(parsed.outcomes.values())
+        transient = [o for o in outcomes if isinstance(o, _Retry)]
+        by_key = {f.key: f for f in files}
+        if _is_outage(len(transient), len(outcomes)):
+            # not the files' fault: give back the charges of every file not still parsing
+            hanging = {f.key for f in parsed.hung}
+            _merge_batches(
+                session,
+                "set_file_retries",
+                [f.before_charge() for f in files if f.key not in hanging],
+            )
+            raise StepError(
+                f"{len(transient)} of {len(outcomes)} files could not be read "
+                f"({_tally(r.reason_code for r in transient)})"
+            )
+        rows = [o for o in outcomes if isinstance(o, dict)]
+        kept = [f.before_charge() for f in parsed.unstarted]
+        for retry in transient:
+            file = by_key[(retry.relative_path, retry.etag)]
+            attempts = file.attempts + 1  # the charge made before parsing is this attempt
+            if attempts >= MAX_FILE_ATTEMPTS:
+                exhausted = {
+                    "ATTEMPTS": attempts,
+                    "REASON_CODE": retry.reason_code,
+                    "ERROR_MESSAGE": retry.message,
+                }
+                rows.append(
+                    _metadata_row(
+                        retry.relative_path,
+                        retry.etag,
+                        run_id,
+                        MetadataFailure(
+                            reason_codes.RETRIES_EXHAUSTED, _exhausted_message(exhausted)
+                        ),
+                    )
+                )
+            else:
+                kept.append(file.retry_row(attempts, retry.reason_code, retry.message, run_id))
+                retrying += 1
+        _merge_batches(session, "merge_file_metadata", rows)
+        if kept:
+            _merge_batches(session, "set_file_retries", kept)
+        _clear_retries(session, "extract_metadata", ((r["relative_path"], r["etag"]) for r in rows))
+        count(rows)
+
+    def process(batch: list[dict[str, Any]]) -> None:
+        nonlocal suspects
+        files = [_Pending.of(row) for row in batch]
+        quarantine([f for f in files if f.suspect and f.attempts >= MAX_FILE_ATTEMPTS])
+        innocent = [f for f in files if not f.suspect]
+        if innocent:
+            settle(innocent)
+        for file in (f for f in files if f.suspect and f.attempts < MAX_FILE_ATTEMPTS):
+            if hung or ((innocent or suspects) and budget.spent()):
+                return  # not charged: still pending for the next run
+            suspects += 1
+            settle([file])
+
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
         drained = drain(
             lambda: _pending_page(session, "select_files_to_extract", [run_id, page_rows]),
             process,
             batch_rows=MERGE_BATCH_ROWS,
             page_rows=page_rows,
-            budget=Budget(config.step_budget_s, clock),
+            budget=budget,
+            stop=lambda: bool(hung),
         )
-    return StepSummary(
-        drained.attempted,
-        succeeded,
-        failed,
-        {
-            "failures_by_reason": reasons,
-            "retrying": retrying,
-            **drained.details(config.step_budget_s),
-        },
-    )
+    finally:
+        # a hung parse's thread cannot be joined: leave it (its result is never read)
+        pool.shutdown(wait=not hung, cancel_futures=True)
+    details: dict[str, Any] = {
+        "failures_by_reason": reasons,
+        "retrying": retrying,
+        "suspects": suspects,
+        **drained.details(config.step_budget_s),
+    }
+    if hung:
+        details["watchdog_stopped"] = len(hung)
+        details["parse_limit_s"] = limit_s
+    return StepSummary(drained.attempted, succeeded, failed, details)
 
 
 def _exhausted(

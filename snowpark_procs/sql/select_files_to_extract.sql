@@ -8,8 +8,14 @@
 --               not), versions of finished backfills' windows, and versions
 --               waiting for a retry.
 -- A backfill's version is pending until re-extracted after its discovery; any
--- other until it has a row. Versions whose retry this run recorded wait for a
--- later run. pending_files is the whole backlog, whatever the limit.
+-- other until it has a row. Versions whose retry this run recorded (or whose
+-- attempt this run charged before parsing) wait for a later run.
+-- Suspects come last: versions whose attempt an earlier run charged before
+-- parsing and never settled (reason 'extraction_incomplete', the handler's
+-- EXTRACTION_INCOMPLETE: that run died or was stopped while parsing them), the
+-- fewest attempts first; the handler parses each alone. Each row carries its
+-- retry state (retry_*: null without one). pending_files is the whole backlog,
+-- whatever the limit.
 -- Binds: run_id, rows to return.
 with this_run as (
     select ? as run_id
@@ -119,10 +125,26 @@ pending as (
 )
 
 select
-    relative_path,
-    etag,
-    priority,
+    pending.relative_path,
+    pending.etag,
+    pending.priority,
+    retries.attempts as retry_attempts,
+    retries.reason_code as retry_reason_code,
+    retries.error_message as retry_error_message,
+    retries.run_id as retry_run_id,
     count(*) over () as pending_files
 from pending
-order by priority asc, last_modified asc nulls last, relative_path asc
+left join raw.file_retries as retries
+    on
+        pending.relative_path = retries.relative_path
+        and pending.etag = retries.etag
+        and retries.step = 'extract_metadata'
+order by
+    case
+        when retries.reason_code = 'extraction_incomplete' then retries.attempts
+        else 0
+    end asc,
+    pending.priority asc,
+    pending.last_modified asc nulls last,
+    pending.relative_path asc
 limit ?

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from ecs_render.batches import BATCH_PREFIX
 from ecs_render.storage import thumbnail_key
+from orchestration.deploy import aws_lambda
 from orchestration.deploy.budget import RENDER_BUDGET, RenderBudget
 from orchestration.deploy.plan import NO_SUCCESS_MINUTES
 from orchestration.deploy.render import render_text
 
 API_STAGE = "prod"
+# The heartbeat Lambda's code, included in the template as its inline code (ZipFile).
+HEARTBEAT_LAMBDA = Path(aws_lambda.__file__).with_name("heartbeat.py")
 API_RESOURCE = "render"
 CONTAINER_PORT = 8080  # ecs_render/Dockerfile EXPOSE 8080
 LISTENER_PORT = 80
@@ -175,6 +179,7 @@ def aws_template(budget: RenderBudget = RENDER_BUDGET) -> str:
         listener_port=LISTENER_PORT,
         metric_namespace=METRIC_NAMESPACE,
         heartbeat_metric=HEARTBEAT_METRIC,
+        heartbeat_lambda=HEARTBEAT_LAMBDA.read_text(),
         heartbeat_minutes=NO_SUCCESS_MINUTES,
         heartbeat_period_s=NO_SUCCESS_MINUTES * 60,
         log_retention_days=LOG_RETENTION_DAYS,

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from orchestration import ops_cli
 from orchestration.deploy import commands as deploy_commands
 from orchestration.history import RunKind, list_pipeline_runs, list_step_runs
 from orchestration.local.stack import LocalStack, StackError, StackSettings
 from orchestration.report import print_alerts_after, print_history, print_run_report
+from orchestration.tables import result_table
 from snowpark_procs.run_config import RunConfig, RunConfigError, backfill_config
 
 if TYPE_CHECKING:
@@ -277,12 +277,7 @@ def sql(
     if not rows:
         console.print("(no rows)")
         return
-    table = Table()
-    for column in rows[0].as_dict():
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.as_dict().values()))
-    console.print(table)
+    console.print(result_table([row.as_dict() for row in rows]))
 
 
 deploy_commands.register(app)

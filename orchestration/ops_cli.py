@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from snowflake.snowpark import Session
 
 from orchestration.graph import INCREMENTAL
@@ -31,11 +30,15 @@ from orchestration.local.alerting import (
 )
 from orchestration.local.stack import LocalStack, StackError, StackSettings
 from orchestration.sql import read_sql
+from orchestration.tables import (
+    backlog_table,
+    explain_view,
+    failures_table,
+    latency_table,
+    runs_table,
+)
 
 console = Console()
-
-STATE_STYLE = {"SUCCEEDED": "green", "FAILED": "red", "SKIPPED": "yellow", "EXECUTING": "cyan"}
-STAGE_STYLE = {"queryable": "green", "quarantined": "yellow", "deleted": "dim"}
 
 DataDir = Annotated[
     Path | None,
@@ -53,21 +56,7 @@ def query(session: Session, name: str, params: Sequence[Any] = ()) -> list[Row]:
     return [{k.lower(): v for k, v in row.as_dict().items()} for row in rows]
 
 
-# --- formatting (pure: rows in, rich renderables out) ----------------------------------
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.1f}"
-    return str(value)
-
-
-def _styled(value: Any, styles: dict[str, str]) -> str:
-    text = _text(value)
-    style = styles.get(text)
-    return f"[{style}]{text}[/]" if style else text
+# --- formatting (pure; the tables are in orchestration/tables.py) ------------------------
 
 
 def graph_line(status: GraphStatus) -> str:
@@ -78,58 +67,6 @@ def graph_line(status: GraphStatus) -> str:
         f"graph {status.pipeline}: [red]SUSPENDED[/]{since} ({status.reason}); the scheduler "
         "starts no run until `pixelforge resume`"
     )
-
-
-def runs_table(rows: list[Row]) -> Table:
-    table = Table(title="recent runs")
-    for column in ("run", "kind", "state", "scheduled", "s", "found", "ok", "quar.", "failure"):
-        table.add_column(column)
-    for row in rows:
-        failure = row["failed_step"] and f"{row['failed_step']}: {row['error_message'] or ''}"
-        table.add_row(
-            row["run_id"],
-            row["kind"],
-            _styled(row["state"], STATE_STYLE),
-            _text(row["scheduled_at"]),
-            _text(row["duration_seconds"]),
-            _text(row["files_discovered"]),
-            _text(row["files_queryable"]),
-            _text(row["files_quarantined"]),
-            _text(failure)[:120],
-        )
-    return table
-
-
-def backlog_table(rows: list[Row]) -> Table:
-    table = Table(title="files by pipeline stage")
-    for column in ("stage", "paths", "oldest upload"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            _styled(row["pipeline_stage"], STAGE_STYLE),
-            _text(row["files"]),
-            _text(row["oldest_upload_at"]),
-        )
-    return table
-
-
-def latency_table(rows: list[Row]) -> Table:
-    table = Table(title="upload -> queryable (latest period)")
-    for column in ("per", "from", "files", "p50 s", "p95 s", "p99 s", "max s", "> objective"):
-        table.add_column(column)
-    for row in rows:
-        breaching = int(row["breaching_files"] or 0)
-        table.add_row(
-            row["period_grain"],
-            _text(row["period_start"]),
-            _text(row["loaded_files"]),
-            _text(row["p50_seconds"]),
-            _text(row["p95_seconds"]),
-            _text(row["p99_seconds"]),
-            _text(row["max_seconds"]),
-            f"[red]{breaching}[/]" if breaching else "0",
-        )
-    return table
 
 
 def slo_line(rows: list[Row]) -> str:
@@ -157,51 +94,6 @@ def alerts_lines(evaluations: Sequence[AlertEvaluation]) -> list[str]:
             style = "red" if rule.severity == "page" else "yellow"
             lines.append(f"[{style}]FIRING {rule.name}[/] ({rule.severity}): {rule.message}")
     return lines or ["[green]no alert firing[/]"]
-
-
-def failures_table(rows: list[Row]) -> Table:
-    table = Table(title="failed step attempts, newest first")
-    for column in ("run", "run state", "step", "try", "final", "started", "error"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            row["run_id"],
-            _styled(row["run_state"], STATE_STYLE),
-            row["step"],
-            _text(row["attempt"]),
-            "yes" if row["is_final_attempt"] else "retried",
-            _text(row["started_at"]),
-            _text(row["error_message"])[:200],
-        )
-    return table
-
-
-def explain_lines(state: list[Row], events: list[Row]) -> list[str]:
-    if not state:
-        return ["no such path in the directory table or the run history"]
-    row = state[0]
-    stage = _styled(row["pipeline_stage"], STAGE_STYLE)
-    lines = [f"{row['relative_path']}  (etag {row['etag']})", f"stage: {stage}"]
-    if row["not_queryable_reason"]:
-        lines.append(f"why not queryable: {row['not_queryable_reason']}")
-    if row["latest_run_failed_step"]:
-        lines.append(
-            f"run {row['latest_discovered_run_id']} failed at {row['latest_run_failed_step']}: "
-            f"{row['latest_run_error_message']}"
-        )
-    if row["metadata_error_message"]:
-        lines.append(f"extraction: {row['metadata_reason_code']}: {row['metadata_error_message']}")
-    if row["upload_to_queryable_seconds"] is not None:
-        lines.append(f"upload -> queryable: {row['upload_to_queryable_seconds']} s")
-    lines.append("lineage:")
-    for event in events:
-        run = f" run {event['run_id']} ({event['run_state']})" if event["run_id"] else ""
-        reason = f" [{event['reason_code']}]" if event["reason_code"] else ""
-        lines.append(
-            f"  {event['event_at']}  {event['event_name']:<10} {event['detail']}{reason}"
-            f"  etag {str(event['etag'])[:12]}{run}"
-        )
-    return lines
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -250,7 +142,9 @@ def failures(
     data_dir: DataDir = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many attempts.")] = 20,
 ) -> None:
-    """Failed step attempts (final or retried), newest first, with their errors."""
+    """Failed step attempts (final or retried), newest first, with their errors: one line per
+    attempt from the ops views, so the same query answers in production. `history --failed`
+    shows the same runs locally with all their steps."""
     with ops_session(data_dir) as (_stack, session):
         rows = query(session, "ops_failed_steps", [limit])
     if not rows:
@@ -267,8 +161,8 @@ def explain(
     with ops_session(data_dir) as (_stack, session):
         state = query(session, "ops_file_state", [relative_path])
         events = query(session, "ops_file_events", [relative_path])
-    for line in explain_lines(state, events):
-        console.print(line, highlight=False)
+    for part in explain_view(state, events):
+        console.print(part, highlight=False)
     if not state:
         raise typer.Exit(1)
 

@@ -1,4 +1,4 @@
-"""Terminal output of runs and history (rich tables)."""
+"""Terminal output of a run and of the run history (the tables are in orchestration/tables.py)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,11 @@ import statistics
 from collections.abc import Callable, Sequence
 
 from rich.console import Console
-from rich.table import Table
 
 from orchestration.history import PipelineRun, StepRun
 from orchestration.local.runner import RunReport
 from orchestration.local.stack import LocalStack
-
-STATE_STYLE = {"SUCCEEDED": "green", "FAILED": "red", "SKIPPED": "yellow", "EXECUTING": "cyan"}
-
-
-def _seconds(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f} s"
-
-
-def _count(value: int | None) -> str:
-    return "" if value is None else str(value)
-
-
-def _state(state: str) -> str:
-    return f"[{STATE_STYLE.get(state, 'white')}]{state}[/]"
+from orchestration.tables import steps_table
 
 
 def latency_summary(latencies: Sequence[float]) -> str:
@@ -38,41 +24,9 @@ def latency_summary(latencies: Sequence[float]) -> str:
     )
 
 
-def _run_title(run: PipelineRun) -> str:
-    duration = (
-        (run.ended_at - run.started_at).total_seconds() if run.ended_at and run.started_at else None
-    )
-    return (
-        f"run {run.run_id} · {run.kind} · scheduled {run.scheduled_at:%Y-%m-%d %H:%M} UTC · "
-        f"{_state(run.state)} · {_seconds(duration)}"
-    )
-
-
-def steps_table(title: str, steps: Sequence[StepRun]) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column("step", no_wrap=True)
-    table.add_column("try", justify="right")
-    table.add_column("state", no_wrap=True)
-    for column in ("in", "ok", "failed", "duration"):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("error", overflow="fold")
-    for step in steps:
-        table.add_row(
-            step.step,
-            str(step.attempt),
-            _state(step.state),
-            _count(step.files_in),
-            _count(step.files_succeeded),
-            _count(step.files_failed),
-            _seconds(step.duration_s),
-            (step.error_message or "")[:200],
-        )
-    return table
-
-
 def print_run_report(console: Console, report: RunReport) -> None:
     run = report.run
-    console.print(steps_table(_run_title(run), [o.step_run for o in report.steps]))
+    console.print(steps_table(run, [o.step_run for o in report.steps]))
     if run.error_message:
         console.print(f"[red]error:[/] {run.error_message}")
     summaries = {o.step_run.step: o.summary for o in report.steps if o.summary is not None}
@@ -97,7 +51,7 @@ def print_history(console: Console, runs: Sequence[tuple[PipelineRun, Sequence[S
     if not runs:
         console.print("no runs yet")
     for run, steps in runs:
-        console.print(steps_table(_run_title(run), steps))
+        console.print(steps_table(run, steps))
         if run.error_message:
             console.print(f"[red]error:[/] {run.error_message}")
 

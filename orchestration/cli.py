@@ -1,5 +1,9 @@
-"""The `pixelforge` command: up · demo · run · backfill · reconcile · resume · history · sql ·
-deploy."""
+"""The `pixelforge` command: up · demo · upload · run · backfill · reconcile · resume · history ·
+sql · deploy (and status · failures · explain · alerts from ops_cli).
+
+Over 300 lines on purpose: it is the command table, one thin function per command with its
+options; what a command does lives in the modules it calls (the stack, the runner, upload,
+tables, report)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from orchestration import ops_cli
 from orchestration.deploy import commands as deploy_commands
@@ -23,6 +28,7 @@ from snowpark_procs.run_config import RunConfig, RunConfigError, backfill_config
 if TYPE_CHECKING:
     from orchestration.local.runner import LocalRunner
     from orchestration.local.scheduler import Trigger
+    from orchestration.upload import FileUpload, UploadPlan
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 console = Console()
@@ -173,17 +179,94 @@ def run(data_dir: DataDir = None) -> None:
 
 
 def _run_once(settings: StackSettings, kind: RunKind, config: RunConfig) -> None:
-    from orchestration.local.runner import LocalRunner
-
     stack = _attach_or_start(settings)
     try:
-        report = LocalRunner(stack, echo=_echo).run(kind=kind, config=config)
-        print_run_report(console, report)
-        print_alerts_after(console, stack, report.run, _echo)
+        succeeded = _run_on(stack, kind, config)
     finally:
         stack.stop()
-    if not report.succeeded:
+    if not succeeded:
         raise typer.Exit(1)
+
+
+def _run_on(stack: LocalStack, kind: RunKind, config: RunConfig) -> bool:
+    from orchestration.local.runner import LocalRunner
+
+    report = LocalRunner(stack, echo=_echo).run(kind=kind, config=config)
+    print_run_report(console, report)
+    print_alerts_after(console, stack, report.run, _echo)
+    return report.succeeded
+
+
+@app.command()
+def upload(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files or folders; a folder's files are keyed by their path in it."),
+    ],
+    prefix: Annotated[
+        str, typer.Option(help="Put every key under this folder of the bucket (e.g. team-x).")
+    ] = "",
+    run_after: Annotated[
+        bool, typer.Option("--run", help="Then run the pipeline once on the same stack.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Load your own files or folders into the local designs bucket (of the running stack, or
+    one started for this). Hidden entries and non-files are skipped; a file already there with
+    the same size and MD5 ETag is not sent again. `pixelforge run` (or --run) processes them."""
+    from orchestration.upload import UploadError, plan_uploads
+
+    try:
+        plan = plan_uploads(paths, prefix)
+    except UploadError as error:
+        console.print(f"[red]nothing uploaded:[/] {error}")
+        raise typer.Exit(2) from error
+    for path, why in plan.skipped:
+        _echo(f"skipped {path}: {why}")
+    if not plan.files:
+        console.print("[yellow]no file to upload[/]")
+        raise typer.Exit(1)
+    stack = _attach_or_start(_settings(data_dir))
+    try:
+        _send(stack, plan)
+        succeeded = _run_on(stack, "manual", RunConfig()) if run_after else True
+    finally:
+        stack.stop()
+    if not run_after:
+        console.print("next: [bold]pixelforge run[/] processes them")
+    if not succeeded:
+        raise typer.Exit(1)
+
+
+def _send(stack: LocalStack, plan: UploadPlan) -> None:
+    from orchestration.upload import upload_files
+
+    bucket = stack.settings.designs_bucket
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"uploading {len(plan.files)} files", total=plan.total_bytes)
+
+        def on_file(item: FileUpload, sent: bool) -> None:
+            progress.console.print(
+                f"  {'sent' if sent else 'unchanged'}  {item.key}", highlight=False, markup=False
+            )
+
+        result = upload_files(
+            stack.s3(),
+            bucket,
+            plan,
+            on_bytes=lambda sent: progress.advance(task, sent),
+            on_file=on_file,
+        )
+    console.print(
+        f"s3://{bucket}: {len(result.uploaded)} uploaded, {len(result.unchanged)} unchanged "
+        f"(same size and MD5), {len(plan.skipped)} skipped"
+    )
 
 
 @app.command()

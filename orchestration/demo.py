@@ -107,5 +107,6 @@ def _print_next_steps(console: Console, settings: StackSettings) -> None:
         "query it:   .venv/bin/pixelforge up      (then, in another shell)\n"
         "            .venv/bin/pixelforge history\n"
         "            .venv/bin/dbt build --profiles-dir dbt_project\n"
-        '            .venv/bin/pixelforge sql "select * from marts.dim_design_files"'
+        '            .venv/bin/pixelforge sql "select * from marts.dim_design_files"\n'
+        "your files: .venv/bin/pixelforge upload --run <files or folders>"
     )

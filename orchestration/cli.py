@@ -369,3 +369,7 @@ ops_cli.register(app)
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,3 +147,17 @@ def test_the_command_uploads_into_the_running_stack(tmp_path: Path, designs: Pat
 def _objects_of(stack: LocalStack) -> dict[str, str]:
     listing = stack.s3().list_objects_v2(Bucket=stack.settings.designs_bucket)
     return {o["Key"]: o["ETag"] for o in listing.get("Contents", [])}
+
+
+def test_python_dash_m_runs_the_command_and_lists_upload():
+    """`python -m orchestration.cli` is the same command as `pixelforge`."""
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "80"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "upload" in result.stdout and "status" in result.stdout

@@ -225,15 +225,17 @@ def lineage_table(events: list[Row]) -> Table:
 
 
 def run_line(run: PipelineRun) -> Text:
+    """Two lines: the run, its state and duration; then its kind and scheduled time."""
     duration = (
         (run.ended_at - run.started_at).total_seconds() if run.ended_at and run.started_at else None
     )
     return Text.assemble(
         "run ",
         (run.run_id, "bold"),
-        f" · {run.kind} · scheduled {run.scheduled_at:%Y-%m-%d %H:%M} UTC · ",
+        " · ",
         styled(run.state, STATE_STYLE),
-        f" · {'' if duration is None else f'{duration:.1f} s'}",
+        "" if duration is None else f" · {duration:.1f} s",
+        f"\n  {run.kind} · scheduled {run.scheduled_at:%Y-%m-%d %H:%M} UTC",
     )
 
 

@@ -16,19 +16,17 @@ import pytest
 import yaml
 
 from orchestration.deploy import DeploySettings, render_plan
-from orchestration.deploy.checks.catalog import (
+from orchestration.deploy.checks.catalog import Report, check_plan
+from orchestration.deploy.checks.catalog_checker import Finding
+from orchestration.deploy.checks.catalog_project import ProjectRelation, dbt_relations
+from orchestration.deploy.checks.catalog_units import statement_units
+from orchestration.deploy.checks.snowflake_catalog import (
     CATALOG_PATH,
     Catalog,
     CatalogError,
-    Finding,
-    ProjectRelation,
-    Report,
     catalog_from_data,
-    check_plan,
-    dbt_relations,
     lint_catalog,
     load_catalog,
-    statement_units,
 )
 from orchestration.deploy.plan import PlanStatement
 

@@ -18,18 +18,12 @@ from pathlib import Path
 import pytest
 
 from orchestration.deploy.checks.dbt_nodes import dbt_invocations, selection_arguments
+from orchestration.deploy.checks.privilege_inputs import Inputs
+from orchestration.deploy.checks.privilege_model import DEPLOY_ROLE_PREREQUISITES, Securable
 from orchestration.deploy.checks.privilege_report import production_inputs
-from orchestration.deploy.checks.privileges import (
-    DEPLOY_ROLE_PREREQUISITES,
-    RULES,
-    Checker,
-    Inputs,
-    PrivilegeReport,
-    Securable,
-    Violation,
-    check_plan,
-    plan_sql,
-)
+from orchestration.deploy.checks.privilege_results import PrivilegeReport, Violation
+from orchestration.deploy.checks.privilege_rules import RULES
+from orchestration.deploy.checks.privileges import Checker, check_plan, plan_sql
 from orchestration.deploy.checks.procedure_statements import (
     attribute_statements,
     procedure_steps,

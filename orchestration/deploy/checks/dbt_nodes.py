@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from orchestration.deploy import artifacts
-from orchestration.deploy.checks.privileges import DbtNode, DbtProject
-from orchestration.deploy.checks.scripting import unquote
+from orchestration.deploy.checks.privilege_inputs import DbtNode, DbtProject
+from orchestration.deploy.checks.sql_text import unquote
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PROFILES_DIR = REPO_ROOT / "dbt_project"

@@ -11,12 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from orchestration.deploy.checks.dbt_nodes import dbt_invocations, load_dbt_project, profile_of
-from orchestration.deploy.checks.privileges import Inputs, PrivilegeReport, check_plan, plan_sql
-from orchestration.deploy.checks.procedure_statements import (
-    attribute_statements,
+from orchestration.deploy.checks.privilege_inputs import Inputs
+from orchestration.deploy.checks.privilege_results import PrivilegeReport
+from orchestration.deploy.checks.privileges import check_plan, plan_sql
+from orchestration.deploy.checks.procedure_recording import (
     graph_config_from_plan,
     record_handler_statements,
 )
+from orchestration.deploy.checks.procedure_statements import attribute_statements
 from orchestration.deploy.plan import render_plan
 from orchestration.deploy.settings import DeploySettings
 from orchestration.local.warehouse_server import read_statement_log
@@ -27,7 +29,7 @@ def production_inputs(
 ) -> Inputs:
     """Everything the checker needs besides the plan, made fresh: dbt's nodes (`dbt parse`,
     `dbt ls` of each invocation in the plan) and the procedures' statements (their handlers
-    run against an in-thread fakesnow, orchestration/deploy/checks/procedure_statements.py)."""
+    run against an in-thread fakesnow, orchestration/deploy/checks/procedure_recording.py)."""
     # commands.py stages the dbt project's profiles.yml with the transformer role
     role, warehouse = profile_of(settings.transformer_role, settings.warehouse, settings.database)
     dbt = load_dbt_project(

@@ -1,4 +1,5 @@
-"""What each Snowpark procedure sends to the warehouse, for the privilege checker.
+"""What each Snowpark procedure sends to the warehouse, for the privilege checker: the statements
+of a recorded run attributed to the procedures (procedure_recording.py records the run).
 
 The procedures are Python (snowpark_procs/handlers.py): their SQL is only known by running
 them. The warehouse's statement log (orchestration/local/warehouse_server.py) records every
@@ -7,11 +8,6 @@ before each step (orchestration/local/runner.py), and `record_handler_statements
 while it runs each procedure's production handler against an in-thread fakesnow. A step maps to
 its procedure through orchestration/graph.py (a procedure step's `handler`) and
 snowpark_procs/snowflake.yml (the procedure whose handler that is).
-
-Only what cannot run outside Snowflake is replaced there: SnowflakeFile (the designs come from
-memory, and which stage each procedure opened is recorded) and the answers to the few
-statements only Snowflake runs (the external function, TASK_HISTORY, notifications), which
-still reach the log.
 
 Not every statement a tagged session sends comes from a procedure: the local runner records
 its run history and refreshes the local directory tables in the same session. Those are the
@@ -22,28 +18,19 @@ a procedure step is the procedure's.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io
-import json
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Sequence
 from importlib import resources
-from pathlib import Path
-from typing import Any
-from unittest import mock
 
 from snowflake.connector.util_text import split_statements
 
 from orchestration.deploy.procedures import ProcedureSpec, load_procedures
 from orchestration.graph import INCREMENTAL, DbtStep, Pipeline, Step
 from orchestration.local.warehouse_server import LoggedStatement, query_tag_change
-from snowpark_procs import handlers
 
 
-def _normal(sql: str) -> str:
+def normal_sql(sql: str) -> str:
+    """The statement with its whitespace collapsed, without a trailing `;`, lower case."""
     return " ".join(sql.split()).rstrip(";").strip().lower()
 
 
@@ -53,9 +40,9 @@ def _package_statements(package: str) -> set[str]:
     for entry in resources.files(package).iterdir():
         if entry.name.endswith(".sql"):
             text = entry.read_text(encoding="utf-8")
-            found.add(_normal(text))
+            found.add(normal_sql(text))
             found |= {
-                _normal(statement)
+                normal_sql(statement)
                 for statement, _ in split_statements(io.StringIO(text), remove_comments=True)
                 if statement.strip()
             }
@@ -100,223 +87,7 @@ def attribute_statements(
         procedure = steps.get(statement.query_tag)
         if procedure is None or query_tag_change(statement.sql) is not None:
             continue
-        if _normal(statement.sql) in runner:
+        if normal_sql(statement.sql) in runner:
             continue
         found[procedure][statement.sql] = None
     return {procedure: tuple(sqls) for procedure, sqls in found.items() if sqls}
-
-
-# --- running the handlers -----------------------------------------------------------------
-
-_NOW = datetime(2026, 1, 1, 12, 0, 0)
-# Three designs: one read and rendered, one whose read times out and one whose render is
-# deferred, so the retry statements run as well.
-_SLOW_READ = "a/slow-read.png"
-_SLOW_RENDER = "a/slow-render.png"
-_FILES = ("a/ok.png", _SLOW_READ, _SLOW_RENDER)
-
-
-class _StageFiles:
-    """SnowflakeFile.open outside Snowflake: the designs from memory, and which stage each
-    step opened files on (an owner's-rights procedure reads them in its owner's context)."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.step = ""
-        self.opened: dict[str, set[str]] = {}
-
-    def open(self, file_location: str, mode: str = "r", *args: Any, **kwargs: Any) -> io.BytesIO:
-        stage, _, path = file_location.lstrip("@").partition("/")
-        self.opened.setdefault(self.step, set()).add(stage.lower())
-        if path == _SLOW_READ:
-            raise TimeoutError("read timed out")
-        return io.BytesIO(self.data)
-
-
-class _Warehouse:
-    """The session the handlers get. Statements go to fakesnow, whose StatementLog records them
-    with the session's tag; the few only Snowflake runs (the external function, TASK_HISTORY,
-    notifications: the snowpark_procs/sql files in `answers`) are written to the same log under
-    the same tag and answered here instead. Handlers only call session.sql(...).collect()."""
-
-    def __init__(self, session: Any, answers: Mapping[str, Any], log_path: Path) -> None:
-        self.session = session
-        self.answers = answers
-        self.log_path = log_path
-
-    def sql(self, query: str, params: Sequence[Any] | None = None) -> _Statement:
-        return _Statement(self, query, list(params or []))
-
-
-@dataclass(frozen=True)
-class _Statement:
-    warehouse: _Warehouse
-    query: str
-    params: list[Any]
-
-    def collect(self) -> list[Any]:
-        answer = self.warehouse.answers.get(_normal(self.query))
-        if answer is None:
-            return list(self.warehouse.session.sql(self.query, params=self.params).collect())
-        logged = LoggedStatement(self.query, self.warehouse.session.query_tag or "", "handlers")
-        with self.warehouse.log_path.open("a", encoding="utf-8") as log:
-            log.write(logged.to_json() + "\n")
-        return list(answer(self.params))
-
-
-def _render_rows(params: Sequence[Any]) -> list[Any]:
-    from snowflake.snowpark import Row
-
-    requests = json.loads(params[0])
-    return [
-        Row(REQUEST_INDEX=index, RENDER_RESULT=json.dumps(_render_answer(r["relative_path"])))
-        for index, r in enumerate(requests)
-    ]
-
-
-def _render_answer(relative_path: str) -> dict[str, Any]:
-    if relative_path == _SLOW_RENDER:
-        return {"status": "failed", "reason_code": "renderer_unavailable", "message": "busy"}
-    return {
-        "status": "ok",
-        "thumbnails": [
-            {
-                "size_px": size,
-                "thumbnail_key": f"v1/{relative_path}/{size}.webp",
-                "width_px": size,
-                "height_px": size,
-                "thumbnail_bytes": 100,
-            }
-            for size in handlers.THUMBNAIL_SIZES
-        ],
-    }
-
-
-def _task_rows(task_names: Sequence[str]) -> Any:
-    from snowflake.snowpark import Row
-
-    def rows(params: Sequence[Any]) -> list[Any]:
-        return [
-            Row(
-                NAME=name.upper(),
-                STATE="SUCCEEDED",
-                RETURN_VALUE=None,
-                ERROR_MESSAGE=None,
-                SCHEDULED_FROM="SCHEDULE",
-                ATTEMPT_NUMBER=1,
-                SCHEDULED_TIME=_NOW,
-                QUERY_START_TIME=_NOW,
-            )
-            for name in task_names
-        ]
-
-    return rows
-
-
-def _answers(task_names: Sequence[str]) -> dict[str, Any]:
-    """Production-only statements by their snowpark_procs/sql file (those that exist)."""
-    from snowpark_procs.sql import read_sql
-
-    by_file = {
-        "call_render_function": _render_rows,
-        "select_graph_run_tasks": _task_rows(task_names),
-        "send_heartbeat": lambda params: [],
-    }
-    answers: dict[str, Any] = {}
-    for name, answer in by_file.items():
-        with contextlib.suppress(FileNotFoundError):
-            answers[_normal(read_sql(name))] = answer
-    return answers
-
-
-def graph_config_from_plan(
-    statements: Sequence[str], pipeline: Pipeline = INCREMENTAL
-) -> dict[str, Any]:
-    """The CONFIG the plan gives the graph's root task (what SYSTEM$GET_TASK_GRAPH_CONFIG()
-    returns to every task of a scheduled run)."""
-    from orchestration.deploy import tasks
-
-    root = re.escape(tasks.root_task_name(pipeline))
-    pattern = re.compile(
-        rf"^create\s+(?:or\s+alter\s+|or\s+replace\s+)?task\s+(?:if\s+not\s+exists\s+)?"
-        rf"{root}\b.*?\bconfig\s*=\s*\$\$(?P<config>.*?)\$\$",
-        re.IGNORECASE | re.DOTALL,
-    )
-    for sql in statements:
-        match = pattern.match(sql.strip())
-        if match:
-            config: dict[str, Any] = json.loads(match.group("config"))
-            return config
-    raise ValueError(f"the plan creates no task {tasks.root_task_name(pipeline)} with a CONFIG")
-
-
-def record_handler_statements(
-    log_path: Path, graph: Mapping[str, Any], pipeline: Pipeline = INCREMENTAL
-) -> dict[str, tuple[str, ...]]:
-    """Run every procedure step's production handler, as Snowflake calls it (session, run id,
-    graph CONFIG), tagged with its step, against an in-thread fakesnow with the pipeline's
-    tables: a run serving a reconciliation request, then one serving a backfill request. `graph`
-    is the root's CONFIG (graph_config_from_plan). The statements land in `log_path` (the
-    StatementLog format); returns the stages each procedure opened files on."""
-    import snowflake.connector
-    from fakesnow.instance import FakeSnow
-    from snowflake.snowpark import Session
-    from snowflake.snowpark.files import SnowflakeFile
-
-    from orchestration import corpus
-    from orchestration.deploy.apply import local_connection_parameters
-    from orchestration.local.sql import local_sql_statements
-    from orchestration.local.warehouse_server import logged_fakesnow_in_thread
-    from snowpark_procs.run_config import RunConfig
-    from snowpark_procs.sql import sql_statements
-
-    png = corpus.png_with_alpha(64, 48, seed=1)
-    etag = hashlib.md5(png, usedforsecurity=False).hexdigest()  # a single-part upload's ETag
-    # the finalizer reads the graph run's tasks from TASK_HISTORY, named in the CONFIG
-    task_names = [str(name) for name in dict(graph.get("tasks") or {}).values()]
-    files = _StageFiles(png)
-    with (
-        logged_fakesnow_in_thread(FakeSnow(), log_path) as port,
-        mock.patch.object(SnowflakeFile, "open", files.open),
-    ):
-        parameters = local_connection_parameters(port)
-        connection = snowflake.connector.connect(**parameters)
-        try:
-            cursor = connection.cursor()
-            cursor.execute("create database if not exists pixelforge")
-            cursor.execute("use database pixelforge")
-            for statement in (*sql_statements("schema"), *local_sql_statements("objects")):
-                cursor.execute(statement)
-            cursor.executemany(
-                "insert into raw.designs_directory (relative_path, size, last_modified, md5, etag)"
-                " values (%s, %s, %s, %s, %s)",
-                [(path, len(png), _NOW, etag, etag) for path in _FILES],
-            )
-        finally:
-            connection.close()
-        session = Session.builder.configs(
-            {**parameters, "database": "PIXELFORGE", "schema": "RAW"}
-        ).create()
-        session.cancel_all = lambda: None  # type: ignore[method-assign]  # fakesnow lacks it
-        warehouse = _Warehouse(session, _answers(task_names), log_path)
-        window = (_NOW - timedelta(days=1), _NOW + timedelta(hours=1))
-        try:
-            for run_id, request in (
-                ("reconcile-run", RunConfig(mode="reconcile")),
-                (
-                    "backfill-run",
-                    RunConfig(mode="backfill", window_start=window[0], window_end=window[1]),
-                ),
-            ):
-                # queued untagged, as the nightly task and OPS.BACKFILL do; discover claims it
-                handlers.request_run(warehouse, request, f"request-{run_id}")
-                for step in (*pipeline.ordered_steps(), pipeline.finalizer):
-                    if isinstance(step, DbtStep):
-                        continue
-                    session.query_tag = files.step = step.name
-                    getattr(handlers, step.handler)(warehouse, run_id, json.dumps(graph))
-                    session.query_tag = files.step = ""
-        finally:
-            session.close()
-    steps = procedure_steps(pipeline)
-    return {steps[step]: tuple(sorted(stages)) for step, stages in files.opened.items() if step}

@@ -1,6 +1,5 @@
-"""Plain-text reading of Snowflake SQL for the deploy checks (privileges.py, catalog.py):
-top-level scanning (quotes, `$$` strings, parentheses and comments respected) and what a
-Snowflake Scripting block evaluates (`EXECUTE IMMEDIATE $$ ... $$`, SQL procedure bodies).
+"""What a Snowflake Scripting block evaluates, for the deploy checks (privileges, catalog):
+`EXECUTE IMMEDIATE $$ ... $$`, task bodies and SQL procedure bodies, read as text (sql_text.py).
 
 Snowflake Scripting ("Snowflake Scripting developer guide", https://docs.snowflake.com/en/
 developer-guide/snowflake-scripting/index): a block is `[DECLARE ...] BEGIN ... END;`; inside
@@ -13,142 +12,17 @@ check reads both); `block_statements` gives only the SQL (the privilege check).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
-
-
-def _scan(text: str) -> Iterator[tuple[int, str, int]]:
-    """(index, character, parenthesis depth) of every character outside quotes, `$$` strings
-    and comments; depth counts the parentheses open before the character."""
-    i = 0
-    depth = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "'":
-            i += 1
-            while i < n:
-                if text[i] == "\\":
-                    i += 2
-                    continue
-                if text[i] == "'":
-                    if i + 1 < n and text[i + 1] == "'":
-                        i += 2
-                        continue
-                    break
-                i += 1
-            i += 1
-            continue
-        if c == '"':
-            end = text.find('"', i + 1)
-            i = n if end < 0 else end + 1
-            continue
-        if text.startswith("$$", i):
-            end = text.find("$$", i + 2)
-            i = n if end < 0 else end + 2
-            continue
-        if text.startswith("--", i) or text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end + 1
-            continue
-        if text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            continue
-        if c == "(":
-            yield i, c, depth
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            yield i, c, depth
-        else:
-            yield i, c, depth
-        i += 1
-
-
-def strip_comments(text: str) -> str:
-    """The text without `--`, `//` and `/* */` comments (quoted and `$$` text untouched)."""
-    out: list[str] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        if text[i] == "'":
-            j = i + 1
-            while j < n:
-                if text[j] == "\\":
-                    j += 2
-                    continue
-                if text[j] == "'":
-                    if j + 1 < n and text[j + 1] == "'":
-                        j += 2
-                        continue
-                    break
-                j += 1
-            out.append(text[i : j + 1])
-            i = j + 1
-        elif text.startswith("$$", i):
-            end = text.find("$$", i + 2)
-            end = n if end < 0 else end + 2
-            out.append(text[i:end])
-            i = end
-        elif text.startswith("--", i) or text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
-
-
-def split_top_level(text: str, separator: str = ";") -> list[str]:
-    """Pieces of `text` between top-level separators (outside quotes, `$$` and parentheses)."""
-    pieces: list[str] = []
-    start = 0
-    for i, c, depth in _scan(text):
-        if c == separator and depth == 0:
-            pieces.append(text[start:i])
-            start = i + 1
-    pieces.append(text[start:])
-    return [p.strip() for p in pieces if p.strip()]
-
-
-def top_level_words(text: str) -> list[tuple[int, str]]:
-    """(index, lower-case word) of the words outside quotes, `$$` and parentheses."""
-    visible = {i for i, _c, depth in _scan(text) if depth == 0 and text[i] not in "()"}
-    return [
-        (match.start(), match.group().lower())
-        for match in _WORD.finditer(text)
-        if match.start() in visible and (match.start() == 0 or text[match.start() - 1] != ".")
-    ]
-
-
-def matching_paren(text: str, open_index: int) -> int:
-    """Index of the parenthesis closing the one at `open_index`."""
-    for i, c, depth in _scan(text[open_index:]):
-        if c == ")" and depth == 0:
-            return open_index + i
-    raise ValueError(
-        f"unbalanced parenthesis at {open_index}: {text[open_index : open_index + 60]}"
-    )
-
-
-def dollar_body(text: str) -> str | None:
-    """The content of the last `$$ ... $$` string of `text`, if any."""
-    match = re.search(r"\$\$(.*)\$\$\s*$", text, re.DOTALL)
-    return match.group(1) if match else None
-
-
-def unquote(literal: str) -> str:
-    """A single-quoted SQL string literal's value."""
-    inner = literal.strip()
-    if not (inner.startswith("'") and inner.endswith("'")):
-        raise ValueError(f"not a string literal: {literal[:60]}")
-    return inner[1:-1].replace("''", "'")
+from orchestration.deploy.checks.sql_text import (
+    dollar_body,
+    matching_paren,
+    scan,
+    split_top_level,
+    strip_comments,
+    top_level_words,
+    unquote,
+)
 
 
 @dataclass(frozen=True)
@@ -242,7 +116,7 @@ def _strip_control(piece: str) -> tuple[list[BlockPart], str]:
 
 def split_concatenation(expression: str) -> list[str]:
     """The operands of a top-level `a || b || c` expression."""
-    marks = [i for i, c, depth in _scan(expression) if c == "|" and depth == 0]
+    marks = [i for i, c, depth in scan(expression) if c == "|" and depth == 0]
     cuts = [i for i in marks if i + 1 in marks]
     pieces: list[str] = []
     start = 0

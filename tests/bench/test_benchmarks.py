@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bench.per_file_cells import kind_of
+from bench.approaches import kind_of
 from bench.render_batch import unique_variant
 from ecs_render.thumbnails import render_thumbnails
 from orchestration import corpus as demo

@@ -5,7 +5,7 @@ TASK_HISTORY's shape (`${task_history}`), the ops marts (ops_marts.*) and the fi
 (marts.*), and tells time only through `${now}` and `${since}` (the start of the evaluation
 window). A `Clock` says what those placeholders are where the rule runs:
 
-- production: Snowflake ALERTs (rendered by orchestration/deploy/plan.py) read the live
+- production: Snowflake ALERTs (rendered by orchestration/deploy/notifications.py) read the live
   INFORMATION_SCHEMA.TASK_HISTORY() and the alert's own scheduled times;
 - locally: orchestration/local/alerting.py runs the same SQL on the fakesnow server after a run,
   over the view ops.task_history, with the warehouse clock.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from string import Template
 from typing import Literal
 
-from orchestration.graph import INCREMENTAL, Pipeline
+from orchestration.graph import INCREMENTAL, ROOT_STEP, Pipeline
 
 Severity = Literal["page", "warning"]
 
@@ -77,15 +77,10 @@ class Clock:
     task_history: str
 
 
-def task_name(step: str) -> str:
-    """TASK_HISTORY's NAME of a step's task (orchestration/deploy/tasks.py: pixelforge_<step>)."""
-    return f"PIXELFORGE_{step.upper()}"
-
-
 def pipeline_task_names(pipeline: Pipeline = INCREMENTAL) -> tuple[str, ...]:
     """The graph's tasks: the production root, every step, the finalizer."""
-    steps = ("root", *(s.name for s in pipeline.ordered_steps()), pipeline.finalizer.name)
-    return tuple(task_name(step) for step in steps)
+    steps = (ROOT_STEP, *(s.name for s in pipeline.ordered_steps()), pipeline.finalizer.name)
+    return tuple(pipeline.task_history_name(step) for step in steps)
 
 
 LOCAL_CLOCK = Clock(
@@ -154,7 +149,7 @@ graph_runs as (
         max(completed_time) as completed_at,
         boolor_agg(state in ({_quoted(FAILED_STATES)})) as has_failed_task,
         boolor_agg(
-            name = '{task_name(pipeline.finalizer.name)}' and state = 'SUCCEEDED'
+            name = '{pipeline.task_history_name(pipeline.finalizer.name)}' and state = 'SUCCEEDED'
         ) as has_finished_finalizer
     from final_attempts
     group by graph_run_group_id

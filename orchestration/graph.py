@@ -68,6 +68,10 @@ class DbtStep:
 
 Step = ProcedureStep | ExternalFunctionStep | DbtStep
 
+# The step token of a graph's scheduled root task (production only: locally the runner starts
+# the steps itself).
+ROOT_STEP = "root"
+
 
 @dataclass(frozen=True)
 class Pipeline:
@@ -108,6 +112,18 @@ class Pipeline:
         """OVERLAP_POLICY of the root; the deprecated ALLOW_OVERLAPPING_EXECUTION = FALSE maps
         to NO_OVERLAP, TRUE to ALLOW_CHILD_OVERLAP ("CREATE TASK", usage notes)."""
         return "allow_child_overlap" if self.allow_overlap else "no_overlap"
+
+    def task_name(self, step: str) -> str:
+        """THE task-naming rule, `<pipeline>_<step>`: the task of a step, of the finalizer, of
+        the root (ROOT_STEP) or of a standalone task, unqualified and in lower case. Snowflake
+        stores the unquoted name in upper case, which TASK_HISTORY's NAME shows; the deploy
+        qualifies it with its schema (orchestration/deploy/tasks.py)."""
+        return f"{self.name}_{step}"
+
+    def task_history_name(self, step: str) -> str:
+        """That task's NAME in TASK_HISTORY: an unquoted identifier is stored in upper case
+        ("Identifier requirements", https://docs.snowflake.com/en/sql-reference/identifiers-syntax)."""
+        return self.task_name(step).upper()
 
     def step(self, name: str) -> Step:
         for step in self.steps:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from orchestration.deploy.plan import PlanStatement
 from orchestration.deploy.settings import SettingsError
+from orchestration.deploy.statements import PlanStatement
 
 Echo = Callable[[str], None]
 NETWORK_TIMEOUT_S = 60

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from ecs_render.batches import BATCH_PREFIX
 from ecs_render.storage import thumbnail_key
+from orchestration.alerts import NO_SUCCESS_MINUTES
 from orchestration.deploy import aws_lambda
 from orchestration.deploy.budget import RENDER_BUDGET, RenderBudget
-from orchestration.deploy.plan import NO_SUCCESS_MINUTES
 from orchestration.deploy.render import render_text
 
 API_STAGE = "prod"

@@ -17,8 +17,9 @@ from orchestration.deploy.apply import (
 )
 from orchestration.deploy.artifacts import build_artifacts
 from orchestration.deploy.aws import aws_template
-from orchestration.deploy.plan import LOCAL_SKIPS, plan_text, render_plan
+from orchestration.deploy.plan import plan_text, render_plan
 from orchestration.deploy.settings import DeploySettings, SettingsError
+from orchestration.deploy.statements import LOCAL_SKIPS
 
 console = Console(stderr=True)
 DEFAULT_OUT = Path("build/deploy")

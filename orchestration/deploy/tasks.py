@@ -1,9 +1,11 @@
-"""The production task graphs, derived from orchestration/graph.py: every decision lives here.
+"""The production task graph, derived from orchestration/graph.py: every decision lives here
+(the standalone nightly tasks are orchestration/deploy/standalone.py's).
 
-Naming: the scheduled root is `pixelforge_root`; it owns SCHEDULE, CONFIG and the graph-level
-settings, and its body consumes the directory-table stream (so the stream never goes stale and
-its events stay auditable). Each step becomes `pixelforge_<step>` AFTER its predecessors (the
-first steps AFTER the root); the finalizer is `pixelforge_<finalizer>` with FINALIZE = root.
+Naming (Pipeline.task_name, `<pipeline>_<step>` in schema ops): the scheduled root is
+`pixelforge_root`; it owns SCHEDULE, CONFIG and the graph-level settings, and its body consumes
+the directory-table stream (so the stream never goes stale and its events stay auditable). Each
+step becomes `pixelforge_<step>` AFTER its predecessors (the first steps AFTER the root); the
+finalizer is `pixelforge_<finalizer>` with FINALIZE = root.
 
 Each procedure task sets its procedure's JSON summary as its return value, which TASK_HISTORY
 keeps as RETURN_VALUE: the finalizer procedure (snowpark_procs.handlers.finalize) reads the
@@ -20,21 +22,22 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ecs_render.storage import thumbnail_key
 from orchestration.deploy import dbt_versions
-from orchestration.graph import DbtStep, ExternalFunctionStep, Pipeline, ProcedureStep, Step
+from orchestration.deploy.names import DBT_PROJECT, PROCEDURE_SCHEMA, TASK_SCHEMA
+from orchestration.graph import (
+    ROOT_STEP,
+    DbtStep,
+    ExternalFunctionStep,
+    Pipeline,
+    ProcedureStep,
+    Step,
+)
 
-TASK_SCHEMA = "ops"  # tasks of one graph share a schema, and dbt tasks the dbt project's schema
-PROCEDURE_SCHEMA = "raw"
-DBT_PROJECT = "ops.pixelforge_dbt"
 RUN_ID_SQL = "system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID')"
 # The graph's CONFIG (graph_config): the bounded steps' budget, the finalizer's task names and
 # heartbeat integration, read by each handler (snowpark_procs.run_config.RunConfig.from_json,
 # snowpark_procs.handlers.GraphSettings). A run's mode is the request its discover step claims.
 RUN_CONFIG_SQL = "system$get_task_graph_config()"
-
-# The TASK_HISTORY copy: hourly is well inside ACCOUNT_USAGE's 45 min latency and 365 days.
-PROPOSED_HISTORY_COPY_CRON = "17 * * * *"
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,14 @@ class TaskSpec:
         return self.schedule is not None
 
 
-def task_name(step_name: str) -> str:
-    return f"{TASK_SCHEMA}.pixelforge_{step_name}"
+def task_name(pipeline: Pipeline, step_name: str) -> str:
+    """A task's name in the plan: its schema and the pipeline's naming rule
+    (orchestration/graph.py, Pipeline.task_name)."""
+    return f"{TASK_SCHEMA}.{pipeline.task_name(step_name)}"
 
 
 def root_task_name(pipeline: Pipeline) -> str:
-    return task_name("root")
+    return task_name(pipeline, ROOT_STEP)
 
 
 def snowflake_cron(expression: str, time_zone: str) -> str:
@@ -88,23 +93,17 @@ def snowflake_cron(expression: str, time_zone: str) -> str:
     return f"USING CRON {' '.join(fields)} {time_zone}"
 
 
-def task_history_name(step_name: str) -> str:
-    """A task's NAME in TASK_HISTORY: unquoted identifiers are stored in upper case
-    ("Identifier requirements", https://docs.snowflake.com/en/sql-reference/identifiers-syntax)."""
-    return task_name(step_name).rsplit(".", 1)[-1].upper()
-
-
 def graph_config(pipeline: Pipeline, heartbeat_integration: str | None = None) -> dict[str, Any]:
     """The root's CONFIG: every run is incremental unless its discover step claims a request;
     the bounded steps' budget; the tasks whose success the finalizer checks (root and steps,
-    keyed by step; a JSON object's key order is not kept, so "root" names the root)."""
+    keyed by step; a JSON object's key order is not kept, so ROOT_STEP names the root)."""
     config: dict[str, Any] = {
         "mode": "incremental",
         "pipeline": pipeline.name,
         "step_budget_s": pipeline.step_budget_s,
         "tasks": {
-            name: task_history_name(name)
-            for name in ("root", *(step.name for step in pipeline.ordered_steps()))
+            name: pipeline.task_history_name(name)
+            for name in (ROOT_STEP, *(step.name for step in pipeline.ordered_steps()))
         },
     }
     if heartbeat_integration:
@@ -209,10 +208,10 @@ def incremental_tasks(
     ]
     specs.extend(
         TaskSpec(
-            name=task_name(step.name),
+            name=task_name(pipeline, step.name),
             body=procedure_task_body(step),
             warehouse=step_warehouse(step, warehouse),
-            after=tuple(task_name(p) for p in step.after) or (root,),
+            after=tuple(task_name(pipeline, p) for p in step.after) or (root,),
             timeout_ms=pipeline.step_timeout_ms,
             comment=f"{pipeline.name}: step {step.name} ({_kind(step)})",
         )
@@ -221,7 +220,7 @@ def incremental_tasks(
     final = pipeline.finalizer
     specs.append(
         TaskSpec(
-            name=task_name(final.name),
+            name=task_name(pipeline, final.name),
             # the finalize procedure: outcomes from TASK_HISTORY, OPS.PIPELINE_RUNS, the
             # discovery state after a success, the run request, the heartbeat
             body=procedure_task_body(final),
@@ -232,99 +231,6 @@ def incremental_tasks(
         )
     )
     return tuple(specs)
-
-
-def thumbnail_slices() -> tuple[str, ...]:
-    """The thumbnails stage's refresh SUBPATHs, from the render service's key layout
-    (ecs_render.storage.thumbnail_key: v1/<sha256[:2]>/...): one per two-hex-digit prefix."""
-    slices = []
-    for value in range(256):
-        prefix = f"{value:02x}"
-        key = thumbnail_key(prefix * 32, 0, 0)
-        folder = key[: key.index("/", key.index("/") + 1) + 1]
-        if folder.split("/")[1] != prefix:
-            raise ValueError(f"thumbnail keys are no longer fanned out by sha256[:2]: {key}")
-        slices.append(folder)
-    return tuple(slices)
-
-
-def reconciliation_task(pipeline: Pipeline, error_integration: str) -> TaskSpec:
-    """Nightly: re-list both stages (S3 events lost on the way) in SUBPATH slices, then request
-    a reconcile run, which compares everything set-based and repairs through the normal steps.
-
-    A manual refresh of a whole large stage is slow and blocks the automated refreshes until it
-    completes ("Manage directory tables",
-    https://docs.snowflake.com/en/user-guide/data-load-dirtables-manage), hence the slices:
-    the thumbnails stage by its key layout (thumbnail_slices), the designs stage by the
-    top-level folders its directory table knows. That misses a brand-new top-level folder all
-    of whose S3 events were lost, and files at the bucket's root: a full refresh an operator
-    runs catches those (docs/runbook.md). The request is queued even while the root is
-    suspended (SHOW TASKS' state, "SHOW TASKS",
-    https://docs.snowflake.com/en/sql-reference/sql/show-tasks); the root is executed only when
-    started, as the local scheduler does.
-    """
-    root = root_task_name(pipeline)
-    root_schema, root_name = root.rsplit(".", 1)
-    slices = json.dumps(list(thumbnail_slices()), separators=(",", ":"))
-    body = "\n".join(
-        [
-            "execute immediate $$",
-            "declare",
-            "    design_folders cursor for",
-            "        select distinct split_part(relative_path, '/', 1) || '/' as subpath",
-            "        from directory(@raw.designs_stage)",
-            "        where contains(relative_path, '/');",
-            "    thumbnail_folders cursor for",
-            "        select value::varchar as subpath",
-            f"        from table(flatten(input => parse_json('{slices}')));",
-            "    root_state varchar;",
-            "begin",
-            "    for folder in design_folders do",
-            "        execute immediate 'alter stage raw.designs_stage refresh subpath = '''",
-            "            || replace(folder.subpath, '''', '''''') || '''';",
-            "    end for;",
-            "    for folder in thumbnail_folders do",
-            "        execute immediate 'alter stage raw.thumbnails_stage refresh subpath = '''",
-            "            || folder.subpath || '''';",
-            "    end for;",
-            "    insert into ops.run_requests (",
-            "        request_id, mode, requested_at, state, attempts",
-            "    )",
-            "    select uuid_string(), 'reconcile', sysdate(), 'PENDING', 0;",
-            f"    show tasks like '{root_name.upper()}' in schema {root_schema};",
-            '    root_state := (select "state" from table(result_scan(last_query_id())));',
-            "    if (root_state = 'started') then",
-            f"        execute task {root};",
-            "        return 'reconciliation requested; a run of the graph serves it';",
-            "    end if;",
-            "    return 'reconciliation requested; the root is suspended: it runs once resumed';",
-            "end;",
-            "$$",
-        ]
-    )
-    return TaskSpec(
-        name=task_name("reconcile"),
-        body=body,
-        schedule=snowflake_cron(pipeline.reconciliation_cron, pipeline.time_zone),
-        auto_retry_attempts=1,
-        suspend_after_failures=3,
-        overlap_policy="no_overlap",
-        timeout_ms=pipeline.reconciliation_timeout_ms,
-        error_integration=error_integration,
-        comment=f"{pipeline.name}: nightly reconciliation (re-list stages, request a reconcile)",
-    )
-
-
-def history_copy_task(body: str) -> TaskSpec:
-    return TaskSpec(
-        name=task_name("archive_task_history"),
-        body=body,
-        schedule=snowflake_cron(PROPOSED_HISTORY_COPY_CRON, "UTC"),
-        suspend_after_failures=3,
-        overlap_policy="no_overlap",
-        timeout_ms=15 * 60 * 1000,
-        comment="copies ACCOUNT_USAGE.TASK_HISTORY into ops.task_history_archive (365 days+)",
-    )
 
 
 def _kind(step: Step) -> str:

@@ -159,3 +159,49 @@ create table if not exists ops.reconciliation_checks (
     checked_at timestamp_ntz not null,
     primary key (run_id, check_name)
 );
+
+-- Directory-table events, appended by the production root task as it consumes
+-- raw.designs_stream (the local stack has no stream: the table stays empty).
+-- `action` is the stream's METADATA$ACTION under its own name.
+-- noqa: disable=RF04
+create table if not exists ops.directory_events (
+    relative_path varchar not null,
+    etag varchar,
+    size number(38, 0),
+    action varchar not null,
+    is_update boolean not null,
+    run_id varchar not null,
+    observed_at timestamp_ntz not null
+);
+-- noqa: enable=RF04
+
+-- ACCOUNT_USAGE.TASK_HISTORY copied hourly in production (key:
+-- graph_run_group_id, attempt_number, name), so task runs stay queryable for as
+-- long as this table keeps them (365 days+); ops.task_history reads it there.
+-- Locally ops.task_history is the runner's view (orchestration/local/
+-- objects.sql) and this table stays empty.
+create table if not exists ops.task_history_archive (
+    query_id varchar,
+    name varchar not null,
+    database_name varchar,
+    schema_name varchar,
+    query_text varchar,
+    condition_text varchar,
+    state varchar not null,
+    error_code varchar,
+    error_message varchar,
+    scheduled_time timestamp_ntz,
+    query_start_time timestamp_ntz,
+    next_scheduled_time timestamp_ntz,
+    completed_time timestamp_ntz,
+    root_task_id varchar,
+    graph_version number(38, 0),
+    run_id number(38, 0),
+    return_value varchar,
+    scheduled_from varchar,
+    attempt_number number(38, 0) not null,
+    config varchar,
+    graph_run_group_id varchar not null,
+    copied_at timestamp_ntz not null,
+    primary key (graph_run_group_id, attempt_number, name)
+);

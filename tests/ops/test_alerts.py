@@ -186,7 +186,7 @@ def test_task_names_follow_the_deploy_renderer():
     names = pipeline_task_names(INCREMENTAL)
     assert tasks.root_task_name(INCREMENTAL).split(".")[-1].upper() in names
     for step in (*INCREMENTAL.ordered_steps(), INCREMENTAL.finalizer):
-        assert tasks.task_name(step.name).split(".")[-1].upper() in names
+        assert tasks.task_name(INCREMENTAL, step.name).split(".")[-1].upper() in names
 
 
 def test_conditions_are_snowflake_sql_in_both_clocks():

@@ -20,20 +20,17 @@ from typer.testing import CliRunner
 from ecs_render.storage import thumbnail_key
 from orchestration.alerts import alert_rules
 from orchestration.deploy import DeploySettings, SettingsError, plan_text, render_plan
+from orchestration.deploy.account import ACCOUNT_GUARDRAILS
 from orchestration.deploy.apply import ApplyError, apply_statements, select_for_target
 from orchestration.deploy.budget import RenderBudget
 from orchestration.deploy.commands import register
-from orchestration.deploy.plan import (
-    ACCOUNT_GUARDRAILS,
-    LOCAL_SKIPS,
-    SERVICE_NETWORK_POLICY,
-    SERVICE_NETWORK_RULE,
-    PlanStatement,
-    notification_helper,
-    sqlfluff_gap,
-)
+from orchestration.deploy.names import SERVICE_NETWORK_POLICY, SERVICE_NETWORK_RULE
+from orchestration.deploy.notifications import notification_helper
+from orchestration.deploy.plan import sqlfluff_gap
 from orchestration.deploy.procedures import FREEZE_OMITS, load_procedures
-from orchestration.deploy.tasks import snowflake_cron, thumbnail_slices
+from orchestration.deploy.standalone import thumbnail_slices
+from orchestration.deploy.statements import LOCAL_SKIPS, PlanStatement
+from orchestration.deploy.tasks import snowflake_cron
 from orchestration.graph import INCREMENTAL, DbtStep, ProcedureStep, RetryPolicy
 from snowpark_procs import handlers
 from snowpark_procs.sql import read_sql

@@ -125,11 +125,6 @@ create table if not exists ops.reconciliation_checks (
     checked_at timestamp_ntz not null,
     primary key (run_id, check_name)
 );
-create schema if not exists staging;
-create schema if not exists intermediate;
-create schema if not exists marts;
-create schema if not exists ops_marts;
--- Directory-table events, appended by the root task as it consumes raw.designs_stream.
 create table if not exists ops.directory_events (
     relative_path varchar not null,
     etag varchar,
@@ -139,8 +134,6 @@ create table if not exists ops.directory_events (
     run_id varchar not null,
     observed_at timestamp_ntz not null
 );
--- ACCOUNT_USAGE.TASK_HISTORY copied hourly (key: graph_run_group_id, attempt_number, name), so
--- task runs stay queryable for as long as this table keeps them (365 days+).
 create table if not exists ops.task_history_archive (
     query_id varchar,
     name varchar not null,
@@ -166,6 +159,10 @@ create table if not exists ops.task_history_archive (
     copied_at timestamp_ntz not null,
     primary key (graph_run_group_id, attempt_number, name)
 );
+create schema if not exists staging;
+create schema if not exists intermediate;
+create schema if not exists marts;
+create schema if not exists ops_marts;
 -- The production ops.task_history: the archived TASK_HISTORY with the local view's columns
 -- (orchestration/local/objects.sql), so operators' queries read the same everywhere.
 create or replace view ops.task_history as

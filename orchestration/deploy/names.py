@@ -1,0 +1,40 @@
+"""Names of the Snowflake objects the deploy creates, each declared once.
+
+The plan's sections, its grants, the task bodies and the checks read these; the task names are
+derived from the pipeline (orchestration/graph.py, `Pipeline.task_name`) and qualified in
+orchestration/deploy/tasks.py.
+"""
+
+from __future__ import annotations
+
+# Integrations: each an AWS handshake (docs/deploy.md), created once and then altered.
+STORAGE_INTEGRATION = "pixelforge_designs"
+API_INTEGRATION = "pixelforge_render_api"
+ALERTS_INTEGRATION = "pixelforge_alerts"
+HEARTBEAT_INTEGRATION = "pixelforge_heartbeat"
+
+# Schemas beyond raw and ops (which snowpark_procs/sql/schema.sql creates): dbt's layers.
+DBT_SCHEMAS = ("staging", "intermediate", "marts", "ops_marts")
+# Tasks of one graph share a schema; the step procedures live in raw.
+TASK_SCHEMA = "ops"
+PROCEDURE_SCHEMA = "raw"
+DBT_PROJECT = "ops.pixelforge_dbt"
+
+# The external function the render step's procedure calls
+# (snowpark_procs/sql/call_render_function.sql).
+RENDER_FUNCTION = "raw.render_thumbnail"
+RENDER_FUNCTION_ARGUMENTS = ("varchar", "varchar", "varchar", "number")
+
+# OPS.BACKFILL(start, end), which operators call.
+BACKFILL_PROCEDURE = "ops.backfill"
+BACKFILL_ARGUMENTS = ("timestamp_tz", "timestamp_tz")
+
+# The service users' network policy (PIXELFORGE_SERVICE_USERS): an ingress rule in ops, the
+# database's own schema for objects no step reads, and an account-level policy naming it.
+SERVICE_NETWORK_RULE = "ops.pixelforge_service_ingress"
+SERVICE_NETWORK_POLICY = "pixelforge_service_users"
+
+
+def signature(name: str, arguments: tuple[str, ...]) -> str:
+    """`name(type, ...)`, how GRANT ... ON FUNCTION / PROCEDURE names one overload."""
+    return f"{name}({', '.join(arguments)})"

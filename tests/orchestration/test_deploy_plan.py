@@ -262,7 +262,7 @@ def test_tasks_are_suspended_first_and_resumed_last(plan: list[PlanStatement]) -
     assert suspend < first_task < resume
     last_task = max(i for i, s in enumerate(sqls) if s.startswith("create or alter task"))
     assert resume > last_task
-    no_resume = dataclasses.replace(DeploySettings.with_placeholders(), resume_tasks=False)
+    no_resume = DeploySettings.with_placeholders().model_copy(update={"resume_tasks": False})
     held = [s.sql for s in render_plan(no_resume)]
     assert not any(s.endswith(" resume") or "task_dependents_enable" in s for s in held)
 

@@ -20,22 +20,32 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class ProcedureStep:
-    """A Snowpark procedure; `handler` is its function in snowpark_procs.handlers."""
+    """A Snowpark procedure raw.<handler>; `handler` is its function in snowpark_procs.handlers,
+    by default the step's own name (one name for the step, its procedure and its task)."""
 
     name: str
-    handler: str
+    handler: str = ""
     after: tuple[str, ...] = ()
     serverless: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.handler:
+            object.__setattr__(self, "handler", self.name)
 
 
 @dataclass(frozen=True)
 class ExternalFunctionStep:
-    """Thumbnail rendering: a procedure that calls the renderer through an external function."""
+    """Thumbnail rendering: a procedure that calls the renderer through an external function,
+    both named like the step (orchestration/deploy/names.py RENDER_FUNCTION)."""
 
     name: str
-    handler: str
+    handler: str = ""
     after: tuple[str, ...] = ()
     serverless: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.handler:
+            object.__setattr__(self, "handler", self.name)
 
 
 @dataclass(frozen=True)
@@ -153,13 +163,12 @@ INCREMENTAL = Pipeline(
     schedule_cron="*/15 * * * *",
     time_zone="UTC",
     steps=(
-        ProcedureStep("discover", handler="discover"),
-        ProcedureStep("extract_metadata", handler="extract_metadata", after=("discover",)),
-        ExternalFunctionStep(
-            "render_thumbnails", handler="render_thumbnails", after=("extract_metadata",)
-        ),
+        ProcedureStep("discover"),
+        ProcedureStep("extract_metadata", after=("discover",)),
+        ExternalFunctionStep("render_thumbnails", after=("extract_metadata",)),
         DbtStep("validate", selector="validate", after=("render_thumbnails",)),
         DbtStep("load", selector="load", after=("validate",)),
     ),
-    finalizer=ProcedureStep("finalize", handler="finalize"),
+    # its procedure raw.finalize records the run (snowpark_procs.handlers.finalize)
+    finalizer=ProcedureStep("finalize"),
 )

@@ -21,8 +21,12 @@ PROCEDURE_SCHEMA = "raw"
 DBT_PROJECT = "ops.pixelforge_dbt"
 
 # The external function the render step's procedure calls
-# (snowpark_procs/sql/call_render_function.sql).
-RENDER_FUNCTION = "raw.render_thumbnail"
+# (snowpark_procs/sql/call_render_function.sql), named like the step and its procedure: a
+# function and a procedure of one schema may share a name when their signatures differ
+# ("Naming and overloading procedures and UDFs",
+# https://docs.snowflake.com/en/developer-guide/udf-stored-procedure-naming-conventions), and
+# CALL only resolves procedures, a SELECT only functions.
+RENDER_FUNCTION = "raw.render_thumbnails"
 RENDER_FUNCTION_ARGUMENTS = ("varchar", "varchar", "varchar", "number")
 
 # OPS.BACKFILL(start, end), which operators call.

@@ -1,4 +1,4 @@
-"""Local counterpart of the external function raw.render_thumbnail.
+"""Local counterpart of the external function raw.render_thumbnails.
 
 Snowflake batches rows and POSTs them to the API Gateway endpoint in the external-function wire
 format; this does the same to the render service on loopback, so the service sees exactly the

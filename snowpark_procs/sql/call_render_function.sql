@@ -2,7 +2,7 @@
 -- the renderer through the external function. Binds: batch JSON of requests.
 select
     item.index as request_index,
-    raw.render_thumbnail(
+    raw.render_thumbnails(
         item.value:relative_path::varchar,
         item.value:etag::varchar,
         item.value:sha256::varchar,

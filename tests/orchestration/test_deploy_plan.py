@@ -18,8 +18,8 @@ from typer import Typer
 from typer.testing import CliRunner
 
 from ecs_render.storage import thumbnail_key
-from orchestration.alerts import alert_rules
-from orchestration.deploy import DeploySettings, SettingsError, plan_text, render_plan
+from orchestration.alerts import alert_rules, pipeline_task_names
+from orchestration.deploy import DeploySettings, SettingsError, names, plan_text, render_plan
 from orchestration.deploy.account import ACCOUNT_GUARDRAILS
 from orchestration.deploy.apply import ApplyError, apply_statements, select_for_target
 from orchestration.deploy.budget import RenderBudget
@@ -31,7 +31,13 @@ from orchestration.deploy.procedures import FREEZE_OMITS, load_procedures
 from orchestration.deploy.standalone import thumbnail_slices
 from orchestration.deploy.statements import LOCAL_SKIPS, PlanStatement
 from orchestration.deploy.tasks import snowflake_cron
-from orchestration.graph import INCREMENTAL, DbtStep, ProcedureStep, RetryPolicy
+from orchestration.graph import (
+    INCREMENTAL,
+    DbtStep,
+    ExternalFunctionStep,
+    ProcedureStep,
+    RetryPolicy,
+)
 from snowpark_procs import handlers
 from snowpark_procs.sql import read_sql
 from tests.fakesnow_server import fakesnow_server
@@ -220,6 +226,39 @@ def test_task_graph_follows_graph_py(plan: list[PlanStatement]) -> None:
     assert "finalize = ops.pixelforge_root" in final
     assert "call raw.finalize(" in final
     assert "allow_overlapping_execution" not in plan_text(plan)  # deprecated (CREATE TASK)
+
+
+def test_task_names_follow_the_pipeline_name(placeholder_settings: DeploySettings) -> None:
+    """Pipeline.task_name is the one naming rule: renaming the pipeline renames every task, the
+    finalizer's task names, the alerts' task filter and the tasks the deploy suspends."""
+    acme = dataclasses.replace(INCREMENTAL, name="acme")
+    plan = render_plan(placeholder_settings, pipeline=acme)
+    created = [m.group(1) for s in plan if (m := re.match(r"create or alter task (\S+)", s.sql))]
+    assert created and all(name.startswith("ops.acme_") for name in created), created
+    assert "ops.acme_root" in created
+    assert "ops.acme_reconcile" in created and "ops.acme_archive_task_history" in created
+    config = json.loads(
+        re.search(r"config = \$\$(.*?)\$\$", _task_sql(plan, "acme_root"), re.S).group(1)
+    )
+    assert set(config["tasks"].values()) == {
+        acme.task_history_name(step) for step in ("root", *(s.name for s in acme.steps))
+    }
+    assert all(name.startswith("ACME_") for name in pipeline_task_names(acme))
+    assert "pixelforge_root" not in plan_text(plan)
+
+
+def test_steps_share_their_name_with_their_procedure_and_function() -> None:
+    """The finalizer step is its procedure raw.finalize; the render step, its procedure and
+    the external function it calls are named alike."""
+    for step in (*INCREMENTAL.steps, INCREMENTAL.finalizer):
+        if isinstance(step, ProcedureStep | ExternalFunctionStep):
+            assert step.handler == step.name
+    (render,) = [s for s in INCREMENTAL.steps if isinstance(s, ExternalFunctionStep)]
+    assert f"raw.{render.name}" == names.RENDER_FUNCTION
+    assert f"{names.RENDER_FUNCTION}(" in read_sql("call_render_function")
+    text = plan_text(render_plan(DeploySettings.with_placeholders()))
+    assert f"create or replace external function {names.RENDER_FUNCTION}(" in text
+    assert f"call raw.{INCREMENTAL.finalizer.name}(" in text
 
 
 def test_changing_the_graph_changes_the_plan(placeholder_settings: DeploySettings) -> None:

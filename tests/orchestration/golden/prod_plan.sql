@@ -433,7 +433,7 @@ use role pixelforge_render;
 -- asynchronous protocol; ecs_render/protocol.py). MAX_BATCH_ROWS = 45: floor(600 s async timeout x
 -- 0.5 usable / (2.2 CPU-s worst file x 1.5 derate x 8 batches in flight / 4 workers = 6.60 s per
 -- row))
-create or replace external function raw.render_thumbnail(
+create or replace external function raw.render_thumbnails(
     relative_path varchar,
     etag varchar,
     sha256 varchar,
@@ -445,7 +445,7 @@ create or replace external function raw.render_thumbnail(
     max_batch_rows = 45
     compression = auto
     as '<PIXELFORGE_RENDER_API_URL>render';
-grant usage on function pixelforge.raw.render_thumbnail(varchar, varchar, varchar, number) to role pixelforge_loader;
+grant usage on function pixelforge.raw.render_thumbnails(varchar, varchar, varchar, number) to role pixelforge_loader;
 
 -- ==== dbt project ====
 use role pixelforge_orchestrator;

@@ -38,6 +38,7 @@ from orchestration.graph import (
     ProcedureStep,
     RetryPolicy,
 )
+from orchestration.local.sql import local_sql_statements
 from snowpark_procs import handlers
 from snowpark_procs.sql import read_sql
 from tests.fakesnow_server import fakesnow_server
@@ -245,6 +246,14 @@ def test_task_names_follow_the_pipeline_name(placeholder_settings: DeploySetting
     }
     assert all(name.startswith("ACME_") for name in pipeline_task_names(acme))
     assert "pixelforge_root" not in plan_text(plan)
+
+
+def test_local_task_history_names_tasks_by_the_same_rule() -> None:
+    """The local TASK_HISTORY stand-in (orchestration/local/objects.sql) is SQL and cannot call
+    Pipeline.task_name: its name column spells the rule, checked against it here."""
+    (view,) = [s for s in local_sql_statements("objects") if "view ops.task_history" in s]
+    prefix = INCREMENTAL.task_name("")
+    assert f"upper('{prefix}' || steps.step) as name" in view
 
 
 def test_steps_share_their_name_with_their_procedure_and_function() -> None:

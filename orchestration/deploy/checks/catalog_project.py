@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from orchestration.deploy.procedures import REPO_ROOT
+
 DBT_PROJECT_FILE = REPO_ROOT / "dbt_project.yml"
 
 

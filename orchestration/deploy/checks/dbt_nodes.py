@@ -23,8 +23,8 @@ import yaml
 from orchestration.deploy import artifacts
 from orchestration.deploy.checks.privilege_inputs import DbtNode, DbtProject
 from orchestration.deploy.checks.sql_text import unquote
+from orchestration.deploy.procedures import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 PROFILES_DIR = REPO_ROOT / "dbt_project"
 BUILT_TYPES = frozenset({"model", "seed", "snapshot", "test", "unit_test"})
 _ARGS = re.compile(r"execute\s+dbt\s+project\s+[\w$.]+\s+args\s*=\s*('(?:[^']|'')*')", re.I)

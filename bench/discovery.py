@@ -26,6 +26,7 @@ from typing import Any
 from bench.common import parse_options, print_table, write_results
 from bench.warehouse import Warehouse, fakesnow_warehouse
 from orchestration.local.sql import local_sql_statements
+from pixelforge_core.render_wire import THUMBNAIL_SIZES
 from snowpark_procs.sql import read_sql
 
 FULL_KEYS = 8_000_000
@@ -33,7 +34,6 @@ TARGET_S = 60.0
 # one 15-minute run's changes, and what a night's reconciliation finds
 RUN_CHANGES = {"new": 2_000, "updated": 500, "deleted": 100}
 MISSED_EVENTS = {"new": 300, "updated": 100, "deleted": 50}
-THUMBNAIL_SIZES = (1024, 256)
 
 
 def _key(i: str) -> str:

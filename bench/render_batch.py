@@ -42,7 +42,7 @@ from bench.common import (
 from bench.per_file import REDUCED_FILES
 from orchestration.local.external_function import HttpRenderer, PollBackoff
 from orchestration.local.loopback import free_port
-from snowpark_procs.rendering import RenderRequest
+from pixelforge_core.render_wire import RenderRequest
 
 BATCH_ROWS = 50  # Snowflake's usual external-function batch for this function
 CONCURRENT_BATCHES = 2  # Snowflake sends several batches of one query at once

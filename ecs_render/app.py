@@ -48,20 +48,22 @@ from ecs_render.protocol import (
     BAD_CONTENT_LENGTH,
     BAD_GZIP,
     BODY_TOO_LARGE,
-    RENDERER_UNAVAILABLE,
-    STORAGE_UNAVAILABLE,
     TOO_MANY_ROWS,
     BatchError,
     RenderRequest,
-    RenderResult,
     RowFailure,
     build_response,
-    failed_result,
     max_batch_bytes,
     parse_batch,
 )
 from ecs_render.settings import MIB, RenderSettings
 from ecs_render.storage import ensure_thumbnails, make_s3_client
+from pixelforge_core.render_wire import (
+    RENDERER_UNAVAILABLE,
+    STORAGE_UNAVAILABLE,
+    RenderResult,
+    failed_result,
+)
 
 logger = logging.getLogger("ecs_render")
 

@@ -36,10 +36,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from ecs_render.protocol import RENDERER_UNAVAILABLE
 from ecs_render.results import RenderFailure, Thumbnail
 from ecs_render.worker_frames import Frame, FrameError, FrameTimeoutError, receive_frame, send_frame
-from snowpark_procs.reason_codes import ALL_REASON_CODES, RENDER_FAILED, RENDER_TIMEOUT
+from pixelforge_core.reason_codes import ALL_REASON_CODES, RENDER_FAILED, RENDER_TIMEOUT
+from pixelforge_core.render_wire import RENDERER_UNAVAILABLE
 
 logger = logging.getLogger("ecs_render")
 

@@ -18,15 +18,11 @@ import re
 import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from ecs_render.settings import DEFAULT_MAX_BATCH_ROWS
-from snowpark_procs.reason_codes import RENDER_FAILED
-
-# Reason codes outside dbt_project/seeds/quality_rules.csv on purpose: they say nothing about the
-# file (S3 or the service failed), so the caller records nothing and retries the row later.
-STORAGE_UNAVAILABLE = "storage_unavailable"
-RENDERER_UNAVAILABLE = "renderer_unavailable"
+from pixelforge_core.reason_codes import RENDER_FAILED
+from pixelforge_core.render_wire import RenderResult, failed_result, result_to_json
 
 ROW_ARITY = 5  # row_number, relative_path, etag, sha256, size_bytes
 MAX_KEY_CHARS = 1024  # S3's key length limit
@@ -86,37 +82,11 @@ class RenderRequest:
 
 
 @dataclass(frozen=True)
-class ThumbnailResult:
-    size_px: int
-    thumbnail_key: str
-    width_px: int
-    height_px: int
-    thumbnail_bytes: int
-    created: bool  # False when the object already existed (put-if-absent found it)
-
-
-@dataclass(frozen=True)
-class RenderResult:
-    status: Literal["ok", "failed"]
-    reason_code: str | None = None
-    message: str | None = None
-    thumbnails: tuple[ThumbnailResult, ...] = ()
-
-
-@dataclass(frozen=True)
 class RowFailure:
     """A row of a well-formed batch that cannot be rendered as sent."""
 
     row_number: int
     result: RenderResult
-
-
-def ok_result(thumbnails: Sequence[ThumbnailResult]) -> RenderResult:
-    return RenderResult(status="ok", thumbnails=tuple(thumbnails))
-
-
-def failed_result(reason_code: str, message: str) -> RenderResult:
-    return RenderResult(status="failed", reason_code=reason_code, message=message)
 
 
 def max_batch_bytes(max_rows: int) -> int:
@@ -265,25 +235,6 @@ def _show(value: object) -> str:
 
 def _malformed(row_number: int, message: str) -> RowFailure:
     return RowFailure(row_number, failed_result(RENDER_FAILED, f"malformed row: {message}"))
-
-
-def result_to_json(result: RenderResult) -> dict[str, Any]:
-    return {
-        "status": result.status,
-        "reason_code": result.reason_code,
-        "message": result.message,
-        "thumbnails": [
-            {
-                "size_px": thumbnail.size_px,
-                "thumbnail_key": thumbnail.thumbnail_key,
-                "width_px": thumbnail.width_px,
-                "height_px": thumbnail.height_px,
-                "thumbnail_bytes": thumbnail.thumbnail_bytes,
-                "created": thumbnail.created,
-            }
-            for thumbnail in result.thumbnails
-        ],
-    }
 
 
 def build_response(rows: Sequence[tuple[int, RenderResult]]) -> bytes:

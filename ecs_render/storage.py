@@ -3,15 +3,13 @@
 Thumbnails are content-addressed: v1/{sha256[:2]}/{sha256}-{size_bytes}/{size_px}.webp in the
 thumbnails bucket, written put-if-absent, so a retried or repeated row never writes a second
 object. Sources are read from the designs bucket only, pinned to the requested ETag.
-S3 errors come back as StorageFailure data; transient ones are retried here first.
+S3 errors come back as StorageFailure data; transient ones are retried by botocore first.
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar
@@ -20,17 +18,19 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ecs_render.protocol import (
+from ecs_render.protocol import RenderRequest
+from ecs_render.settings import MIB, RenderSettings
+from pixelforge_core.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LARGE, RENDER_FAILED
+from pixelforge_core.render_wire import (
     STORAGE_UNAVAILABLE,
-    RenderRequest,
+    THUMBNAIL_SIZES,
     RenderResult,
     ThumbnailResult,
     failed_result,
     ok_result,
+    thumbnail_key,
 )
-from ecs_render.settings import MIB, RenderSettings
-from snowpark_procs.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LARGE, RENDER_FAILED
-from snowpark_procs.transient import is_transient
+from pixelforge_core.transient import is_transient
 
 if TYPE_CHECKING:
     from ecs_render.results import RenderFailure, Thumbnail
@@ -48,20 +48,10 @@ HEIGHT_METADATA = "height-px"
 OBJECT_CHANGED = "the object changed since discovery"
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Capped exponential backoff with full jitter for transient S3 errors."""
-
-    max_attempts: int = 4
-    base_delay_s: float = 0.1
-    max_delay_s: float = 2.0
-
-    def delay_s(self, retry: int, draw: Callable[[], float] = random.random) -> float:
-        """Seconds to wait before retry number `retry` (1-based): uniform in [0, capped]."""
-        return draw() * min(self.max_delay_s, self.base_delay_s * 2 ** (retry - 1))
-
-
-DEFAULT_RETRY = RetryPolicy()
+# Attempts per S3 call, the first included: botocore's standard retry mode retries throttling
+# (SlowDown, 429), 5xx, timeouts and broken connections with capped exponential backoff and
+# jitter (50 ms base, 1 s for throttling), and leaves other errors to the caller at once.
+S3_MAX_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -85,10 +75,13 @@ def make_s3_client(max_pool_connections: int = 10) -> S3Client:
     """An S3 client configured by boto3's own AWS_* variables (AWS_ENDPOINT_URL included).
 
     max_pool_connections: botocore's connection pool (10 by default); one per thread sharing it.
+    Transient errors are retried by botocore's standard retry mode (S3_MAX_ATTEMPTS in all);
+    what still fails is named with is_transient (_storage_failure). A body cut short while
+    streaming, after the response began, is not retried here: the row fails as
+    storage_unavailable and the procedures retry the file in a later run.
     """
-    # botocore's retries are off: call_with_retries owns the policy, so attempts are not squared.
     config = Config(
-        retries={"mode": "standard", "total_max_attempts": 1},
+        retries={"mode": "standard", "total_max_attempts": S3_MAX_ATTEMPTS},
         connect_timeout=5,
         read_timeout=30,
         max_pool_connections=max(10, max_pool_connections),
@@ -96,38 +89,17 @@ def make_s3_client(max_pool_connections: int = 10) -> S3Client:
     return boto3.client("s3", config=config)
 
 
-def thumbnail_key(sha256: str, size_bytes: int, size_px: int) -> str:
-    """Content-addressed key: v1/{sha256[:2]}/{sha256}-{size_bytes}/{size_px}.webp."""
-    return f"v1/{sha256[:2]}/{sha256}-{size_bytes}/{size_px}.webp"
-
-
 def source_key(settings: RenderSettings, relative_path: str) -> str:
     """Key of a design file in the designs bucket: the configured prefix + its relative path."""
     return settings.designs_prefix + relative_path
 
 
-def call_with_retries(
-    call: Callable[[], T],
-    policy: RetryPolicy = DEFAULT_RETRY,
-    sleep: Callable[[float], None] = time.sleep,
-) -> T:
-    """Run call(), retrying transient errors per policy; the last error is re-raised."""
-    for retry in range(1, policy.max_attempts):
-        try:
-            return call()
-        except Exception as error:
-            if not is_transient(error):
-                raise
-            sleep(policy.delay_s(retry))
-    return call()
-
-
 def head_thumbnail(
-    client: S3Client, bucket: str, key: str, policy: RetryPolicy = DEFAULT_RETRY
+    client: S3Client, bucket: str, key: str
 ) -> StoredThumbnail | StorageFailure | None:
     """The stored thumbnail at key, or None when absent (or written without our metadata)."""
     try:
-        response = call_with_retries(lambda: client.head_object(Bucket=bucket, Key=key), policy)
+        response = client.head_object(Bucket=bucket, Key=key)
     except Exception as error:
         if _error_code(error) in {"404", "NoSuchKey"}:
             return None
@@ -147,7 +119,6 @@ def put_if_absent(
     data: bytes,
     width_px: int,
     height_px: int,
-    policy: RetryPolicy = DEFAULT_RETRY,
 ) -> bool | StorageFailure:
     """Write a WebP thumbnail unless key exists (IfNoneMatch="*"); True when this call wrote it."""
 
@@ -163,7 +134,7 @@ def put_if_absent(
         )
 
     try:
-        call_with_retries(put, policy)
+        put()
     except Exception as error:
         if _error_code(error) == "PreconditionFailed":
             return False  # already there: content-addressed, so it is the same thumbnail
@@ -171,9 +142,7 @@ def put_if_absent(
     return True
 
 
-def read_record(
-    client: S3Client, bucket: str, key: str, policy: RetryPolicy = DEFAULT_RETRY
-) -> bytes | StorageFailure | None:
+def read_record(client: S3Client, bucket: str, key: str) -> bytes | StorageFailure | None:
     """The small JSON record at key (a batch's state), or None when absent."""
 
     def get() -> bytes:
@@ -184,7 +153,7 @@ def read_record(
             body.close()
 
     try:
-        return call_with_retries(get, policy)
+        return get()
     except Exception as error:
         if _error_code(error) in {"404", "NoSuchKey"}:
             return None
@@ -192,7 +161,7 @@ def read_record(
 
 
 def put_record_if_absent(
-    client: S3Client, bucket: str, key: str, data: bytes, policy: RetryPolicy = DEFAULT_RETRY
+    client: S3Client, bucket: str, key: str, data: bytes
 ) -> bool | StorageFailure:
     """Write a small JSON record unless key exists (IfNoneMatch="*"); True when this wrote it."""
 
@@ -202,7 +171,7 @@ def put_record_if_absent(
         )
 
     try:
-        call_with_retries(put, policy)
+        put()
     except Exception as error:
         if _error_code(error) == "PreconditionFailed":
             return False  # written first by another request for the same key
@@ -214,7 +183,6 @@ def read_source(
     client: S3Client,
     settings: RenderSettings,
     request: RenderRequest,
-    policy: RetryPolicy = DEFAULT_RETRY,
 ) -> IO[bytes] | StorageFailure:
     """The requested file version, spooled to memory (or disk above SPOOL_MEMORY_BYTES).
 
@@ -226,7 +194,7 @@ def read_source(
     bucket, key = settings.designs_bucket, source_key(settings, request.relative_path)
     where = f"s3://{bucket}/{key}"
     try:
-        spool = call_with_retries(lambda: _download(client, bucket, key, request, settings), policy)
+        spool = _download(client, bucket, key, request, settings)
     except Exception as error:
         code = _error_code(error)
         if code in {"PreconditionFailed", "412"}:
@@ -247,7 +215,7 @@ def read_source(
 def _download(
     client: S3Client, bucket: str, key: str, request: RenderRequest, settings: RenderSettings
 ) -> IO[bytes] | StorageFailure:
-    """One GetObject attempt streamed into a fresh spool (a retry starts over)."""
+    """GetObject streamed into a fresh spool."""
     quoted_etag = '"' + request.etag.strip('"') + '"'
     limit = settings.max_source_bytes
     too_large = StorageFailure(
@@ -287,9 +255,9 @@ def ensure_thumbnails(
     settings: RenderSettings,
     request: RenderRequest,
     render: Renderer,
-    policy: RetryPolicy = DEFAULT_RETRY,
+    sizes: Sequence[int] = THUMBNAIL_SIZES,
 ) -> RenderResult:
-    """Make every configured size exist at its content-addressed key and describe them.
+    """Make every size exist at its content-addressed key and describe them.
 
     Keys are v1/{sha256[:2]}/{sha256}-{size_bytes}/{size_px}.webp. When all exist, the answer
     comes from HEAD requests alone: the source is neither read nor decoded.
@@ -301,22 +269,19 @@ def ensure_thumbnails(
             f"above the {settings.max_source_bytes}-byte limit",
         )
     bucket = settings.thumbnails_bucket
-    keys = {
-        size: thumbnail_key(request.sha256, request.size_bytes, size)
-        for size in settings.thumbnail_sizes
-    }
+    keys = {size: thumbnail_key(request.sha256, request.size_bytes, size) for size in sizes}
     results: dict[int, ThumbnailResult] = {}
     for size, key in keys.items():
-        stored = head_thumbnail(client, bucket, key, policy)
+        stored = head_thumbnail(client, bucket, key)
         if isinstance(stored, StorageFailure):
             return failed_result(stored.reason_code, stored.message)
         if stored is not None:
             results[size] = ThumbnailResult(
                 size, key, stored.width_px, stored.height_px, stored.thumbnail_bytes, False
             )
-    missing = [size for size in settings.thumbnail_sizes if size not in results]
+    missing = [size for size in sizes if size not in results]
     if missing:
-        source = read_source(client, settings, request, policy)
+        source = read_source(client, settings, request)
         if isinstance(source, StorageFailure):
             return failed_result(source.reason_code, source.message)
         with source:
@@ -328,7 +293,7 @@ def ensure_thumbnails(
             if key is None:
                 continue  # not asked for; the size check below reports what is missing
             created = put_if_absent(
-                client, bucket, key, thumbnail.data, thumbnail.width_px, thumbnail.height_px, policy
+                client, bucket, key, thumbnail.data, thumbnail.width_px, thumbnail.height_px
             )
             if isinstance(created, StorageFailure):
                 return failed_result(created.reason_code, created.message)
@@ -344,7 +309,7 @@ def ensure_thumbnails(
         return failed_result(
             RENDER_FAILED, f"the renderer returned sizes {sorted(results)}, not {sorted(keys)}"
         )
-    return ok_result([results[size] for size in settings.thumbnail_sizes])
+    return ok_result([results[size] for size in sizes])
 
 
 def _error_code(error: BaseException) -> str | None:

@@ -21,30 +21,29 @@ from typing import BinaryIO
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image
-from psd_tools import ParseLimits, PSDImage
+from psd_tools import PSDImage
 from pypdf import PdfReader
 
 from ecs_render import libvips_decode
 from ecs_render.results import RenderFailure, Thumbnail
-from snowpark_procs.metadata import check_svg, sniff_format
-from snowpark_procs.metadata.exif import orientation_of, read_exif
-from snowpark_procs.metadata.failures import classify_exception, describe
-from snowpark_procs.metadata.formats import HEAD_BYTES, PILLOW_PLUGINS
-from snowpark_procs.metadata.integrity import tiff_truncation, truncation_before_open
-from snowpark_procs.metadata.limits import MIB, PILLOW_HARD_PIXEL_LIMIT
-from snowpark_procs.reason_codes import (
+from pixelforge_core.exif import orientation_of, read_exif
+from pixelforge_core.failures import classify_exception, describe
+from pixelforge_core.formats import HEAD_BYTES, sniff_format
+from pixelforge_core.limits import MIB, PILLOW_HARD_PIXEL_LIMIT, psd_parse_limits
+from pixelforge_core.raster import open_raster, pixel_limit_failure, truncation_failure
+from pixelforge_core.reason_codes import (
     DECOMPRESSION_BOMB,
     EMPTY_FILE,
     ENCRYPTED_FILE,
     FILE_TOO_LARGE,
     RENDER_FAILED,
-    TRUNCATED_FILE,
     UNREADABLE_FILE,
     UNSUPPORTED_FORMAT,
 )
-from snowpark_procs.records import MetadataFailure
+from pixelforge_core.records import MetadataFailure
+from pixelforge_core.render_wire import THUMBNAIL_SIZES
+from pixelforge_core.svg import check_svg
 
-DEFAULT_SIZES = (1024, 256)
 # Scaled decoders (JPEG's DCT scaling, libwebp's rescaler) are asked for this factor times the
 # largest box, so they keep a margin above the target that the LANCZOS pass then removes
 # (Pillow's thumbnail() does the same). Measured on a 24 MP WebP: asking for 1.5x the box
@@ -93,7 +92,7 @@ DEFAULT_RENDER_LIMITS = RenderLimits()
 
 def render_thumbnails(
     source: BinaryIO,
-    sizes: Sequence[int] = DEFAULT_SIZES,
+    sizes: Sequence[int] = THUMBNAIL_SIZES,
     limits: RenderLimits = DEFAULT_RENDER_LIMITS,
 ) -> list[Thumbnail] | RenderFailure:
     """Render one thumbnail per size (in the order asked) from a seekable stream (rewound first).
@@ -131,19 +130,20 @@ def _render_images(
     fmt = sniff_format(head)
     if fmt is None:
         return RenderFailure(UNSUPPORTED_FORMAT, "not a supported design format")
+    deep_psd = fmt == "psd" and int.from_bytes(head[22:24], "big") != 8
     if fmt == "svg":
         first = _draw_svg(source, descending[0], limits)
-    else:
-        problem = truncation_before_open(fmt, source, head, size)
-        if problem:
-            return RenderFailure(TRUNCATED_FILE, problem)
+    elif fmt == "pdf" or deep_psd:
+        truncated = truncation_failure(fmt, source, size)
+        if truncated:
+            return _render_failure(truncated)
         if fmt == "pdf":
             first = _draw_pdf(source, descending[0], limits)
-        elif fmt == "psd" and int.from_bytes(head[22:24], "big") != 8:
+        else:
             # Pillow cannot open 16/32-bit PSDs and reads 1-bit ones inverted.
             first = _decode_deep_psd(source, head, size, descending[0], limits)
-        else:
-            first = _decode_raster(source, fmt, size, descending[0], limits)
+    else:
+        first = _decode_raster(source, fmt, size, descending[0], limits)
     if isinstance(first, RenderFailure):
         return first
     return _cascade(first, descending, limits)
@@ -196,15 +196,10 @@ def draft_request(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int
 def _decode_raster(
     source: BinaryIO, fmt: str, size: int, largest: int, limits: RenderLimits
 ) -> Image.Image | RenderFailure:
-    source.seek(0)
-    with Image.open(source, formats=[PILLOW_PLUGINS[fmt]]) as im:
-        failure = _pixel_failure(im.size, limits)
-        if failure:
-            return failure
-        if fmt == "tiff":
-            problem = tiff_truncation(im, size)
-            if problem:
-                return RenderFailure(TRUNCATED_FILE, problem)
+    opened = open_raster(source, fmt, size, limits.max_pixels)
+    if isinstance(opened, MetadataFailure):
+        return _render_failure(opened)
+    with opened as im:
         orientation = orientation_of(read_exif(im, fmt, source, size))
         box = fit_box(im.size, largest)
         if box != im.size and libvips_decode.can_shrink(fmt, im.mode):
@@ -255,23 +250,15 @@ def _resize_alpha_in_strips(
     return reduced.resize(box, Image.Resampling.LANCZOS, box=area)
 
 
-def psd_parse_limits(size_bytes: int) -> ParseLimits:
-    """What psd-tools may materialise while it parses a PSD of size_bytes: the limits
-    extraction parses with (snowpark_procs/metadata/psd.py read_psd), so a document cannot cost
-    the renderer more than it cost extraction. tests/ecs_render/test_thumbnails.py keeps the
-    two equal."""
-    return ParseLimits(max_total_bytes=2 * size_bytes + 1024)
-
-
 def _decode_deep_psd(
     source: BinaryIO, head: bytes, size: int, largest: int, limits: RenderLimits
 ) -> Image.Image | RenderFailure:
     """PSDs Pillow cannot open (16/32-bit) or misreads (1-bit: Photoshop's set bit is black,
     as psd-tools and ImageMagick read it): psd-tools reads the stored composite."""
     height, width = int.from_bytes(head[14:18], "big"), int.from_bytes(head[18:22], "big")
-    failure = _pixel_failure((width, height), limits)
+    failure = pixel_limit_failure(width, height, limits.max_pixels)
     if failure:
-        return failure
+        return _render_failure(failure)
     # psd-tools holds the whole image several times over (measured: 144 MP of 16-bit RGB took
     # 2.4 GiB, 12 MP of raw 16-bit RGBA 650 MiB): six copies of the samples plus RGB output.
     channels, depth = int.from_bytes(head[12:14], "big"), int.from_bytes(head[22:24], "big")
@@ -288,14 +275,8 @@ def _decode_deep_psd(
     return _output_mode(_resize(_resizable(composite), box, limits))
 
 
-def _pixel_failure(size: tuple[int, int], limits: RenderLimits) -> RenderFailure | None:
-    width, height = size
-    if width * height > limits.max_pixels:
-        return RenderFailure(
-            DECOMPRESSION_BOMB,
-            f"declares {width}x{height} = {width * height} pixels, over {limits.max_pixels}",
-        )
-    return None
+def _render_failure(failure: MetadataFailure) -> RenderFailure:
+    return RenderFailure(failure.reason_code, failure.message)
 
 
 def _resizable(im: Image.Image) -> Image.Image:

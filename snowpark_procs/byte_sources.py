@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO, Protocol
 
-from snowpark_procs import reason_codes
+from pixelforge_core import reason_codes
 
 CHUNK_BYTES = 1 << 20
 # Files up to this size stay in memory; larger ones spill to a temporary file.

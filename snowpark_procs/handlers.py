@@ -39,16 +39,17 @@ from typing import Any, Protocol, TypeVar
 
 from snowflake.snowpark import Session
 
-from snowpark_procs import metadata, reason_codes
+from pixelforge_core import reason_codes
+from pixelforge_core.records import MetadataFailure
+from pixelforge_core.render_wire import THUMBNAIL_SIZES, RenderRequest
+from pixelforge_core.transient import is_transient
+from snowpark_procs import metadata
 from snowpark_procs.byte_sources import ByteSource, SourceFileError, StageFileByteSource
-from snowpark_procs.records import MetadataFailure
-from snowpark_procs.rendering import RenderRequest, ThumbnailRenderer, thumbnail_rows
+from snowpark_procs.rendering import ThumbnailRenderer, thumbnail_rows
 from snowpark_procs.run_config import RunConfig, RunConfigError
 from snowpark_procs.sql import read_sql
-from snowpark_procs.transient import is_transient
 
 DESIGNS_STAGE = "raw.designs_stage"
-THUMBNAIL_SIZES = (1024, 256)
 # Rows per MERGE: one JSON bind per batch keeps round trips few and binds small.
 MERGE_BATCH_ROWS = 500
 RENDER_BATCH_ROWS = 16

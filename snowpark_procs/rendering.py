@@ -1,7 +1,7 @@
 """Step "render_thumbnails" core: requests to the renderer and its results as thumbnail rows.
 
 The renderer is Snowflake's external function in production and the same HTTP service called
-by the local runner; both speak the wire format of ecs_render.protocol.
+by the local runner; both speak pixelforge_core.render_wire.
 """
 
 from __future__ import annotations
@@ -10,29 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from snowpark_procs import reason_codes
+from pixelforge_core import reason_codes
+from pixelforge_core.render_wire import RenderRequest
 
 # The renderer's per-row failures that say nothing about the file itself (the
 # service, S3 or the network failed): retried by a later attempt, never recorded.
 PERMANENT_REASON_CODES = reason_codes.ALL_REASON_CODES
-# The external function's COMPRESSION: AUTO means GZIP on AWS ("CREATE EXTERNAL FUNCTION"), so
-# Snowflake sends gzip bodies with Content-Encoding: gzip; the local runner does the same.
-EXTERNAL_FUNCTION_COMPRESSION = "auto"
-
-
-@dataclass(frozen=True)
-class RenderRequest:
-    """A file version to render; the renderer reads it from the designs bucket itself."""
-
-    relative_path: str
-    etag: str
-    sha256: str
-    size_bytes: int
 
 
 class ThumbnailRenderer(Protocol):
     def render(self, requests: Sequence[RenderRequest]) -> list[dict[str, Any]]:
-        """One result object per request, in order (ecs_render.protocol's result shape)."""
+        """One result object per request, in order (render_wire.result_to_json's shape)."""
         ...
 
 

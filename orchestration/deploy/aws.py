@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecs_render.batches import BATCH_PREFIX
-from ecs_render.storage import thumbnail_key
 from orchestration.alerts import NO_SUCCESS_MINUTES
 from orchestration.deploy import aws_lambda
 from orchestration.deploy.budget import RENDER_BUDGET, RenderBudget
 from orchestration.deploy.render import render_text
+from pixelforge_core.render_wire import thumbnail_key
 
 API_STAGE = "prod"
 # The heartbeat Lambda's code, included in the template as its inline code (ZipFile).

@@ -268,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 class ImportSite:
     """One import statement: what it imports, where."""
 
-    module: str  # absolute: "PIL", "snowpark_procs.records"
+    module: str  # absolute: "PIL", "pixelforge_core.records"
     names: tuple[str, ...]  # `from module import names` ((): `import module`)
     importer: str  # the module containing the statement
     scope: str  # the enclosing classes/functions, dotted ("" at module level)

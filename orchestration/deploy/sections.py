@@ -12,7 +12,7 @@ from orchestration.deploy.settings import DeploySettings
 from orchestration.deploy.statements import PlanBuilder
 from orchestration.deploy.tasks import TaskSpec
 from orchestration.graph import DbtStep, Pipeline
-from snowpark_procs.rendering import EXTERNAL_FUNCTION_COMPRESSION
+from pixelforge_core.render_wire import EXTERNAL_FUNCTION_COMPRESSION
 from snowpark_procs.run_config import MAX_BACKFILL_WINDOW
 from snowpark_procs.sql import sql_statements
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from ecs_render.storage import thumbnail_key
 from orchestration.deploy.render import render_text
 from orchestration.deploy.tasks import TaskSpec, root_task_name, snowflake_cron, task_name
 from orchestration.graph import Pipeline
+from pixelforge_core.render_wire import thumbnail_key
 from snowpark_procs.run_config import RunMode
 
 # The TASK_HISTORY copy: hourly is well inside ACCOUNT_USAGE's 45 min latency and 365 days.

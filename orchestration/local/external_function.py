@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from snowpark_procs.rendering import EXTERNAL_FUNCTION_COMPRESSION, RenderRequest
+from pixelforge_core.render_wire import EXTERNAL_FUNCTION_COMPRESSION, RenderRequest
 
 FUNCTION_NAME = "RENDER_THUMBNAIL"
 ASYNC_TIMEOUT_S = 600.0  # Snowflake's total async timeout; not configurable there

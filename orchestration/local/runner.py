@@ -57,12 +57,12 @@ from orchestration.local.directory_table import refresh_directory
 from orchestration.local.external_function import HttpRenderer, RenderServiceError
 from orchestration.local.stack import LocalStack
 from orchestration.sql import read_sql
+from pixelforge_core.transient import is_transient
 from snowpark_procs import handlers
 from snowpark_procs.byte_sources import ByteSource, S3ByteSource
 from snowpark_procs.handlers import GraphRun, StepError, StepResult, StepSummary
 from snowpark_procs.rendering import ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig
-from snowpark_procs.transient import is_transient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # A hook the fault-injection tests use: called as hook(step_name, phase) with phase

@@ -7,16 +7,16 @@ import hashlib
 import io
 from typing import BinaryIO
 
-from snowpark_procs.metadata.failures import classify_exception, describe
-from snowpark_procs.metadata.formats import HEAD_BYTES, PILLOW_PLUGINS, sniff_format
-from snowpark_procs.metadata.limits import DEFAULT_LIMITS, ExtractionLimits
+from pixelforge_core.failures import classify_exception, describe
+from pixelforge_core.formats import HEAD_BYTES, PILLOW_PLUGINS, sniff_format
+from pixelforge_core.limits import DEFAULT_LIMITS, ExtractionLimits
+from pixelforge_core.reason_codes import EMPTY_FILE, FILE_TOO_LARGE, UNSUPPORTED_FORMAT
+from pixelforge_core.records import DesignMetadata, MetadataFailure
+from pixelforge_core.svg import check_svg
 from snowpark_procs.metadata.pdf import read_pdf
 from snowpark_procs.metadata.psd import read_psd
 from snowpark_procs.metadata.raster import read_raster
-from snowpark_procs.metadata.svg import check_svg
 from snowpark_procs.metadata.webp import read_webp
-from snowpark_procs.reason_codes import EMPTY_FILE, FILE_TOO_LARGE, UNSUPPORTED_FORMAT
-from snowpark_procs.records import DesignMetadata, MetadataFailure
 
 
 def extract_metadata(

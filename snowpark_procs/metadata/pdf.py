@@ -7,9 +7,9 @@ from typing import BinaryIO
 
 from pypdf import PdfReader
 
-from snowpark_procs.metadata.integrity import pdf_truncation
-from snowpark_procs.reason_codes import ENCRYPTED_FILE, TRUNCATED_FILE, UNREADABLE_FILE
-from snowpark_procs.records import DesignMetadata, MetadataFailure
+from pixelforge_core.integrity import pdf_truncation
+from pixelforge_core.reason_codes import ENCRYPTED_FILE, TRUNCATED_FILE, UNREADABLE_FILE
+from pixelforge_core.records import DesignMetadata, MetadataFailure
 
 POINTS_PER_INCH = 72.0
 

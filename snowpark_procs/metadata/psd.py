@@ -6,14 +6,14 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO
 
-from psd_tools import ParseLimits, PSDImage
+from psd_tools import PSDImage
 from psd_tools.constants import Resource
 
-from snowpark_procs.metadata.exif import exif_subset, load_exif
-from snowpark_procs.metadata.limits import ExtractionLimits
-from snowpark_procs.metadata.raster import pixel_limit_failure
-from snowpark_procs.reason_codes import TRUNCATED_FILE, UNREADABLE_FILE
-from snowpark_procs.records import DesignMetadata, MetadataFailure
+from pixelforge_core.exif import exif_subset, load_exif
+from pixelforge_core.limits import ExtractionLimits, psd_parse_limits
+from pixelforge_core.raster import pixel_limit_failure
+from pixelforge_core.reason_codes import TRUNCATED_FILE, UNREADABLE_FILE
+from pixelforge_core.records import DesignMetadata, MetadataFailure
 
 _HEADER = struct.Struct(">4sH6xHIIHH")
 # Photoshop colour mode -> a Pillow-style mode name.
@@ -51,7 +51,7 @@ def read_psd(
     if problem:
         return MetadataFailure(TRUNCATED_FILE, problem)
     source.seek(0)
-    psd = PSDImage.open(source, parse_limits=ParseLimits(max_total_bytes=2 * size + 1024))
+    psd = PSDImage.open(source, parse_limits=psd_parse_limits(size))
     mode = _MODES[colour_mode]
     if channels > _BASE_CHANNELS.get(mode, channels):
         mode = {"L": "LA", "RGB": "RGBA"}[mode]

@@ -7,13 +7,12 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from snowpark_procs.metadata.exif import exif_subset, read_exif
-from snowpark_procs.metadata.formats import PILLOW_PLUGINS
+from pixelforge_core.exif import exif_subset, read_exif
+from pixelforge_core.limits import ExtractionLimits
+from pixelforge_core.raster import RASTER_HEAD_BYTES, open_raster
+from pixelforge_core.reason_codes import HOSTILE_CONTENT
+from pixelforge_core.records import DesignMetadata, MetadataFailure
 from snowpark_procs.metadata.frames import count_gif_frames, count_tiff_pages
-from snowpark_procs.metadata.integrity import tiff_truncation, truncation_before_open
-from snowpark_procs.metadata.limits import ExtractionLimits
-from snowpark_procs.reason_codes import DECOMPRESSION_BOMB, HOSTILE_CONTENT, TRUNCATED_FILE
-from snowpark_procs.records import DesignMetadata, MetadataFailure
 
 _MODE_BITS = {"1": 1, "I": 32, "F": 32}
 _TIFF_BITS_PER_SAMPLE = 258
@@ -23,20 +22,12 @@ def read_raster(
     source: BinaryIO, fmt: str, size: int, limits: ExtractionLimits
 ) -> DesignMetadata | MetadataFailure:
     source.seek(0)
-    head = source.read(64)
-    problem = truncation_before_open(fmt, source, head, size)
-    if problem:
-        return MetadataFailure(TRUNCATED_FILE, problem)
-    source.seek(0)
-    with Image.open(source, formats=[PILLOW_PLUGINS[fmt]]) as im:
+    head = source.read(RASTER_HEAD_BYTES)
+    opened = open_raster(source, fmt, size, limits.max_pixels)
+    if isinstance(opened, MetadataFailure):
+        return opened
+    with opened as im:
         width, height = im.size
-        bomb = pixel_limit_failure(width, height, limits.max_pixels)
-        if bomb:
-            return bomb
-        if fmt == "tiff":
-            problem = tiff_truncation(im, size)
-            if problem:
-                return MetadataFailure(TRUNCATED_FILE, problem)
         mode = im.mode
         dpi_x, dpi_y = _dpi(im.info.get("dpi"))
         bit_depth = _bit_depth(im, fmt, head)
@@ -60,16 +51,6 @@ def read_raster(
         layer_count=None,
         exif=exif,
     )
-
-
-def pixel_limit_failure(width: int, height: int, max_pixels: int) -> MetadataFailure | None:
-    """Refuse from the declared size alone, before anything is decoded."""
-    if width * height > max_pixels:
-        return MetadataFailure(
-            DECOMPRESSION_BOMB,
-            f"declares {width}x{height} = {width * height} pixels, over the limit of {max_pixels}",
-        )
-    return None
 
 
 def _frame_count(

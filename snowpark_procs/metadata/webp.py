@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from snowpark_procs.metadata.exif import exif_subset, load_exif
-from snowpark_procs.metadata.limits import ExtractionLimits
-from snowpark_procs.metadata.raster import pixel_limit_failure
-from snowpark_procs.reason_codes import TRUNCATED_FILE, UNREADABLE_FILE
-from snowpark_procs.records import DesignMetadata, MetadataFailure
+from pixelforge_core.exif import exif_subset, load_exif
+from pixelforge_core.limits import ExtractionLimits
+from pixelforge_core.raster import pixel_limit_failure
+from pixelforge_core.reason_codes import TRUNCATED_FILE, UNREADABLE_FILE
+from pixelforge_core.records import DesignMetadata, MetadataFailure
 
 MAX_EXIF_BYTES = 1024 * 1024
 MAX_CHUNKS = 100_000

@@ -20,8 +20,8 @@ from bench.approaches import kind_of
 from bench.render_batch import unique_variant
 from ecs_render.thumbnails import render_thumbnails
 from orchestration import corpus as demo
+from pixelforge_core.records import DesignMetadata
 from snowpark_procs.metadata import extract_metadata
-from snowpark_procs.records import DesignMetadata
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -53,7 +53,6 @@ def make_settings(**overrides) -> RenderSettings:
         "designs_bucket": DESIGNS_BUCKET,
         "designs_prefix": DESIGNS_PREFIX,
         "thumbnails_bucket": THUMBNAILS_BUCKET,
-        "thumbnail_sizes": (1024, 256),
         "render_workers": 2,
         "render_timeout_s": 30.0,
         "max_source_bytes": 4 * 1024 * 1024,

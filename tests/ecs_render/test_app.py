@@ -16,10 +16,8 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from ecs_render.app import create_app
-from ecs_render.protocol import STORAGE_UNAVAILABLE
 from ecs_render.settings import RenderSettings, SettingsError
-from ecs_render.storage import thumbnail_key
-from snowpark_procs.reason_codes import (
+from pixelforge_core.reason_codes import (
     ALL_REASON_CODES,
     FILE_CHANGED,
     FILE_MISSING,
@@ -27,6 +25,7 @@ from snowpark_procs.reason_codes import (
     RENDER_FAILED,
     RENDER_TIMEOUT,
 )
+from pixelforge_core.render_wire import STORAGE_UNAVAILABLE, thumbnail_key
 
 from .conftest import (
     DESIGNS_BUCKET,
@@ -303,7 +302,6 @@ def test_settings_from_env_defaults_and_parsing():
             "PIXELFORGE_DESIGNS_BUCKET": "d-bucket",
             "PIXELFORGE_DESIGNS_PREFIX": "in/",
             "PIXELFORGE_THUMBNAILS_BUCKET": "t-bucket",
-            "PIXELFORGE_THUMBNAIL_SIZES": "512, 128",
             "PIXELFORGE_RENDER_WORKERS": "3",
             "PIXELFORGE_RENDER_TIMEOUT_S": "2.5",
             "PIXELFORGE_MAX_SOURCE_BYTES": "1000",
@@ -318,23 +316,32 @@ def test_settings_from_env_defaults_and_parsing():
         "",
         "pixelforge-thumbnails",
     )
-    assert defaults.thumbnail_sizes == (1024, 256)
     assert defaults.render_workers == (os.cpu_count() or 1)
     assert (defaults.render_timeout_s, defaults.max_source_bytes) == (60.0, 256 * 1024 * 1024)
     assert defaults.sync_wait_s == 20.0
     assert (defaults.worker_memory_limit_mib, defaults.allow_unconfined) == (2048, False)
     assert (defaults.max_batch_rows, defaults.max_running_batches) == (64, 16)
     assert parsed == RenderSettings(
-        "d-bucket", "in/", "t-bucket", (512, 128), 3, 2.5, 1000, 5.0, 1536, True
+        designs_bucket="d-bucket",
+        designs_prefix="in/",
+        thumbnails_bucket="t-bucket",
+        render_workers=3,
+        render_timeout_s=2.5,
+        max_source_bytes=1000,
+        sync_wait_s=5.0,
+        worker_memory_limit_mib=1536,
+        allow_unconfined=True,
     )
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
     [
+        # removed: the sizes are the core's (pixelforge_core.render_wire), shared with the
+        # procedures, so any value is refused by name
         ("PIXELFORGE_THUMBNAIL_SIZES", "1024,big"),
         ("PIXELFORGE_THUMBNAIL_SIZES", "256,256"),
-        ("PIXELFORGE_THUMBNAIL_SIZES", "0"),
+        ("PIXELFORGE_THUMBNAIL_SIZES", "512,128"),
         ("PIXELFORGE_RENDER_WORKERS", "0"),
         ("PIXELFORGE_RENDER_WORKERS", "two"),
         ("PIXELFORGE_RENDER_TIMEOUT_S", "-1"),

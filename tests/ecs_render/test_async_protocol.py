@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from ecs_render.app import create_app
 from ecs_render.batches import BATCH_ID_HEADER, accepted_key, result_key
 from ecs_render.settings import MAX_SYNC_WAIT_S, RenderSettings, SettingsError
-from snowpark_procs.reason_codes import FILE_MISSING, RENDER_FAILED
+from pixelforge_core.reason_codes import FILE_MISSING, RENDER_FAILED
 
 from .conftest import THUMBNAILS_BUCKET, make_png, make_settings
 

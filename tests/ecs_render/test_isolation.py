@@ -28,11 +28,10 @@ from ecs_render.decode_pool import (
     parse_reply,
     worker_environment,
 )
-from ecs_render.protocol import RENDERER_UNAVAILABLE
-from ecs_render.storage import thumbnail_key
 from ecs_render.worker_frames import Frame
 from orchestration import corpus
-from snowpark_procs.reason_codes import RENDER_FAILED, RENDER_TIMEOUT, TRUNCATED_FILE
+from pixelforge_core.reason_codes import RENDER_FAILED, RENDER_TIMEOUT, TRUNCATED_FILE
+from pixelforge_core.render_wire import RENDERER_UNAVAILABLE, thumbnail_key
 
 from . import probes
 from .conftest import THUMBNAILS_BUCKET, make_png, make_settings, seccomp_unavailable

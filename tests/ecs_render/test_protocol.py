@@ -10,14 +10,12 @@ from ecs_render.protocol import (
     BatchError,
     RenderRequest,
     RowFailure,
-    ThumbnailResult,
     build_response,
-    failed_result,
     max_batch_bytes,
-    ok_result,
     parse_batch,
 )
-from snowpark_procs.reason_codes import ALL_REASON_CODES, FILE_MISSING, RENDER_FAILED
+from pixelforge_core.reason_codes import ALL_REASON_CODES, FILE_MISSING, RENDER_FAILED
+from pixelforge_core.render_wire import ThumbnailResult, failed_result, ok_result
 
 SHA = "ab" * 32
 

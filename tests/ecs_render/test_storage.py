@@ -1,30 +1,30 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from ecs_render import storage
-from ecs_render.protocol import STORAGE_UNAVAILABLE, RenderRequest
+from ecs_render.protocol import RenderRequest
 from ecs_render.storage import (
-    RetryPolicy,
+    S3_MAX_ATTEMPTS,
     StorageFailure,
-    call_with_retries,
     ensure_thumbnails,
     head_thumbnail,
-    is_transient,
     make_s3_client,
     put_if_absent,
     read_source,
-    thumbnail_key,
 )
 from ecs_render.thumbnails import Thumbnail
-from snowpark_procs.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LARGE
+from pixelforge_core.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LARGE
+from pixelforge_core.render_wire import STORAGE_UNAVAILABLE, thumbnail_key
+from pixelforge_core.transient import is_transient
 
 from .conftest import THUMBNAILS_BUCKET, aws_env, free_port, make_png, make_settings
-
-NO_WAIT = RetryPolicy(max_attempts=3, base_delay_s=0.0, max_delay_s=0.0)
 
 
 def client_error(code: str, status: int) -> ClientError:
@@ -51,15 +51,6 @@ def test_thumbnail_key_is_content_addressed():
     assert thumbnail_key(sha, 1234, 256) == f"v1/0f/{sha}-1234/256.webp"
 
 
-def test_retry_delay_is_capped_exponential_with_jitter():
-    policy = RetryPolicy(max_attempts=10, base_delay_s=0.1, max_delay_s=1.0)
-
-    assert [policy.delay_s(n, draw=lambda: 1.0) for n in (1, 2, 3, 4, 5, 9)] == pytest.approx(
-        [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
-    )
-    assert policy.delay_s(3, draw=lambda: 0.5) == pytest.approx(0.2)
-
-
 @pytest.mark.parametrize(
     ("error", "transient"),
     [
@@ -80,43 +71,64 @@ def test_is_transient(error, transient):
     assert is_transient(error) is transient
 
 
-def test_call_with_retries_retries_transient_errors_then_succeeds():
-    outcomes = [client_error("SlowDown", 503), ConnectionResetError(), "done"]
-    waits: list[float] = []
+class ScriptedS3(BaseHTTPRequestHandler):
+    """An S3 endpoint that answers each request with the next (status, error code) of
+    `script` (the last one repeats) and counts the requests."""
 
-    def call():
-        outcome = outcomes.pop(0)
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
+    script: list[tuple[int, str]] = []
+    requests = 0
 
-    assert call_with_retries(call, RetryPolicy(max_attempts=3), sleep=waits.append) == "done"
-    assert len(waits) == 2
-    assert all(0 <= wait <= 0.2 for wait in waits)
+    def do_HEAD(self) -> None:
+        type(self).requests += 1
+        status, code = self.script[min(type(self).requests, len(self.script)) - 1]
+        self.send_response(status)
+        self.send_header("x-amz-request-id", code or "ok")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
-
-def test_call_with_retries_gives_up_after_max_attempts():
-    calls = []
-
-    def call():
-        calls.append(1)
-        raise client_error("ServiceUnavailable", 503)
-
-    with pytest.raises(ClientError):
-        call_with_retries(call, NO_WAIT, sleep=lambda _: None)
-    assert len(calls) == 3
+    def log_message(self, *args) -> None:
+        pass
 
 
-def test_call_with_retries_does_not_retry_permanent_errors():
-    calls = []
+@pytest.fixture
+def scripted_s3(monkeypatch) -> Iterator[type[ScriptedS3]]:
+    handler = type("Scripted", (ScriptedS3,), {"script": [], "requests": 0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    for name, value in aws_env(f"http://127.0.0.1:{server.server_port}").items():
+        monkeypatch.setenv(name, value)
+    yield handler
+    server.shutdown()
+    server.server_close()
 
-    def call():
-        calls.append(1)
-        raise client_error("NoSuchKey", 404)
 
-    with pytest.raises(ClientError):
-        call_with_retries(call, NO_WAIT, sleep=lambda _: None)
-    assert len(calls) == 1
+def test_botocore_retries_transient_errors_then_succeeds(scripted_s3):
+    scripted_s3.script = [(503, "SlowDown"), (500, "InternalError"), (404, "")]
+
+    assert head_thumbnail(make_s3_client(), "bucket", "k.webp") is None  # absent, after 2 retries
+    assert scripted_s3.requests == 3
+
+
+def test_botocore_gives_up_after_max_attempts_and_is_transient_names_it(scripted_s3):
+    scripted_s3.script = [(500, "InternalError")]
+
+    failure = head_thumbnail(make_s3_client(), "bucket", "k.webp")
+
+    assert scripted_s3.requests == S3_MAX_ATTEMPTS
+    assert isinstance(failure, StorageFailure)
+    assert failure.reason_code == STORAGE_UNAVAILABLE
+    assert "transient error after retries" in failure.message
+
+
+def test_botocore_does_not_retry_permanent_errors(scripted_s3):
+    scripted_s3.script = [(403, "AccessDenied")]
+
+    failure = head_thumbnail(make_s3_client(), "bucket", "k.webp")
+
+    assert scripted_s3.requests == 1
+    assert isinstance(failure, StorageFailure)
+    assert "S3 error" in failure.message
 
 
 def test_put_if_absent_writes_once(s3, store, seed):
@@ -246,9 +258,7 @@ def test_ensure_thumbnails_renders_once_then_answers_from_head(s3, store, seed):
 def test_ensure_thumbnails_renders_only_missing_sizes(s3, store, seed):
     uploaded = store.upload(f"partial/{seed}.png", make_png(seed))
     settings = make_settings()
-    ensure_thumbnails(
-        s3, make_settings(thumbnail_sizes=(256,)), request_for(uploaded), CountingRenderer()
-    )
+    ensure_thumbnails(s3, settings, request_for(uploaded), CountingRenderer(), sizes=(256,))
     render = CountingRenderer()
 
     result = ensure_thumbnails(s3, settings, request_for(uploaded), render)
@@ -263,7 +273,7 @@ def test_unreachable_s3_is_a_transient_failure_not_an_exception(monkeypatch, see
     client = make_s3_client()
     request = RenderRequest(0, "a.png", "etag", "ab" * 32, 10)
 
-    result = ensure_thumbnails(client, make_settings(), request, CountingRenderer(), NO_WAIT)
+    result = ensure_thumbnails(client, make_settings(), request, CountingRenderer())
 
     assert result.status == "failed"
     assert result.reason_code == STORAGE_UNAVAILABLE

@@ -26,7 +26,7 @@ from ecs_render.batches import BATCH_ID_HEADER
 from ecs_render.settings import DEFAULT_MAX_BATCH_ROWS, RenderSettings
 from ecs_render.storage import OBJECT_CHANGED
 from orchestration.deploy.budget import RENDER_BUDGET
-from snowpark_procs.reason_codes import FILE_CHANGED, RENDER_FAILED, RENDER_TIMEOUT
+from pixelforge_core.reason_codes import FILE_CHANGED, RENDER_FAILED, RENDER_TIMEOUT
 from tests.ecs_render import probes
 from tests.ecs_render.conftest import (
     DESIGNS_BUCKET,

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image, ImageFile
 
 from orchestration import corpus
+from pixelforge_core.records import DesignMetadata, MetadataFailure
 from snowpark_procs.metadata import extract_metadata
-from snowpark_procs.records import DesignMetadata, MetadataFailure
 from tests.hostile.helpers import (
     HOSTILE_CASES,
     MIB,

@@ -15,7 +15,8 @@ import pytest
 
 from orchestration import corpus
 from orchestration.history import list_step_runs, utc_now
-from snowpark_procs.rendering import RenderRequest, ThumbnailRenderer
+from pixelforge_core.render_wire import RenderRequest
+from snowpark_procs.rendering import ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig, backfill_config
 from tests.integration.conftest import (
     FAULT_TOTALS,

@@ -16,7 +16,6 @@ from cfnlint.decode import cfn_yaml
 from moto.server import ThreadedMotoServer
 
 from ecs_render.batches import accepted_key, result_key
-from ecs_render.storage import thumbnail_key
 from orchestration.deploy import DeploySettings, render_plan
 from orchestration.deploy.aws import (
     CONTAINER_PORT,
@@ -30,6 +29,7 @@ from orchestration.deploy.aws import (
 )
 from orchestration.deploy.budget import RENDER_BUDGET
 from orchestration.local.loopback import free_port
+from pixelforge_core.render_wire import thumbnail_key
 from tests.orchestration.iam_policy import ACCOUNT, PARTITION, REGION, Request, Stack, decide
 
 # Created by moto's CloudFormation: checked in the deployed stack.

@@ -17,7 +17,6 @@ from sqlglot import exp
 from typer import Typer
 from typer.testing import CliRunner
 
-from ecs_render.storage import thumbnail_key
 from orchestration.alerts import alert_rules, pipeline_task_names
 from orchestration.deploy import DeploySettings, SettingsError, names, plan_text, render_plan
 from orchestration.deploy.account import ACCOUNT_GUARDRAILS
@@ -39,6 +38,7 @@ from orchestration.graph import (
     RetryPolicy,
 )
 from orchestration.local.sql import local_sql_statements
+from pixelforge_core.render_wire import thumbnail_key
 from snowpark_procs import handlers
 from snowpark_procs.sql import read_sql
 from tests.fakesnow_server import fakesnow_server

@@ -23,9 +23,8 @@ from moto.server import ThreadedMotoServer
 
 from ecs_render.app import create_app
 from ecs_render.batches import BATCH_PREFIX
-from ecs_render.storage import thumbnail_key
 from orchestration.local.external_function import HttpRenderer, PollBackoff, RenderServiceError
-from snowpark_procs.rendering import RenderRequest
+from pixelforge_core.render_wire import RenderRequest, thumbnail_key
 from tests.ecs_render.conftest import (
     DESIGNS_BUCKET,
     THUMBNAILS_BUCKET,

@@ -92,7 +92,7 @@ def _handler_modules() -> set[str]:
 def test_handlers_load_only_declared_packages(zipped_sources) -> None:
     """What Snowflake executes importing a handler: module-level imports, transitively."""
     graph = cp.production_modules(zipped_sources, _handler_modules())
-    assert {"snowpark_procs.transient", "snowpark_procs.sql", "snowpark_procs.metadata.psd"} <= (
+    assert {"pixelforge_core.transient", "snowpark_procs.sql", "snowpark_procs.metadata.psd"} <= (
         set(graph)
     )
     module_level = [s for s in _sites(zipped_sources, graph) if s.module_level]

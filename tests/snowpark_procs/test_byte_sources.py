@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from snowpark_procs import reason_codes
+from pixelforge_core import reason_codes
 from snowpark_procs.byte_sources import SourceFileError, StageFileByteSource
 
 CONTENT = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64

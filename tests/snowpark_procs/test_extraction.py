@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from snowpark_procs.metadata import DEFAULT_LIMITS, ExtractionLimits, extract_metadata
-from snowpark_procs.metadata.limits import MIB
-from snowpark_procs.records import DesignMetadata, MetadataFailure
+from pixelforge_core.limits import DEFAULT_LIMITS, MIB, ExtractionLimits
+from pixelforge_core.records import DesignMetadata, MetadataFailure
+from snowpark_procs.metadata import extract_metadata
 from tests.fixtures.design_files import design_file, small, stream
 
 

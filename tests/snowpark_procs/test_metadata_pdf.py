@@ -5,8 +5,8 @@ import io
 
 from pypdf import PdfReader, PdfWriter
 
+from pixelforge_core.records import DesignMetadata, MetadataFailure
 from snowpark_procs.metadata import extract_metadata
-from snowpark_procs.records import DesignMetadata, MetadataFailure
 from tests.fixtures.design_files import design_file, small, stream
 
 

@@ -6,8 +6,8 @@ import io
 from PIL import Image
 from psd_tools import PSDImage
 
+from pixelforge_core.records import DesignMetadata, MetadataFailure
 from snowpark_procs.metadata import extract_metadata
-from snowpark_procs.records import DesignMetadata, MetadataFailure
 from tests.fixtures.design_files import small, stream
 
 

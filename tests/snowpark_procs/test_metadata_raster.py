@@ -7,8 +7,8 @@ import zlib
 import pytest
 from PIL import Image
 
+from pixelforge_core.records import DesignMetadata
 from snowpark_procs.metadata import extract_metadata
-from snowpark_procs.records import DesignMetadata
 from tests.fixtures.design_files import design_file, small, stream
 
 CAMERA_EXIF = {

@@ -25,6 +25,7 @@ from unittest import mock
 from orchestration.deploy.checks.procedure_statements import normal_sql, procedure_steps
 from orchestration.graph import INCREMENTAL, DbtStep, Pipeline
 from orchestration.local.warehouse_server import LoggedStatement
+from pixelforge_core.render_wire import THUMBNAIL_SIZES
 from snowpark_procs import handlers
 
 _NOW = datetime(2026, 1, 1, 12, 0, 0)
@@ -106,7 +107,7 @@ def _render_answer(relative_path: str) -> dict[str, Any]:
                 "height_px": size,
                 "thumbnail_bytes": 100,
             }
-            for size in handlers.THUMBNAIL_SIZES
+            for size in THUMBNAIL_SIZES
         ],
     }
 

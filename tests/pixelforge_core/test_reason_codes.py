@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from snowpark_procs import reason_codes
+from pixelforge_core import reason_codes
 
-SEED = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "quality_rules.csv"
+SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "quality_rules.csv"
 
 
 def _seed_codes() -> list[str]:
@@ -42,7 +42,7 @@ def test_all_reason_codes_is_the_full_set():
 
 
 def test_accepted_formats_seed_matches_the_formats_extraction_detects():
-    from snowpark_procs.metadata import SUPPORTED_FORMATS
+    from pixelforge_core.formats import SUPPORTED_FORMATS
 
     seed = SEED.parent / "accepted_formats.csv"
     with seed.open(newline="", encoding="utf-8") as handle:

@@ -10,7 +10,7 @@ from defusedxml import DefusedXmlException
 from PIL import Image
 from pypdf.errors import FileNotDecryptedError
 
-from snowpark_procs.reason_codes import (
+from pixelforge_core.reason_codes import (
     DECOMPRESSION_BOMB,
     ENCRYPTED_FILE,
     HOSTILE_CONTENT,

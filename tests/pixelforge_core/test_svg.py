@@ -5,9 +5,9 @@ import base64
 import pytest
 
 from orchestration.corpus import HOSTILE_SVG_KINDS
-from snowpark_procs.metadata import SvgInfo, check_svg, extract_metadata
-from snowpark_procs.metadata.svg import MAX_CSS_TOKENS, decode_svg, normalize_css
-from snowpark_procs.records import DesignMetadata, MetadataFailure
+from pixelforge_core.records import DesignMetadata, MetadataFailure
+from pixelforge_core.svg import MAX_CSS_TOKENS, SvgInfo, check_svg, decode_svg, normalize_css
+from snowpark_procs.metadata import extract_metadata
 from tests.fixtures.design_files import design_file, stream
 
 NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from snowpark_procs.metadata import sniff_format
-from snowpark_procs.metadata.formats import HEAD_BYTES
+from pixelforge_core.formats import HEAD_BYTES, sniff_format
 from tests.fixtures.design_files import design_file, small
 
 

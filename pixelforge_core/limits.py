@@ -1,8 +1,10 @@
-"""Safety limits for metadata extraction, passed in by the caller (no module-level settings)."""
+"""Safety limits for extraction and rendering, passed in by the caller (no module settings)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from psd_tools import ParseLimits
 
 MIB = 1024 * 1024
 
@@ -25,3 +27,10 @@ class ExtractionLimits:
 
 
 DEFAULT_LIMITS = ExtractionLimits()
+
+
+def psd_parse_limits(size_bytes: int) -> ParseLimits:
+    """What psd-tools may materialise while it parses a PSD of size_bytes: extraction
+    (snowpark_procs/metadata/psd.py) and the renderer parse with the same limits, so a document
+    cannot cost the renderer more than it cost extraction (tests/ecs_render/test_thumbnails.py)."""
+    return ParseLimits(max_total_bytes=2 * size_bytes + 1024)

@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from snowpark_procs.metadata.integrity import iter_png_chunks
+from pixelforge_core.integrity import iter_png_chunks
 
 _IFD0_TAGS = {0x010F: "Make", 0x0110: "Model", 0x0112: "Orientation", 0x0131: "Software"}
 _EXIF_IFD = 0x8769

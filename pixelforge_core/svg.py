@@ -27,15 +27,15 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from PIL import Image
 
-from snowpark_procs.metadata.failures import describe
-from snowpark_procs.reason_codes import (
+from pixelforge_core.failures import describe
+from pixelforge_core.reason_codes import (
     DECOMPRESSION_BOMB,
     FILE_TOO_LARGE,
     HOSTILE_CONTENT,
     TRUNCATED_FILE,
     UNREADABLE_FILE,
 )
-from snowpark_procs.records import MetadataFailure
+from pixelforge_core.records import MetadataFailure
 
 MAX_SVG_BYTES = 16 * 1024 * 1024
 # SVG renderers decode every inline raster in full, whatever the SVG's own size (measured: a

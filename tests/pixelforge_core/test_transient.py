@@ -29,7 +29,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from snowpark_procs.transient import S3_TRANSIENT_CODES, SNOWFLAKE_NETWORK_ERRNOS, is_transient
+from pixelforge_core.transient import S3_TRANSIENT_CODES, SNOWFLAKE_NETWORK_ERRNOS, is_transient
 
 
 def isinstance_classifier(error: BaseException) -> bool:
@@ -147,7 +147,7 @@ def test_classifying_imports_no_botocore() -> None:
     """In a fresh interpreter: importing the module and classifying errors loads no botocore."""
     code = (
         "import sys\n"
-        "from snowpark_procs.transient import is_transient\n"
+        "from pixelforge_core.transient import is_transient\n"
         "assert is_transient(ConnectionResetError()) and not is_transient(ValueError())\n"
         "print(sorted(m for m in sys.modules if m.partition('.')[0] in {'botocore', 'boto3'}))\n"
     )

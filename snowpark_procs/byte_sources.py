@@ -1,4 +1,7 @@
-"""The one seam through which step code reads design files: S3 locally, the stage in Snowflake."""
+"""The one seam through which step code reads design files: the stage in Snowflake.
+
+Locally the runner passes orchestration/local/s3_byte_source.py's S3ByteSource instead.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +37,8 @@ class ByteSource(Protocol):
         ...
 
 
-def _spool(chunks: Iterator[bytes], max_bytes: int, relative_path: str) -> BinaryIO:
+def spool_chunks(chunks: Iterator[bytes], max_bytes: int, relative_path: str) -> BinaryIO:
+    """The chunks in a spool (memory, then disk past SPOOL_BYTES), rewound; too large raises."""
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - caller closes
     total = 0
     for chunk in chunks:
@@ -48,51 +52,6 @@ def _spool(chunks: Iterator[bytes], max_bytes: int, relative_path: str) -> Binar
         spool.write(chunk)
     spool.seek(0)
     return spool  # type: ignore[return-value]
-
-
-class S3ByteSource:
-    """Reads `s3://bucket/prefix + relative_path` at a given ETag, streamed into a spool."""
-
-    def __init__(
-        self, s3_client: Any, bucket: str, prefix: str = "", max_bytes: int = 256 << 20
-    ) -> None:
-        self._s3 = s3_client
-        self._bucket = bucket
-        self._prefix = prefix
-        self._max_bytes = max_bytes
-
-    @contextmanager
-    def open(self, relative_path: str, etag: str) -> Iterator[BinaryIO]:
-        from botocore.exceptions import ClientError
-
-        try:
-            response = self._s3.get_object(
-                Bucket=self._bucket, Key=self._prefix + relative_path, IfMatch=f'"{etag}"'
-            )
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code in {"NoSuchKey", "404"}:
-                raise SourceFileError(
-                    reason_codes.FILE_MISSING, f"{relative_path}: deleted after discovery"
-                ) from error
-            if code in {"PreconditionFailed", "412"}:
-                raise SourceFileError(
-                    reason_codes.FILE_CHANGED, f"{relative_path}: overwritten after discovery"
-                ) from error
-            raise
-        body = response["Body"]
-        if response.get("ContentLength", 0) > self._max_bytes:
-            body.close()
-            raise SourceFileError(
-                reason_codes.FILE_TOO_LARGE,
-                f"{relative_path}: {response['ContentLength']} bytes, over {self._max_bytes}",
-            )
-        try:
-            spool = _spool(body.iter_chunks(CHUNK_BYTES), self._max_bytes, relative_path)
-        finally:
-            body.close()
-        with spool:
-            yield spool
 
 
 class StageFileByteSource:
@@ -117,7 +76,7 @@ class StageFileByteSource:
         digest = hashlib.md5(usedforsecurity=False)
         with handle:
             chunks = _hashed(iter(lambda: handle.read(CHUNK_BYTES), b""), digest)
-            spool = _spool(chunks, self._max_bytes, relative_path)
+            spool = spool_chunks(chunks, self._max_bytes, relative_path)
         with spool:
             _check_version(digest.hexdigest(), etag, relative_path)
             yield spool

@@ -12,7 +12,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.deploy.procedures import ARTIFACT_STAGE, PROCEDURES_ZIP, REPO_ROOT
+from orchestration.deploy.procedures import (
+    ARTIFACT_STAGE,
+    PROCEDURES_ZIP,
+    REPO_ROOT,
+    ZIPPED_PACKAGES,
+)
 from orchestration.deploy.render import render_text
 
 DBT_STAGE_PATH = "dbt"
@@ -81,9 +86,9 @@ def build_artifacts(
     artifact_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     archive = artifact_dir / PROCEDURES_ZIP
-    package = repo_root / "snowpark_procs"
+    sources = (path for package in ZIPPED_PACKAGES for path in (repo_root / package).rglob("*"))
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(package.rglob("*")):
+        for path in sorted(sources):
             if (
                 path.is_file()
                 and path.suffix in _PACKAGE_SUFFIXES

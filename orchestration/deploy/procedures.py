@@ -26,8 +26,11 @@ PROJECT_DEFINITION = REPO_ROOT / "snowpark_procs" / "snowflake.yml"
 LOCK_FILE = REPO_ROOT / "requirements" / "lock.txt"
 ARTIFACT_STAGE = "ops.deploy_artifacts"
 PROCEDURES_ZIP = "snowpark_procs.zip"
+# The packages the zip holds: the procedures and the shared core they import (nothing of the
+# renderer or the local stack: the ruff bans in snowpark_procs/ruff.toml keep them out).
+ZIPPED_PACKAGES = ("pixelforge_core", "snowpark_procs")
 
-# The distributions the zipped modules (snowpark_procs/**) import, besides the standard library:
+# The distributions the zipped modules (ZIPPED_PACKAGES) import, besides the standard library:
 # tests/orchestration/test_packages.py fails on one missing here or one nothing imports. Only
 # what the code imports directly (psd-tools brings numpy and attrs; the repository resolves
 # dependencies like pip). snowpark_procs/sql imports snowflake.connector, so the connector is

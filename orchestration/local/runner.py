@@ -55,11 +55,12 @@ from orchestration.history import (
 )
 from orchestration.local.directory_table import refresh_directory
 from orchestration.local.external_function import HttpRenderer, RenderServiceError
+from orchestration.local.s3_byte_source import S3ByteSource
 from orchestration.local.stack import LocalStack
 from orchestration.sql import read_sql
 from pixelforge_core.transient import is_transient
 from snowpark_procs import handlers
-from snowpark_procs.byte_sources import ByteSource, S3ByteSource
+from snowpark_procs.byte_sources import ByteSource
 from snowpark_procs.handlers import GraphRun, StepError, StepResult, StepSummary
 from snowpark_procs.rendering import ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig

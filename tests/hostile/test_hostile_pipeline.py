@@ -27,8 +27,9 @@ from orchestration import corpus
 from orchestration.graph import INCREMENTAL
 from orchestration.local.loopback import free_port
 from orchestration.local.runner import RunReport
+from orchestration.local.s3_byte_source import S3ByteSource
 from orchestration.local.stack import LocalStack
-from snowpark_procs.byte_sources import S3ByteSource, SourceFileError
+from snowpark_procs.byte_sources import SourceFileError
 from tests.hostile.helpers import HOSTILE_CASES, OK, ConnectionCounter, hostile_bytes
 from tests.integration.conftest import query, runner_for, stack_settings, upload
 

@@ -24,6 +24,7 @@ from orchestration.deploy.procedures import (
     FREEZE_OMITS,
     PROCEDURE_PACKAGES,
     PROCEDURES_ZIP,
+    ZIPPED_PACKAGES,
     ProcedureSpec,
     ProjectDefinitionError,
     dependency_closure,
@@ -31,10 +32,11 @@ from orchestration.deploy.procedures import (
     lock_pins,
 )
 
-FIRST_PARTY = "snowpark_procs"
-# Classes in the zip that only the local runner uses, with what they may import lazily that
-# Snowflake does not install. In Snowflake the handlers read files with StageFileByteSource.
-LOCAL_ONLY = {"snowpark_procs.byte_sources.S3ByteSource": "the local runner's S3 reader"}
+FIRST_PARTY = frozenset(ZIPPED_PACKAGES)
+# What only the local stack uses and Snowflake does not install: none of it may be in the zip
+# (the local runner's S3 reader lives in orchestration/local/s3_byte_source.py).
+LOCAL_ONLY_CLASSES = ("S3ByteSource",)
+LOCAL_ONLY_DISTRIBUTIONS = frozenset({"boto3", "botocore", "moto", "fakesnow"})
 
 
 # --- what the zipped modules import ------------------------------------------------------
@@ -68,17 +70,12 @@ def _third_party(sites: Sequence[cp.ImportSite]) -> dict[str, list[str]]:
     """distribution -> where it is imported, for imports outside the zip's own package."""
     found: dict[str, list[str]] = {}
     for site in sites:
-        if site.module.partition(".")[0] == FIRST_PARTY:
+        if site.module.partition(".")[0] in FIRST_PARTY:
             continue
         distribution = cp.distribution_of(site.module)
         if distribution is not None:
             found.setdefault(distribution, []).append(site.where)
     return found
-
-
-def _local_only(site: cp.ImportSite) -> bool:
-    qualified = f"{site.importer}.{site.scope}"
-    return any(qualified == s or qualified.startswith(s + ".") for s in LOCAL_ONLY)
 
 
 def _declared() -> set[str]:
@@ -92,9 +89,12 @@ def _handler_modules() -> set[str]:
 def test_handlers_load_only_declared_packages(zipped_sources) -> None:
     """What Snowflake executes importing a handler: module-level imports, transitively."""
     graph = cp.production_modules(zipped_sources, _handler_modules())
-    assert {"pixelforge_core.transient", "snowpark_procs.sql", "snowpark_procs.metadata.psd"} <= (
-        set(graph)
-    )
+    assert {
+        "pixelforge_core.transient",
+        "pixelforge_core.svg",
+        "snowpark_procs.sql",
+        "snowpark_procs.metadata.psd",
+    } <= set(graph)
     module_level = [s for s in _sites(zipped_sources, graph) if s.module_level]
     undeclared = {
         dist: where for dist, where in _third_party(module_level).items() if dist not in _declared()
@@ -103,36 +103,32 @@ def test_handlers_load_only_declared_packages(zipped_sources) -> None:
 
 
 def test_zipped_modules_import_only_declared_packages(zipped_sources) -> None:
-    """Lazy imports too (StageFileByteSource imports snowflake.snowpark.files when it reads),
-    except inside the local-only classes."""
-    sites = [s for s in _sites(zipped_sources) if not _local_only(s)]
+    """Lazy imports too (StageFileByteSource imports snowflake.snowpark.files when it reads)."""
+    sites = _sites(zipped_sources)
     undeclared = {d: w for d, w in _third_party(sites).items() if d not in _declared()}
     assert not undeclared, f"imported by the zipped modules, not declared: {undeclared}"
 
 
 def test_every_declared_package_is_imported(zipped_sources) -> None:
-    imported = set(_third_party([s for s in _sites(zipped_sources) if not _local_only(s)]))
+    imported = set(_third_party(_sites(zipped_sources)))
     assert _declared() - imported == set(), "declared in PROCEDURE_PACKAGES, imported by nothing"
 
 
-def test_local_only_classes_are_needed_and_unused_by_the_procedures(zipped_sources) -> None:
-    lazy = [s for s in _sites(zipped_sources) if _local_only(s)]
-    lazy_distributions = set(_third_party(lazy))
-    # the exemption still exempts something undeclared (botocore), or it should go
-    assert lazy_distributions - _declared() == {"botocore"}
-    assert all(not site.module_level for site in lazy)
-    for qualified in LOCAL_ONLY:
-        module, _, name = qualified.rpartition(".")
+def test_the_zip_holds_the_core_and_the_procedures_and_nothing_local(zipped_sources) -> None:
+    assert {module.partition(".")[0] for module in zipped_sources} == FIRST_PARTY
+    imported = set(_third_party(_sites(zipped_sources)))
+    assert not imported & LOCAL_ONLY_DISTRIBUTIONS, "the zip imports what only the stack has"
+    for name in LOCAL_ONLY_CLASSES:
         users = [
-            other
-            for other, (source, _) in zipped_sources.items()
+            module
+            for module, (source, _) in zipped_sources.items()
             for node in ast.walk(ast.parse(source))
             if (isinstance(node, ast.Name) and node.id == name)
+            or (isinstance(node, ast.ClassDef) and node.name == name)
             or (isinstance(node, ast.Attribute) and node.attr == name)
             or (isinstance(node, ast.alias) and node.name == name)
         ]
-        assert module in zipped_sources
-        assert not users, f"{name} is local-only but {users} use it"
+        assert not users, f"{name} is local-only but {users} define or use it"
 
 
 def test_procedures_declare_the_lock_pins_of_the_packages_and_their_dependencies() -> None:

@@ -2,8 +2,8 @@
 graph's state (ops.graph_state: started, or suspended after consecutive failed runs).
 
 States use Snowflake's TASK_HISTORY vocabulary so operators' queries read the same everywhere.
-A run's final PIPELINE_RUNS row is the finalizer's (snowpark_procs.handlers.finalize_with, the
-same MERGE as here); the local runner records the run as it starts, and SKIPPED runs.
+A run's final PIPELINE_RUNS row is the finalizer's (snowpark_procs.steps.finalize.finalize_with,
+the same MERGE as here); the local runner records the run as it starts, and SKIPPED runs.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ class StageFileByteSource:
 
     @contextmanager
     def open(self, relative_path: str, etag: str) -> Iterator[BinaryIO]:
-        from snowflake.snowpark.files import SnowflakeFile
+        from snowflake.snowpark.files import SnowflakeFile  # noqa: TID251 - the stage reader
 
         try:
             handle = SnowflakeFile.open(

@@ -36,7 +36,8 @@ from orchestration.graph import (
 RUN_ID_SQL = "system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID')"
 # The graph's CONFIG (graph_config): the bounded steps' budget, the finalizer's task names and
 # heartbeat integration, read by each handler (snowpark_procs.run_config.RunConfig.from_json,
-# snowpark_procs.handlers.GraphSettings). A run's mode is the request its discover step claims.
+# snowpark_procs.steps.finalize.GraphSettings). A run's mode is the request its discover step
+# claims.
 RUN_CONFIG_SQL = "system$get_task_graph_config()"
 
 

@@ -59,11 +59,13 @@ from orchestration.local.s3_byte_source import S3ByteSource
 from orchestration.local.stack import LocalStack
 from orchestration.sql import read_sql
 from pixelforge_core.transient import is_transient
-from snowpark_procs import handlers
 from snowpark_procs.byte_sources import ByteSource
-from snowpark_procs.handlers import GraphRun, StepError, StepResult, StepSummary
+from snowpark_procs.handlers import HANDLERS, Seams
 from snowpark_procs.rendering import ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig
+from snowpark_procs.steps.common import StepError, StepSummary
+from snowpark_procs.steps.finalize import GraphRun, StepResult, finalize_with, run_counts
+from snowpark_procs.steps.run_requests import request_run, run_config_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # A hook the fault-injection tests use: called as hook(step_name, phase) with phase
@@ -183,7 +185,7 @@ class LocalRunner:
             return self._request(session, config)
 
     def _request(self, session: Session, config: RunConfig) -> str:
-        request_id = handlers.request_run(session, config, str(uuid.uuid4()))
+        request_id = request_run(session, config, str(uuid.uuid4()))
         self._echo(f"request {request_id} queued ({config.mode})")
         return request_id
 
@@ -272,28 +274,25 @@ class LocalRunner:
             f"run {run.run_id} ({run.kind}, scheduled {run.scheduled_at:%Y-%m-%d %H:%M:%S} UTC)"
         )
         outcomes: list[StepOutcome] = []
-        config = graph_config
         for step in self._pipeline.ordered_steps():
             outcome = self._run_step(
                 session,
                 run.run_id,
                 step.name,
-                partial(self._execute, session, run.run_id, step, config),
+                # each step serves the request discover claimed, if any (as in production)
+                partial(self._execute, session, run.run_id, step, graph_config),
             )
             outcomes.append(outcome)
             if outcome.step_run.state != "SUCCEEDED":
                 break
-            if getattr(step, "handler", None) == "discover":
-                # the mode of the request discover claimed, if any, for the steps after it
-                config = handlers.run_config_for(session, run.run_id, graph_config)
         graph_run = self._graph_run(run, outcomes)
         finalizer = self._run_step(
             session,
             run.run_id,
             self._pipeline.finalizer.name,
             # the production finalizer's handler, given the outcomes instead of TASK_HISTORY
-            lambda: handlers.finalize_with(
-                session, graph_run, handlers.run_config_for(session, run.run_id, graph_config)
+            lambda: finalize_with(
+                session, graph_run, run_config_for(session, run.run_id, graph_config)
             ),
         )
         outcomes.append(finalizer)
@@ -301,7 +300,7 @@ class LocalRunner:
             finished = PipelineRun.from_record(finalizer.summary.details["run"])
         else:  # the finalizer itself failed: the run did, whatever its steps did
             message = f"finalizer failed: {finalizer.step_run.error_message}"
-            finished = run.finished("FAILED", message[:4000], **handlers.run_counts(graph_run))
+            finished = run.finished("FAILED", message[:4000], **run_counts(graph_run))
             record_pipeline_run(session, finished)
         self._enforce_suspension(session)
         loads_marts = any(isinstance(step, DbtStep) for step in self._pipeline.steps)
@@ -399,30 +398,34 @@ class LocalRunner:
             return StepOutcome(done, summary)
 
     def _execute(self, session: Session, run_id: str, step: Step, config: RunConfig) -> StepSummary:
-        settings = self._stack.settings
         if isinstance(step, DbtStep):
             return self._run_dbt(session, run_id, step)
-        if step.handler == "discover":
-            served = handlers.claim_run_request(session, run_id, config)
+        handler = HANDLERS[step.handler]
+        if handler.step is None:
+            raise ValueError(f"no local implementation for handler {step.handler!r}")
+        return handler.step(session, run_id, config, self._seams(session))
+
+    def _seams(self, session: Session) -> Seams:
+        """The production handlers' seams, in their loopback form."""
+        settings = self._stack.settings
+
+        def refresh_directories(mode: str) -> None:
             # auto-refresh: Snowflake keeps the directory table current from S3 events; the
             # nightly reconciliation re-lists the thumbnails stage before it requests its run
             refresh_directory(session, self._stack.s3(), settings.designs_bucket, "designs")
-            if served.mode == "reconcile":
+            if mode == "reconcile":
                 refresh_directory(
                     session, self._stack.s3(), settings.thumbnails_bucket, "thumbnails"
                 )
-            return handlers.discover_with(session, run_id, served)
-        if step.handler == "extract_metadata":
-            source = self._wrap_byte_source(S3ByteSource(self._stack.s3(), settings.designs_bucket))
-            return handlers.extract_metadata_with(
-                session, run_id, source, config, clock=self._clock
-            )
-        if step.handler == "render_thumbnails":
-            renderer = self._wrap_renderer(HttpRenderer(settings.render_url))
-            return handlers.render_thumbnails_with(
-                session, run_id, renderer, config, clock=self._clock
-            )
-        raise ValueError(f"no local implementation for handler {step.handler!r}")
+
+        return Seams(
+            byte_source=lambda: self._wrap_byte_source(
+                S3ByteSource(self._stack.s3(), settings.designs_bucket)
+            ),
+            renderer=lambda: self._wrap_renderer(HttpRenderer(settings.render_url)),
+            clock=self._clock,
+            refresh_directories=refresh_directories,
+        )
 
     # --- dbt ---------------------------------------------------------------------------
 

@@ -31,9 +31,9 @@ from orchestration.local.scheduler import Scheduler, Trigger
 from orchestration.local.stack import LocalStack
 from orchestration.ops_cli import graph_line
 from pixelforge_core.render_wire import RenderRequest
-from snowpark_procs.handlers import MERGE_BATCH_ROWS, StepSummary
 from snowpark_procs.rendering import ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig, backfill_config
+from snowpark_procs.steps.common import MERGE_BATCH_ROWS, StepSummary
 from tests.integration.conftest import query, runner_for
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from snowpark_procs import handlers
-from snowpark_procs.handlers import EXTRACTION_INCOMPLETE, MAX_FILE_ATTEMPTS
+from snowpark_procs.steps import extract as extract_step
+from snowpark_procs.steps.common import MAX_FILE_ATTEMPTS
+from snowpark_procs.steps.extract import EXTRACTION_INCOMPLETE
 from tests.integration.conftest import check_consistency, query, runner_for, small_corpus, upload
 
 pytestmark = pytest.mark.integration
@@ -142,7 +143,7 @@ def test_security_a_hanging_file_is_stopped_by_the_watchdog_and_becomes_a_suspec
     files = small_corpus()
     upload(stack, files)
     limit_s = 2.0
-    monkeypatch.setattr(handlers, "PARSE_LIMIT_S", limit_s)
+    monkeypatch.setattr(extract_step, "PARSE_LIMIT_S", limit_s)
     hanging = threading.Event()
     release = threading.Event()
 

@@ -11,8 +11,8 @@ from orchestration.graph import RetryPolicy
 from orchestration.history import consecutive_failures
 from orchestration.local.external_function import RenderServiceError
 from orchestration.local.runner import DbtStepError, StepTimeoutError, backoff_s, is_retryable
-from snowpark_procs.handlers import StepError
 from snowpark_procs.run_config import RunConfigError
+from snowpark_procs.steps.common import StepError
 
 
 def _client_error(code: str, status: int) -> ClientError:

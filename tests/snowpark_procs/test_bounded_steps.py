@@ -10,20 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from snowpark_procs import handlers
-from snowpark_procs.handlers import (
-    Budget,
+import snowpark_procs.steps
+from snowpark_procs.run_config import RunConfig, RunConfigError
+from snowpark_procs.steps import bounded, common
+from snowpark_procs.steps import finalize as finalizer
+from snowpark_procs.steps.bounded import Budget, drain
+from snowpark_procs.steps.common import StepError, StepSummary, task_summary
+from snowpark_procs.steps.finalize import (
     GraphRun,
     GraphSettings,
     StepResult,
-    StepSummary,
-    drain,
     graph_run_from_task_history,
     pipeline_run_record,
     run_kind,
-    task_summary,
 )
-from snowpark_procs.run_config import RunConfig, RunConfigError
 
 
 class Clock:
@@ -61,7 +61,7 @@ def test_drain_stops_taking_batches_when_the_budget_is_spent():
     drained = drain(lambda: pending.fetch(50), pending.process, 10, 50, Budget(25.0, clock))
 
     # batches start at 0, 10, 20 s; the one started at 20 s is finished, then no new one
-    assert drained == handlers.Drained(attempted=30, backlog=70, stopped_by_budget=True)
+    assert drained == bounded.Drained(attempted=30, backlog=70, stopped_by_budget=True)
     assert pending.done == list(range(30))  # most urgent first, nothing twice
 
 
@@ -76,7 +76,7 @@ def test_drain_takes_at_least_one_batch_and_reads_more_pages_while_time_is_left(
 
     assert (first.attempted, first.backlog, first.stopped_by_budget) == (4, 21, True)
     rest = drain(lambda: pending.fetch(10), pending.process, 4, 10, Budget(None, clock))
-    assert rest == handlers.Drained(attempted=21, backlog=0, stopped_by_budget=False)
+    assert rest == bounded.Drained(attempted=21, backlog=0, stopped_by_budget=False)
     assert pending.fetches == 1 + 3  # pages of 10, 10, then the last 1
     assert sorted(pending.done) == list(range(25))
 
@@ -85,7 +85,7 @@ def test_drain_of_nothing_pending():
     clock = Clock()
     pending = PendingSet(0, clock, cost_s=1.0)
     assert drain(lambda: pending.fetch(10), pending.process, 4, 10, Budget(1.0, clock)) == (
-        handlers.Drained(0, 0, False)
+        bounded.Drained(0, 0, False)
     )
 
 
@@ -139,7 +139,7 @@ def test_a_graph_run_from_task_history_succeeds_when_every_task_did():
     assert run.failure() is None
     assert (run.trigger_kind, run.scheduled_at) == ("scheduled", T0)
     assert run.summary("extract_metadata") == extract
-    assert handlers.run_counts(run) == {
+    assert finalizer.run_counts(run) == {
         "files_discovered": 12,
         "files_succeeded": 8,
         "files_failed": 2,
@@ -160,7 +160,7 @@ def test_a_graph_run_fails_at_its_failed_task_and_is_manual_when_executed():
 
 
 def test_a_graph_run_without_its_root_row_is_an_error():
-    with pytest.raises(handlers.StepError, match="PIXELFORGE_ROOT"):
+    with pytest.raises(StepError, match="PIXELFORGE_ROOT"):
         graph_run_from_task_history("g1", [_row("PIXELFORGE_DISCOVER", "SUCCEEDED")], SETTINGS)
 
 
@@ -214,7 +214,7 @@ def test_a_task_summary_fits_in_a_return_value():
     reasons = {f"reason_{i}": i for i in range(2000)}
     big = StepSummary(3, 2, 1, {"backlog": 7, "failures_by_reason": reasons})
     kept = json.loads(task_summary(big))
-    assert len(task_summary(big).encode()) <= handlers.MAX_RETURN_VALUE_BYTES
+    assert len(task_summary(big).encode()) <= common.MAX_RETURN_VALUE_BYTES
     assert kept["details"] == {"backlog": 7, "details_truncated": True}
     assert (kept["files_in"], kept["files_failed"]) == (3, 1)
 
@@ -222,13 +222,14 @@ def test_a_task_summary_fits_in_a_return_value():
 def test_security_step_errors_name_no_file():
     """A step's error becomes the task's ERROR_MESSAGE, sent by the root's ERROR_INTEGRATION to
     SNS and on by email: counts and reason codes only, never a relative path."""
-    assert handlers._tally(["renderer_unavailable", "RequestTimeout", "renderer_unavailable"]) == (
+    assert common.tally(["renderer_unavailable", "RequestTimeout", "renderer_unavailable"]) == (
         "renderer_unavailable x2, RequestTimeout x1"
     )
-    source = Path(handlers.__file__).read_text(encoding="utf-8")
+    steps = Path(snowpark_procs.steps.__file__).parent
     raised = [
         node.exc
-        for node in ast.walk(ast.parse(source))
+        for module in sorted(steps.glob("*.py"))
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8")))
         if isinstance(node, ast.Raise)
         and isinstance(node.exc, ast.Call)
         and getattr(node.exc.func, "id", None) == "StepError"

@@ -19,10 +19,12 @@ import snowflake.connector
 from snowflake.snowpark import Session
 
 from orchestration.local.sql import local_sql_statements
-from snowpark_procs import handlers
-from snowpark_procs.handlers import GraphRun, StepResult, StepSummary
 from snowpark_procs.run_config import RunConfig, backfill_config
-from snowpark_procs.sql import sql_statements
+from snowpark_procs.sql import read_sql, sql_statements
+from snowpark_procs.steps import finalize as finalizer
+from snowpark_procs.steps import run_requests
+from snowpark_procs.steps.common import StepSummary
+from snowpark_procs.steps.finalize import GraphRun, StepResult
 from tests.fakesnow_server import fakesnow_server
 
 NOW = datetime(2026, 11, 26, 12, 0, 0)
@@ -66,56 +68,65 @@ def _requests(session: Session) -> dict[str, dict[str, Any]]:
 
 def _finish(session: Session, run_id: str, succeeded: bool) -> None:
     session.sql(
-        handlers.read_sql("finish_run_request"),
-        params=[succeeded, handlers.MAX_REQUEST_ATTEMPTS, None if succeeded else "boom", run_id],
+        read_sql("finish_run_request"),
+        params=[
+            succeeded,
+            run_requests.MAX_REQUEST_ATTEMPTS,
+            None if succeeded else "boom",
+            run_id,
+        ],
     ).collect()
 
 
 def test_requests_are_served_oldest_first_and_a_retried_discover_keeps_its_claim(session):
     window = _window(5)
-    first = handlers.request_run(session, window, "req-1")
-    second = handlers.request_run(session, RunConfig("reconcile"), "req-2")
+    first = run_requests.request_run(session, window, "req-1")
+    second = run_requests.request_run(session, RunConfig("reconcile"), "req-2")
 
-    served = handlers.claim_run_request(session, "run-a", GRAPH)
+    served = run_requests.claim_run_request(session, "run-a", GRAPH)
 
     assert (served.mode, served.request_id) == ("backfill", first)
     assert (served.window_start, served.window_end) == (window.window_start, window.window_end)
     assert served.step_budget_s == GRAPH.step_budget_s  # the graph's budget, the request's mode
-    again = handlers.claim_run_request(session, "run-a", GRAPH)  # discover retried
+    again = run_requests.claim_run_request(session, "run-a", GRAPH)  # discover retried
     assert again.request_id == first
     assert _requests(session)[first]["ATTEMPTS"] == 1
-    assert handlers.run_config_for(session, "run-a", GRAPH) == served
+    assert run_requests.run_config_for(session, "run-a", GRAPH) == served
     _finish(session, "run-a", succeeded=True)
     assert _requests(session)[first]["STATE"] == "DONE"
 
-    assert handlers.claim_run_request(session, "run-b", GRAPH).request_id == second
+    assert run_requests.claim_run_request(session, "run-b", GRAPH).request_id == second
     _finish(session, "run-b", succeeded=True)
     # nothing pending: an incremental run, with the graph's config
-    assert handlers.claim_run_request(session, "run-c", GRAPH) == GRAPH
-    assert handlers.run_config_for(session, "run-c", GRAPH) == GRAPH
+    assert run_requests.claim_run_request(session, "run-c", GRAPH) == GRAPH
+    assert run_requests.run_config_for(session, "run-c", GRAPH) == GRAPH
     assert {r["STATE"] for r in _requests(session).values()} == {"DONE"}
 
 
 def test_a_failed_request_runs_again_until_its_attempts_are_spent(session):
-    request = handlers.request_run(session, RunConfig("reconcile"), "req-1")
-    later = handlers.request_run(session, _window(3), "req-2")
-    for attempt in range(1, handlers.MAX_REQUEST_ATTEMPTS + 1):
+    request = run_requests.request_run(session, RunConfig("reconcile"), "req-1")
+    later = run_requests.request_run(session, _window(3), "req-2")
+    for attempt in range(1, run_requests.MAX_REQUEST_ATTEMPTS + 1):
         run_id = f"run-{attempt}"
-        assert handlers.claim_run_request(session, run_id, GRAPH).request_id == request
+        assert run_requests.claim_run_request(session, run_id, GRAPH).request_id == request
         _finish(session, run_id, succeeded=False)
         row = _requests(session)[request]
         assert row["ATTEMPTS"] == attempt
-        assert row["STATE"] == ("FAILED" if attempt == handlers.MAX_REQUEST_ATTEMPTS else "PENDING")
-    assert handlers.claim_run_request(session, "run-next", GRAPH).request_id == later
+        assert row["STATE"] == (
+            "FAILED" if attempt == run_requests.MAX_REQUEST_ATTEMPTS else "PENDING"
+        )
+    assert run_requests.claim_run_request(session, "run-next", GRAPH).request_id == later
 
 
 def test_a_request_left_running_by_a_run_that_never_finished_is_served_again(session):
-    request = handlers.request_run(session, RunConfig("reconcile"), "req-1")
-    for attempt in range(1, handlers.MAX_REQUEST_ATTEMPTS + 1):
+    request = run_requests.request_run(session, RunConfig("reconcile"), "req-1")
+    for attempt in range(1, run_requests.MAX_REQUEST_ATTEMPTS + 1):
         # the run claims it, then its finalizer never runs (the warehouse went away)
-        assert handlers.claim_run_request(session, f"run-{attempt}", GRAPH).request_id == request
+        assert (
+            run_requests.claim_run_request(session, f"run-{attempt}", GRAPH).request_id == request
+        )
         assert _requests(session)[request]["ATTEMPTS"] == attempt
-    assert handlers.claim_run_request(session, "run-last", GRAPH) == GRAPH  # none left to serve
+    assert run_requests.claim_run_request(session, "run-last", GRAPH) == GRAPH  # none left to serve
     row = _requests(session)[request]
     assert row["STATE"] == "FAILED"
     assert "ended without finishing it" in row["ERROR_MESSAGE"]
@@ -123,12 +134,12 @@ def test_a_request_left_running_by_a_run_that_never_finished_is_served_again(ses
 
 def test_a_request_breaking_the_window_rules_is_refused_and_the_next_one_served(session):
     session.sql(  # written by hand, past OPS.BACKFILL's checks: a 40-day window
-        handlers.read_sql("insert_run_request"),
+        read_sql("insert_run_request"),
         params=["bad", "backfill", "2026-01-01 00:00:00", "2026-02-10 00:00:00"],
     ).collect()
-    good = handlers.request_run(session, RunConfig("reconcile"), "good")
+    good = run_requests.request_run(session, RunConfig("reconcile"), "good")
 
-    served = handlers.claim_run_request(session, "run-a", GRAPH)
+    served = run_requests.claim_run_request(session, "run-a", GRAPH)
 
     assert served.request_id == good
     bad = _requests(session)["bad"]
@@ -139,7 +150,7 @@ def test_a_request_breaking_the_window_rules_is_refused_and_the_next_one_served(
 
 def test_an_incremental_run_needs_no_request(session):
     with pytest.raises(ValueError, match="needs no request"):
-        handlers.request_run(session, RunConfig(), "req")
+        run_requests.request_run(session, RunConfig(), "req")
 
 
 def _graph_run(run_id: str, failing: str | None = None) -> GraphRun:
@@ -175,11 +186,11 @@ class Heartbeats:
 
 
 def test_the_finalizer_records_a_served_backfill_and_settles_its_request(session):
-    request = handlers.request_run(session, _window(2), "req-1")
-    config = handlers.claim_run_request(session, "run-a", GRAPH)
+    request = run_requests.request_run(session, _window(2), "req-1")
+    config = run_requests.claim_run_request(session, "run-a", GRAPH)
     heartbeats = Heartbeats()
 
-    summary = handlers.finalize_with(session, _graph_run("run-a"), config, heartbeats)
+    summary = finalizer.finalize_with(session, _graph_run("run-a"), config, heartbeats)
 
     assert summary.details["committed"] is False  # a backfill never moves the state
     row = _pipeline_run(session, "run-a")
@@ -189,17 +200,17 @@ def test_the_finalizer_records_a_served_backfill_and_settles_its_request(session
     assert _requests(session)[request]["STATE"] == "DONE"
     assert heartbeats.sent == [("run-a", "backfill")]
     # a retried finalizer writes the same rows
-    handlers.finalize_with(session, _graph_run("run-a"), config, heartbeats)
+    finalizer.finalize_with(session, _graph_run("run-a"), config, heartbeats)
     count = session.sql("select count(*) as n from ops.pipeline_runs").collect()[0]["N"]
     assert count == 1
 
 
 def test_the_finalizer_records_a_failed_run_and_sends_no_heartbeat(session):
-    request = handlers.request_run(session, RunConfig("reconcile"), "req-1")
-    config = handlers.claim_run_request(session, "run-a", GRAPH)
+    request = run_requests.request_run(session, RunConfig("reconcile"), "req-1")
+    config = run_requests.claim_run_request(session, "run-a", GRAPH)
     heartbeats = Heartbeats()
 
-    summary = handlers.finalize_with(
+    summary = finalizer.finalize_with(
         session, _graph_run("run-a", failing="render_thumbnails"), config, heartbeats
     )
 
@@ -217,7 +228,7 @@ def test_the_finalizer_commits_a_successful_incremental_run(session):
         "discovered_at) values ('run-a', 'a.png', 'e1', 10, 'new', sysdate())"
     ).collect()
 
-    summary = handlers.finalize_with(session, _graph_run("run-a"), GRAPH)
+    summary = finalizer.finalize_with(session, _graph_run("run-a"), GRAPH)
 
     assert summary.details["committed"] is True
     state = session.sql("select relative_path, etag from raw.directory_state").collect()

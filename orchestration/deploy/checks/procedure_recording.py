@@ -27,6 +27,7 @@ from orchestration.graph import INCREMENTAL, DbtStep, Pipeline
 from orchestration.local.warehouse_server import LoggedStatement
 from pixelforge_core.render_wire import THUMBNAIL_SIZES
 from snowpark_procs import handlers
+from snowpark_procs.steps.run_requests import request_run
 
 _NOW = datetime(2026, 1, 1, 12, 0, 0)
 # Three designs: one read and rendered, one whose read times out and one whose render is
@@ -229,7 +230,7 @@ def record_handler_statements(
                 ),
             ):
                 # queued untagged, as the nightly task and OPS.BACKFILL do; discover claims it
-                handlers.request_run(warehouse, request, f"request-{run_id}")
+                request_run(warehouse, request, f"request-{run_id}")
                 for step in (*pipeline.ordered_steps(), pipeline.finalizer):
                     if isinstance(step, DbtStep):
                         continue

@@ -23,6 +23,8 @@ later; on a 429 Snowflake also slows the rate it sends rows at, so a full task a
     429 too_many_batches (with Retry-After)
     503 storage_unavailable
     500 batch_failed only for a bug of the service itself, never for what a request holds.
+
+Slightly over 300 lines: the routes and the refusals they answer are read together here.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ worker dies (or answers nonsense) only its row is affected. That row is retried 
 a fresh worker; a second crash makes it render_failed. A row over the hard deadline (the
 worker's own alarm did not answer) is render_timeout and its worker is killed. When no worker
 can be started the row is renderer_unavailable: the renderer, not the file, failed.
+
+One module on purpose (~390 lines): the pool's start, reply checks, crash retry and deadline
+share one lock and one worker-state machine; split apart they would share private state.
 """
 
 from __future__ import annotations

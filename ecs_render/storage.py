@@ -4,6 +4,8 @@ Thumbnails are content-addressed: v1/{sha256[:2]}/{sha256}-{size_bytes}/{size_px
 thumbnails bucket, written put-if-absent, so a retried or repeated row never writes a second
 object. Sources are read from the designs bucket only, pinned to the requested ETag.
 S3 errors come back as StorageFailure data; transient ones are retried by botocore first.
+Slightly over 300 lines: every S3 call of the service, so boto3 is imported here only.
+The key layout itself is the core's (pixelforge_core.render_wire.thumbnail_key).
 """
 
 from __future__ import annotations

@@ -6,26 +6,25 @@ declares too many pixels; JPEG (but CMYK), PNG and WebP are then decoded and shr
 margin, streamed through LANCZOS3), SVG is drawn by librsvg and PDF by pdfium, and the other
 rasters are reduce()d + LANCZOS-resized by Pillow (CMYK JPEG drafted first). Each smaller size
 is cascaded from the previous one. Failures come back as RenderFailure with a reason code;
-nothing is raised.
+nothing is raised. The opening preamble is the core's (pixelforge_core.raster, as extraction's),
+vector drawing is ecs_render/vector.py; the raster paths (libvips, Pillow in strips, deep PSDs)
+stay together here, slightly over 300 lines, as they share the limits and resize helpers.
 """
 
 from __future__ import annotations
 
 import io
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
 from PIL import Image
 from psd_tools import PSDImage
-from pypdf import PdfReader
 
 from ecs_render import libvips_decode
 from ecs_render.results import RenderFailure, Thumbnail
+from ecs_render.vector import draw_pdf, draw_svg
 from pixelforge_core.exif import orientation_of, read_exif
 from pixelforge_core.failures import classify_exception, describe
 from pixelforge_core.formats import HEAD_BYTES, sniff_format
@@ -34,7 +33,6 @@ from pixelforge_core.raster import open_raster, pixel_limit_failure, truncation_
 from pixelforge_core.reason_codes import (
     DECOMPRESSION_BOMB,
     EMPTY_FILE,
-    ENCRYPTED_FILE,
     FILE_TOO_LARGE,
     RENDER_FAILED,
     UNREADABLE_FILE,
@@ -42,15 +40,12 @@ from pixelforge_core.reason_codes import (
 )
 from pixelforge_core.records import MetadataFailure
 from pixelforge_core.render_wire import THUMBNAIL_SIZES
-from pixelforge_core.svg import check_svg
 
 # Scaled decoders (JPEG's DCT scaling, libwebp's rescaler) are asked for this factor times the
 # largest box, so they keep a margin above the target that the LANCZOS pass then removes
 # (Pillow's thumbnail() does the same). Measured on a 24 MP WebP: asking for 1.5x the box
 # gave 39.5 dB after encoding, 2x the box 40.7 dB for 3% more CPU.
 DRAFT_GAP = 2.0
-# pdfium is not thread-safe: one document at a time per process.
-_PDFIUM_LOCK = threading.Lock()
 # EXIF orientation -> the transpose that shows the image upright.
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -132,13 +127,13 @@ def _render_images(
         return RenderFailure(UNSUPPORTED_FORMAT, "not a supported design format")
     deep_psd = fmt == "psd" and int.from_bytes(head[22:24], "big") != 8
     if fmt == "svg":
-        first = _draw_svg(source, descending[0], limits)
+        first = draw_svg(source, descending[0], limits.max_svg_bytes)
     elif fmt == "pdf" or deep_psd:
         truncated = truncation_failure(fmt, source, size)
         if truncated:
             return _render_failure(truncated)
         if fmt == "pdf":
-            first = _draw_pdf(source, descending[0], limits)
+            first = draw_pdf(source, descending[0], limits.max_pdf_pages_scanned)
         else:
             # Pillow cannot open 16/32-bit PSDs and reads 1-bit ones inverted.
             first = _decode_deep_psd(source, head, size, descending[0], limits)
@@ -168,13 +163,6 @@ def fit_box(size: tuple[int, int], target: int) -> tuple[int, int]:
     if longest <= target:
         return size
     scale = target / longest
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def scale_box(size: tuple[float, float], target: int) -> tuple[int, int]:
-    """Like fit_box, but for vector sources, which are drawn at the target even when small."""
-    width, height = size
-    scale = target / max(width, height)
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
@@ -330,71 +318,6 @@ def _output_mode(im: Image.Image) -> Image.Image:
 def _orient(im: Image.Image, orientation: int) -> Image.Image:
     transpose = _TRANSPOSE.get(orientation)
     return im.transpose(transpose) if transpose is not None else im
-
-
-# --- vector (pdfium, librsvg) -------------------------------------------------------------
-
-
-def _draw_pdf(source: BinaryIO, largest: int, limits: RenderLimits) -> Image.Image | RenderFailure:
-    source.seek(0)
-    with _PDFIUM_LOCK:
-        try:
-            document = pdfium.PdfDocument(source, autoclose=False)
-        except pdfium.PdfiumError as exc:
-            # pdfium's last error outlives the document that set it: a broken PDF opened after
-            # an encrypted one fails with "password" too, so the trailer decides (as extraction).
-            if _is_encrypted(source):
-                return RenderFailure(ENCRYPTED_FILE, "PDF is encrypted")
-            if "password" in str(exc).lower():
-                return RenderFailure(RENDER_FAILED, "pdfium could not load the document")
-            raise
-        try:
-            # Owner-password-only files open without a password; refuse them like extraction.
-            if pdfium_c.FPDF_GetSecurityHandlerRevision(document.raw) != -1:
-                return RenderFailure(ENCRYPTED_FILE, "PDF is encrypted")
-            for index in range(min(len(document), limits.max_pdf_pages_scanned)):
-                image = _draw_pdf_page(document, index, largest)
-                if image is not None:
-                    return image
-            return RenderFailure(
-                RENDER_FAILED, f"no drawable page among the first {limits.max_pdf_pages_scanned}"
-            )
-        finally:
-            document.close()
-
-
-def _is_encrypted(source: BinaryIO) -> bool:
-    source.seek(0)
-    try:
-        return bool(PdfReader(source, strict=False).is_encrypted)
-    except Exception:  # unreadable for pypdf too: whatever it is, it is not a password problem
-        return False
-
-
-def _draw_pdf_page(document: pdfium.PdfDocument, index: int, largest: int) -> Image.Image | None:
-    page = document[index]
-    try:
-        width, height = page.get_size()
-        if not (math.isfinite(width) and math.isfinite(height) and width > 0 and height > 0):
-            return None
-        box = scale_box((width, height), largest)
-        bitmap = page.render(scale=largest / max(width, height), may_draw_forms=True)
-        image = bitmap.to_pil().convert("RGB")  # a copy, independent of pdfium's buffer
-        return image if image.size == box else image.resize(box, Image.Resampling.LANCZOS)
-    finally:
-        page.close()
-
-
-def _draw_svg(source: BinaryIO, largest: int, limits: RenderLimits) -> Image.Image | RenderFailure:
-    source.seek(0)
-    data = source.read(limits.max_svg_bytes + 1)
-    info = check_svg(data, limits.max_svg_bytes)
-    if isinstance(info, MetadataFailure):
-        code = info.reason_code  # unreadable_file is extraction's word for render_failed
-        return RenderFailure(RENDER_FAILED if code == UNREADABLE_FILE else code, info.message)
-    image = libvips_decode.draw_svg(data, largest)
-    box = scale_box(image.size, largest)  # librsvg rounds the scaled size its own way
-    return image if image.size == box else image.resize(box, Image.Resampling.LANCZOS)
 
 
 # --- encoding -------------------------------------------------------------------------------

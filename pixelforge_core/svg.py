@@ -10,6 +10,9 @@ Every check reads what a renderer reads, not the raw bytes: the document is deco
 anything else is refused), and CSS is read with its comments removed and its escapes resolved
 (CSS Syntax Level 3, §4.3.7 "Consume an escaped code point", https://www.w3.org/TR/css-syntax-3/),
 so neither a UTF-16 `<?xml-stylesheet?>` nor `\75rl(`, `u\rl(` or `@\69mport` slips through.
+
+One module on purpose (~430 lines): decoding, the tree walk and the CSS tokenizer are one
+check, and each part is written against what the others guarantee.
 """
 
 from __future__ import annotations

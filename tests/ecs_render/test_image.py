@@ -56,3 +56,13 @@ def test_the_service_imports_and_renders_without_snowflake_or_pandas():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[(1024, 1024, 683), (256, 256, 171)]"
+
+
+def test_the_image_copies_only_the_core_and_the_service_and_installs_the_render_extra():
+    dockerfile = (REPO_ROOT / "ecs_render" / "Dockerfile").read_text(encoding="utf-8")
+    sources = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")]
+    copied = {s for s in sources if not s.startswith(("pyproject", "requirements"))}
+    installs = [line for line in dockerfile.splitlines() if "pip install" in line]
+
+    assert copied == {"pixelforge_core", "ecs_render"}
+    assert installs == ['RUN pip install --constraint requirements/lock.txt ".[render]"']

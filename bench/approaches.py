@@ -20,7 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-SIZES = (1024, 256)
+from pixelforge_core.render_wire import THUMBNAIL_SIZES
+
 NAIVE_VECTOR_PX = 2048  # the naive path draws PDF/SVG at this size, then thumbnails it
 
 
@@ -50,7 +51,7 @@ def prepare_ours() -> Callable[[bytes, Path], dict[str, Any]]:
             started = time.process_time()
             metadata = extract_metadata(source, path.name)
             middle = time.process_time()
-            thumbnails = render_thumbnails(source, SIZES)
+            thumbnails = render_thumbnails(source, THUMBNAIL_SIZES)
             ended = time.process_time()
         finally:
             source.close()
@@ -138,7 +139,7 @@ def prepare_naive() -> Callable[[bytes, Path], dict[str, Any]]:
         _naive_meta(data, kind)
         middle = time.process_time()
         sizes = []
-        for size in SIZES:
+        for size in THUMBNAIL_SIZES:
             if kind in ("pdf", "svg"):
                 im = _naive_draw_vector(data, kind)
                 orientation = 1
@@ -167,7 +168,7 @@ def vips_thumbnails(data: bytes, path: Path) -> list[Any]:
     import pyvips
     from PIL import Image
 
-    kind, largest = kind_of(path), SIZES[0]
+    kind, largest = kind_of(path), THUMBNAIL_SIZES[0]
 
     def from_pil(im: Any) -> Any:
         im = naive_8bit(im)
@@ -192,7 +193,7 @@ def vips_thumbnails(data: bytes, path: Path) -> list[Any]:
     else:  # shrink-on-load for JPEG, WebP and SVG
         source = pyvips.Image.thumbnail_buffer(data, largest, height=largest, size="down")
     big = source.copy_memory()
-    small = big.thumbnail_image(SIZES[1], height=SIZES[1], size="down")
+    small = big.thumbnail_image(THUMBNAIL_SIZES[1], height=THUMBNAIL_SIZES[1], size="down")
     # Keep `source` alive with the results: copy_memory() of a CMYK thumbnail whose parent is
     # freed crashes libvips 8.18.7 on ICC access (thumbnail-performance.md, section 7.8).
     return [big, small, source]

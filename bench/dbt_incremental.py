@@ -44,9 +44,9 @@ from bench.common import (
     write_results,
 )
 from bench.warehouse import Warehouse, fakesnow_warehouse, profile_select
+from pixelforge_core.render_wire import THUMBNAIL_SIZES
 
 BATCH_NEW, BATCH_UPDATED = 2_000, 600
-SIZES = (256, 1024)
 INT_MODEL = "int_file_versions_checked"
 MARTS = ("fct_file_versions", "dim_design_files")
 # the folder of each model's compiled SQL under compiled/pixelforge/dbt_project/models
@@ -81,7 +81,7 @@ def load_versions(warehouse: Warehouse, select: str, run_id: str, at: datetime) 
             {stamp} + interval 1 minute as extracted_at
         from bench_versions"""
     )
-    for size in SIZES:
+    for size in THUMBNAIL_SIZES:
         warehouse.duck(
             f"""insert into raw.thumbnails by name
             select {_path("i")} as relative_path, etag, {size} as size_px, 'ok' as status,

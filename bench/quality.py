@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.approaches import SIZES, kind_of, naive_8bit, vips_thumbnails
+from bench.approaches import kind_of, naive_8bit, vips_thumbnails
+from pixelforge_core.render_wire import THUMBNAIL_SIZES
 
 # --- quality --------------------------------------------------------------------------------
 
@@ -40,7 +41,7 @@ def measure_quality(path: Path) -> dict[str, Any]:
     if kind in ("pdf", "svg"):
         return {"skipped": "vector: no full-resolution raster to compare against"}
     data = path.read_bytes()
-    thumbnails = render_thumbnails(io.BytesIO(data), SIZES)
+    thumbnails = render_thumbnails(io.BytesIO(data), THUMBNAIL_SIZES)
     if not isinstance(thumbnails, list):
         return {"error": thumbnails.reason_code}
     full = Image.open(io.BytesIO(data))
@@ -60,7 +61,7 @@ def measure_quality(path: Path) -> dict[str, Any]:
         out[f"bytes_{thumbnail.size_px}"] = len(thumbnail.data)
     # the naive path's 1024 output: Pillow's default thumbnail() and WebP settings
     naive = full.copy()
-    naive.thumbnail((SIZES[0], SIZES[0]))
+    naive.thumbnail((THUMBNAIL_SIZES[0], THUMBNAIL_SIZES[0]))
     buffer = io.BytesIO()
     naive.save(buffer, "WEBP")
     out["naive_psnr_1024_db"] = round(psnr(reference(naive.size), Image.open(buffer)), 2)
@@ -80,7 +81,9 @@ def measure_encoder(path: Path, settings: list[tuple[int, int]], repeat: int) ->
     full.load()
     full = ImageOps.exif_transpose(naive_8bit(full))
     full = full.convert("RGBA" if "A" in full.mode else "RGB")
-    full.thumbnail((SIZES[0], SIZES[0]), Image.Resampling.LANCZOS, reducing_gap=None)
+    full.thumbnail(
+        (THUMBNAIL_SIZES[0], THUMBNAIL_SIZES[0]), Image.Resampling.LANCZOS, reducing_gap=None
+    )
     rows = []
     for quality, method in settings:
         times = []

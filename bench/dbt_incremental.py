@@ -44,6 +44,7 @@ from bench.common import (
     write_results,
 )
 from bench.warehouse import Warehouse, fakesnow_warehouse, profile_select
+from orchestration.graph import dbt_vars_yaml
 from pixelforge_core.render_wire import THUMBNAIL_SIZES
 
 BATCH_NEW, BATCH_UPDATED = 2_000, 600
@@ -114,6 +115,7 @@ def dbt(command: list[str], port: int, target_dir: Path) -> dict[str, Any]:
     """Run dbt as the runner does (in process, as tests/dbt does); wall time and run_results."""
     args = [
         *command,
+        "--vars", dbt_vars_yaml(),  # the graph's facts, as every dbt command passes them
         "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT / "dbt_project"),
         "--target", "local", "--target-path", str(target_dir), "--log-path", str(target_dir),
         # one thread: fakesnow's server refuses a second statement on a DuckDB connection that

@@ -27,8 +27,8 @@ Severity = Literal["page", "warning"]
 EVALUATION_MINUTES = 15
 # Late or missed schedule: no successful run for this long (also the CloudWatch heartbeat).
 NO_SUCCESS_MINUTES = 30
-# Upload -> queryable objective (the ops marts' var latency_objective_seconds agrees).
-LATENCY_OBJECTIVE_SECONDS = 30 * 60
+# Upload -> queryable objective: the graph's (the ops marts get it as a dbt var).
+LATENCY_OBJECTIVE_SECONDS = INCREMENTAL.latency_objective_s
 LATENCY_WINDOW_MINUTES = 60
 # Failing step: this many failed attempts of one step within the window, retried or not.
 FAILING_STEP_ATTEMPTS = 2

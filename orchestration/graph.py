@@ -6,7 +6,9 @@ Changing the graph here changes both.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -57,13 +59,14 @@ class DbtStep:
     after: tuple[str, ...] = ()
     serverless: bool = False
 
-    def build_args(self, target: str) -> tuple[str, ...]:
+    def build_args(self, target: str, pipeline: Pipeline | None = None) -> tuple[str, ...]:
         """The step's dbt arguments, the same for the scheduled task and the local runner.
 
         Unit tests (resource type unit_test) check model logic on fixed rows, not the data: the
         test suite runs them (tests/dbt), a scheduled build every 15 minutes does not
         (`--exclude-resource-type`, dbt 1.8+: "Resource type",
-        https://docs.getdbt.com/reference/global-configs/resource-type).
+        https://docs.getdbt.com/reference/global-configs/resource-type). The graph facts the
+        models need come with `--vars` (dbt_vars; the models declare no default).
         """
         return (
             "build",
@@ -71,8 +74,18 @@ class DbtStep:
             self.selector,
             "--exclude-resource-type",
             "unit_test",
+            "--vars",
+            dbt_vars_yaml(pipeline or INCREMENTAL),
             "--target",
             target,
+        )
+
+    def command_line(self, target: str, pipeline: Pipeline | None = None) -> str:
+        """build_args as one dbt command line (EXECUTE DBT PROJECT's ARGS: "a literal string
+        that must conform to the syntax and requirements of dbt CLI commands"), words with
+        spaces double-quoted, so no single quote needs escaping inside the SQL literal."""
+        return " ".join(
+            f'"{arg}"' if " " in arg else arg for arg in self.build_args(target, pipeline)
         )
 
 
@@ -105,6 +118,10 @@ class Pipeline:
     # request (ops.run_requests) that the graph's next run serves.
     reconciliation_cron: str = "0 3 * * *"
     reconciliation_timeout_ms: int = 60 * 60 * 1000
+    # The objectives: scheduled runs that succeed per month, and upload -> queryable latency
+    # (the alerts and the ops marts read them, the marts through dbt_vars).
+    success_objective: float = 0.999
+    latency_objective_s: int = 30 * 60
 
     @property
     def step_timeout_s(self) -> float:
@@ -172,3 +189,41 @@ INCREMENTAL = Pipeline(
     # its procedure raw.finalize records the run (snowpark_procs.handlers.finalize)
     finalizer=ProcedureStep("finalize"),
 )
+
+
+# The root task's step token: its TASK_HISTORY name is the task name of step "root".
+ROOT_STEP = "root"
+
+
+def dbt_vars(pipeline: Pipeline = INCREMENTAL) -> dict[str, Any]:
+    """The graph facts the dbt models read as vars (the ops marts: step tokens of the run
+    history, which steps bill a warehouse, the objectives). Passed on every dbt command
+    (DbtStep.build_args); the models declare no default, so a build without them fails."""
+    ordered = pipeline.ordered_steps()
+    return {
+        "root_step": ROOT_STEP,
+        "finalizer_step": pipeline.finalizer.name,
+        "warehouse_steps": [step.name for step in ordered if not step.serverless],
+        "render_step": next(s.name for s in ordered if isinstance(s, ExternalFunctionStep)),
+        "success_objective": pipeline.success_objective,
+        "latency_objective_seconds": pipeline.latency_objective_s,
+    }
+
+
+def dbt_vars_yaml(pipeline: Pipeline = INCREMENTAL) -> str:
+    """dbt_vars as the YAML flow mapping `--vars` takes: plain words and numbers only (no
+    quote of either kind), so it survives a shell-like split once double-quoted."""
+
+    def plain(value: Any) -> str:
+        if isinstance(value, list):
+            return "[" + ", ".join(plain(item) for item in value) + "]"
+        text = str(value)
+        if isinstance(value, bool) or shlex.quote(text) != text:
+            raise ValueError(f"dbt var value {value!r} is not a plain word or number")
+        return text
+
+    return "{" + ", ".join(f"{k}: {plain(v)}" for k, v in dbt_vars(pipeline).items()) + "}"
+
+
+if __name__ == "__main__":  # `--vars "$(python -m orchestration.graph)"` for a dbt command by hand
+    print(dbt_vars_yaml())

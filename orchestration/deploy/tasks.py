@@ -121,9 +121,8 @@ def step_body(step: Step) -> str:
     dbt even if the object's version was changed by hand.
     """
     if isinstance(step, DbtStep):
-        args = " ".join(step.build_args("prod"))
         return (
-            f"execute dbt project {DBT_PROJECT} args = '{args}' "
+            f"execute dbt project {DBT_PROJECT} args = '{step.command_line('prod')}' "
             f"dbt_version = '{dbt_versions.PINNED}'"
         )
     return f"call {PROCEDURE_SCHEMA}.{step.handler}({RUN_ID_SQL}, {RUN_CONFIG_SQL})"

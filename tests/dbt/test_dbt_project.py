@@ -23,6 +23,7 @@ from fakesnow.instance import FakeSnow
 
 from bench.dbt_incremental import BATCH_AT, SEED_AT, dbt, load_versions
 from bench.warehouse import fakesnow_warehouse, profile_select
+from orchestration.graph import dbt_vars_yaml
 from orchestration.local.sql import local_sql_statements
 from snowpark_procs.sql import sql_statements
 from tests.fakesnow_server import fakesnow_server
@@ -74,6 +75,8 @@ def dbt_build(warehouse: Warehouse, *selector: str) -> set[str]:
     args = [
         "build",
         *selector,
+        "--vars",
+        dbt_vars_yaml(),
         "--project-dir",
         str(REPO_ROOT),
         "--profiles-dir",

@@ -8,8 +8,6 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from orchestration.graph import INCREMENTAL, DbtStep
-
 REPO = Path(__file__).resolve().parents[2]
 QUERY_FILES = sorted(
     [
@@ -30,16 +28,3 @@ def test_query_parses_as_snowflake_sql_and_calls_known_functions(path: Path):
 
 def test_there_are_cli_and_dashboard_queries():
     assert {p.parent.name for p in QUERY_FILES} == {"sql"} and len(QUERY_FILES) >= 14
-
-
-def test_ops_mart_defaults_follow_the_graph():
-    marts = REPO / "dbt_project" / "models" / "ops" / "marts"
-    runs = (marts / "fct_pipeline_runs.sql").read_text(encoding="utf-8")
-    assert f"var('finalizer_step', '{INCREMENTAL.finalizer.name}')" in runs
-    costs = (marts / "fct_run_costs.sql").read_text(encoding="utf-8")
-    warehouse_steps = [s.name for s in INCREMENTAL.ordered_steps() if isinstance(s, DbtStep)]
-    assert f"var('warehouse_steps', {warehouse_steps!r})" in costs
-    latency = (marts / "fct_latency_percentiles.sql").read_text(encoding="utf-8")
-    from orchestration.alerts import LATENCY_OBJECTIVE_SECONDS
-
-    assert f"var('latency_objective_seconds', {LATENCY_OBJECTIVE_SECONDS})" in latency

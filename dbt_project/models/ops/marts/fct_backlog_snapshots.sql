@@ -2,10 +2,10 @@
     The backlog at the end of each finished run: file versions discovered by
     then and neither loaded nor superseded by then (discovered but not
     loaded), with the age of the oldest upload among them. Runs of the last
-    14 days only (var backlog_window_days): each snapshot is a range join over
-    the versions still open at that time.
+    backlog_window_days days only (a var of dbt_project.yml): each snapshot is
+    a range join over the versions still open at that time.
 -#}
-{%- set window_days = var('backlog_window_days', 14) %}
+{%- set window_days = var('backlog_window_days') %}
 with
 
 pipeline_runs as (

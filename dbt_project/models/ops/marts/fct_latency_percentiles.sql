@@ -2,10 +2,10 @@
     Upload -> queryable latency of loaded file versions (quarantined ones
     included: they are queryable in the quarantine mart), p50/p95/p99 per
     hour and per day of first load. Key: (period_grain, period_start).
-    `breaching_files` counts versions over the objective (30 minutes unless
-    the var latency_objective_seconds says otherwise).
+    `breaching_files` counts versions over the objective (var
+    latency_objective_seconds: orchestration/graph.py's dbt_vars).
 -#}
-{%- set objective_seconds = var('latency_objective_seconds', 1800) %}
+{%- set objective_seconds = var('latency_objective_seconds') %}
 with
 
 file_versions as (

@@ -7,10 +7,10 @@
     any failed task fails the run, a finished finalizer with no failure is a
     success (the finalizer runs after failures too), a skipped root skips it.
     The step tokens of the root and the finalizer are orchestration/graph.py's
-    (tests/ops keeps these defaults in step with it).
+    (dbt_vars, passed with every dbt command; no default here).
 -#}
-{%- set finalizer_step = var('finalizer_step', 'finalize') %}
-{%- set root_step = var('root_step', 'root') %}
+{%- set finalizer_step = var('finalizer_step') %}
+{%- set root_step = var('root_step') %}
 with
 
 step_runs as (

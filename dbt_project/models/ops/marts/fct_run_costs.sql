@@ -5,11 +5,12 @@
     the procedure steps (as X-Small equivalents with the serverless
     multiplier), render seconds for the render step (Fargate vCPU and memory),
     and the directory-table refresh per file discovered. Estimates, not bills:
-    ACCOUNT_USAGE metering is the truth. Which steps run on the warehouse is
-    orchestration/graph.py's DbtStep (tests/ops keeps the list in step).
+    ACCOUNT_USAGE metering is the truth. Which steps run on the warehouse and
+    which renders are orchestration/graph.py's (dbt_vars; no default here).
 -#}
-{%- set warehouse_steps = var('warehouse_steps', ['validate', 'load']) %}
-{%- set render_step = var('render_step', 'render_thumbnails') %}
+{#- dbt parse renders a var not given as none; compile fails on it -#}
+{%- set warehouse_steps = var('warehouse_steps') or [] %}
+{%- set render_step = var('render_step') %}
 {%- set warehouse_step_list = "'" ~ warehouse_steps | join("', '") ~ "'" %}
 with
 

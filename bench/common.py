@@ -7,6 +7,7 @@ it imports shows up in that process's peak RSS.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
@@ -67,10 +68,21 @@ def quiet_environment() -> None:
     os.environ.update(QUIET_ENV)
 
 
-def load_prices(path: Path = REPO_ROOT / "bench" / "prices.toml") -> dict[str, Any]:
-    """Unit prices and workload assumptions, with their sources (bench/prices.toml)."""
+UNIT_PRICES = REPO_ROOT / "dbt_project" / "seeds" / "unit_prices.csv"
+
+
+def load_prices(
+    path: Path = REPO_ROOT / "bench" / "prices.toml", unit_prices: Path = UNIT_PRICES
+) -> dict[str, Any]:
+    """Workload assumptions (bench/prices.toml) and, under "prices", THE unit prices: the dbt
+    seed the ops cost mart reads (price_code -> amount; sources in its source column)."""
     with path.open("rb") as handle:
-        return tomllib.load(handle)
+        loaded = tomllib.load(handle)
+    with unit_prices.open(newline="", encoding="utf-8") as handle:
+        loaded["prices"] = {
+            row["price_code"]: float(row["amount"]) for row in csv.DictReader(handle)
+        }
+    return loaded
 
 
 # --- local services -------------------------------------------------------------------------

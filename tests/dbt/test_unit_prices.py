@@ -1,0 +1,62 @@
+"""Unit prices live in one place: the dbt seed unit_prices.csv (read by the ops cost mart and by
+the benchmark's cost model). bench/prices.toml keeps only the workload assumptions."""
+
+from __future__ import annotations
+
+import csv
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SEED = REPO_ROOT / "dbt_project" / "seeds" / "unit_prices.csv"
+BENCH_PRICES = REPO_ROOT / "bench" / "prices.toml"
+COST_MODEL = REPO_ROOT / "bench" / "cost.py"
+COST_MART = REPO_ROOT / "dbt_project" / "models" / "ops" / "marts" / "fct_run_costs.sql"
+# A key that names money or a billing unit is a price (or a price's sizing fact).
+PRICE_WORDS = re.compile(r"usd|credit|price|billed|per_million|per_1000|gb_per_vcpu")
+
+
+def seed_rows() -> list[dict[str, str]]:
+    with SEED.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def toml_keys(table: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, value in table.items():
+        if isinstance(value, dict):
+            yield from toml_keys(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+def test_each_price_is_declared_once_in_the_seed() -> None:
+    codes = Counter(row["price_code"] for row in seed_rows())
+    assert codes and all(count == 1 for count in codes.values()), codes
+    for row in seed_rows():
+        float(row["amount"])
+        assert row["unit"] and row["source"], row["price_code"]
+
+
+def test_the_bench_assumptions_declare_no_price() -> None:
+    codes = {row["price_code"] for row in seed_rows()}
+    keys = list(toml_keys(tomllib.loads(BENCH_PRICES.read_text(encoding="utf-8"))))
+    assert keys
+    for key in keys:
+        name = key.rsplit(".", 1)[-1]
+        assert name not in codes, f"bench/prices.toml {key} is the seed's {name}"
+        assert not PRICE_WORDS.search(name), f"bench/prices.toml {key} looks like a price"
+
+
+def test_both_readers_read_prices_the_seed_declares() -> None:
+    codes = {row["price_code"] for row in seed_rows()}
+    model = set(re.findall(r"""price\[["'](\w+)["']\]""", COST_MODEL.read_text(encoding="utf-8")))
+    mart = set(re.findall(r"price_code = '(\w+)'", COST_MART.read_text(encoding="utf-8")))
+    assert model and mart
+    assert model <= codes, model - codes
+    assert mart <= codes, mart - codes
+    # nothing in the seed is read by neither
+    assert codes <= model | mart, codes - model - mart

@@ -9,13 +9,9 @@ service on the stack's S3 port. The topic, metric and alarm names are the AWS te
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -31,15 +27,19 @@ from orchestration.alerts import (
     render_condition,
 )
 from orchestration.deploy.aws import HEARTBEAT_METRIC, METRIC_NAMESPACE
+from orchestration.graph import DbtStep
 from orchestration.history import PipelineRun, utc_now
-from orchestration.local.stack import AWS_LOCAL_CREDENTIALS, LocalStack, StackSettings
+from orchestration.local.dbt_command import REPO_ROOT, run_dbt
+from orchestration.local.settings import AWS_LOCAL_CREDENTIALS, StackSettings
+from orchestration.local.stack import LocalStack
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # orchestration/deploy/templates/aws.yaml.j2: AlertsTopic, HeartbeatTopic, HeartbeatAlarm.
 ALERTS_TOPIC = "pixelforge-alerts"
 HEARTBEAT_TOPIC = "pixelforge-heartbeat"
 HEARTBEAT_ALARM = "pixelforge-no-successful-run"
 OPS_MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "ops" / "marts"
+# The ops views' build: the step the deploy runs once (orchestration/deploy/plan.py).
+OPS_VIEWS = DbtStep("ops", selector="ops")
 MAX_ROWS_PUBLISHED = 20
 # Views are looked up in information_schema.views: fakesnow lists only tables in .tables.
 TABLE_EXISTS_SQL = (
@@ -223,36 +223,12 @@ def ensure_ops_views(stack: LocalStack, echo: Echo | None = None) -> bool:
             say("ops views wait for the first load (marts.fct_file_versions does not exist)")
             return False
     say("building the ops views: dbt build --selector ops")
-    data_dir = stack.settings.data_dir
-    command = [
-        sys.executable,
-        "-m",
-        "dbt.cli.main",
-        "build",
-        "--selector",
-        "ops",
-        "--exclude-resource-type",
-        "test",
-        "--exclude-resource-type",
-        "unit_test",
-        "--project-dir",
-        str(REPO_ROOT),
-        "--profiles-dir",
-        str(REPO_ROOT / "dbt_project"),
-        "--target",
-        "local",
-        "--target-path",
-        str(data_dir / "dbt" / "ops"),
-        "--log-path",
-        str(data_dir / "logs" / "dbt"),
-    ]
-    env = {**os.environ, **stack.settings.client_env()}
-    completed = subprocess.run(
-        command, capture_output=True, text=True, env=env, cwd=REPO_ROOT, check=False
-    )
-    if completed.returncode != 0:
+    # the deploy's ops build (DbtStep ops), without tests: the views, not their data, are needed
+    args = (*OPS_VIEWS.build_args("local"), "--exclude-resource-type", "test")
+    run = run_dbt(stack.settings, args, OPS_VIEWS.name)
+    if run.returncode != 0:
         raise OpsViewsError(
-            "dbt build --selector ops failed:\n" + (completed.stdout + completed.stderr)[-2000:]
+            "dbt build --selector ops failed:\n" + (run.stdout + run.stderr)[-2000:]
         )
     return not ops_views_missing(stack)
 

@@ -18,16 +18,19 @@ ops.run_requests that runs drain, and Snowflake's two limits on a graph:
   marked SUSPENDED in ops.graph_state. The scheduler then starts no run; `pixelforge resume`
   (SYSTEM$TASK_DEPENDENTS_ENABLE in production) starts it again. A run started by hand still
   runs, as EXECUTE TASK runs a suspended root once.
+
+It copies Snowflake's task-graph protocol on purpose, and is one module (~400 lines) because
+that protocol is one state machine: a run (no overlap, the request queue), its steps (attempts,
+timeouts), the finalizer and the suspension count read and write the same run records. What
+is not the protocol lives apart: the retry policy (step_policy), dbt (dbt_command), the
+directory tables (directory_table), the renderer (external_function), settings (settings).
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
-import os
 import random
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,13 +38,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
 from snowflake.snowpark import Session
 
-from orchestration.graph import INCREMENTAL, DbtStep, Pipeline, RetryPolicy, Step
+from orchestration.graph import INCREMENTAL, DbtStep, Pipeline, Step
 from orchestration.history import (
     PipelineRun,
     RunKind,
@@ -53,21 +54,21 @@ from orchestration.history import (
     set_graph_state,
     utc_now,
 )
+from orchestration.local.dbt_command import build_step
 from orchestration.local.directory_table import refresh_directory
-from orchestration.local.external_function import HttpRenderer, RenderServiceError
+from orchestration.local.external_function import HttpRenderer
 from orchestration.local.s3_byte_source import S3ByteSource
 from orchestration.local.stack import LocalStack
+from orchestration.local.step_policy import StepTimeoutError, backoff_s, is_retryable
 from orchestration.sql import read_sql
-from pixelforge_core.transient import is_transient
 from snowpark_procs.byte_sources import ByteSource
 from snowpark_procs.handlers import HANDLERS, Seams
 from snowpark_procs.rendering import ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig
-from snowpark_procs.steps.common import StepError, StepSummary
+from snowpark_procs.steps.common import StepSummary
 from snowpark_procs.steps.finalize import GraphRun, StepResult, finalize_with, run_counts
 from snowpark_procs.steps.run_requests import request_run, run_config_for
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # A hook the fault-injection tests use: called as hook(step_name, phase) with phase
 # "before" or "after"; whatever it raises is a failure of that step attempt.
 FaultHook = Callable[[str, str], None]
@@ -78,42 +79,8 @@ Echo = Callable[[str], None]
 FILE_COUNT_SQL = {"validate": "count_validated_files", "load": "count_loaded_files"}
 
 
-class StepTimeoutError(TimeoutError):
-    """A step attempt ran longer than USER_TASK_TIMEOUT_MS (recorded after it returned)."""
-
-    def __init__(self, step: str, elapsed_s: float, timeout_s: float) -> None:
-        super().__init__(
-            f"{step} timed out: ran {elapsed_s:.1f} s, over USER_TASK_TIMEOUT_MS = "
-            f"{timeout_s * 1000:.0f} ms (its committed merges are kept)"
-        )
-
-
-class DbtStepError(Exception):
-    """dbt build reported errors or failing tests."""
-
-    def __init__(self, message: str, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
-
-
-# Errors that say the code, its input or its access is wrong (a ClientError not classed as
-# transient: AccessDenied, NoSuchBucket): retrying the same step cannot help.
-PERMANENT_ERRORS = (ValueError, TypeError, LookupError, AttributeError, ClientError)
 # How long a backfill or reconciliation waits for a running graph (EXECUTE TASK queues too).
 QUEUE_TIMEOUT_S = 30 * 60.0
-
-
-def is_retryable(error: BaseException) -> bool:
-    """Transient failures (network, throttling, 5xx, a service down) are retried with backoff;
-    permanent ones (bad SQL, bad arguments, failing data tests) fail the step at once."""
-    if is_transient(error) or isinstance(error, StepError | RenderServiceError):
-        return True
-    if isinstance(error, DbtStepError):
-        return error.transient
-    if isinstance(error, PERMANENT_ERRORS):
-        return False
-    # a ProgrammingError is the warehouse rejecting the SQL itself
-    return type(error).__name__ != "ProgrammingError"
 
 
 @dataclass(frozen=True)
@@ -135,13 +102,6 @@ class RunReport:
 
 def new_run_id(scheduled_at: datetime) -> str:
     return f"{scheduled_at:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}"
-
-
-def backoff_s(policy: RetryPolicy, attempt: int, rng: random.Random) -> float:
-    """Exponential backoff, capped, with jitter over the upper half: attempt 1 waits up to
-    initial_backoff_s, each later attempt up to twice as long, never over max_backoff_s."""
-    ceiling = min(policy.max_backoff_s, policy.initial_backoff_s * 2 ** (attempt - 1))
-    return rng.uniform(ceiling / 2, ceiling)
 
 
 class LocalRunner:
@@ -430,39 +390,9 @@ class LocalRunner:
     # --- dbt ---------------------------------------------------------------------------
 
     def _run_dbt(self, session: Session, run_id: str, step: DbtStep) -> StepSummary:
-        target_path = self._stack.settings.data_dir / "dbt" / step.name
-        command = [
-            sys.executable,
-            "-m",
-            "dbt.cli.main",
-            *step.build_args(self._dbt_target),  # the production task's arguments (tasks.py)
-            "--project-dir",
-            str(REPO_ROOT),
-            "--profiles-dir",
-            str(REPO_ROOT / "dbt_project"),
-            "--target-path",
-            str(target_path),
-            "--log-path",
-            str(self._stack.settings.data_dir / "logs" / "dbt"),
-        ]
-        (target_path / "run_results.json").unlink(missing_ok=True)
-        env = {**os.environ, **self._stack.settings.client_env()}
-        completed = subprocess.run(
-            command, capture_output=True, text=True, env=env, cwd=REPO_ROOT, check=False
-        )
-        results = _read_run_results(target_path / "run_results.json")
-        failures = [r for r in results if r["status"] in {"error", "fail", "runtime error"}]
-        if completed.returncode != 0 or failures:
-            detail = (
-                "; ".join(f"{r['unique_id']}: {str(r.get('message'))[:200]}" for r in failures[:5])
-                or completed.stdout[-1500:] + completed.stderr[-1500:]
-            )
-            # no results at all: dbt could not connect or compile; failing nodes: data or SQL
-            raise DbtStepError(
-                f"dbt build --selector {step.selector} failed: {detail}",
-                transient=not results and "Could not connect" in completed.stdout,
-            )
-        nodes = {"nodes": len(results), "by_status": _count_by(results, "status")}
+        # the production task's arguments (DbtStep.build_args), local paths
+        run = build_step(self._stack.settings, step, self._dbt_target)
+        nodes = {"nodes": len(run.results), "by_status": run.by_status()}
         return self._file_counts(session, run_id, step, nodes)
 
     def _file_counts(
@@ -476,17 +406,3 @@ class LocalRunner:
     def _latencies(self, session: Session, run_id: str) -> tuple[float, ...]:
         rows = session.sql(read_sql("select_run_latencies"), params=[run_id]).collect()
         return tuple(float(row["LATENCY_S"]) for row in rows if row["LATENCY_S"] is not None)
-
-
-def _read_run_results(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    results: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["results"]
-    return results
-
-
-def _count_by(results: list[dict[str, Any]], key: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for result in results:
-        counts[str(result[key])] = counts.get(str(result[key]), 0) + 1
-    return counts

@@ -11,6 +11,7 @@ import pytest
 
 from orchestration.deploy.tasks import step_body
 from orchestration.graph import INCREMENTAL, DbtStep
+from orchestration.local import dbt_command
 from orchestration.local import runner as runner_module
 
 DBT_STEPS = [step for step in INCREMENTAL.steps if isinstance(step, DbtStep)]
@@ -32,7 +33,7 @@ def test_build_args_exclude_unit_tests(step: DbtStep) -> None:
 @pytest.mark.parametrize("step", DBT_STEPS, ids=lambda step: step.name)
 def test_the_task_runs_the_build_args(step: DbtStep) -> None:
     body = step_body(step)
-    assert f"args = '{' '.join(step.build_args('prod'))}'" in body
+    assert f"args = '{step.command_line('prod')}'" in body
     assert "--exclude-resource-type unit_test" in body
 
 
@@ -46,7 +47,7 @@ def test_the_local_runner_runs_the_build_args(
         commands.append(command)
         return subprocess.CompletedProcess(command, 0, stdout="", stderr="")
 
-    monkeypatch.setattr(runner_module.subprocess, "run", fake_run)
+    monkeypatch.setattr(dbt_command.subprocess, "run", fake_run)
     settings = SimpleNamespace(data_dir=tmp_path, client_env=dict)
     fake_runner = SimpleNamespace(
         _stack=SimpleNamespace(settings=settings),

@@ -9,8 +9,9 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from orchestration.graph import RetryPolicy
 from orchestration.history import consecutive_failures
+from orchestration.local.dbt_command import DbtStepError
 from orchestration.local.external_function import RenderServiceError
-from orchestration.local.runner import DbtStepError, StepTimeoutError, backoff_s, is_retryable
+from orchestration.local.step_policy import StepTimeoutError, backoff_s, is_retryable
 from snowpark_procs.run_config import RunConfigError
 from snowpark_procs.steps.common import StepError
 

@@ -1,7 +1,8 @@
 """The embedded stack: warehouse (fakesnow), object store (moto) and renderer, on loopback.
 
 Each service is a child process with its log under <data_dir>/logs. The warehouse persists as
-DuckDB files; the buckets are mirrored to disk on stop and after each run (s3_mirror).
+DuckDB files; the buckets are mirrored to disk on stop and after each run (s3_mirror). What the
+stack is configured with (ports, buckets, the environment) is orchestration/local/settings.py.
 """
 
 from __future__ import annotations
@@ -25,107 +26,18 @@ from botocore.config import Config
 from snowflake.snowpark import Session
 
 from orchestration.local import s3_mirror
+from orchestration.local.settings import (
+    AWS_LOCAL_CREDENTIALS,
+    QUIET_ENV,
+    StackError,
+    StackSettings,
+)
 from orchestration.local.sql import local_sql_statements
 from snowpark_procs.sql import sql_statements
 
+__all__ = ["LocalStack", "StackError", "StackSettings", "open_session", "s3_client"]
+
 STATE_FILE = "stack.json"
-DATABASE = "PIXELFORGE"
-# Client env every child and tool gets: no cloud metadata probes, no usage pings.
-QUIET_ENV = {
-    "SNOWFLAKE_DISABLE_PLATFORM_DETECTION": "true",
-    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-}
-AWS_LOCAL_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-
-
-class StackError(Exception):
-    """The embedded stack could not start or be reached."""
-
-
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, str(default))
-    try:
-        port = int(value)
-    except ValueError as error:
-        raise StackError(f"{name}={value!r} is not a port number") from error
-    if not 0 < port < 65536:
-        raise StackError(f"{name}={port} is not a port number")
-    return port
-
-
-@dataclass(frozen=True)
-class StackSettings:
-    data_dir: Path
-    warehouse_port: int = 18765
-    s3_port: int = 19000
-    render_port: int = 18780
-    designs_bucket: str = "pixelforge-designs"
-    thumbnails_bucket: str = "pixelforge-thumbnails"
-    render_workers: int = 2
-    statement_log: Path | None = None
-
-    @classmethod
-    def from_env(cls, data_dir: Path | None = None) -> StackSettings:
-        return cls(
-            data_dir=(
-                data_dir or Path(os.environ.get("PIXELFORGE_DATA_DIR", ".pixelforge"))
-            ).resolve(),
-            warehouse_port=_env_int("PIXELFORGE_WAREHOUSE_PORT", 18765),
-            s3_port=_env_int("PIXELFORGE_S3_PORT", 19000),
-            render_port=_env_int("PIXELFORGE_RENDER_PORT", 18780),
-            designs_bucket=os.environ.get("PIXELFORGE_DESIGNS_BUCKET", "pixelforge-designs"),
-            thumbnails_bucket=os.environ.get(
-                "PIXELFORGE_THUMBNAILS_BUCKET", "pixelforge-thumbnails"
-            ),
-            render_workers=_env_int("PIXELFORGE_RENDER_WORKERS", min(os.cpu_count() or 2, 4)),
-            statement_log=(
-                Path(os.environ["PIXELFORGE_STATEMENT_LOG"]).resolve()
-                if os.environ.get("PIXELFORGE_STATEMENT_LOG")
-                else None
-            ),
-        )
-
-    @property
-    def s3_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.s3_port}"
-
-    @property
-    def render_url(self) -> str:
-        return f"http://127.0.0.1:{self.render_port}"
-
-    def connection_parameters(self, schema: str = "RAW") -> dict[str, Any]:
-        """Snowflake connector / Snowpark parameters for the local warehouse."""
-        return {
-            "user": "fake",
-            "password": "snow",
-            "account": "fakesnow",
-            "host": "127.0.0.1",
-            "port": self.warehouse_port,
-            "protocol": "http",
-            "database": DATABASE,
-            "schema": schema,
-            "warehouse": "PIXELFORGE_WH",
-            "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
-            # without it a fakesnow HTTP 500 is retried by the connector for minutes
-            "network_timeout": 30,
-            "login_timeout": 10,
-        }
-
-    def client_env(self) -> dict[str, str]:
-        """Environment for dbt, the renderer and shells pointed at this stack."""
-        return {
-            **QUIET_ENV,
-            **AWS_LOCAL_CREDENTIALS,
-            "AWS_ENDPOINT_URL": self.s3_endpoint,
-            "PIXELFORGE_WAREHOUSE_PORT": str(self.warehouse_port),
-            "PIXELFORGE_DESIGNS_BUCKET": self.designs_bucket,
-            "PIXELFORGE_THUMBNAILS_BUCKET": self.thumbnails_bucket,
-            "PIXELFORGE_RENDER_WORKERS": str(self.render_workers),
-        }
 
 
 @dataclass

@@ -2,7 +2,10 @@
 
 Runs as Streamlit in Snowflake (the active session) or locally against the embedded stack
 (`streamlit run dashboard/streamlit_app.py` with the stack's PIXELFORGE_* settings). Every
-query is a plain Snowflake SQL file in dashboard/sql/ over the ops views (dbt selector `ops`).
+query is a plain Snowflake SQL file over the ops views (dbt selector `ops`), one file per query
+in orchestration/sql/ops_*.sql: the same files the CLI's ops commands read (orchestration/
+ops_cli.py), so `pixelforge status` and this page agree. They are read by path, relative to
+this file: Streamlit in Snowflake stages them with the app at the same relative path.
 """
 
 from __future__ import annotations
@@ -17,8 +20,19 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
-QUERIES = ("runs", "step_runs", "latency", "failures", "backlog", "stages", "slo")
+SQL_DIR = Path(__file__).resolve().parents[1] / "orchestration" / "sql"
+# The runs the headline looks at (newest first).
+RECENT_RUNS = 50
+# frame -> (query file orchestration/sql/<name>.sql, its binds)
+QUERIES: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "runs": ("ops_recent_runs", (RECENT_RUNS,)),
+    "step_runs": ("ops_run_timeline", ()),
+    "latency": ("ops_latency_history", ()),
+    "failures": ("ops_failure_reasons", ()),
+    "backlog": ("ops_backlog_history", ()),
+    "stages": ("ops_backlog_by_stage", ()),
+    "slo": ("ops_slo_budget", ()),
+}
 STATE_COLORS = {
     "SUCCEEDED": "#2e7d32",
     "FAILED": "#c62828",
@@ -69,8 +83,8 @@ def _numbers_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
 
 def load_data(session: Any) -> DashboardData:
     frames = {}
-    for name in QUERIES:
-        rows = session.sql(read_query(name)).collect()
+    for name, (query, binds) in QUERIES.items():
+        rows = session.sql(read_query(query), params=list(binds) or None).collect()
         frame = pd.DataFrame([{k.lower(): v for k, v in r.as_dict().items()} for r in rows])
         frames[name] = _numbers_as_floats(frame)
     return DashboardData(frames)
@@ -160,7 +174,7 @@ def headline(data: DashboardData) -> None:
     if runs.empty:
         columns[0].metric("last run", "none")
     else:
-        last = runs.iloc[-1]
+        last = runs.iloc[0]  # newest first
         columns[0].metric("last run", str(last["state"]), f"{last['duration_seconds'] or 0:.0f} s")
     if slo.empty:
         columns[1].metric("scheduled success (month)", "n/a")

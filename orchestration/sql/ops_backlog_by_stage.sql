@@ -1,4 +1,5 @@
--- Paths per pipeline stage with their oldest upload (pixelforge status).
+-- Paths per pipeline stage with their oldest upload (pixelforge status, the
+-- dashboard's backlog table and headline).
 select
     pipeline_stage,
     count(*) as files,

@@ -1,4 +1,5 @@
--- Pipeline runs, newest first (pixelforge status). Binds: limit.
+-- Pipeline runs, newest first (pixelforge status, the dashboard's last run).
+-- Binds: limit.
 select
     run_id,
     kind,

@@ -1,4 +1,5 @@
--- This month's scheduled-run success against the objective (pixelforge status).
+-- This month's scheduled-run success against the objective (pixelforge status,
+-- the dashboard's headline).
 select
     month_start,
     finished_runs,

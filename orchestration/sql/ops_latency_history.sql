@@ -1,4 +1,5 @@
--- Upload -> queryable percentiles per hour and per day, last 30 days.
+-- Upload -> queryable percentiles per hour and per day, last 30 days (the
+-- dashboard's latency chart).
 select
     period_grain,
     period_start,

@@ -1,5 +1,5 @@
 -- Failures by reason: quarantined file versions per reason code and failed
--- step attempts per step, last 7 days.
+-- step attempts per step, last 7 days (the dashboard's failures chart).
 select
     'quarantine' as failure_kind,
     reason_code as reason,

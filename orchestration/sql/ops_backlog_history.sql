@@ -1,4 +1,5 @@
--- Backlog (discovered, not loaded) at the end of each run of the last 14 days.
+-- Backlog (discovered, not loaded) at the end of each run of the last 14 days
+-- (the dashboard's backlog chart).
 select
     snapshot_at,
     backlog_files,

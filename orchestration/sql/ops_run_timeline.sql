@@ -1,4 +1,5 @@
--- Each run's steps, final attempts only, for the timeline's status grid.
+-- Each run's steps, final attempts only, for the dashboard's runs timeline
+-- (last 7 days).
 select
     steps.run_id,
     steps.step,

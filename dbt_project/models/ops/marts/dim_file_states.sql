@@ -15,7 +15,7 @@ directory_entries as (
 
 file_versions as (
 
-    select * from {{ ref('int_file_versions_tracked') }}
+    select * from {{ ref('fct_file_version_progress') }}
 
 ),
 

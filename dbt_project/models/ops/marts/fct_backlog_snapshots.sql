@@ -16,7 +16,7 @@ pipeline_runs as (
 
 file_versions as (
 
-    select * from {{ ref('int_file_versions_tracked') }}
+    select * from {{ ref('fct_file_version_progress') }}
 
 ),
 

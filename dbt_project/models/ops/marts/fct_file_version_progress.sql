@@ -4,6 +4,7 @@
     (loaded, or superseded by a later change of its path before loading).
     A failed run leaves its files to the next run, which discovers them again:
     the first discovery counts for latency, the latest for "which run has it".
+    A mart: "loaded" is the file mart's (marts.fct_file_versions) to say.
 -#}
 with
 

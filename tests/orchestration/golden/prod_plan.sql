@@ -244,7 +244,6 @@ put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/macros/*.*' '@ops.d
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/intermediate/validation/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/intermediate/validation/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/marts/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/marts/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/ops/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/' auto_compress = false overwrite = true;
-put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/ops/intermediate/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/intermediate/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/ops/marts/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/marts/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/ops/staging/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/staging/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/staging/pixelforge/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/staging/pixelforge/' auto_compress = false overwrite = true;

@@ -311,7 +311,7 @@ def backfill(
 def reconcile(data_dir: DataDir = None) -> None:
     """The nightly full reconciliation: bucket listings vs state, metadata, thumbnails
     (queued as a request, then a run of the graph serves it)."""
-    _run_once(_settings(data_dir), "reconciliation", RunConfig("reconcile"))
+    _run_once(_settings(data_dir), "reconcile", RunConfig("reconcile"))
 
 
 @app.command()

@@ -44,7 +44,7 @@ def triggers(pipeline: Pipeline) -> tuple[Trigger, ...]:
             "reconcile",
             pipeline.reconciliation_cron,
             pipeline.time_zone,
-            "reconciliation",
+            "reconcile",
             RunConfig("reconcile"),
         ),
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from snowpark_procs.run_config import RunConfig, RunConfigError
+from snowpark_procs.run_config import REQUEST_MODES, RunConfig, RunConfigError
 from snowpark_procs.sql import read_sql
 from snowpark_procs.steps.common import SqlSession, StepError, StepSummary, utc_now
 from snowpark_procs.steps.run_requests import MAX_REQUEST_ATTEMPTS
@@ -130,11 +130,10 @@ def _summary_of(return_value: Any) -> StepSummary | None:
 
 
 def run_kind(trigger_kind: str, mode: str) -> str:
-    """The run's kind in OPS.PIPELINE_RUNS: what it served, else what started it."""
-    if mode == "backfill":
-        return "backfill"
-    if mode == "reconcile":
-        return "reconciliation"
+    """The run's kind in OPS.PIPELINE_RUNS: the request it served (its mode, one word for both:
+    backfill, reconcile), else what started it."""
+    if mode in REQUEST_MODES:
+        return mode
     return trigger_kind if trigger_kind in {"scheduled", "manual"} else "manual"
 
 

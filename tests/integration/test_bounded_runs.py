@@ -355,7 +355,7 @@ def test_requests_made_while_a_run_is_going_each_run_once(start_stack):
         for kind, config in (
             ("backfill", windows["early"]),
             ("backfill", windows["later"]),
-            ("reconciliation", RunConfig("reconcile")),
+            ("reconcile", RunConfig("reconcile")),
         ):  # as `pixelforge backfill` / `reconcile` do: a request, then a run queued behind
             runner = timed_runner(stack, clock)
             thread = threading.Thread(
@@ -384,7 +384,7 @@ def test_requests_made_while_a_run_is_going_each_run_once(start_stack):
     served = {r.run.request_id: r for r in queued}
     assert set(served) == {r["REQUEST_ID"] for r in requests}  # each request by one run
     assert {r["RUN_ID"] for r in requests} == {r.run.run_id for r in queued}
-    assert sorted(r.run.kind for r in queued) == ["backfill", "backfill", "reconciliation"]
+    assert sorted(r.run.kind for r in queued) == ["backfill", "backfill", "reconcile"]
     backfilled = []
     for report in queued:
         changes = query(

@@ -257,7 +257,7 @@ def test_fault_reconciliation_repairs_what_incremental_runs_missed(start_stack):
         ).collect()
     s3.put_object(Bucket=thumbnails_bucket, Key="v1/ff/orphan-1/256.webp", Body=b"orphan")
 
-    report = runner_for(stack).run(kind="reconciliation", config=RunConfig("reconcile"))
+    report = runner_for(stack).run(kind="reconcile", config=RunConfig("reconcile"))
 
     assert report.succeeded, report.run.error_message
     checks = {

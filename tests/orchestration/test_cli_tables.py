@@ -97,9 +97,9 @@ def test_status_runs_every_kind_and_state_whole():
 
 
 def test_a_production_run_id_folds_instead_of_being_cut():
-    output = render(tables.runs_table([run_row(GRAPH_RUN_ID, "reconciliation", "SUCCEEDED")]))
+    output = render(tables.runs_table([run_row(GRAPH_RUN_ID, "reconcile", "SUCCEEDED")]))
     fits(output)
-    whole_words(output, "reconciliation", "SUCCEEDED")
+    whole_words(output, "reconcile", "SUCCEEDED")
     assert folded(output, GRAPH_RUN_ID), output
 
 

@@ -320,7 +320,7 @@ def test_the_end_to_end_runs_procedure_statements_pass_the_checker(
     try:
         upload(stack, small_corpus())
         assert runner_for(stack).run().succeeded
-        reconcile = runner_for(stack).run(kind="reconciliation", config=RunConfig("reconcile"))
+        reconcile = runner_for(stack).run(kind="reconcile", config=RunConfig("reconcile"))
         assert reconcile.succeeded
     finally:
         stack.stop(save=False)

@@ -56,7 +56,7 @@ def test_the_nightly_reconciliation_comes_from_the_graph():
     scheduler = Scheduler(pipeline, lambda t, tick: started.append((t.kind, t.config.mode)), clock)
     clock.now = datetime(2026, 11, 26, 2, 31)
     scheduler.run_due()
-    assert started == [("scheduled", "incremental"), ("reconciliation", "reconcile")]
+    assert started == [("scheduled", "incremental"), ("reconcile", "reconcile")]
 
 
 def test_a_suspended_graph_starts_nothing_until_resumed():

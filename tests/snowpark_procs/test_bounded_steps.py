@@ -178,7 +178,7 @@ def test_graph_settings_need_the_task_names():
         ("scheduled", "incremental", "scheduled"),
         ("manual", "incremental", "manual"),
         ("scheduled", "backfill", "backfill"),
-        ("scheduled", "reconcile", "reconciliation"),
+        ("scheduled", "reconcile", "reconcile"),
         # a CLI backfill whose run found its request already served by an earlier run
         ("backfill", "incremental", "manual"),
     ],
@@ -200,7 +200,7 @@ def test_the_pipeline_run_record():
 
     record = pipeline_run_record(run, config, run.failure(), T0)
 
-    assert record["kind"] == "reconciliation"
+    assert record["kind"] == "reconcile"
     assert record["state"] == "FAILED"
     assert record["error_message"] == "step discover failed: boom"
     assert record["request_id"] == "r1"

@@ -216,7 +216,7 @@ def test_the_finalizer_records_a_failed_run_and_sends_no_heartbeat(session):
 
     assert summary.details["committed"] is False
     row = _pipeline_run(session, "run-a")
-    assert (row["KIND"], row["STATE"]) == ("reconciliation", "FAILED")
+    assert (row["KIND"], row["STATE"]) == ("reconcile", "FAILED")
     assert row["ERROR_MESSAGE"] == "step render_thumbnails failed: RuntimeError: boom"
     assert _requests(session)[request]["STATE"] == "PENDING"  # the next run serves it again
     assert heartbeats.sent == []

@@ -2,9 +2,9 @@
 
     python -m bench.cost
 
-Prints the table and writes it as markdown to bench/results/cost.md (committed; the README
-includes it). Every unit price is read from dbt_project/seeds/unit_prices.csv (the ops cost mart's
-seed, with its source), every workload assumption from bench/prices.toml;
+Prints the table and writes it as markdown to bench/results/cost.md (committed; README.md and
+bench/README.md link it). Every unit price is read from dbt_project/seeds/unit_prices.csv (the
+ops cost mart's seed, with its source), every workload assumption from bench/prices.toml;
 every per-file and per-run figure from this run's benchmarks (bench/inputs.py says which).
 """
 

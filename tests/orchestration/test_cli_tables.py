@@ -20,7 +20,8 @@ WIDTH = 80
 T0 = datetime(2026, 12, 6, 4, 45)
 LOCAL_RUN_ID = "20261206T044500Z-1a2b3c4d"  # orchestration.local.runner.new_run_id
 GRAPH_RUN_ID = "01b8c3f2-0000-4d1e-0000-00a1b2c3d4e5"  # production: the graph run group id
-KINDS: tuple[str, ...] = get_args(RunKind)
+# Rows recorded before issue 11 keep the kind "reconciliation" (docs/deploy.md): shown whole too.
+KINDS: tuple[str, ...] = (*get_args(RunKind), "reconciliation")
 STATES: tuple[str, ...] = get_args(State)
 STEPS = tuple(step.name for step in INCREMENTAL.steps)
 LONG_ERROR = "ConnectionError: renderer unreachable after 3 attempts (" + "x" * 150 + ")"

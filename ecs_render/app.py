@@ -52,7 +52,7 @@ from ecs_render.protocol import (
     BODY_TOO_LARGE,
     TOO_MANY_ROWS,
     BatchError,
-    RenderRequest,
+    BatchRow,
     RowFailure,
     build_response,
     max_batch_bytes,
@@ -119,17 +119,19 @@ class RenderPool:
         WorkerStartError when a worker cannot be confined, and the service does not start."""
         await asyncio.to_thread(self.decoders.start)
 
-    async def render(self, request: RenderRequest) -> RenderResult:
+    async def render(self, row: BatchRow) -> RenderResult:
         self.rows_started += 1
         async with self._slots:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._rows, self._render_row, request)
+            return await loop.run_in_executor(self._rows, self._render_row, row)
 
-    def _render_row(self, request: RenderRequest) -> RenderResult:
+    def _render_row(self, row: BatchRow) -> RenderResult:
         try:
-            return ensure_thumbnails(self._client, self._settings, request, self.decoders.decode)
+            return ensure_thumbnails(
+                self._client, self._settings, row.request, self.decoders.decode
+            )
         except Exception as error:  # a bug of the service, not a fact about the file
-            logger.exception("row %s (%s) failed", request.row_number, request.relative_path)
+            logger.exception("row %s (%s) failed", row.row_number, row.request.relative_path)
             return failed_result(RENDERER_UNAVAILABLE, f"renderer unavailable: {error!r}")
 
     def close(self) -> None:
@@ -248,9 +250,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return _error(error.status_code, code, str(error.detail), dict(error.headers or {}))
 
 
-async def _render_rows(
-    pool: RenderPool, rows: list[RenderRequest | RowFailure], batch_id: str
-) -> bytes:
+async def _render_rows(pool: RenderPool, rows: list[BatchRow | RowFailure], batch_id: str) -> bytes:
     started = time.monotonic()
     results = await asyncio.gather(*(_render_row(pool, row) for row in rows))
     ok = sum(result.status == "ok" for _, result in results)
@@ -265,9 +265,7 @@ async def _render_rows(
     return build_response(results)
 
 
-async def _render_row(
-    pool: RenderPool, row: RenderRequest | RowFailure
-) -> tuple[int, RenderResult]:
+async def _render_row(pool: RenderPool, row: BatchRow | RowFailure) -> tuple[int, RenderResult]:
     if isinstance(row, RowFailure):
         return row.row_number, row.result
     return row.row_number, await pool.render(row)

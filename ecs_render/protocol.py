@@ -22,7 +22,7 @@ from typing import Any
 
 from ecs_render.settings import DEFAULT_MAX_BATCH_ROWS
 from pixelforge_core.reason_codes import RENDER_FAILED
-from pixelforge_core.render_wire import RenderResult, failed_result, result_to_json
+from pixelforge_core.render_wire import RenderRequest, RenderResult, failed_result, result_to_json
 
 ROW_ARITY = 5  # row_number, relative_path, etag, sha256, size_bytes
 MAX_KEY_CHARS = 1024  # S3's key length limit
@@ -71,14 +71,12 @@ class _NumberOutOfRangeError(ValueError):
 
 
 @dataclass(frozen=True)
-class RenderRequest:
-    """One row to render: a file version named by (relative_path, etag) with its content hash."""
+class BatchRow:
+    """One row to render: its row number in the batch and the file version it names (the
+    core's RenderRequest: (relative_path, etag) with its content hash)."""
 
     row_number: int
-    relative_path: str
-    etag: str
-    sha256: str
-    size_bytes: int
+    request: RenderRequest
 
 
 @dataclass(frozen=True)
@@ -94,10 +92,8 @@ def max_batch_bytes(max_rows: int) -> int:
     return _BATCH_OVERHEAD_BYTES + max_rows * MAX_ROW_BYTES
 
 
-def parse_batch(
-    body: bytes, max_rows: int = DEFAULT_MAX_BATCH_ROWS
-) -> list[RenderRequest | RowFailure]:
-    """Parse a request body into one RenderRequest or RowFailure per row, in order."""
+def parse_batch(body: bytes, max_rows: int = DEFAULT_MAX_BATCH_ROWS) -> list[BatchRow | RowFailure]:
+    """Parse a request body into one BatchRow or RowFailure per row, in order."""
     if len(body) > max_batch_bytes(max_rows):
         raise BatchError(
             BODY_TOO_LARGE,
@@ -168,7 +164,7 @@ def _nests_deeper_than(document: object, limit: int) -> bool:
     return False
 
 
-def parse_row(position: int, row: object) -> RenderRequest | RowFailure:
+def parse_row(position: int, row: object) -> BatchRow | RowFailure:
     """Validate one row; position stands in for a row number that is missing or not an int."""
     if not isinstance(row, list) or not row:
         return _malformed(position, f"row must be a JSON array of {ROW_ARITY} values")
@@ -205,7 +201,7 @@ def parse_row(position: int, row: object) -> RenderRequest | RowFailure:
         return _malformed(
             row_number, f"size_bytes must be a non-negative int64, got {_show(size_bytes)}"
         )
-    return RenderRequest(row_number, relative_path, etag, sha256.lower(), size)
+    return BatchRow(row_number, RenderRequest(relative_path, etag, sha256.lower(), size))
 
 
 def _as_size(value: object) -> int | None:

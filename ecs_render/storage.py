@@ -20,12 +20,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ecs_render.protocol import RenderRequest
 from ecs_render.settings import MIB, RenderSettings
 from pixelforge_core.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LARGE, RENDER_FAILED
 from pixelforge_core.render_wire import (
     STORAGE_UNAVAILABLE,
     THUMBNAIL_SIZES,
+    RenderRequest,
     RenderResult,
     ThumbnailResult,
     failed_result,

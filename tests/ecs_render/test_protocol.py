@@ -8,14 +8,14 @@ import pytest
 from ecs_render.protocol import (
     MAX_JSON_DEPTH,
     BatchError,
-    RenderRequest,
+    BatchRow,
     RowFailure,
     build_response,
     max_batch_bytes,
     parse_batch,
 )
 from pixelforge_core.reason_codes import ALL_REASON_CODES, FILE_MISSING, RENDER_FAILED
-from pixelforge_core.render_wire import ThumbnailResult, failed_result, ok_result
+from pixelforge_core.render_wire import RenderRequest, ThumbnailResult, failed_result, ok_result
 
 SHA = "ab" * 32
 
@@ -28,8 +28,8 @@ def test_parse_batch_keeps_rows_in_order():
     rows = parse_batch(batch([1, "b.png", '"e1"', SHA, 10], [0, "a.psd", "e0", SHA.upper(), 20.0]))
 
     assert rows == [
-        RenderRequest(1, "b.png", '"e1"', SHA, 10),
-        RenderRequest(0, "a.psd", "e0", SHA, 20),
+        BatchRow(1, RenderRequest("b.png", '"e1"', SHA, 10)),
+        BatchRow(0, RenderRequest("a.psd", "e0", SHA, 20)),
     ]
 
 
@@ -82,7 +82,7 @@ def test_a_malformed_row_is_a_failed_row(row, row_number, words):
 def test_a_malformed_row_does_not_spoil_its_neighbours():
     rows = parse_batch(batch([0, "a.png", "e", SHA, 1], [1, "b.png"], [2, "c.png", "e", SHA, 3]))
 
-    assert [type(row) for row in rows] == [RenderRequest, RowFailure, RenderRequest]
+    assert [type(row) for row in rows] == [BatchRow, RowFailure, BatchRow]
     assert [row.row_number for row in rows] == [0, 1, 2]
 
 
@@ -210,8 +210,8 @@ def test_security_int64_bounds_themselves_are_accepted():
     )
 
     assert rows == [
-        RenderRequest(2**63 - 1, "a.png", "e", SHA, 2**63 - 1),
-        RenderRequest(-(2**63), "b.png", "e", SHA, 0),
+        BatchRow(2**63 - 1, RenderRequest("a.png", "e", SHA, 2**63 - 1)),
+        BatchRow(-(2**63), RenderRequest("b.png", "e", SHA, 0)),
     ]
 
 
@@ -251,4 +251,4 @@ def test_security_a_wrong_type_in_a_row_fails_that_row_with_a_short_message(valu
     assert parsed.result.reason_code == RENDER_FAILED
     assert words in (parsed.result.message or "")
     assert len(parsed.result.message or "") < 200
-    assert isinstance(neighbour, RenderRequest)
+    assert isinstance(neighbour, BatchRow)

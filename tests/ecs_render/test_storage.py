@@ -9,7 +9,6 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from ecs_render import storage
-from ecs_render.protocol import RenderRequest
 from ecs_render.storage import (
     S3_MAX_ATTEMPTS,
     StorageFailure,
@@ -21,7 +20,7 @@ from ecs_render.storage import (
 )
 from ecs_render.thumbnails import Thumbnail
 from pixelforge_core.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LARGE
-from pixelforge_core.render_wire import STORAGE_UNAVAILABLE, thumbnail_key
+from pixelforge_core.render_wire import STORAGE_UNAVAILABLE, RenderRequest, thumbnail_key
 from pixelforge_core.transient import is_transient
 
 from .conftest import THUMBNAILS_BUCKET, aws_env, free_port, make_png, make_settings
@@ -41,7 +40,7 @@ def s3(s3_env):
 
 def request_for(uploaded) -> RenderRequest:
     return RenderRequest(
-        0, uploaded.relative_path, uploaded.etag, uploaded.sha256, uploaded.size_bytes
+        uploaded.relative_path, uploaded.etag, uploaded.sha256, uploaded.size_bytes
     )
 
 
@@ -271,7 +270,7 @@ def test_unreachable_s3_is_a_transient_failure_not_an_exception(monkeypatch, see
     for name, value in aws_env(f"http://127.0.0.1:{free_port()}").items():
         monkeypatch.setenv(name, value)
     client = make_s3_client()
-    request = RenderRequest(0, "a.png", "etag", "ab" * 32, 10)
+    request = RenderRequest("a.png", "etag", "ab" * 32, 10)
 
     result = ensure_thumbnails(client, make_settings(), request, CountingRenderer())
 

@@ -19,7 +19,6 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from ecs_render.protocol import RenderRequest
 from ecs_render.settings import RenderSettings
 from ecs_render.storage import StorageFailure, ensure_thumbnails, read_source
 from ecs_render.thumbnails import render_thumbnails
@@ -29,6 +28,7 @@ from orchestration.local.loopback import free_port
 from orchestration.local.runner import RunReport
 from orchestration.local.s3_byte_source import S3ByteSource
 from orchestration.local.stack import LocalStack
+from pixelforge_core.render_wire import RenderRequest
 from snowpark_procs.byte_sources import SourceFileError
 from tests.hostile.helpers import HOSTILE_CASES, OK, ConnectionCounter, hostile_bytes
 from tests.integration.conftest import query, runner_for, stack_settings, upload
@@ -113,7 +113,6 @@ def test_hostile_relative_path_is_just_a_missing_key_for_the_renderer(
 ):
     before = _thumbnail_keys(buckets.s3)
     request = RenderRequest(
-        0,
         relative_path,
         buckets.secret_etag,
         hashlib.sha256(buckets.secret).hexdigest(),
@@ -137,7 +136,7 @@ def test_hostile_dot_segments_are_literal_keys_of_the_designs_bucket(buckets):
     try:
         with S3ByteSource(buckets.s3, DESIGNS).open(key, etag) as stream:
             assert stream.read() == inside
-        request = RenderRequest(0, key, etag, hashlib.sha256(inside).hexdigest(), len(inside))
+        request = RenderRequest(key, etag, hashlib.sha256(inside).hexdigest(), len(inside))
         source = read_source(buckets.s3, _render_settings(""), request)
         assert not isinstance(source, StorageFailure), source
         with source:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export SNOWFLAKE_DISABLE_PLATFORM_DETECTION := true
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install demo test test-fast lint check-packages bench lock clean
+.PHONY: help install demo test test-fast soak lint check-packages bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -24,8 +24,16 @@ demo: install ## run the main job on the embedded stack (fakesnow + moto + rende
 test: install ## run the whole test suite
 	$(BIN)/pytest
 
-test-fast: install ## unit tests only (no embedded stack)
-	$(BIN)/pytest -m "not integration"
+test-fast: install ## unit tests only: no embedded stack, no dbt (under a minute)
+	PIXELFORGE_TEST_FAST=1 $(BIN)/pytest -m "not integration and not dbt and not live" -q
+
+# Soak: the fault sequences drawn at random until SOAK_FAULT_SCHEDULES schedules with a fault
+# were tried, and the hostile-input generators with SOAK_FACTOR times their examples.
+SOAK_FAULT_SCHEDULES ?= 200
+SOAK_FACTOR ?= 10
+soak: install ## fault sequences until 200 schedules with a fault, hostile generators x10 (long)
+	PIXELFORGE_SOAK_FAULT_SCHEDULES=$(SOAK_FAULT_SCHEDULES) PIXELFORGE_SOAK_FACTOR=$(SOAK_FACTOR) \
+	  $(BIN)/pytest -q -p no:cacheprovider -k "fault_sequences or no_input_raises" tests
 
 lint: install ## ruff, and sqlfluff on the dbt models (against a throwaway local warehouse)
 	$(BIN)/ruff check .

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.common import parse_options, print_table, write_results
-from bench.warehouse import Warehouse, fakesnow_warehouse
 from orchestration.local.sql import local_sql_statements
+from orchestration.warehouse_profiler import Warehouse, fakesnow_warehouse
 from pixelforge_core.render_wire import THUMBNAIL_SIZES
 from snowpark_procs.sql import read_sql
 

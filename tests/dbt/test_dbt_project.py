@@ -21,10 +21,16 @@ import snowflake.connector
 from dbt.cli.main import dbtRunner
 from fakesnow.instance import FakeSnow
 
-from bench.dbt_incremental import BATCH_AT, SEED_AT, dbt, load_versions
-from bench.warehouse import fakesnow_warehouse, profile_select
 from orchestration.graph import dbt_vars_yaml
 from orchestration.local.sql import local_sql_statements
+from orchestration.warehouse_profiler import (
+    BATCH_AT,
+    SEED_AT,
+    dbt,
+    fakesnow_warehouse,
+    load_versions,
+    profile_select,
+)
 from snowpark_procs.sql import sql_statements
 from tests.fakesnow_server import fakesnow_server
 

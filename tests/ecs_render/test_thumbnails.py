@@ -24,6 +24,7 @@ from ecs_render.thumbnails import (
     render_thumbnails,
 )
 from orchestration.corpus import HOSTILE_SVG_KINDS
+from tests.budget import examples
 from tests.fixtures.design_files import design_file, small, stream
 
 
@@ -397,7 +398,7 @@ def hostile_bytes(draw: st.DrawFn) -> bytes:
     return bytes(data[: draw(st.integers(min_value=0, max_value=len(data)))])
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_bytes())
 def test_no_input_raises(data):
     result = render_thumbnails(stream(data), (128, 64))

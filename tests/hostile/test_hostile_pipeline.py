@@ -31,7 +31,8 @@ from orchestration.local.stack import LocalStack
 from pixelforge_core.render_wire import RenderRequest
 from snowpark_procs.byte_sources import SourceFileError
 from tests.hostile.helpers import HOSTILE_CASES, OK, ConnectionCounter, hostile_bytes
-from tests.integration.conftest import query, runner_for, stack_settings, upload
+from tests.integration.conftest import query, runner_for, upload
+from tests.stack_pool import StackPool
 
 # --- relative paths that try to leave the designs bucket (a moto server, no stack) ------------
 
@@ -237,41 +238,36 @@ CONTENT_OUTCOMES.update(
 
 
 @pytest.fixture(scope="module")
-def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileRun]:
+def hostile_run(stack_pool: StackPool) -> Iterator[HostileRun]:
+    """One run over the hostile keys and contents on the session's stack, reset."""
     with ConnectionCounter() as listener:
-        stack = LocalStack(stack_settings(tmp_path_factory.mktemp("hostile-stack")))
-        stack.start()
-        try:
-            files = {
-                **{
-                    key: corpus.png_with_alpha(48, 32, seed=i) for i, key in enumerate(HOSTILE_KEYS)
-                },
-                **_contents(listener),
-                GONE: corpus.png_with_alpha(48, 32, seed=100),
-                CHANGED: corpus.png_with_alpha(48, 32, seed=101),
-            }
-            upload(stack, files)
-            s3, bucket = stack.s3(), stack.settings.designs_bucket
-            etags = {
-                o["Key"]: o["ETag"].strip('"')
-                for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-                for o in page.get("Contents", [])
-            }
-            fired: list[str] = []
+        stack = stack_pool.fresh()
+        files = {
+            **{key: corpus.png_with_alpha(48, 32, seed=i) for i, key in enumerate(HOSTILE_KEYS)},
+            **_contents(listener),
+            GONE: corpus.png_with_alpha(48, 32, seed=100),
+            CHANGED: corpus.png_with_alpha(48, 32, seed=101),
+        }
+        upload(stack, files)
+        s3, bucket = stack.s3(), stack.settings.designs_bucket
+        etags = {
+            o["Key"]: o["ETag"].strip('"')
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for o in page.get("Contents", [])
+        }
+        fired: list[str] = []
 
-            def race(step: str, phase: str) -> None:
-                # Right after discovery recorded the change set: one file goes, one changes.
-                if (step, phase) == ("discover", "after") and not fired:
-                    fired.append(step)
-                    s3.delete_object(Bucket=bucket, Key=GONE)
-                    s3.put_object(Bucket=bucket, Key=CHANGED, Body=corpus.png_with_alpha(40, 40))
+        def race(step: str, phase: str) -> None:
+            # Right after discovery recorded the change set: one file goes, one changes.
+            if (step, phase) == ("discover", "after") and not fired:
+                fired.append(step)
+                s3.delete_object(Bucket=bucket, Key=GONE)
+                s3.put_object(Bucket=bucket, Key=CHANGED, Body=corpus.png_with_alpha(40, 40))
 
-            report = runner_for(stack, fault_hook=race).run()
-            yield HostileRun(
-                stack, files, report, listener, etags, _metadata(stack), _thumbnails(stack)
-            )
-        finally:
-            stack.stop(save=False)
+        report = runner_for(stack, fault_hook=race).run()
+        yield HostileRun(
+            stack, files, report, listener, etags, _metadata(stack), _thumbnails(stack)
+        )
 
 
 @pytest.mark.integration

@@ -1,51 +1,32 @@
-"""The embedded stack for integration tests: real fakesnow, moto and render processes."""
+"""Helpers of the integration tests on the embedded stack (real fakesnow, moto and render
+processes): the session's stack handed out reset, a small corpus, uploads, snapshots and the
+consistency check of a recovered pipeline."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from orchestration import corpus
-from orchestration.local.loopback import free_port
 from orchestration.local.runner import LocalRunner
-from orchestration.local.stack import LocalStack, StackSettings
-
-
-def stack_settings(data_dir: Path, statement_log: Path | None = None) -> StackSettings:
-    return StackSettings(
-        data_dir=data_dir,
-        warehouse_port=free_port(),
-        s3_port=free_port(),
-        render_port=free_port(),
-        render_workers=2,
-        statement_log=statement_log,
-    )
-
-
-@pytest.fixture(scope="session")
-def statement_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every SQL text the pipeline sent to any test warehouse (read by test_statements)."""
-    return tmp_path_factory.mktemp("statements") / "statements.jsonl"
+from orchestration.local.stack import LocalStack
+from tests.budget import SOAK_FAULT_SCHEDULES
+from tests.stack_pool import StackPool
 
 
 @pytest.fixture
-def start_stack(tmp_path: Path, statement_log: Path) -> Iterator[Callable[[str], LocalStack]]:
-    """Starts a fresh stack per call (each with its own data folder); stops them all after."""
-    stacks: list[LocalStack] = []
+def start_stack(stack_pool: StackPool) -> Callable[[str], LocalStack]:
+    """Hands out the session's stack, reset, at each call: a call wipes what an earlier call in
+    the same test left (a test that compares two stacks runs them one after the other)."""
 
     def start(name: str = "stack") -> LocalStack:
-        stack = LocalStack(stack_settings(tmp_path / name, statement_log))
-        stack.start()
-        stacks.append(stack)
-        return stack
+        del name  # names the role the stack plays in the test, for the reader
+        return stack_pool.fresh()
 
-    yield start
-    for stack in stacks:
-        stack.stop(save=False)
+    return start
 
 
 def small_corpus() -> dict[str, bytes]:
@@ -227,3 +208,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"fault injection: {totals.schedules} schedules tried ({totals.faults} with a fault), "
             f"{totals.files} files, {totals.lost} lost, {totals.duplicated} duplicated"
         )
+    if SOAK_FAULT_SCHEDULES and totals.faults < SOAK_FAULT_SCHEDULES:
+        terminalreporter.write_line(
+            f"soak fell short: {totals.faults} of {SOAK_FAULT_SCHEDULES} schedules with a fault"
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if SOAK_FAULT_SCHEDULES and FAULT_TOTALS.faults < SOAK_FAULT_SCHEDULES:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

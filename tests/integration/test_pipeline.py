@@ -17,9 +17,9 @@ from tests.integration.conftest import (
     runner_for,
     small_corpus,
     snapshot,
-    stack_settings,
     upload,
 )
+from tests.stack_pool import stack_settings
 
 pytestmark = pytest.mark.integration
 
@@ -161,9 +161,8 @@ def test_failure_after_each_step_recovers_to_the_clean_state(start_stack):
     upload(clean, files)
     assert runner_for(clean).run().succeeded
     expected = snapshot(clean)
-    clean.stop(save=False)
 
-    faulty = start_stack("faulty")
+    faulty = start_stack("faulty")  # the same session stack, reset: the clean run is gone
     upload(faulty, files)
     two_attempts = replace(INCREMENTAL, retry=RetryPolicy(max_attempts=2))
     for failing_step in STEPS[:-1]:
@@ -192,6 +191,7 @@ def test_failure_after_each_step_recovers_to_the_clean_state(start_stack):
 
 
 def test_state_survives_stopping_and_starting_the_stack(tmp_path):
+    # starts its own stack (not the session's): stopping and starting is what it tests
     settings = stack_settings(tmp_path / "persistent")
     first = LocalStack(settings)
     first.start()

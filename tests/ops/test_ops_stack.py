@@ -13,7 +13,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,8 @@ from orchestration.local.alerting import (
 )
 from orchestration.local.loopback import free_port
 from orchestration.local.stack import LocalStack
-from tests.integration.conftest import runner_for, small_corpus, stack_settings, upload
+from tests.integration.conftest import runner_for, small_corpus, upload
+from tests.stack_pool import StackPool
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "streamlit_app.py"
@@ -48,25 +48,22 @@ class InjectedFaultError(Exception):
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """One successful run over the small corpus, then one whose render step fails twice."""
-    stack = LocalStack(stack_settings(tmp_path_factory.mktemp("ops-stack")))
-    stack.start()
-    try:
-        upload(stack, small_corpus())
-        assert runner_for(stack).run(kind="scheduled").succeeded
+def stack(stack_pool: StackPool) -> LocalStack:
+    """One successful run over the small corpus, then one whose render step fails twice (on
+    the session's stack, reset; the tests here only read it)."""
+    stack = stack_pool.fresh()
+    upload(stack, small_corpus())
+    assert runner_for(stack).run(kind="scheduled").succeeded
 
-        def fault(step: str, phase: str) -> None:
-            if step == "render_thumbnails" and phase == "before":
-                raise InjectedFaultError("renderer unreachable")
+    def fault(step: str, phase: str) -> None:
+        if step == "render_thumbnails" and phase == "before":
+            raise InjectedFaultError("renderer unreachable")
 
-        upload(stack, {"team-c/late.png": small_corpus()["team-a/alpha logo.png"]})
-        failed = runner_for(stack, fault_hook=fault).run(kind="scheduled")
-        assert failed.run.state == "FAILED"
-        ensure_ops_views(stack)  # every test here may run alone
-        yield stack
-    finally:
-        stack.stop(save=False)
+    upload(stack, {"team-c/late.png": small_corpus()["team-a/alpha logo.png"]})
+    failed = runner_for(stack, fault_hook=fault).run(kind="scheduled")
+    assert failed.run.state == "FAILED"
+    ensure_ops_views(stack)  # every test here may run alone
+    return stack
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pixelforge_core.limits import DEFAULT_LIMITS, MIB, ExtractionLimits
 from pixelforge_core.records import DesignMetadata, MetadataFailure
 from snowpark_procs.metadata import extract_metadata
+from tests.budget import examples
 from tests.fixtures.design_files import design_file, small, stream
 
 
@@ -139,7 +140,7 @@ def hostile_bytes(draw: st.DrawFn) -> bytes:
     return bytes(data[:cut])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_bytes())
 def test_no_input_raises(data):
     result = extract_metadata(stream(data), "fuzz.bin")

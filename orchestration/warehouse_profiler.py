@@ -1,8 +1,11 @@
-"""An in-process fakesnow server for the warehouse benchmarks (discovery, dbt).
+"""The warehouse tools the benchmarks and the dbt tests share: a fakesnow server in this process
+with the pipeline's schema, dbt run in process against it, fixture rows loaded straight into
+DuckDB, and DuckDB's profiler over one Snowflake SELECT (rows scanned and aggregated).
 
 The SQL under test goes through the Snowflake connector and the server, as the pipeline's own
 does; only fixture rows are written straight into DuckDB (instance.duck_conn), because loading
-8M rows through the wire protocol would time the loader, not the SQL.
+8M rows through the wire protocol would time the loader, not the SQL. Used by bench.discovery,
+bench.dbt_incremental and tests/dbt (the tests never import bench/).
 """
 
 from __future__ import annotations
@@ -14,17 +17,23 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import snowflake.connector
 from fakesnow.instance import FakeSnow
 
-from bench.common import quiet_environment
 from orchestration.deploy.apply import local_connection_parameters
+from orchestration.graph import dbt_vars_yaml
 from orchestration.local.loopback import fakesnow_in_thread
 from orchestration.local.sql import local_sql_statements
+from orchestration.local.stack import QUIET_ENV
+from pixelforge_core.render_wire import THUMBNAIL_SIZES
 from snowpark_procs.sql import sql_statements
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 
 DATABASE = "pixelforge"
 
@@ -70,7 +79,7 @@ MEMORY_LIMIT = os.environ.get("PIXELFORGE_BENCH_DUCKDB_MEMORY", "14GB")
 @contextlib.contextmanager
 def fakesnow_warehouse(spill_dir: Path | None = None) -> Iterator[Warehouse]:
     """A fakesnow server on a free loopback port with the pipeline's schema applied."""
-    quiet_environment()
+    os.environ.update(QUIET_ENV)
     # a line per login and per unsupported DDL property would drown the tables
     for name in ("fakesnow", "fakesnow.server", "sqlglot"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -149,4 +158,103 @@ def connection_parameters(port: int) -> dict[str, Any]:
         "database": DATABASE,
         "paramstyle": "qmark",  # the repo SQL binds with ?, as Snowpark does
         "network_timeout": 600,  # an 8M-row statement is slow, not stuck
+    }
+
+
+# --- fixture rows and dbt in process ----------------------------------------------------------
+
+SEED_AT, BATCH_AT = datetime(2026, 1, 1, 10, 0), datetime(2026, 1, 1, 10, 15)
+
+
+def _path(i: str) -> str:
+    return (
+        f"'designs/team-' || ({i} % 97)::varchar || '/design-' "
+        f"|| lpad({i}::varchar, 9, '0') || '.png'"
+    )
+
+
+def load_versions(warehouse: Warehouse, select: str, run_id: str, at: datetime) -> None:
+    """file_changes, file_metadata and both thumbnails for the versions `select` yields
+    (columns i, change_type, etag), straight into DuckDB."""
+    stamp = f"timestamp '{at:%Y-%m-%d %H:%M:%S}'"
+    warehouse.duck(f"create or replace temporary table bench_versions as {select}")
+    warehouse.duck(
+        f"""insert into raw.file_changes by name
+        select '{run_id}' as run_id, {_path("i")} as relative_path, etag,
+            1000000 + i % 9000000 as size, {stamp} - interval 5 minute as last_modified,
+            etag as md5, change_type, {stamp} as discovered_at
+        from bench_versions"""
+    )
+    warehouse.duck(
+        f"""insert into raw.file_metadata by name
+        select {_path("i")} as relative_path, etag, 'ok' as status, 'PNG' as format,
+            3000 as width_px, 2000 as height_px, 'RGBA' as mode, 8 as bit_depth,
+            etag || etag as sha256, 1000000 + i % 9000000 as size_bytes, '{run_id}' as run_id,
+            {stamp} + interval 1 minute as extracted_at
+        from bench_versions"""
+    )
+    for size in THUMBNAIL_SIZES:
+        warehouse.duck(
+            f"""insert into raw.thumbnails by name
+            select {_path("i")} as relative_path, etag, {size} as size_px, 'ok' as status,
+                'v1/' || etag || '/{size}.webp' as thumbnail_key, {size} as width_px,
+                {size * 2 // 3} as height_px, 40000 as thumbnail_bytes, '{run_id}' as run_id,
+                {stamp} + interval 2 minute as rendered_at
+            from bench_versions"""
+        )
+
+
+@contextlib.contextmanager
+def long_statements() -> Iterator[None]:
+    """Let one statement run for an hour: the connector's default 60 s socket timeout makes it
+    resend a slow statement, which fakesnow's server then refuses as "connection is busy"."""
+    original = snowflake.connector.connect
+
+    def connect(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("socket_timeout", 3600)
+        kwargs.setdefault("network_timeout", 3600)
+        return original(*args, **kwargs)
+
+    snowflake.connector.connect = connect
+    try:
+        yield
+    finally:
+        snowflake.connector.connect = original
+
+
+def dbt(command: list[str], port: int, target_dir: Path) -> dict[str, Any]:
+    """Run dbt as the runner does, in process; wall time and run_results."""
+    from dbt.cli.main import dbtRunner  # imported when used: dbt takes seconds to import
+
+    args = [
+        *command,
+        "--vars", dbt_vars_yaml(),  # the graph's facts, as every dbt command passes them
+        "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT / "dbt_project"),
+        "--target", "local", "--target-path", str(target_dir), "--log-path", str(target_dir),
+        # one thread: fakesnow's server refuses a second statement on a DuckDB connection that
+        # is still busy ("connection is busy"), which the 8M-row tests hit with 4 threads
+        "--threads", "1", "--quiet",
+    ]  # fmt: skip
+    os.environ.update({**QUIET_ENV, "PIXELFORGE_WAREHOUSE_PORT": str(port)})
+    (target_dir / "run_results.json").unlink(missing_ok=True)
+    started = time.perf_counter()
+    with long_statements():
+        outcome = dbtRunner().invoke(args)
+    wall = time.perf_counter() - started
+    results_path = target_dir / "run_results.json"
+    results = json.loads(results_path.read_text())["results"] if results_path.exists() else []
+    failures = [r for r in results if r["status"] in ("error", "fail", "runtime error")]
+    if not outcome.success or failures:
+        detail = "; ".join(f"{r['unique_id']}: {str(r.get('message'))[:300]}" for r in failures)
+        raise RuntimeError(f"dbt {' '.join(command)} failed: {detail or outcome.exception}")
+    return {
+        "wall_s": wall,
+        "nodes": [
+            {
+                "unique_id": r["unique_id"],
+                "seconds": r["execution_time"],
+                "rows_affected": (r.get("adapter_response") or {}).get("rows_affected"),
+            }
+            for r in results
+        ],
     }

@@ -29,9 +29,9 @@ from ecs_render.decode_pool import (
     worker_environment,
 )
 from ecs_render.worker_frames import Frame
-from orchestration import corpus
 from pixelforge_core.reason_codes import RENDER_FAILED, RENDER_TIMEOUT, TRUNCATED_FILE
 from pixelforge_core.render_wire import RENDERER_UNAVAILABLE, thumbnail_key
+from tests.hostile import corpus
 
 from . import probes
 from .conftest import THUMBNAILS_BUCKET, make_png, make_settings, seccomp_unavailable

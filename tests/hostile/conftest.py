@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from orchestration import corpus
+from tests.hostile import corpus
 from tests.hostile.helpers import ConnectionCounter, OpenWatch
 
 # 8165 x 8165 x 3 bytes: a 200 MB file, as the largest design files are.

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from orchestration import corpus
+from tests.hostile import corpus
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OK = "ok"

@@ -11,9 +11,9 @@ import tracemalloc
 import pytest
 from PIL import Image, ImageFile
 
-from orchestration import corpus
 from pixelforge_core.records import DesignMetadata, MetadataFailure
 from snowpark_procs.metadata import extract_metadata
+from tests.hostile import corpus
 from tests.hostile.helpers import (
     HOSTILE_CASES,
     MIB,

@@ -22,7 +22,6 @@ from moto.server import ThreadedMotoServer
 from ecs_render.settings import RenderSettings
 from ecs_render.storage import StorageFailure, ensure_thumbnails, read_source
 from ecs_render.thumbnails import render_thumbnails
-from orchestration import corpus
 from orchestration.graph import INCREMENTAL
 from orchestration.local.loopback import free_port
 from orchestration.local.runner import RunReport
@@ -30,6 +29,7 @@ from orchestration.local.s3_byte_source import S3ByteSource
 from orchestration.local.stack import LocalStack
 from pixelforge_core.render_wire import RenderRequest
 from snowpark_procs.byte_sources import SourceFileError
+from tests.hostile import corpus
 from tests.hostile.helpers import HOSTILE_CASES, OK, ConnectionCounter, hostile_bytes
 from tests.integration.conftest import query, runner_for, upload
 from tests.stack_pool import StackPool

@@ -15,7 +15,7 @@ from PIL import Image, ImageFile
 
 from ecs_render import libvips_decode, thumbnails
 from ecs_render.thumbnails import RenderFailure, Thumbnail, render_thumbnails
-from orchestration import corpus
+from tests.hostile import corpus
 from tests.hostile.helpers import (
     HOSTILE_CASES,
     OK,

@@ -1,0 +1,62 @@
+"""Deterministic design files for the demo, the benchmarks and the tests: same seed, same bytes,
+no downloads. Each generator returns the bytes of one file.
+
+By concern: `content` (the artwork and encoders every file is made of), `valid` (every format
+the pipeline reads), `broken` (what the demo and unit tests upload by mistake or malice),
+`writers` (large files streamed to disk) and `demo` (the demo's 18 files). The rest of the
+hostile corpus (huge declared sizes, odd modes, files that point outside themselves) lives with
+its tests in tests/hostile/.
+"""
+
+from orchestration.corpus.broken import (
+    HOSTILE_SVG_KINDS,
+    jpeg_named_png,
+    jpeg_truncated,
+    png_bomb,
+    png_truncated,
+    random_bytes_named_png,
+    svg_hostile,
+    zero_byte,
+)
+from orchestration.corpus.demo import demo_corpus
+from orchestration.corpus.valid import (
+    bmp_simple,
+    gif_animated,
+    jpeg_cmyk,
+    jpeg_large,
+    pdf_encrypted,
+    pdf_multipage,
+    png_with_alpha,
+    psd_layered,
+    svg_simple,
+    tiff_16bit,
+    webp,
+    webp_animated,
+)
+from orchestration.corpus.writers import tiff_rgb16, write_tiff_rgb
+
+__all__ = [
+    "HOSTILE_SVG_KINDS",
+    "bmp_simple",
+    "demo_corpus",
+    "gif_animated",
+    "jpeg_cmyk",
+    "jpeg_large",
+    "jpeg_named_png",
+    "jpeg_truncated",
+    "pdf_encrypted",
+    "pdf_multipage",
+    "png_bomb",
+    "png_truncated",
+    "png_with_alpha",
+    "psd_layered",
+    "random_bytes_named_png",
+    "svg_hostile",
+    "svg_simple",
+    "tiff_16bit",
+    "tiff_rgb16",
+    "webp",
+    "webp_animated",
+    "write_tiff_rgb",
+    "zero_byte",
+]

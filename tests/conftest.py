@@ -5,43 +5,60 @@ that keep `make test-fast` free of dbt and of the stack, and the guard that prov
   tests/integration's `start_stack`) hands it out reset, as a freshly started one would be.
 - A test that uses the session's stack is marked `integration` here, whatever its module says.
 - Parameter ids read as their values do (tests/param_ids.py), never `error0` or escapes.
-- Tests that run dbt (in process or as a subprocess) are marked `dbt` here by where they live
-  (DBT_TESTS), so their modules need not say it.
-- With PIXELFORGE_TEST_FAST=1 (`make test-fast`) starting a stack or invoking dbt fails the test
-  that tried, naming the marker it lacks.
+- Tests that run dbt (in process or as a subprocess) are marked `dbt` here, by where they live
+  or the fixture they use (DBT_PATHS, DBT_FIXTURES), so their modules need not say it.
+- With PIXELFORGE_TEST_FAST=1 (`make test-fast`) the dbt folders are not collected, and starting
+  a stack or importing dbt fails the test that tried, naming the marker it lacks.
 """
 
 from __future__ import annotations
 
+import importlib.abc
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from orchestration.local.stack import LocalStack
 from tests.param_ids import readable_id
-from tests.stack_pool import StackPool
 
-# Node id prefixes of the tests that run dbt: the dbt project itself, and the offline checks
-# that read the project through `dbt parse`.
-DBT_TESTS = (
-    "tests/dbt/",
-    "tests/orchestration/test_privileges.py",
-    "tests/orchestration/test_catalog.py",
-    "tests/bench/test_benchmarks.py::test_dbt_incremental",
-)
+if TYPE_CHECKING:
+    from orchestration.local.stack import LocalStack
+    from tests.stack_pool import StackPool
+
+# Tests that run dbt: every test under DBT_PATHS (never collected under test-fast, so dbt is not
+# even imported), and every test that uses a DBT_FIXTURES fixture.
+DBT_PATHS = ("tests/dbt/",)
+DBT_FIXTURES = frozenset({"dbt_environment"})
 STACK_FIXTURES = frozenset({"stack_pool", "fresh_stack", "start_stack"})
 FAST_ENV = "PIXELFORGE_TEST_FAST"
+FAST = bool(os.environ.get(FAST_ENV))
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    if FAST and any(
+        collection_path.resolve().is_relative_to(ROOT / prefix) for prefix in DBT_PATHS
+    ):
+        return True
+    return None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if STACK_FIXTURES & fixtures:
             item.add_marker(pytest.mark.integration)
-        if item.nodeid.startswith(DBT_TESTS):
+        if DBT_FIXTURES & fixtures or item.nodeid.startswith(DBT_PATHS):
             item.add_marker(pytest.mark.dbt)
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    del config, argname
+    return readable_id(val)
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +72,8 @@ def stack_pool(
     tmp_path_factory: pytest.TempPathFactory, statement_log: Path
 ) -> Iterator[StackPool]:
     """The session's embedded stack, started on first use and stopped at the end."""
+    from tests.stack_pool import StackPool
+
     pool = StackPool(tmp_path_factory.mktemp("stack"), statement_log)
     try:
         yield pool
@@ -68,27 +87,33 @@ def fresh_stack(stack_pool: StackPool) -> LocalStack:
     return stack_pool.fresh()
 
 
+class _RefuseDbt(importlib.abc.MetaPathFinder):
+    """Under test-fast, importing dbt fails the importer and names the marker it lacks."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> Any:
+        if fullname == "dbt" or fullname.startswith("dbt."):
+            raise ImportError(f"dbt imported under {FAST_ENV}: mark the test `dbt`")
+        return None
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fast_suite_guard() -> Iterator[None]:
-    """Under `make test-fast`, a test that starts a stack or runs dbt fails and says why."""
-    if not os.environ.get(FAST_ENV):
+    """Under `make test-fast`, a test that starts a stack or imports dbt fails and says why."""
+    if not FAST:
         yield
         return
+    from orchestration.local.stack import LocalStack
 
-    def refuse(what: str, marker: str) -> Any:
-        def refused(*_args: object, **_kwargs: object) -> Any:
-            raise AssertionError(f"{what} under {FAST_ENV}: mark the test `{marker}`")
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError(f"started a stack under {FAST_ENV}: mark the test `integration`")
 
-        return refused
-
-    from dbt.cli.main import dbtRunner
-
+    finder = _RefuseDbt()
+    sys.meta_path.insert(0, finder)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(LocalStack, "start", refuse("started a stack", "integration"))
-        patch.setattr(dbtRunner, "invoke", refuse("invoked dbt", "dbt"))
-        yield
-
-
-def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
-    del config, argname
-    return readable_id(val)
+        patch.setattr(LocalStack, "start", refused)
+        try:
+            yield
+        finally:
+            sys.meta_path.remove(finder)

@@ -110,19 +110,21 @@ def test_latency_and_cost_models_use_the_measured_figures(results):
     assert "bench.render_batch, smoke scale" in markdown
 
 
-@pytest.mark.parametrize(
-    ("name", "data"),
-    [
-        ("a.jpg", demo.jpeg_large(640, 480, orientation=1)),
-        ("a.png", demo.png_with_alpha(320, 240)),
-        ("a.webp", demo.webp(320, 240)),
-        ("a.tif", demo.tiff_16bit(320, 240)),
-        ("a.psd", demo.psd_layered(320, 240)),
-        ("a.pdf", demo.pdf_multipage(1, 0, 300, 400)),
-        ("a.svg", demo.svg_simple(0, 300, 200)),
-    ],
-)
-def test_unique_variants_change_the_bytes_not_the_picture(name, data):
+# Generated when a test runs, not when the suite is collected.
+VARIANT_SOURCES = {
+    "a.jpg": lambda: demo.jpeg_large(640, 480, orientation=1),
+    "a.png": lambda: demo.png_with_alpha(320, 240),
+    "a.webp": lambda: demo.webp(320, 240),
+    "a.tif": lambda: demo.tiff_16bit(320, 240),
+    "a.psd": lambda: demo.psd_layered(320, 240),
+    "a.pdf": lambda: demo.pdf_multipage(1, 0, 300, 400),
+    "a.svg": lambda: demo.svg_simple(0, 300, 200),
+}
+
+
+@pytest.mark.parametrize("name", list(VARIANT_SOURCES))
+def test_unique_variants_change_the_bytes_not_the_picture(name):
+    data = VARIANT_SOURCES[name]()
     variant = unique_variant(data, kind_of(Path(name)), 7)
     assert variant != data
     assert isinstance(extract_metadata(io.BytesIO(variant), name), DesignMetadata)

@@ -259,16 +259,16 @@ def test_hostile_pdf_actions_and_external_streams_are_not_followed(listener, sen
 
 @pytest.mark.parametrize(
     ("image", "copies", "reason"),
-    [
-        (corpus.png_bomb(3_000), 1, None),  # 9 MP: within the budget
-        (corpus.png_bomb(3_000), 8, "decompression_bomb"),  # 72 MP in all
-        (corpus.huge_declared_size("png"), 1, "decompression_bomb"),  # over Pillow's limit
-        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, 1, "hostile_content"),  # size unreadable
+    [  # the images are made when the test runs, not when the suite is collected
+        (lambda: corpus.png_bomb(3_000), 1, None),  # 9 MP: within the budget
+        (lambda: corpus.png_bomb(3_000), 8, "decompression_bomb"),  # 72 MP in all
+        (lambda: corpus.huge_declared_size("png"), 1, "decompression_bomb"),  # over Pillow's limit
+        (lambda: b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, 1, "hostile_content"),  # size unreadable
     ],
     ids=["one-9mp", "eight-9mp", "header-100000px", "garbage-png"],
 )
 def test_hostile_svg_inline_rasters_are_sized_from_their_headers(image, copies, reason):
-    result = extract(corpus.svg_embedding(image, copies=copies), "inline.svg")
+    result = extract(corpus.svg_embedding(image(), copies=copies), "inline.svg")
 
     if reason is None:
         assert isinstance(result, DesignMetadata), result

@@ -27,8 +27,8 @@ from fakesnow.instance import FakeSnow
 from orchestration.deploy.apply import local_connection_parameters
 from orchestration.graph import dbt_vars_yaml
 from orchestration.local.loopback import fakesnow_in_thread
+from orchestration.local.settings import QUIET_ENV
 from orchestration.local.sql import local_sql_statements
-from orchestration.local.stack import QUIET_ENV
 from pixelforge_core.render_wire import THUMBNAIL_SIZES
 from snowpark_procs.sql import sql_statements
 

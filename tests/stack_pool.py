@@ -16,8 +16,9 @@ import urllib.request
 from pathlib import Path
 
 from orchestration.local.loopback import free_port
+from orchestration.local.settings import DATABASE, StackSettings
 from orchestration.local.sql import local_sql_statements
-from orchestration.local.stack import DATABASE, LocalStack, StackSettings
+from orchestration.local.stack import LocalStack
 from snowpark_procs.sql import sql_statements
 
 SERVICES = ("warehouse", "s3", "render")

@@ -19,6 +19,8 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 from orchestration.cli import app
+from orchestration.local.loopback import free_port
+from orchestration.local.settings import StackSettings
 from orchestration.local.stack import STATE_FILE, LocalStack
 from orchestration.upload import UploadError, plan_uploads, upload_files
 
@@ -118,9 +120,13 @@ def test_the_command_refuses_a_missing_path_without_starting_a_stack(tmp_path: P
 
 @pytest.mark.integration
 def test_the_command_uploads_into_the_running_stack(tmp_path: Path, designs: Path):
-    from tests.integration.conftest import stack_settings
-
-    stack = LocalStack(stack_settings(tmp_path / "stack"))
+    settings = StackSettings(
+        data_dir=tmp_path / "stack",
+        warehouse_port=free_port(),
+        s3_port=free_port(),
+        render_port=free_port(),
+    )
+    stack = LocalStack(settings)  # its own stack: the command must attach, not stop it
     stack.start()
     try:
         assert (stack.settings.data_dir / STATE_FILE).exists()

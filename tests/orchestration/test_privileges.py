@@ -7,6 +7,8 @@ statements recorded by running the handlers against an in-thread fakesnow), dbt'
 audit's findings 2, 3 and 6 (/work/shared/reference/production-audit.md) by editing the rendered
 statement list, and the checker must name the statement, the role and the missing privilege.
 The rules one by one, on small plans, are in test_privilege_rules.py.
+Over 300 lines on purpose: the seeded findings and the guardrail variants share this module's
+fixtures (the production plan, dbt's nodes and the recorded procedures take a minute to make).
 """
 
 from __future__ import annotations

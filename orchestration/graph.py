@@ -196,11 +196,14 @@ ROOT_STEP = "root"
 
 
 def dbt_vars(pipeline: Pipeline = INCREMENTAL) -> dict[str, Any]:
-    """The graph facts the dbt models read as vars (the ops marts: step tokens of the run
-    history, which steps bill a warehouse, the objectives). Passed on every dbt command
-    (DbtStep.build_args); the models declare no default, so a build without them fails."""
+    """The graph facts the dbt models read as vars (the ops models: the task names' prefix and
+    the step tokens of the run history, which steps bill a warehouse, the objectives). Passed
+    on every dbt command (DbtStep.build_args); the models declare no default, so a build
+    without them fails."""
     ordered = pipeline.ordered_steps()
     return {
+        # TASK_HISTORY's NAME of a step's task is this prefix and the step (Pipeline.task_name)
+        "task_name_prefix": pipeline.task_history_name(""),
         "root_step": ROOT_STEP,
         "finalizer_step": pipeline.finalizer.name,
         "warehouse_steps": [step.name for step in ordered if not step.serverless],

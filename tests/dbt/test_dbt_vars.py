@@ -72,6 +72,7 @@ def compile_model(work: Path, model: str, *extra: str) -> tuple[bool, str]:
 
 def test_the_vars_are_the_graphs_facts() -> None:
     rendered = dbt_vars()
+    assert rendered["task_name_prefix"] + "DISCOVER" == INCREMENTAL.task_history_name("discover")
     assert rendered["root_step"] == ROOT_STEP
     assert rendered["finalizer_step"] == INCREMENTAL.finalizer.name
     assert rendered["warehouse_steps"] == [
@@ -127,3 +128,6 @@ def test_a_model_compiled_with_the_vars_reads_the_graphs_names(compile_dir: Path
     ok, sql = compile_model(compile_dir, "fct_slo_months", "--vars", dbt_vars_yaml())
     assert ok, sql
     assert f"{INCREMENTAL.success_objective} as success_objective" in sql
+    ok, sql = compile_model(compile_dir, "stg_ops__task_runs", "--vars", dbt_vars_yaml())
+    assert ok, sql
+    assert f"regexp_replace(name, '^{INCREMENTAL.name.upper()}_', '')" in sql

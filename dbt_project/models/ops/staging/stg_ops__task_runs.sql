@@ -1,7 +1,8 @@
 {#-
     One row per task attempt of the run history. A task is named
-    PIXELFORGE_<STEP> (orchestration/deploy/tasks.py), so the step token is the
-    name without that prefix: discover, ..., load, finalize, and root in
+    <PIPELINE>_<STEP> (orchestration/graph.py Pipeline.task_name; the var
+    task_name_prefix is its <PIPELINE>_), so the step token is the name
+    without that prefix: discover, ..., load, finalize, and root in
     production.
 -#}
 with
@@ -35,7 +36,9 @@ renamed as (
 
         ---------- derived
         lower(name) as task_name,
-        lower(regexp_replace(name, '^PIXELFORGE_', '')) as step
+        lower(
+            regexp_replace(name, '^{{ var('task_name_prefix') }}', '')
+        ) as step
 
     from source
 

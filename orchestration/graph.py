@@ -191,10 +191,6 @@ INCREMENTAL = Pipeline(
 )
 
 
-# The root task's step token: its TASK_HISTORY name is the task name of step "root".
-ROOT_STEP = "root"
-
-
 def dbt_vars(pipeline: Pipeline = INCREMENTAL) -> dict[str, Any]:
     """The graph facts the dbt models read as vars (the ops models: the task names' prefix and
     the step tokens of the run history, which steps bill a warehouse, the objectives). Passed

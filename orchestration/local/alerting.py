@@ -38,7 +38,7 @@ ALERTS_TOPIC = "pixelforge-alerts"
 HEARTBEAT_TOPIC = "pixelforge-heartbeat"
 HEARTBEAT_ALARM = "pixelforge-no-successful-run"
 OPS_MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "ops" / "marts"
-# The ops views' build: the step the deploy runs once (orchestration/deploy/plan.py).
+# The ops views' build: the step the deploy runs once (orchestration/deploy/sections.py alerts).
 OPS_VIEWS = DbtStep("ops", selector="ops")
 MAX_ROWS_PUBLISHED = 20
 # Views are looked up in information_schema.views: fakesnow lists only tables in .tables.

@@ -34,7 +34,7 @@ RENDER_BATCH_ROWS = 16
 
 
 class ExternalFunctionRenderer:
-    """Calls the renderer through Snowflake's external function raw.render_thumbnail."""
+    """Calls the renderer through Snowflake's external function raw.render_thumbnails."""
 
     def __init__(self, session: SqlSession) -> None:
         self._session = session

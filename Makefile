@@ -24,8 +24,8 @@ demo: install ## run the main job on the embedded stack (fakesnow + moto + rende
 test: install ## run the whole test suite
 	$(BIN)/pytest
 
-test-fast: install ## unit tests only: no embedded stack, no dbt (under a minute)
-	PIXELFORGE_TEST_FAST=1 $(BIN)/pytest -m "not integration and not dbt and not live" -q
+test-fast: install ## unit tests only: no embedded stack, no dbt, nothing slow
+	PIXELFORGE_TEST_FAST=1 $(BIN)/pytest -m "not integration and not dbt and not slow and not live" -q
 
 # Soak: the fault sequences drawn at random until SOAK_FAULT_SCHEDULES schedules with a fault
 # were tried, and the hostile-input generators with SOAK_FACTOR times their examples.

@@ -5,6 +5,8 @@ that keep `make test-fast` free of dbt and of the stack, and the guard that prov
   tests/integration's `start_stack`) hands it out reset, as a freshly started one would be.
 - A test that uses the session's stack is marked `integration` here, whatever its module says.
 - Parameter ids read as their values do (tests/param_ids.py), never `error0` or escapes.
+- Tests that take seconds (their own server or benchmark process, 200 MB files) are marked
+  `slow` here by the fixture they use (SLOW_FIXTURES).
 - Tests that run dbt (in process or as a subprocess) are marked `dbt` here, by where they live
   or the fixture they use (DBT_PATHS, DBT_FIXTURES), so their modules need not say it.
 - With PIXELFORGE_TEST_FAST=1 (`make test-fast`) the dbt folders are not collected, and starting
@@ -34,6 +36,17 @@ if TYPE_CHECKING:
 DBT_PATHS = ("tests/dbt/",)
 DBT_FIXTURES = frozenset({"dbt_environment"})
 STACK_FIXTURES = frozenset({"stack_pool", "fresh_stack", "start_stack"})
+# Tests that take seconds each, not milliseconds: a server or benchmark process of their own, or
+# 200 MB-class files. `make test` runs them; `make test-fast` leaves them out.
+SLOW_FIXTURES = frozenset(
+    {
+        "large_files",  # tests/hostile: 200 MB PNG and TIFF
+        "results",  # tests/bench: each benchmark's smoke run in its own process
+        "moto_endpoint",  # tests/ecs_render, tests/hostile: a moto server and the render app
+        "render_url",  # tests/orchestration/test_external_function: the render service
+        "warehouse_server",  # tests/ops: a fakesnow server with the pipeline's schema
+    }
+)
 FAST_ENV = "PIXELFORGE_TEST_FAST"
 FAST = bool(os.environ.get(FAST_ENV))
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +67,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         if DBT_FIXTURES & fixtures or item.nodeid.startswith(DBT_PATHS):
             item.add_marker(pytest.mark.dbt)
+        if SLOW_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:

@@ -118,6 +118,7 @@ FLAT_COLOURS = {
 }
 
 
+@pytest.mark.slow  # hundreds of MB decoded in a fresh process
 @pytest.mark.parametrize("kind", corpus.FLAT_PNG_KINDS)
 def test_hostile_flat_png_near_the_pixel_limit_renders_under_1gib(kind, tmp_path):
     """A few hundred KB decoding to 177 MP: 16-bit grey, alpha and palette transparency are
@@ -170,6 +171,7 @@ def test_hostile_strip_reduction_matches_pillows_own_resize():
     assert difference.max() <= 1, difference.max()  # bit-exact with Pillow 13
 
 
+@pytest.mark.slow  # hundreds of MB decoded in a fresh process
 def test_hostile_deep_psd_near_the_pixel_limit_is_refused_or_under_1gib(tmp_path):
     """14 MB of RLE that decode to 144 MP of 16-bit RGB."""
     path = tmp_path / "deep.psd"

@@ -99,8 +99,7 @@ def up(
         f'    host = "127.0.0.1"\n    port = {settings.warehouse_port}\n    protocol = "http"\n'
         '    database = "PIXELFORGE"\n'
         '    then: snow sql -c pixelforge_local -q "select * from ops.task_history"\n'
-        '  dbt: dbt build --profiles-dir dbt_project --vars "$(python -m orchestration.graph)"\n'
-        "       (target local; the vars are the graph's facts the ops models read)\n"
+        "  dbt: dbt build --profiles-dir dbt_project   (target local)\n"
         "Ctrl-C stops the stack; its state is kept in "
         f"{settings.data_dir}"
     )

@@ -106,8 +106,7 @@ def _print_next_steps(console: Console, settings: StackSettings) -> None:
         f"data: {settings.data_dir}\n"
         "query it:   .venv/bin/pixelforge up      (then, in another shell)\n"
         "            .venv/bin/pixelforge history\n"
-        "            .venv/bin/dbt build --profiles-dir dbt_project \\\n"
-        '                --vars "$(.venv/bin/python -m orchestration.graph)"\n'
+        "            .venv/bin/dbt build --profiles-dir dbt_project\n"
         '            .venv/bin/pixelforge sql "select * from marts.dim_design_files"\n'
         "your files: .venv/bin/pixelforge upload --run <files or folders>"
     )

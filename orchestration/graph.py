@@ -59,14 +59,15 @@ class DbtStep:
     after: tuple[str, ...] = ()
     serverless: bool = False
 
-    def build_args(self, target: str, pipeline: Pipeline | None = None) -> tuple[str, ...]:
+    def build_args(self, target: str) -> tuple[str, ...]:
         """The step's dbt arguments, the same for the scheduled task and the local runner.
 
         Unit tests (resource type unit_test) check model logic on fixed rows, not the data: the
         test suite runs them (tests/dbt), a scheduled build every 15 minutes does not
         (`--exclude-resource-type`, dbt 1.8+: "Resource type",
         https://docs.getdbt.com/reference/global-configs/resource-type). The graph facts the
-        models need come with `--vars` (dbt_vars; the models declare no default).
+        models need are in dbt_project.yml's vars, rendered from dbt_vars
+        (orchestration/dbt_project_vars.py), so no command passes `--vars`.
         """
         return (
             "build",
@@ -74,19 +75,19 @@ class DbtStep:
             self.selector,
             "--exclude-resource-type",
             "unit_test",
-            "--vars",
-            dbt_vars_yaml(pipeline or INCREMENTAL),
             "--target",
             target,
         )
 
-    def command_line(self, target: str, pipeline: Pipeline | None = None) -> str:
-        """build_args as one dbt command line (EXECUTE DBT PROJECT's ARGS: "a literal string
-        that must conform to the syntax and requirements of dbt CLI commands"), words with
-        spaces double-quoted, so no single quote needs escaping inside the SQL literal."""
-        return " ".join(
-            f'"{arg}"' if " " in arg else arg for arg in self.build_args(target, pipeline)
-        )
+    def command_line(self, target: str) -> str:
+        """build_args as one dbt command line, EXECUTE DBT PROJECT's ARGS ("a literal string
+        that must conform to the syntax and requirements of dbt CLI commands",
+        https://docs.snowflake.com/en/sql-reference/sql/execute-dbt-project). Every word is
+        plain (no space, no quote), so how Snowflake splits quoted words never matters."""
+        args = self.build_args(target)
+        if any(shlex.quote(arg) != arg for arg in args):
+            raise ValueError(f"dbt step {self.name}: every ARGS word must be plain: {args}")
+        return " ".join(args)
 
 
 Step = ProcedureStep | ExternalFunctionStep | DbtStep
@@ -94,6 +95,11 @@ Step = ProcedureStep | ExternalFunctionStep | DbtStep
 # The step token of a graph's scheduled root task (production only: locally the runner starts
 # the steps itself).
 ROOT_STEP = "root"
+
+# The ops views and the unit-prices seed (dbt selector ops): not a step of the graph; the deploy
+# builds them once (orchestration/deploy/sections.py alerts) and the local alert evaluation
+# before it reads them (orchestration/local/alerting.py).
+OPS_VIEWS = DbtStep("ops", selector="ops")
 
 
 @dataclass(frozen=True)
@@ -193,9 +199,9 @@ INCREMENTAL = Pipeline(
 
 def dbt_vars(pipeline: Pipeline = INCREMENTAL) -> dict[str, Any]:
     """The graph facts the dbt models read as vars (the ops models: the task names' prefix and
-    the step tokens of the run history, which steps bill a warehouse, the objectives). Passed
-    on every dbt command (DbtStep.build_args); the models declare no default, so a build
-    without them fails."""
+    the step tokens of the run history, which steps bill a warehouse, the objectives), rendered
+    into dbt_project.yml's vars by orchestration/dbt_project_vars.py; the models declare no
+    default, so a project without them fails to compile."""
     ordered = pipeline.ordered_steps()
     return {
         # TASK_HISTORY's NAME of a step's task is this prefix and the step (Pipeline.task_name)
@@ -207,22 +213,3 @@ def dbt_vars(pipeline: Pipeline = INCREMENTAL) -> dict[str, Any]:
         "success_objective": pipeline.success_objective,
         "latency_objective_seconds": pipeline.latency_objective_s,
     }
-
-
-def dbt_vars_yaml(pipeline: Pipeline = INCREMENTAL) -> str:
-    """dbt_vars as the YAML flow mapping `--vars` takes: plain words and numbers only (no
-    quote of either kind), so it survives a shell-like split once double-quoted."""
-
-    def plain(value: Any) -> str:
-        if isinstance(value, list):
-            return "[" + ", ".join(plain(item) for item in value) + "]"
-        text = str(value)
-        if isinstance(value, bool) or shlex.quote(text) != text:
-            raise ValueError(f"dbt var value {value!r} is not a plain word or number")
-        return text
-
-    return "{" + ", ".join(f"{k}: {plain(v)}" for k, v in dbt_vars(pipeline).items()) + "}"
-
-
-if __name__ == "__main__":  # `--vars "$(python -m orchestration.graph)"` for a dbt command by hand
-    print(dbt_vars_yaml())

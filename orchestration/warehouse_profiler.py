@@ -25,7 +25,6 @@ import snowflake.connector
 from fakesnow.instance import FakeSnow
 
 from orchestration.deploy.apply import local_connection_parameters
-from orchestration.graph import dbt_vars_yaml
 from orchestration.local.loopback import fakesnow_in_thread
 from orchestration.local.settings import QUIET_ENV
 from orchestration.local.sql import local_sql_statements
@@ -228,7 +227,6 @@ def dbt(command: list[str], port: int, target_dir: Path) -> dict[str, Any]:
 
     args = [
         *command,
-        "--vars", dbt_vars_yaml(),  # the graph's facts, as every dbt command passes them
         "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT / "dbt_project"),
         "--target", "local", "--target-path", str(target_dir), "--log-path", str(target_dir),
         # one thread: fakesnow's server refuses a second statement on a DuckDB connection that

@@ -11,7 +11,7 @@ from orchestration.deploy.procedures import ARTIFACT_STAGE, ProcedureSpec
 from orchestration.deploy.settings import DeploySettings
 from orchestration.deploy.statements import PlanBuilder
 from orchestration.deploy.tasks import TaskSpec
-from orchestration.graph import DbtStep, Pipeline
+from orchestration.graph import OPS_VIEWS, DbtStep, Pipeline
 from pixelforge_core.render_wire import EXTERNAL_FUNCTION_COMPRESSION
 from snowpark_procs.run_config import MAX_BACKFILL_WINDOW
 from snowpark_procs.sql import sql_statements
@@ -198,12 +198,12 @@ def alerts(plan: PlanBuilder, pipeline: Pipeline) -> None:
     # arguments (idempotent merges: on a redeploy, one more incremental pass). A project the
     # pinned dbt cannot compile or build stops the deploy here, before the graph is resumed.
     dbt_steps = [step for step in pipeline.ordered_steps() if isinstance(step, DbtStep)]
-    for step in [*dbt_steps, DbtStep("ops", selector="ops")]:
+    for step in [*dbt_steps, OPS_VIEWS]:
         plan.add(
             "dbt_project",
             tasks.step_body(step),
             note=f"dbt selector {step.selector}"
-            + (": the ops views and the unit-prices seed" if step.selector == "ops" else ""),
+            + (": the ops views and the unit-prices seed" if step is OPS_VIEWS else ""),
         )
     plan.add_template("alert", "alerts.sql.j2", alerts=notifications.alert_specs(pipeline))
 

@@ -27,7 +27,7 @@ from orchestration.alerts import (
     render_condition,
 )
 from orchestration.deploy.aws import HEARTBEAT_METRIC, METRIC_NAMESPACE
-from orchestration.graph import DbtStep
+from orchestration.graph import OPS_VIEWS
 from orchestration.history import PipelineRun, utc_now
 from orchestration.local.dbt_command import REPO_ROOT, run_dbt
 from orchestration.local.settings import AWS_LOCAL_CREDENTIALS, StackSettings
@@ -38,8 +38,6 @@ ALERTS_TOPIC = "pixelforge-alerts"
 HEARTBEAT_TOPIC = "pixelforge-heartbeat"
 HEARTBEAT_ALARM = "pixelforge-no-successful-run"
 OPS_MARTS_DIR = REPO_ROOT / "dbt_project" / "models" / "ops" / "marts"
-# The ops views' build: the step the deploy runs once (orchestration/deploy/sections.py alerts).
-OPS_VIEWS = DbtStep("ops", selector="ops")
 MAX_ROWS_PUBLISHED = 20
 # Views are looked up in information_schema.views: fakesnow lists only tables in .tables.
 TABLE_EXISTS_SQL = (

@@ -2,8 +2,8 @@
 
 dbt runs as a child process (`python -m dbt.cli.main`) from the repository root with the repo's
 profiles (target local) and the stack's client environment. The arguments are the graph's
-(DbtStep.build_args: the selector, the excluded unit tests and the graph facts as --vars), the
-same the production task passes to EXECUTE DBT PROJECT; only the paths are local.
+(DbtStep.build_args: the selector and the excluded unit tests; the graph facts are project
+vars), the same the production task passes to EXECUTE DBT PROJECT; only the paths are local.
 """
 
 from __future__ import annotations

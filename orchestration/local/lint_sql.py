@@ -1,14 +1,12 @@
 """sqlfluff over all the project's SQL.
 
 The dbt models go through the dbt templater, which compiles against a throwaway local warehouse
-with the graph's vars (orchestration/graph.py dbt_vars, given to the templater as its context in
-an extra config file: sqlfluff keeps a list there only in TOML); the SQL run from Python (`?`
-binds) goes through the placeholder templater.
+(the graph's facts are dbt_project.yml vars, as for every dbt command); the SQL run from Python
+(`?` binds) goes through the placeholder templater.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -17,7 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from orchestration.graph import dbt_vars
 from orchestration.local.loopback import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -34,16 +31,6 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float
                 return
         time.sleep(0.2)
     raise RuntimeError(f"the throwaway warehouse did not listen on {port}")
-
-
-def vars_config(directory: Path) -> Path:
-    """A pyproject.toml whose dbt templater context is the graph's dbt vars (str, number and
-    list-of-str values: their JSON spelling is TOML's)."""
-    lines = ["[tool.sqlfluff.templater.dbt.context]"]
-    lines += [f"{name} = {json.dumps(value)}" for name, value in dbt_vars().items()]
-    path = directory / "pyproject.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def lint(paths: list[str]) -> int:
@@ -70,10 +57,7 @@ def lint(paths: list[str]) -> int:
         try:
             _wait_for_port(port, server)
             sqlfluff = [sys.executable, "-m", "sqlfluff", "lint"]
-            config = vars_config(Path(data_dir))
-            models = subprocess.run(
-                [*sqlfluff, "--config", str(config), *paths], env=env, cwd=REPO_ROOT, check=False
-            )
+            models = subprocess.run([*sqlfluff, *paths], env=env, cwd=REPO_ROOT, check=False)
             bind_sql = subprocess.run(
                 [*sqlfluff, "--config", ".sqlfluff-bind-params", *BIND_PARAM_SQL_PATHS],
                 env=env,

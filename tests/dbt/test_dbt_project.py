@@ -21,7 +21,6 @@ import snowflake.connector
 from dbt.cli.main import dbtRunner
 from fakesnow.instance import FakeSnow
 
-from orchestration.graph import dbt_vars_yaml
 from orchestration.local.sql import local_sql_statements
 from orchestration.warehouse_profiler import (
     BATCH_AT,
@@ -81,8 +80,6 @@ def dbt_build(warehouse: Warehouse, *selector: str) -> set[str]:
     args = [
         "build",
         *selector,
-        "--vars",
-        dbt_vars_yaml(),
         "--project-dir",
         str(REPO_ROOT),
         "--profiles-dir",

@@ -1,30 +1,33 @@
 """The graph facts the dbt models read come from orchestration/graph.py, nowhere else.
 
-dbt_vars renders them; every dbt command passes them (DbtStep.build_args: the scheduled tasks,
-the deploy's builds, the local runner and the ops views). The models declare no default, so a
-model compiled without them fails instead of silently using a stale copy.
+dbt_vars renders them into dbt_project.yml's vars (orchestration/dbt_project_vars.py), so every
+dbt command - the scheduled tasks, the deploy's builds, the local runner, a bare `dbt build` -
+reads the same values and none passes `--vars`. The models declare no default, so a project
+without the block fails to compile instead of silently using a stale copy.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
+import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 from dbt.cli.main import dbtRunner
 
+from orchestration import dbt_project_vars
 from orchestration.alerts import LATENCY_OBJECTIVE_SECONDS
 from orchestration.deploy.tasks import step_body
 from orchestration.graph import (
     INCREMENTAL,
+    OPS_VIEWS,
     ROOT_STEP,
     DbtStep,
     ExternalFunctionStep,
     dbt_vars,
-    dbt_vars_yaml,
 )
 from tests.fakesnow_server import fakesnow_server
 
@@ -43,17 +46,16 @@ def compile_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield tmp_path_factory.mktemp("dbt-vars")
 
 
-def compile_model(work: Path, model: str, *extra: str) -> tuple[bool, str]:
-    """Compile one model; (success, its compiled SQL or the error)."""
-    target = work / model / str(len(extra))
+def compile_model(work: Path, model: str, project: Path = REPO_ROOT) -> tuple[bool, str]:
+    """Compile one model of `project`; (success, its compiled SQL or the error)."""
+    target = work / model / project.name
     result = dbtRunner().invoke(
         [
             "compile",
             "--select",
             model,
-            *extra,
             "--project-dir",
-            str(REPO_ROOT),
+            str(project),
             "--profiles-dir",
             str(REPO_ROOT / "dbt_project"),
             "--target",
@@ -82,52 +84,84 @@ def test_the_vars_are_the_graphs_facts() -> None:
     assert rendered["render_step"] == render.name
     assert rendered["success_objective"] == INCREMENTAL.success_objective
     assert rendered["latency_objective_seconds"] == LATENCY_OBJECTIVE_SECONDS
-    # --vars is YAML: what dbt reads back is exactly the dict
-    assert yaml.safe_load(dbt_vars_yaml()) == rendered
 
 
-DBT_STEPS = [s for s in INCREMENTAL.steps if isinstance(s, DbtStep)]
+def test_dbt_project_yml_holds_the_graphs_render() -> None:
+    """The golden test of the rendered block: what dbt reads back is exactly dbt_vars."""
+    text = dbt_project_vars.DBT_PROJECT_FILE.read_text(encoding="utf-8")
+    assert dbt_project_vars.render(text) == text, (
+        "dbt_project.yml's graph facts are stale: python -m orchestration.dbt_project_vars"
+    )
+    project_vars = yaml.safe_load(text)["vars"]
+    assert {name: project_vars[name] for name in dbt_vars()} == dbt_vars()
+
+
+def test_a_changed_graph_changes_the_rendered_block() -> None:
+    text = dbt_project_vars.DBT_PROJECT_FILE.read_text(encoding="utf-8")
+    renamed = replace(INCREMENTAL, name="acme", success_objective=0.99)
+    rendered = yaml.safe_load(dbt_project_vars.render(text, renamed))["vars"]
+    assert rendered["task_name_prefix"] == "ACME_"
+    assert rendered["success_objective"] == 0.99
+    # the rest of the file is kept, and a file without the block is refused, not guessed at
+    assert yaml.safe_load(text)["vars"]["backlog_window_days"] == rendered["backlog_window_days"]
+    without = text.replace(dbt_project_vars.END + "\n", "")
+    with pytest.raises(dbt_project_vars.ProjectVarsBlockError):
+        dbt_project_vars.render(without)
+
+
+DBT_STEPS = [*(s for s in INCREMENTAL.steps if isinstance(s, DbtStep)), OPS_VIEWS]
 
 
 @pytest.mark.parametrize("step", DBT_STEPS, ids=lambda s: s.name)
-def test_every_dbt_command_passes_them(step: DbtStep) -> None:
+def test_no_dbt_command_passes_vars(step: DbtStep) -> None:
+    """The tasks' ARGS literal is plain words: nothing for Snowflake's split of ARGS to miss."""
     args = step.build_args("prod")
-    assert args[args.index("--vars") + 1] == dbt_vars_yaml()
-    # the task's ARGS literal splits back into the same words (no quote to escape in SQL)
+    assert "--vars" not in args
     line = step.command_line("prod")
-    assert "'" not in line and shlex.split(line) == list(args)
+    assert line.split(" ") == list(args) and not set("'\"{} ") & set("".join(args))
     assert f"args = '{line}'" in step_body(step)
 
 
-def test_no_model_or_project_file_restates_a_graph_fact() -> None:
-    """Each var the models read is either the graph's (no default anywhere) or declared once
-    in dbt_project.yml (dbt's own settings, such as the absurd_dimensions bounds)."""
-    project_vars = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text())["vars"]
-    assert not set(project_vars) & set(dbt_vars())
+def test_no_model_restates_a_graph_fact() -> None:
+    """Each var the models read is either the graph's (declared only in the rendered block, no
+    default anywhere) or dbt's own setting declared once in dbt_project.yml."""
+    text = dbt_project_vars.DBT_PROJECT_FILE.read_text(encoding="utf-8")
+    start = text.index(dbt_project_vars.BEGIN)
+    end = text.index(dbt_project_vars.END) + len(dbt_project_vars.END)
+    own_vars = yaml.safe_load(text[:start] + text[end:])["vars"]
+    assert not set(own_vars) & set(dbt_vars())
     used: dict[str, list[str]] = {}
     for path in [*MODELS.rglob("*.sql"), *(REPO_ROOT / "dbt_project" / "macros").rglob("*.sql")]:
         for name, default in VAR_CALL.findall(path.read_text(encoding="utf-8")):
             assert not default, f"{path.name}: var('{name}', ...) declares a default"
             used.setdefault(name, []).append(path.name)
     assert set(dbt_vars()) <= set(used), "a graph fact no model reads"
-    assert set(used) <= set(dbt_vars()) | set(project_vars), "a var nobody declares"
+    assert set(used) <= set(dbt_vars()) | set(own_vars), "a var nobody declares"
 
 
-def test_a_model_compiled_without_the_vars_fails(compile_dir: Path) -> None:
-    ok, error = compile_model(compile_dir, "fct_run_costs")
+def test_a_model_compiled_without_the_block_fails(compile_dir: Path) -> None:
+    """A copy of the project whose dbt_project.yml lost the graph's block does not compile."""
+    project = compile_dir / "no-graph-facts"
+    shutil.copytree(REPO_ROOT / "dbt_project", project / "dbt_project")
+    shutil.copy(REPO_ROOT / "selectors.yml", project / "selectors.yml")
+    text = dbt_project_vars.DBT_PROJECT_FILE.read_text(encoding="utf-8")
+    start = text.index(dbt_project_vars.BEGIN)
+    end = text.index(dbt_project_vars.END) + len(dbt_project_vars.END)
+    (project / "dbt_project.yml").write_text(text[:start] + text[end:], encoding="utf-8")
+    ok, error = compile_model(compile_dir, "fct_run_costs", project)
     assert not ok
     assert "Required var 'warehouse_steps' not found" in error, error
 
 
-def test_a_model_compiled_with_the_vars_reads_the_graphs_names(compile_dir: Path) -> None:
-    ok, sql = compile_model(compile_dir, "fct_run_costs", "--vars", dbt_vars_yaml())
+def test_a_model_compiled_reads_the_graphs_names(compile_dir: Path) -> None:
+    ok, sql = compile_model(compile_dir, "fct_run_costs")
     assert ok, sql
     warehouse = ", ".join(f"'{name}'" for name in dbt_vars()["warehouse_steps"])
     assert f"step in ({warehouse})" in sql
     assert f"step = '{dbt_vars()['render_step']}'" in sql
-    ok, sql = compile_model(compile_dir, "fct_slo_months", "--vars", dbt_vars_yaml())
+    ok, sql = compile_model(compile_dir, "fct_slo_months")
     assert ok, sql
     assert f"{INCREMENTAL.success_objective} as success_objective" in sql
-    ok, sql = compile_model(compile_dir, "stg_ops__task_runs", "--vars", dbt_vars_yaml())
+    ok, sql = compile_model(compile_dir, "stg_ops__task_runs")
     assert ok, sql
     assert f"regexp_replace(name, '^{INCREMENTAL.name.upper()}_', '')" in sql

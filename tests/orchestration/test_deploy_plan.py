@@ -36,7 +36,6 @@ from orchestration.graph import (
     ExternalFunctionStep,
     ProcedureStep,
     RetryPolicy,
-    dbt_vars_yaml,
 )
 from orchestration.local.sql import local_sql_statements
 from pixelforge_core.render_wire import thumbnail_key
@@ -221,8 +220,7 @@ def test_task_graph_follows_graph_py(plan: list[PlanStatement]) -> None:
     assert "warehouse = pixelforge_transform_wh" in validate
     assert "after ops.pixelforge_render_thumbnails" in validate
     assert (
-        "args = 'build --selector validate --exclude-resource-type unit_test "
-        f'--vars "{dbt_vars_yaml()}" --target prod\' '
+        "args = 'build --selector validate --exclude-resource-type unit_test --target prod' "
         "dbt_version = '1.10.15'"
     ) in validate
     final = _task_sql(plan, "pixelforge_finalize")

@@ -538,14 +538,14 @@ create or alter task ops.pixelforge_validate
     comment = 'pixelforge: step validate (dbt selector validate)'
     after ops.pixelforge_render_thumbnails
 as
-    execute dbt project ops.pixelforge_dbt args = 'build --selector validate --exclude-resource-type unit_test --vars "{task_name_prefix: PIXELFORGE_, root_step: root, finalizer_step: finalize, warehouse_steps: [validate, load], render_step: render_thumbnails, success_objective: 0.999, latency_objective_seconds: 1800}" --target prod' dbt_version = '1.10.15';
+    execute dbt project ops.pixelforge_dbt args = 'build --selector validate --exclude-resource-type unit_test --target prod' dbt_version = '1.10.15';
 create or alter task ops.pixelforge_load
     warehouse = pixelforge_transform_wh
     user_task_timeout_ms = 600000
     comment = 'pixelforge: step load (dbt selector load)'
     after ops.pixelforge_validate
 as
-    execute dbt project ops.pixelforge_dbt args = 'build --selector load --exclude-resource-type unit_test --vars "{task_name_prefix: PIXELFORGE_, root_step: root, finalizer_step: finalize, warehouse_steps: [validate, load], render_step: render_thumbnails, success_objective: 0.999, latency_objective_seconds: 1800}" --target prod' dbt_version = '1.10.15';
+    execute dbt project ops.pixelforge_dbt args = 'build --selector load --exclude-resource-type unit_test --target prod' dbt_version = '1.10.15';
 create or alter task ops.pixelforge_finalize
     user_task_timeout_ms = 600000
     comment = 'pixelforge: finalizer (runs after success or failure)'
@@ -731,11 +731,11 @@ grant usage on procedure pixelforge.ops.backfill(timestamp_tz, timestamp_tz) to 
 
 -- ==== alerts (orchestration/alerts.py) ====
 -- dbt selector validate
-execute dbt project ops.pixelforge_dbt args = 'build --selector validate --exclude-resource-type unit_test --vars "{task_name_prefix: PIXELFORGE_, root_step: root, finalizer_step: finalize, warehouse_steps: [validate, load], render_step: render_thumbnails, success_objective: 0.999, latency_objective_seconds: 1800}" --target prod' dbt_version = '1.10.15';
+execute dbt project ops.pixelforge_dbt args = 'build --selector validate --exclude-resource-type unit_test --target prod' dbt_version = '1.10.15';
 -- dbt selector load
-execute dbt project ops.pixelforge_dbt args = 'build --selector load --exclude-resource-type unit_test --vars "{task_name_prefix: PIXELFORGE_, root_step: root, finalizer_step: finalize, warehouse_steps: [validate, load], render_step: render_thumbnails, success_objective: 0.999, latency_objective_seconds: 1800}" --target prod' dbt_version = '1.10.15';
+execute dbt project ops.pixelforge_dbt args = 'build --selector load --exclude-resource-type unit_test --target prod' dbt_version = '1.10.15';
 -- dbt selector ops: the ops views and the unit-prices seed
-execute dbt project ops.pixelforge_dbt args = 'build --selector ops --exclude-resource-type unit_test --vars "{task_name_prefix: PIXELFORGE_, root_step: root, finalizer_step: finalize, warehouse_steps: [validate, load], render_step: render_thumbnails, success_objective: 0.999, latency_objective_seconds: 1800}" --target prod' dbt_version = '1.10.15';
+execute dbt project ops.pixelforge_dbt args = 'build --selector ops --exclude-resource-type unit_test --target prod' dbt_version = '1.10.15';
 create or replace alert ops.pixelforge_no_recent_success
     schedule = '15 MINUTE'
     if (exists (

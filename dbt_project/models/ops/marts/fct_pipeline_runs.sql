@@ -7,7 +7,7 @@
     any failed task fails the run, a finished finalizer with no failure is a
     success (the finalizer runs after failures too), a skipped root skips it.
     The step tokens of the root and the finalizer are orchestration/graph.py's
-    (dbt_vars, passed with every dbt command; no default here).
+    (dbt_vars, rendered into dbt_project.yml; no default here).
 -#}
 {%- set finalizer_step = var('finalizer_step') %}
 {%- set root_step = var('root_step') %}

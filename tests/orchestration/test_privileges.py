@@ -314,7 +314,8 @@ def test_the_end_to_end_runs_procedure_statements_pass_the_checker(
     reconciliation), attributed per step, checked like the handlers' own run."""
     from orchestration.local.stack import LocalStack
     from snowpark_procs.run_config import RunConfig
-    from tests.integration.conftest import runner_for, small_corpus, stack_settings, upload
+    from tests.integration.conftest import runner_for, small_corpus, upload
+    from tests.stack_pool import stack_settings
 
     log = tmp_path / "statements.jsonl"
     stack = LocalStack(stack_settings(tmp_path / "stack", log))

@@ -7,7 +7,6 @@ it imports shows up in that process's peak RSS.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -16,18 +15,12 @@ import statistics
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-from croniter import croniter
-
-from orchestration.graph import INCREMENTAL, Pipeline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
@@ -71,39 +64,6 @@ def parse_options(description: str, argv: Sequence[str] | None = None) -> BenchO
 
 def quiet_environment() -> None:
     os.environ.update(QUIET_ENV)
-
-
-UNIT_PRICES = REPO_ROOT / "dbt_project" / "seeds" / "unit_prices.csv"
-
-
-def graph_workload(pipeline: Pipeline = INCREMENTAL) -> dict[str, int]:
-    """The workload facts the run graph owns (orchestration/graph.py), not restated in
-    prices.toml: the schedule's interval and runs a day, a run's 10-minute step timeout (the
-    render budget) and the upload -> queryable objective."""
-    ticks = croniter(pipeline.schedule_cron, datetime(2026, 1, 1))
-    first, second = ticks.get_next(datetime), ticks.get_next(datetime)
-    interval_s = int((second - first).total_seconds())
-    return {
-        "run_interval_min": interval_s // 60,
-        "runs_per_day": 24 * 3600 // interval_s,
-        "render_budget_s": pipeline.step_timeout_ms // 1000,
-        "upload_to_queryable_slo_min": pipeline.latency_objective_s // 60,
-    }
-
-
-def load_prices(
-    path: Path = REPO_ROOT / "bench" / "prices.toml", unit_prices: Path = UNIT_PRICES
-) -> dict[str, Any]:
-    """Workload assumptions (bench/prices.toml) and, under "prices", THE unit prices: the dbt
-    seed the ops cost mart reads (price_code -> amount; sources in its source column)."""
-    with path.open("rb") as handle:
-        loaded = tomllib.load(handle)
-    loaded["workload"].update(graph_workload())
-    with unit_prices.open(newline="", encoding="utf-8") as handle:
-        loaded["prices"] = {
-            row["price_code"]: float(row["amount"]) for row in csv.DictReader(handle)
-        }
-    return loaded
 
 
 # --- local services -------------------------------------------------------------------------

@@ -15,13 +15,13 @@ from typing import Any
 
 from bench.common import (
     BenchOptions,
-    load_prices,
     markdown_table,
     parse_options,
     print_table,
     write_results,
 )
 from bench.inputs import StepFigures, extraction_s_per_file, step_figures
+from bench.workload import load_prices
 from orchestration.deploy.budget import RenderBudget
 
 HOURS_PER_MONTH = 730.0

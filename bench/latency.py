@@ -20,13 +20,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.common import (
-    load_prices,
     parse_options,
     percentile,
     print_table,
     write_results,
 )
 from bench.inputs import extraction_s_per_file, step_figures
+from bench.workload import load_prices
 
 RUN_STARTUP_S = 30.0  # root task start, warehouse resume, procedure start [assumed]
 EVENT_DELAY_S = (5.0, 60.0)  # S3 event -> directory table, uniform [assumed from S3's docs]

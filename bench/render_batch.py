@@ -33,13 +33,13 @@ from bench import corpus
 from bench.common import (
     REPO_ROOT,
     corpus_dir,
-    load_prices,
     parse_options,
     print_table,
     wait_for,
     write_results,
 )
 from bench.per_file import REDUCED_FILES
+from bench.workload import load_prices
 from orchestration.local.external_function import HttpRenderer, PollBackoff
 from orchestration.local.loopback import free_port
 from pixelforge_core.render_wire import RenderRequest

@@ -64,7 +64,7 @@ def test_both_readers_read_prices_the_seed_declares() -> None:
 
 def test_the_bench_workload_restates_no_graph_fact() -> None:
     """The schedule, the step timeout and the latency objective are orchestration/graph.py's
-    (bench.common.graph_workload reads them); prices.toml must not hold a second copy."""
+    (bench.workload.graph_workload reads them); prices.toml must not hold a second copy."""
     keys = {k.rsplit(".", 1)[-1] for k in toml_keys(tomllib.loads(BENCH_PRICES.read_text()))}
     graph_facts = {
         "run_interval_min",
@@ -73,5 +73,5 @@ def test_the_bench_workload_restates_no_graph_fact() -> None:
         "upload_to_queryable_slo_min",
     }
     assert not keys & graph_facts
-    common = (REPO_ROOT / "bench" / "common.py").read_text(encoding="utf-8")
-    assert all(f'"{fact}"' in common for fact in graph_facts)
+    workload = (REPO_ROOT / "bench" / "workload.py").read_text(encoding="utf-8")
+    assert all(f'"{fact}"' in workload for fact in graph_facts)

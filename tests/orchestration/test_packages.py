@@ -18,6 +18,7 @@ import pytest
 
 from orchestration.deploy import DeploySettings, render_plan
 from orchestration.deploy import check_packages as cp
+from orchestration.deploy import zip_imports as zi
 from orchestration.deploy.artifacts import build_artifacts
 from orchestration.deploy.procedures import (
     ARTIFACT_REPOSITORY,
@@ -51,35 +52,35 @@ def zipped_sources(tmp_path_factory) -> dict[str, tuple[str, bool]]:
         sources = {}
         for name in archive.namelist():
             if name.endswith(".py"):
-                module, is_package = cp.module_name(name)
+                module, is_package = zi.module_name(name)
                 sources[module] = (archive.read(name).decode("utf-8"), is_package)
     assert "snowpark_procs.handlers" in sources
     return sources
 
 
-def _sites(sources: dict[str, tuple[str, bool]], modules=None) -> list[cp.ImportSite]:
+def _sites(sources: dict[str, tuple[str, bool]], modules=None) -> list[zi.ImportSite]:
     return [
         site
         for module, (source, is_package) in sorted(sources.items())
         if modules is None or module in modules
-        for site in cp.import_sites(source, module, is_package)
+        for site in zi.import_sites(source, module, is_package)
     ]
 
 
-def _third_party(sites: Sequence[cp.ImportSite]) -> dict[str, list[str]]:
+def _third_party(sites: Sequence[zi.ImportSite]) -> dict[str, list[str]]:
     """distribution -> where it is imported, for imports outside the zip's own package."""
     found: dict[str, list[str]] = {}
     for site in sites:
         if site.module.partition(".")[0] in FIRST_PARTY:
             continue
-        distribution = cp.distribution_of(site.module)
+        distribution = zi.distribution_of(site.module)
         if distribution is not None:
             found.setdefault(distribution, []).append(site.where)
     return found
 
 
 def _declared() -> set[str]:
-    return {cp.normalize(name) for name in PROCEDURE_PACKAGES}
+    return {zi.normalize(name) for name in PROCEDURE_PACKAGES}
 
 
 def _handler_modules() -> set[str]:
@@ -88,7 +89,7 @@ def _handler_modules() -> set[str]:
 
 def test_handlers_load_only_declared_packages(zipped_sources) -> None:
     """What Snowflake executes importing a handler: module-level imports, transitively."""
-    graph = cp.production_modules(zipped_sources, _handler_modules())
+    graph = zi.production_modules(zipped_sources, _handler_modules())
     assert {
         "pixelforge_core.transient",
         "pixelforge_core.svg",
@@ -137,7 +138,7 @@ def test_procedures_declare_the_lock_pins_of_the_packages_and_their_dependencies
     assert {"numpy", "attrs", "boto3", "cryptography"} <= set(closure)  # transitive ones
     for proc in load_procedures():
         assert proc.packages == lock_pins(closure)
-        declared = {cp.normalize(p.partition("==")[0]) for p in proc.packages}
+        declared = {zi.normalize(p.partition("==")[0]) for p in proc.packages}
         assert declared >= _declared()
         unpinned = {p for p in proc.packages if "==" not in p}
         assert unpinned == FREEZE_OMITS
@@ -184,7 +185,7 @@ def later():
 
 
 def test_import_sites_know_scope_and_resolve_relative_imports() -> None:
-    sites = cp.import_sites(SAMPLE, "pkg.mod")
+    sites = zi.import_sites(SAMPLE, "pkg.mod")
     found = {(s.module, s.scope) for s in sites}
     assert ("PIL", "") in found
     assert ("pkg", "") in found  # from . import records
@@ -192,9 +193,9 @@ def test_import_sites_know_scope_and_resolve_relative_imports() -> None:
     assert ("botocore.exceptions", "Reader.open") in found
     assert ("snowflake.snowpark.files", "later") in found
     assert not any(s.module == "numpy" for s in sites)  # only for the type checker
-    package_sites = cp.import_sites("from .sql import x\n", "pkg", is_package=True)
+    package_sites = zi.import_sites("from .sql import x\n", "pkg", is_package=True)
     assert [s.module for s in package_sites] == ["pkg.sql"]
-    assert cp.import_sites("from .. import x\n", "a.b.c")[0].module == "a"
+    assert zi.import_sites("from .. import x\n", "a.b.c")[0].module == "a"
 
 
 def test_production_modules_follow_module_level_imports_and_packages() -> None:
@@ -207,7 +208,7 @@ def test_production_modules_follow_module_level_imports_and_packages() -> None:
         "pkg.sub.leaf": ("", False),
         "pkg.unused": ("", False),
     }
-    assert cp.production_modules(sources, ["pkg.handlers"]) == (
+    assert zi.production_modules(sources, ["pkg.handlers"]) == (
         "pkg",
         "pkg.handlers",
         "pkg.sub",
@@ -217,16 +218,16 @@ def test_production_modules_follow_module_level_imports_and_packages() -> None:
 
 
 def test_distribution_of_modules() -> None:
-    assert cp.distribution_of("json") is None
-    assert cp.distribution_of("PIL.Image") == "pillow"
-    assert cp.distribution_of("psd_tools.constants") == "psd-tools"
+    assert zi.distribution_of("json") is None
+    assert zi.distribution_of("PIL.Image") == "pillow"
+    assert zi.distribution_of("psd_tools.constants") == "psd-tools"
     # the `snowflake` namespace: told apart by which distribution ships the subpackage
-    assert cp.distribution_of("snowflake.connector.util_text") == "snowflake-connector-python"
-    assert cp.distribution_of("snowflake.snowpark.files") == "snowflake-snowpark-python"
-    with pytest.raises(cp.UnknownModuleError, match="no installed distribution"):
-        cp.distribution_of("no_such_module_here")
-    with pytest.raises(cp.UnknownModuleError, match="snowflake-connector-python"):
-        cp.distribution_of("snowflake")  # the bare namespace: either
+    assert zi.distribution_of("snowflake.connector.util_text") == "snowflake-connector-python"
+    assert zi.distribution_of("snowflake.snowpark.files") == "snowflake-snowpark-python"
+    with pytest.raises(zi.UnknownModuleError, match="no installed distribution"):
+        zi.distribution_of("no_such_module_here")
+    with pytest.raises(zi.UnknownModuleError, match="snowflake-connector-python"):
+        zi.distribution_of("snowflake")  # the bare namespace: either
 
 
 # --- rendering ------------------------------------------------------------------------------

@@ -27,9 +27,8 @@ from fakesnow.instance import FakeSnow
 from orchestration.deploy.apply import local_connection_parameters
 from orchestration.local.loopback import fakesnow_in_thread
 from orchestration.local.settings import QUIET_ENV
-from orchestration.local.sql import local_sql_statements
+from orchestration.local.sql import pipeline_objects
 from pixelforge_core.render_wire import THUMBNAIL_SIZES
-from snowpark_procs.sql import sql_statements
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,7 +92,7 @@ def fakesnow_warehouse(spill_dir: Path | None = None) -> Iterator[Warehouse]:
             warehouse = Warehouse(instance, connection, port)
             warehouse.run(f"create database if not exists {DATABASE}")
             warehouse.run(f"use database {DATABASE}")
-            for statement in (*sql_statements("schema"), *local_sql_statements("objects")):
+            for statement in pipeline_objects():
                 warehouse.run(statement)
             warehouse.duck(f"use {DATABASE}")
             yield warehouse

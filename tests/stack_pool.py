@@ -17,9 +17,8 @@ from pathlib import Path
 
 from orchestration.local.loopback import free_port
 from orchestration.local.settings import DATABASE, StackSettings
-from orchestration.local.sql import local_sql_statements
+from orchestration.local.sql import pipeline_objects
 from orchestration.local.stack import LocalStack
-from snowpark_procs.sql import sql_statements
 
 SERVICES = ("warehouse", "s3", "render")
 
@@ -61,7 +60,7 @@ def reset_stack(stack: LocalStack) -> LocalStack:
         ]
         for schema in schemas:
             session.sql(f"drop schema if exists {schema} cascade").collect()
-        for statement in (*sql_statements("schema"), *local_sql_statements("objects")):
+        for statement in pipeline_objects():
             session.sql(statement).collect()
     for lock in settings.data_dir.glob("*.run.lock"):
         lock.unlink(missing_ok=True)

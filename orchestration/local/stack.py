@@ -32,8 +32,7 @@ from orchestration.local.settings import (
     StackError,
     StackSettings,
 )
-from orchestration.local.sql import local_sql_statements
-from snowpark_procs.sql import sql_statements
+from orchestration.local.sql import pipeline_objects
 
 __all__ = ["LocalStack", "StackError", "StackSettings", "open_session", "s3_client"]
 
@@ -229,7 +228,7 @@ class LocalStack:
             if restored:
                 say(f"restored {restored} objects into s3://{bucket}")
         with self.session() as session:
-            for statement in (*sql_statements("schema"), *local_sql_statements("objects")):
+            for statement in pipeline_objects():
                 session.sql(statement).collect()
 
     def _mirror_dir(self, bucket: str) -> Path:

@@ -21,7 +21,7 @@ import snowflake.connector
 from dbt.cli.main import dbtRunner
 from fakesnow.instance import FakeSnow
 
-from orchestration.local.sql import local_sql_statements
+from orchestration.local.sql import pipeline_objects
 from orchestration.warehouse_profiler import (
     BATCH_AT,
     SEED_AT,
@@ -30,7 +30,6 @@ from orchestration.warehouse_profiler import (
     load_versions,
     profile_select,
 )
-from snowpark_procs.sql import sql_statements
 from tests.fakesnow_server import fakesnow_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +63,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
         cur.execute("use database pixelforge")
         # the pipeline's tables, and the local counterparts the ops models read
         # (ops.task_history), as the embedded stack creates them
-        for statement in (*sql_statements("schema"), *local_sql_statements("objects")):
+        for statement in pipeline_objects():
             cur.execute(statement)
         try:
             yield Warehouse(conn, tmp_path_factory.mktemp("dbt"))

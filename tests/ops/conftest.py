@@ -13,8 +13,7 @@ from fakesnow.instance import FakeSnow
 from snowflake.snowpark import Session
 
 from orchestration.history import utc_now
-from orchestration.local.sql import local_sql_statements
-from snowpark_procs.sql import sql_statements
+from orchestration.local.sql import pipeline_objects
 from tests.fakesnow_server import fakesnow_server
 
 # The columns the alert conditions and the dashboard read, as tables: the rules are tested
@@ -105,7 +104,7 @@ def warehouse_module(warehouse_server: dict[str, Any]) -> Iterator[Warehouse]:
     conn = snowflake.connector.connect(**warehouse_server)
     conn.cursor().execute("create database if not exists pixelforge")
     conn.cursor().execute("use database pixelforge")
-    for statement in (*sql_statements("schema"), *local_sql_statements("objects"), *STAND_INS):
+    for statement in (*pipeline_objects(), *STAND_INS):
         conn.cursor().execute(statement)
     session = Session.builder.configs(
         {**warehouse_server, "database": "PIXELFORGE", "schema": "RAW"}

@@ -18,9 +18,9 @@ import pytest
 import snowflake.connector
 from snowflake.snowpark import Session
 
-from orchestration.local.sql import local_sql_statements
+from orchestration.local.sql import pipeline_objects
 from snowpark_procs.run_config import RunConfig, backfill_config
-from snowpark_procs.sql import read_sql, sql_statements
+from snowpark_procs.sql import read_sql
 from snowpark_procs.steps import finalize as finalizer
 from snowpark_procs.steps import run_requests
 from snowpark_procs.steps.common import StepSummary
@@ -40,7 +40,7 @@ def session() -> Iterator[Session]:
             cursor = connection.cursor()
             cursor.execute("create database if not exists pixelforge")
             cursor.execute("use database pixelforge")
-            for statement in (*sql_statements("schema"), *local_sql_statements("objects")):
+            for statement in pipeline_objects():
                 cursor.execute(statement)
         finally:
             connection.close()

@@ -186,10 +186,9 @@ def record_handler_statements(
 
     from orchestration import corpus
     from orchestration.deploy.apply import local_connection_parameters
-    from orchestration.local.sql import local_sql_statements
+    from orchestration.local.sql import pipeline_objects
     from orchestration.local.warehouse_server import logged_fakesnow_in_thread
     from snowpark_procs.run_config import RunConfig
-    from snowpark_procs.sql import sql_statements
 
     png = corpus.png_with_alpha(64, 48, seed=1)
     etag = hashlib.md5(png, usedforsecurity=False).hexdigest()  # a single-part upload's ETag
@@ -206,7 +205,7 @@ def record_handler_statements(
             cursor = connection.cursor()
             cursor.execute("create database if not exists pixelforge")
             cursor.execute("use database pixelforge")
-            for statement in (*sql_statements("schema"), *local_sql_statements("objects")):
+            for statement in pipeline_objects():
                 cursor.execute(statement)
             cursor.executemany(
                 "insert into raw.designs_directory (relative_path, size, last_modified, md5, etag)"

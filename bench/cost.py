@@ -22,7 +22,7 @@ from bench.common import (
 )
 from bench.inputs import StepFigures, extraction_s_per_file, step_figures
 from bench.workload import load_prices
-from orchestration.deploy.budget import RenderBudget
+from pixelforge_core.render_budget import RenderBudget
 
 HOURS_PER_MONTH = 730.0
 
@@ -32,7 +32,7 @@ def cost_lines(steps: StepFigures, prices: dict[str, Any]) -> list[dict[str, Any
     files = workload["files_per_day"] * workload["days_per_month"]
     runs = workload["runs_per_day"] * workload["days_per_month"]
     credit = price["snowflake_credit_usd"]
-    # The task deployed (orchestration/deploy/budget.py) is what is billed, when it is larger
+    # The task deployed (pixelforge_core/render_budget.py) is what is billed, when it is larger
     # than what the 10-minute budget and the SLO need (headroom for 200 MB files and retries).
     deployed = RenderBudget()
     measured_vcpu = max(steps.fargate_task_vcpu.value, steps.slo_task_vcpu.value)

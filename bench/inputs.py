@@ -7,10 +7,13 @@ the design's assumption) is used instead, and the source says so.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from bench.common import BenchOptions, read_results
+from bench.common import BenchOptions, read_results, write_results
+from orchestration.capacity import PER_FILE_FIGURES
 
 
 @dataclass(frozen=True)
@@ -130,3 +133,54 @@ def step_figures(options: BenchOptions, slo_s: float = 1800.0) -> StepFigures:
         ),
         load_s=_rows_noted(pick(dbt, ("load", "wall_s"), "dbt_incremental", 10.0, "assumed"), dbt),
     )  # fmt: skip
+
+
+def extraction_fit(per_file: dict[str, Any]) -> tuple[float, float, int]:
+    """Extraction CPU seconds of one file as fixed + per MB read: least squares over this
+    run's corpus (ours, the files it read; the decompression bombs are bench.per_file's limits,
+    not cells), both parts kept non-negative: with a negative slope (a corpus too small to show
+    the per-byte cost) the fixed part is the mean, with a negative intercept the line goes
+    through the origin. Returns (fixed, per_mb, files)."""
+    cells = [
+        (float(c["mb"]), float(c["meta_cpu_s"]))
+        for c in _measured(per_file, "cells") or []
+        if c.get("approach") == "ours" and "meta_cpu_s" in c and "mb" in c
+    ]
+    if len(cells) < 2:
+        raise ValueError(f"bench.per_file measured {len(cells)} files: too few to fit")
+    sizes, cpu = zip(*cells, strict=True)
+    if len(set(sizes)) < 2:
+        return statistics.fmean(cpu), 0.0, len(cells)
+    slope, intercept = statistics.linear_regression(sizes, cpu)
+    if slope < 0:
+        return statistics.fmean(cpu), 0.0, len(cells)
+    if intercept < 0:
+        through_origin = sum(x * y for x, y in cells) / sum(x * x for x in sizes)
+        return 0.0, through_origin, len(cells)
+    return intercept, slope, len(cells)
+
+
+def write_per_file_figures(options: BenchOptions) -> Path | None:
+    """The per-file figures the capacity model reads (orchestration/capacity.py), from this
+    run's bench.per_file and bench.render_batch, with the date, host and scale of each; written
+    beside the results (bench/results/per_file_figures.json is committed). Nothing is written
+    when either benchmark has not run: the committed figures stay."""
+    per_file = read_results(options, "per_file")
+    batch = read_results(options, "render_batch")
+    render = _measured(batch, "cpu_s_per_file")
+    if per_file is None or batch is None or render is None:
+        print("per-file figures kept: bench.per_file or bench.render_batch has not run")
+        return None
+    fixed, per_mb, files = extraction_fit(per_file)
+
+    def source(document: dict[str, Any]) -> dict[str, Any]:
+        return {k: document.get(k) for k in ("benchmark", "scale", "recorded_at", "host")}
+
+    figures = {
+        "extract_cpu_s_per_file": fixed,
+        "extract_cpu_s_per_mb": per_mb,
+        "extract_fit_files": files,
+        "render_cpu_s_per_file": float(render),
+        "sources": {"extraction": source(per_file), "rendering": source(batch)},
+    }
+    return write_results(options, PER_FILE_FIGURES.stem, figures)

@@ -28,7 +28,7 @@ MAX_SYNC_WAIT_S = 25.0
 MIN_WORKER_MEMORY_MIB = 512
 # Rows one batch may carry. Snowflake never sends more than the external function's
 # MAX_BATCH_ROWS ("CREATE EXTERNAL FUNCTION", https://docs.snowflake.com/en/sql-reference/sql/
-# create-external-function), which orchestration/deploy/budget.py derives (45 today); this cap
+# create-external-function), which pixelforge_core/render_budget.py derives (45 today); this cap
 # must stay at or above it (tests/hostile/test_hostile_endpoint.py checks), and bounds what a
 # caller that is not Snowflake can make one request cost.
 DEFAULT_MAX_BATCH_ROWS = 64

@@ -15,8 +15,8 @@ from pathlib import Path
 from ecs_render.batches import BATCH_PREFIX
 from orchestration.alerts import NO_SUCCESS_MINUTES
 from orchestration.deploy import aws_lambda
-from orchestration.deploy.budget import RENDER_BUDGET, RenderBudget
 from orchestration.deploy.render import render_text
+from pixelforge_core.render_budget import RENDER_BUDGET, RenderBudget
 from pixelforge_core.render_wire import thumbnail_key
 
 API_STAGE = "prod"

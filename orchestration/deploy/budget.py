@@ -1,50 +1,9 @@
-"""The render budget: how many rows one external-function batch may carry (MAX_BATCH_ROWS).
-
-A batch must finish inside Snowflake's asynchronous timeout even when every row is a worst-case
-file and several batches share one renderer task. Inputs are named with their sources
-(shared/reference/snowflake-semantics.md §4.3, thumbnail-performance.md §4 and §6).
-"""
+"""The render budget moved to pixelforge_core/render_budget.py, its one owner, so that the
+capacity model (pixelforge_core/capacity.py) and the deploy renderer read the same renderer
+facts; this name stays importable for code written against it."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from pixelforge_core.render_budget import RENDER_BUDGET, RenderBudget
 
-
-@dataclass(frozen=True)
-class RenderBudget:
-    # Snowflake polls a 202 batch for at most 600 s, not configurable (semantics §4.3).
-    async_timeout_s: float = 600.0
-    # Half of it: retries of a 5XX re-send the same batch, and the poll back-off adds latency.
-    usable_fraction: float = 0.5
-    # Worst measured CPU per file: 2.2 CPU-s for 100-200 MB files (thumbnail-performance §4.2).
-    worst_file_cpu_s: float = 2.2
-    # Fargate vCPU vs the measuring host, S3 waits not fully overlapped (thumbnail-perf §6).
-    derate: float = 1.5
-    # Worker processes per renderer task: one 4 vCPU / 8 GB task (thumbnail-perf §6).
-    workers_per_task: int = 4
-    task_cpu_units: int = 4096
-    task_memory_mib: int = 8192
-    # Batches Snowflake keeps in flight against one task [ESTIMATE: an XS warehouse's threads].
-    concurrent_batches_per_task: int = 8
-    # Autoscaling bounds of the renderer service: the floor keeps latency, the cap the budget.
-    min_tasks: int = 1
-    max_tasks: int = 4
-    target_cpu_percent: int = 60
-
-    def batch_seconds(self, rows: int) -> float:
-        """Wall time of one all-worst-case batch while its task serves the other batches too."""
-        per_row = self.worst_file_cpu_s * self.derate
-        return rows * per_row * self.concurrent_batches_per_task / self.workers_per_task
-
-    def max_batch_rows(self) -> int:
-        """The largest row count whose worst-case batch fits the usable async window."""
-        window = self.async_timeout_s * self.usable_fraction
-        per_row = self.batch_seconds(1)
-        rows = math.floor(window / per_row)
-        if rows < 1:
-            raise ValueError(f"render budget leaves no room for one row: {self}")
-        return rows
-
-
-RENDER_BUDGET = RenderBudget()
+__all__ = ["RENDER_BUDGET", "RenderBudget"]

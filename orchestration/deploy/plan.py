@@ -2,7 +2,7 @@
 
 Sources read, never restated: orchestration/graph.py (tasks), snowpark_procs/snowflake.yml
 (procedures), snowpark_procs/sql/schema.sql (raw and ops tables), requirements/lock.txt
-(package pins), orchestration/deploy/budget.py (MAX_BATCH_ROWS).
+(package pins), pixelforge_core/render_budget.py (MAX_BATCH_ROWS).
 
 Idempotence: CREATE ... IF NOT EXISTS for stateful objects (database, schemas, tables, stage,
 stream, integrations, warehouse, roles), followed by ALTER ... SET where settings may change;
@@ -19,11 +19,11 @@ from __future__ import annotations
 import re
 
 from orchestration.deploy import names, sections, standalone, tasks
-from orchestration.deploy.budget import RENDER_BUDGET, RenderBudget
 from orchestration.deploy.procedures import ProcedureSpec, load_procedures
 from orchestration.deploy.settings import DeploySettings
 from orchestration.deploy.statements import PlanBuilder, PlanStatement
 from orchestration.graph import INCREMENTAL, Pipeline
+from pixelforge_core.render_budget import RENDER_BUDGET, RenderBudget
 
 # Valid Snowflake that sqlfluff 4.4's snowflake dialect cannot parse. The tests lint each
 # statement on its own, expect exactly these to fail parsing (so the list stays honest) and

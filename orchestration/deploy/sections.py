@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from orchestration.deploy import artifacts, dbt_versions, grants, names, notifications, tasks
 from orchestration.deploy.account import ACCOUNT_GUARDRAILS
-from orchestration.deploy.budget import RenderBudget
 from orchestration.deploy.procedures import ARTIFACT_STAGE, ProcedureSpec
 from orchestration.deploy.settings import DeploySettings
 from orchestration.deploy.statements import PlanBuilder
 from orchestration.deploy.tasks import TaskSpec
 from orchestration.graph import OPS_VIEWS, DbtStep, Pipeline
+from pixelforge_core.render_budget import RenderBudget
 from pixelforge_core.render_wire import EXTERNAL_FUNCTION_COMPRESSION
 from snowpark_procs.run_config import MAX_BACKFILL_WINDOW
 from snowpark_procs.sql import sql_statements

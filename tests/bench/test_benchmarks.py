@@ -110,6 +110,31 @@ def test_latency_and_cost_models_use_the_measured_figures(results):
     assert "bench.render_batch, smoke scale" in markdown
 
 
+def test_initial_load_refreshes_the_figures_and_prints_its_headline(results):
+    # after per_file and render_batch (module order): their smoke figures feed the model
+    out = run_benchmark("initial_load", results)
+    written = figures(results, "per_file_figures")
+    assert {s["scale"] for s in written["sources"].values()} == {"smoke"}
+    assert written["render_cpu_s_per_file"] > 0 and written["extract_fit_files"] == 3
+    found = figures(results, "initial_load")
+    label, value = found["headline"]
+    assert f"{label}: {value}" in out and "initial load, 8M files / 40 TB" in label
+    planned, baseline = found["planned"], found["baseline"]
+    assert baseline["warehouse_size"] == "XSMALL"
+    assert planned["max_tasks"] > baseline["max_tasks"]
+    assert planned["wall_hours"] < baseline["wall_hours"]
+
+
+def test_the_committed_figures_meet_the_initial_load_target(tmp_path):
+    # a fresh results folder: the committed per-file figures, as `make bench` starts from
+    out = run_benchmark("initial_load", tmp_path)
+    found = figures(tmp_path, "initial_load")
+    assert found["meets_target"], out
+    assert found["planned"]["wall_hours"] <= found["max_wall_hours"]
+    assert found["planned"]["usd"] <= found["budget_usd"]
+    assert not (tmp_path / "per_file_figures.json").exists()
+
+
 # Generated when a test runs, not when the suite is collected.
 VARIANT_SOURCES = {
     "a.jpg": lambda: demo.jpeg_large(640, 480, orientation=1),

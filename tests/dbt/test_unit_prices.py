@@ -1,5 +1,6 @@
-"""Unit prices live in one place: the dbt seed unit_prices.csv (read by the ops cost mart and by
-the benchmark's cost model). bench/prices.toml keeps only the workload assumptions."""
+"""Unit prices live in one place: the dbt seed unit_prices.csv (read by the ops cost mart, the
+benchmark's cost model and the capacity model). bench/prices.toml keeps only the workload
+assumptions."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEED = REPO_ROOT / "dbt_project" / "seeds" / "unit_prices.csv"
 BENCH_PRICES = REPO_ROOT / "bench" / "prices.toml"
-COST_MODEL = REPO_ROOT / "bench" / "cost.py"
+# The readers of the seed outside dbt: the monthly cost model and the capacity model.
+PRICE_READERS = (REPO_ROOT / "bench" / "cost.py", REPO_ROOT / "orchestration" / "capacity.py")
 COST_MART = REPO_ROOT / "dbt_project" / "models" / "ops" / "marts" / "fct_run_costs.sql"
 # A key that names money or a billing unit is a price (or a price's sizing fact).
 PRICE_WORDS = re.compile(r"usd|credit|price|billed|per_million|per_1000|gb_per_vcpu")
@@ -53,7 +55,11 @@ def test_the_bench_assumptions_declare_no_price() -> None:
 
 def test_both_readers_read_prices_the_seed_declares() -> None:
     codes = {row["price_code"] for row in seed_rows()}
-    model = set(re.findall(r"""price\[["'](\w+)["']\]""", COST_MODEL.read_text(encoding="utf-8")))
+    model = {
+        code
+        for reader in PRICE_READERS
+        for code in re.findall(r"""price\[["'](\w+)["']\]""", reader.read_text(encoding="utf-8"))
+    }
     mart = set(re.findall(r"price_code = '(\w+)'", COST_MART.read_text(encoding="utf-8")))
     assert model and mart
     assert model <= codes, model - codes

@@ -25,8 +25,8 @@ from ecs_render.app import body_limit, create_app
 from ecs_render.batches import BATCH_ID_HEADER
 from ecs_render.settings import DEFAULT_MAX_BATCH_ROWS, RenderSettings
 from ecs_render.storage import OBJECT_CHANGED
-from orchestration.deploy.budget import RENDER_BUDGET
 from pixelforge_core.reason_codes import FILE_CHANGED, RENDER_FAILED, RENDER_TIMEOUT
+from pixelforge_core.render_budget import RENDER_BUDGET
 from tests.ecs_render import probes
 from tests.ecs_render.conftest import (
     DESIGNS_BUCKET,

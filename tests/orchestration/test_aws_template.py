@@ -27,8 +27,8 @@ from orchestration.deploy.aws import (
     aws_template,
     thumbnail_write_prefixes,
 )
-from orchestration.deploy.budget import RENDER_BUDGET
 from orchestration.local.loopback import free_port
+from pixelforge_core.render_budget import RENDER_BUDGET
 from pixelforge_core.render_wire import thumbnail_key
 from tests.orchestration.iam_policy import ACCOUNT, PARTITION, REGION, Request, Stack, decide
 

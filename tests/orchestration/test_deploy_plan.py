@@ -21,7 +21,6 @@ from orchestration.alerts import alert_rules, pipeline_task_names
 from orchestration.deploy import DeploySettings, SettingsError, names, plan_text, render_plan
 from orchestration.deploy.account import ACCOUNT_GUARDRAILS
 from orchestration.deploy.apply import ApplyError, apply_statements, select_for_target
-from orchestration.deploy.budget import RenderBudget
 from orchestration.deploy.commands import register
 from orchestration.deploy.names import SERVICE_NETWORK_POLICY, SERVICE_NETWORK_RULE
 from orchestration.deploy.notifications import notification_helper
@@ -38,6 +37,7 @@ from orchestration.graph import (
     RetryPolicy,
 )
 from orchestration.local.sql import local_sql_statements
+from pixelforge_core.render_budget import RenderBudget
 from pixelforge_core.render_wire import thumbnail_key
 from snowpark_procs import handlers
 from snowpark_procs.sql import read_sql

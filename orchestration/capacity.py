@@ -1,0 +1,151 @@
+"""THE capacity model (pixelforge_core/capacity.py) assembled from its one-owner sources:
+
+- unit prices: dbt_project/seeds/unit_prices.csv (read through bench/workload.py's reader
+  contract: price_code -> amount, sources in the seed), credits per hour of every warehouse size;
+- workload assumptions: bench/prices.toml [assumptions] (derate, XS vCPU, parallel efficiency,
+  stage read throughput) and [initial_load] (the day-zero job and the warehouse it runs on);
+- measured per-file CPU: bench/results/per_file_figures.json, committed, written by `make bench`
+  (bench/inputs.py write_per_file_figures) with the date, host and scale it was measured on;
+- renderer task size and autoscaling bounds: pixelforge_core/render_budget.py;
+- the steps that read files and whether extraction is serverless: orchestration/graph.py.
+
+The dry runs (`pixelforge backfill --dry-run`, `pixelforge reprocess --dry-run`) and the
+benchmarks (bench/initial_load.py) call `capacity_model()` and `estimate` from here.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestration.graph import INCREMENTAL, ExternalFunctionStep, Pipeline
+from pixelforge_core.capacity import CapacityModel, JobSize
+from pixelforge_core.render_budget import RENDER_BUDGET, RenderBudget
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+UNIT_PRICES = REPO_ROOT / "dbt_project" / "seeds" / "unit_prices.csv"
+BENCH_PRICES = REPO_ROOT / "bench" / "prices.toml"
+# Committed (bench/results/.gitignore lets it through): the figures the models start from.
+PER_FILE_FIGURES = REPO_ROOT / "bench" / "results" / "per_file_figures.json"
+TB = 10**12
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where capacity_model reads from (tests point it at copies)."""
+
+    unit_prices: Path = UNIT_PRICES
+    bench_prices: Path = BENCH_PRICES
+    per_file_figures: Path = PER_FILE_FIGURES
+    budget: RenderBudget = RENDER_BUDGET
+    pipeline: Pipeline = INCREMENTAL
+
+
+def read_unit_prices(path: Path = UNIT_PRICES) -> dict[str, float]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {row["price_code"]: float(row["amount"]) for row in csv.DictReader(handle)}
+
+
+def read_bench_prices(path: Path = BENCH_PRICES) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def read_per_file_figures(path: Path = PER_FILE_FIGURES) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
+
+
+def file_steps(pipeline: Pipeline) -> tuple[str, str]:
+    """(extraction, rendering): the external-function step renders, and the step it runs after
+    extracts: both read every file."""
+    renders = [s for s in pipeline.steps if isinstance(s, ExternalFunctionStep)]
+    if len(renders) != 1 or len(renders[0].after) != 1:
+        raise ValueError(f"pipeline {pipeline.name}: expected one render step after one step")
+    return renders[0].after[0], renders[0].name
+
+
+def warehouse_credits(price: dict[str, float]) -> dict[str, float]:
+    """Credits per hour of each standard warehouse size (the seed's rows, one per size)."""
+    return {
+        "XSMALL": price["warehouse_credits_per_hour"],
+        "SMALL": price["warehouse_credits_per_hour_small"],
+        "MEDIUM": price["warehouse_credits_per_hour_medium"],
+        "LARGE": price["warehouse_credits_per_hour_large"],
+        "XLARGE": price["warehouse_credits_per_hour_xlarge"],
+        "XXLARGE": price["warehouse_credits_per_hour_xxlarge"],
+        "XXXLARGE": price["warehouse_credits_per_hour_xxxlarge"],
+        "X4LARGE": price["warehouse_credits_per_hour_x4large"],
+    }
+
+
+def measured_on(document: dict[str, Any]) -> str:
+    parts = []
+    for name, source in sorted(document["figures"]["sources"].items()):
+        host = source.get("host", {})
+        parts.append(
+            f"{name}: bench.{source['benchmark']}, {source['scale']} scale, "
+            f"{str(source['recorded_at'])[:10]}, {host.get('cpu_count', '?')} x "
+            f"{host.get('cpu_model', '?')}"
+        )
+    return "; ".join(parts)
+
+
+def capacity_model(sources: Sources = Sources()) -> CapacityModel:
+    """The deployed capacity: the warehouse size of the deploy settings' default (XS), one
+    cluster, the renderer's steady maximum. `initial_load_model` is the day-zero capacity."""
+    price = read_unit_prices(sources.unit_prices)
+    assume = read_bench_prices(sources.bench_prices)["assumptions"]
+    measured = read_per_file_figures(sources.per_file_figures)
+    figures = measured["figures"]
+    extract_step, render_step = file_steps(sources.pipeline)
+    serverless = sources.pipeline.step(extract_step).serverless
+    budget = sources.budget
+    return CapacityModel(
+        extract_step=extract_step,
+        render_step=render_step,
+        extract_cpu_s_per_file=float(figures["extract_cpu_s_per_file"]),
+        extract_cpu_s_per_mb=float(figures["extract_cpu_s_per_mb"]),
+        render_cpu_s_per_file=float(figures["render_cpu_s_per_file"]),
+        measured_on=measured_on(measured),
+        render_cpu_derate=float(assume["fargate_cpu_derate"]),
+        warehouse_size="XSMALL",
+        clusters=1,
+        xs_warehouse_vcpu=float(assume["xs_warehouse_vcpu"]),
+        parallel_efficiency=float(assume["xs_parallel_efficiency"]),
+        stage_read_mb_per_s=float(assume["stage_read_mb_per_s"]),
+        task_vcpu=budget.task_vcpu,
+        task_memory_gb=budget.task_memory_gb,
+        min_tasks=budget.min_tasks,
+        max_tasks=budget.max_tasks,
+        credit_usd=price["snowflake_credit_usd"],
+        credits_per_hour=warehouse_credits(price),
+        credit_multiplier=price["serverless_task_multiplier"] if serverless else 1.0,
+        fargate_vcpu_hour_usd=price["fargate_vcpu_hour_usd"],
+        fargate_gb_hour_usd=price["fargate_gb_hour_usd"],
+        s3_get_per_1000_usd=price["s3_get_per_1000_usd"],
+        api_gateway_usd_per_million=price["api_gateway_rest_usd_per_million"],
+        rows_per_request=price["external_function_rows_per_request"],
+    )
+
+
+def initial_load(sources: Sources = Sources()) -> tuple[JobSize, CapacityModel]:
+    """The day-zero job (bench/prices.toml [initial_load]: every file through every
+    file-reading step) and the capacity it runs on: the load's warehouse size and clusters
+    (declared there) and the renderer's initial-load maximum (the render budget)."""
+    load = read_bench_prices(sources.bench_prices)["initial_load"]
+    model = capacity_model(sources).with_capacity(
+        warehouse_size=str(load["warehouse_size"]),
+        clusters=int(load["clusters"]),
+        max_tasks=sources.budget.initial_load_max_tasks,
+    )
+    job = JobSize(
+        files=int(load["files"]),
+        bytes=int(float(load["terabytes"]) * TB),
+        steps=frozenset({model.extract_step, model.render_step}),
+    )
+    return job, model

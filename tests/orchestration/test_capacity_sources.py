@@ -1,0 +1,161 @@
+"""Every field of the capacity model comes from its one named source (orchestration/capacity.py):
+change the source, the model changes; nothing is restated in the assembly."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from orchestration import capacity
+from orchestration.capacity import Sources, capacity_model, initial_load
+from orchestration.deploy.settings_rules import _WAREHOUSE_SIZES
+from orchestration.graph import INCREMENTAL
+from pixelforge_core.capacity import CapacityModel, estimate
+from pixelforge_core.render_budget import RENDER_BUDGET
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Sources:
+    copies = {}
+    for name, path in (
+        ("unit_prices", capacity.UNIT_PRICES),
+        ("bench_prices", capacity.BENCH_PRICES),
+        ("per_file_figures", capacity.PER_FILE_FIGURES),
+    ):
+        copies[name] = tmp_path / path.name
+        shutil.copy(path, copies[name])
+    return Sources(**copies)
+
+
+def set_price(path: Path, code: str, amount: float) -> None:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = reader.fieldnames, list(reader)
+    assert any(row["price_code"] == code for row in rows), code
+    for row in rows:
+        if row["price_code"] == code:
+            row["amount"] = str(amount)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields or [])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+# model field -> the seed's price code
+SEED_FIELDS = {
+    "credit_usd": "snowflake_credit_usd",
+    "credit_multiplier": "serverless_task_multiplier",  # extraction is a serverless task
+    "fargate_vcpu_hour_usd": "fargate_vcpu_hour_usd",
+    "fargate_gb_hour_usd": "fargate_gb_hour_usd",
+    "s3_get_per_1000_usd": "s3_get_per_1000_usd",
+    "api_gateway_usd_per_million": "api_gateway_rest_usd_per_million",
+    "rows_per_request": "external_function_rows_per_request",
+}
+# model field -> bench/prices.toml [assumptions] key
+ASSUMPTION_FIELDS = {
+    "render_cpu_derate": "fargate_cpu_derate",
+    "xs_warehouse_vcpu": "xs_warehouse_vcpu",
+    "parallel_efficiency": "xs_parallel_efficiency",
+    "stage_read_mb_per_s": "stage_read_mb_per_s",
+}
+MEASURED_FIELDS = ("extract_cpu_s_per_file", "extract_cpu_s_per_mb", "render_cpu_s_per_file")
+BUDGET_FIELDS = {"task_vcpu", "task_memory_gb", "min_tasks", "max_tasks"}
+CHOSEN = {"extract_step", "render_step", "warehouse_size", "clusters", "measured_on",
+          "credits_per_hour"}  # fmt: skip
+
+
+def test_every_field_has_a_named_source() -> None:
+    named = set(SEED_FIELDS) | set(ASSUMPTION_FIELDS) | set(MEASURED_FIELDS) | BUDGET_FIELDS
+    assert named | CHOSEN == {f.name for f in dataclasses.fields(CapacityModel)}
+
+
+@pytest.mark.parametrize("field", sorted(SEED_FIELDS))
+def test_a_seed_price_changes_the_model(sources: Sources, field: str) -> None:
+    before = getattr(capacity_model(sources), field)
+    set_price(sources.unit_prices, SEED_FIELDS[field], 7.25)
+    assert before != 7.25
+    assert getattr(capacity_model(sources), field) == 7.25
+
+
+def test_the_credits_of_every_size_come_from_the_seed(sources: Sources) -> None:
+    per_size = capacity_model(sources).credits_per_hour
+    assert per_size["XSMALL"] == 1 and per_size["XLARGE"] == 16  # the seed's table
+    set_price(sources.unit_prices, "warehouse_credits_per_hour_xlarge", 17.5)
+    assert capacity_model(sources).credits_per_hour["XLARGE"] == 17.5
+    # every size the deploy settings accept has a price
+    assert per_size.keys() >= _WAREHOUSE_SIZES
+
+
+@pytest.mark.parametrize("field", sorted(ASSUMPTION_FIELDS))
+def test_a_bench_assumption_changes_the_model(sources: Sources, field: str) -> None:
+    key = ASSUMPTION_FIELDS[field]
+    text = sources.bench_prices.read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.startswith(f"{key} =")]
+    assert len(lines) == 1, key
+    sources.bench_prices.write_text(text.replace(lines[0], f"{key} = 3.75"), encoding="utf-8")
+    assert getattr(capacity_model(sources), field) == 3.75
+
+
+@pytest.mark.parametrize("field", MEASURED_FIELDS)
+def test_a_measured_figure_changes_the_model(sources: Sources, field: str) -> None:
+    document = json.loads(sources.per_file_figures.read_text())
+    document["figures"][field] = 0.125
+    sources.per_file_figures.write_text(json.dumps(document))
+    assert getattr(capacity_model(sources), field) == 0.125
+
+
+def test_the_renderer_facts_are_the_budgets(sources: Sources) -> None:
+    wider = dataclasses.replace(RENDER_BUDGET, max_tasks=9, min_tasks=2, task_cpu_units=2048,
+                                task_memory_mib=4096, initial_load_max_tasks=50)  # fmt: skip
+    found = capacity_model(dataclasses.replace(sources, budget=wider))
+    assert (found.max_tasks, found.min_tasks, found.task_vcpu, found.task_memory_gb) == (
+        9, 2, 2.0, 4.0,
+    )  # fmt: skip
+    assert initial_load(dataclasses.replace(sources, budget=wider))[1].max_tasks == 50
+
+
+def test_the_steps_and_the_serverless_rate_come_from_the_graph(sources: Sources) -> None:
+    found = capacity_model(sources)
+    assert (found.extract_step, found.render_step) == ("extract_metadata", "render_thumbnails")
+    assert {found.extract_step, found.render_step} <= {s.name for s in INCREMENTAL.steps}
+    on_a_warehouse = dataclasses.replace(
+        INCREMENTAL,
+        steps=tuple(
+            dataclasses.replace(s, serverless=False) if s.name == found.extract_step else s
+            for s in INCREMENTAL.steps
+        ),
+    )
+    assert (
+        capacity_model(dataclasses.replace(sources, pipeline=on_a_warehouse)).credit_multiplier
+        == 1.0
+    )
+
+
+def test_the_committed_figures_say_when_and_where_they_were_measured() -> None:
+    document = capacity.read_per_file_figures()
+    for source in document["figures"]["sources"].values():
+        assert source["recorded_at"] and source["host"]["cpu_count"] >= 1
+        assert source["scale"] in {"reduced", "full"}
+    model = capacity_model()
+    assert "bench.per_file" in model.measured_on and "bench.render_batch" in model.measured_on
+
+
+def test_the_initial_load_is_declared_once_and_changes_with_its_declaration(
+    sources: Sources,
+) -> None:
+    job, model = initial_load(sources)
+    assert (job.files, job.bytes) == (8_000_000, 40 * 10**12)
+    assert job.steps == {model.extract_step, model.render_step}
+    assert model.max_tasks == RENDER_BUDGET.initial_load_max_tasks
+    text = sources.bench_prices.read_text(encoding="utf-8")
+    sources.bench_prices.write_text(
+        text.replace('warehouse_size = "XLARGE"', 'warehouse_size = "LARGE"'), encoding="utf-8"
+    )
+    smaller = initial_load(sources)[1]
+    assert smaller.warehouse_size == "LARGE"
+    assert estimate(job, smaller).extract_wall_hours > estimate(job, model).extract_wall_hours

@@ -1,0 +1,135 @@
+"""The capacity model's arithmetic, checked against figures computed here by hand from the
+inputs (round numbers, so each expected value can be read off)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from pixelforge_core.capacity import CapacityModel, JobSize, estimate
+
+EXTRACT, RENDER = "extract_metadata", "render_thumbnails"
+
+
+def model(**changes: object) -> CapacityModel:
+    base = CapacityModel(
+        extract_step=EXTRACT,
+        render_step=RENDER,
+        extract_cpu_s_per_file=0.01,
+        extract_cpu_s_per_mb=0.002,
+        render_cpu_s_per_file=0.2,
+        measured_on="by hand",
+        render_cpu_derate=1.5,
+        warehouse_size="XSMALL",
+        clusters=1,
+        xs_warehouse_vcpu=8,
+        parallel_efficiency=0.5,
+        stage_read_mb_per_s=50.0,
+        task_vcpu=4.0,
+        task_memory_gb=8.0,
+        min_tasks=1,
+        max_tasks=4,
+        credit_usd=3.0,
+        credits_per_hour={"XSMALL": 1.0, "SMALL": 2.0, "LARGE": 8.0},
+        credit_multiplier=0.9,
+        fargate_vcpu_hour_usd=0.04,
+        fargate_gb_hour_usd=0.005,
+        s3_get_per_1000_usd=0.0004,
+        api_gateway_usd_per_million=3.5,
+        rows_per_request=50,
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+BOTH = frozenset({EXTRACT, RENDER})
+# 3,600,000 files of 5 MB: 18 TB.
+JOB = JobSize(files=3_600_000, bytes=3_600_000 * 5_000_000, steps=BOTH)
+
+
+def test_a_read_bound_extraction_and_the_renderer_at_its_maximum() -> None:
+    found = estimate(JOB, model())
+    # extraction CPU per file: 0.01 + 0.002 x 5 MB = 0.02 s -> 3.6M x 0.02 / 3600 = 20 h
+    assert found.extract_cpu_hours == pytest.approx(20.0)
+    # slots: 8 vCPU x 0.5 = 4; by CPU 4 / 0.02 = 200 files/s, by reads 4 x 50 / 5 = 40 files/s
+    # -> read-bound: 3.6M / 40 = 90,000 s = 25 h
+    assert found.extract_wall_hours == pytest.approx(25.0)
+    # render: 3.6M x 0.2 / 3600 = 200 CPU-h; 16 vCPU / (0.2 x 1.5) = 53.33 files/s -> 18.75 h
+    assert found.render_cpu_hours == pytest.approx(200.0)
+    assert found.render_wall_hours == pytest.approx(18.75)
+    assert found.wall_hours == pytest.approx(43.75)
+    # both steps read every byte
+    assert found.bytes_read == 2 * JOB.bytes
+    # warehouse: 43.75 h x 1 credit x 0.9 x $3 = $118.125
+    assert found.warehouse_usd == pytest.approx(118.125)
+    # renderer: 18.75 h x 4 tasks x (4 x 0.04 + 8 x 0.005 = $0.20) = $15
+    assert found.renderer_usd == pytest.approx(15.0)
+    # 7.2M GETs x $0.0004 / 1000 = $2.88; 72,000 calls x $3.5 / 1M = $0.252
+    assert found.requests_usd == pytest.approx(2.88 + 0.252)
+    assert found.usd == pytest.approx(118.125 + 15.0 + 3.132)
+
+
+def test_a_cpu_bound_extraction() -> None:
+    # 0.1 MB files: CPU 0.01 + 0.0002 = 0.0102 s -> 4 / 0.0102 = 392 files/s; reads 2,000/s
+    small = JobSize(files=1_000_000, bytes=1_000_000 * 100_000, steps=frozenset({EXTRACT}))
+    found = estimate(small, model())
+    assert found.extract_wall_hours == pytest.approx(1_000_000 * 0.0102 / 4 / 3600)
+    assert found.render_wall_hours == 0 and found.render_cpu_hours == 0
+    assert found.bytes_read == small.bytes
+    assert found.renderer_usd == 0
+    # no render: no API Gateway call, one GET a file
+    assert found.requests_usd == pytest.approx(1_000_000 / 1000 * 0.0004)
+
+
+def test_only_the_steps_of_the_job_are_counted() -> None:
+    render_only = estimate(dataclasses.replace(JOB, steps=frozenset({RENDER})), model())
+    assert render_only.extract_wall_hours == 0 and render_only.extract_cpu_hours == 0
+    assert render_only.wall_hours == pytest.approx(18.75)
+    assert render_only.bytes_read == JOB.bytes
+    nothing = estimate(dataclasses.replace(JOB, steps=frozenset({"load"})), model())
+    assert (nothing.wall_hours, nothing.usd, nothing.bytes_read) == (0, 0, 0)
+    empty = estimate(JobSize(0, 0, BOTH), model())
+    assert (empty.wall_hours, empty.usd) == (0, 0)
+
+
+def test_a_larger_warehouse_is_faster_until_it_is_not_the_bound() -> None:
+    hours = [
+        estimate(JOB, model().with_capacity(warehouse_size=size)).extract_wall_hours
+        for size in ("XSMALL", "SMALL", "LARGE")
+    ]
+    assert hours == pytest.approx([25.0, 12.5, 3.125])  # x1, x2, x8 the XS's slots
+    walls = [
+        estimate(JOB, model().with_capacity(warehouse_size=size)).wall_hours
+        for size in ("XSMALL", "SMALL", "LARGE")
+    ]
+    assert walls == sorted(walls, reverse=True)
+    # clusters multiply like sizes
+    assert estimate(JOB, model(clusters=2)).extract_wall_hours == pytest.approx(12.5)
+
+
+def test_more_tasks_render_faster_at_the_same_render_cost() -> None:
+    estimates = [estimate(JOB, model(max_tasks=tasks)) for tasks in (1, 4, 16)]
+    assert [e.render_wall_hours for e in estimates] == pytest.approx([75.0, 18.75, 18.75 / 4])
+    # tasks x hours is constant: the renderer bills the same vCPU-hours
+    assert {round(e.renderer_usd, 9) for e in estimates} == {15.0}
+
+
+def test_the_model_round_trips_through_json_and_refuses_unknown_sizes() -> None:
+    original = model(warehouse_size="LARGE")
+    assert CapacityModel.from_json(original.to_json()) == original
+    assert original.size_multiplier == 8
+    with pytest.raises(ValueError, match="no credits per hour"):
+        original.with_capacity(warehouse_size="MEDIUM")
+    with pytest.raises(ValueError, match="missing"):
+        CapacityModel.from_json('{"extract_step": "x"}')
+    with pytest.raises(ValueError, match="min_tasks"):
+        model(min_tasks=5)
+
+
+def test_lines_name_every_figure_a_cli_prints() -> None:
+    labels = dict(estimate(JOB, model()).lines())
+    assert labels["files"] == "3,600,000"
+    assert labels["wall time"] == "43.8 h"
+    assert labels["total cost"] == "$136.26"
+    assert labels["measured per-file figures"] == "by hand"
+    assert {"bytes to read", "extraction CPU-hours", "render CPU-hours"} <= labels.keys()

@@ -1,8 +1,10 @@
 -- Step "extract_metadata": the file versions waiting for a metadata row, one
--- set-based statement, the run's own change set first:
---   priority 0: the run's new, updated or repaired versions (a backfill's:
---               its window);
---   priority 1: the backlog earlier bounded runs left, oldest upload first:
+-- set-based statement, new uploads first (one lane, see below):
+--   priority 0: the run's new, updated or repaired versions no earlier run
+--               discovered (a backfill's: its window), oldest upload first;
+--   priority 1: the run's versions an earlier (failed) run discovered too,
+--               newest upload first;
+--   priority 2: the backlog earlier bounded runs left, oldest upload first:
 --               committed versions the designs directory still lists at that
 --               ETag (a successful run commits its whole change set, done or
 --               not), versions of finished backfills' windows, and versions
@@ -16,9 +18,31 @@
 -- fewest attempts first; the handler parses each alone. Each row carries its
 -- retry state (retry_*: null without one). pending_files is the whole backlog,
 -- whatever the limit.
+-- Why priority 1: a failed run commits nothing, so the next run discovers its
+-- change set again with everything it had not finished (after a failed first
+-- run: the whole bucket); as "the run's changes" those would come before, or
+-- oldest first among, files uploaded since. Taken after the versions first
+-- seen now, newest upload first (an upload's LAST_MODIFIED is its upload
+-- time), they do not. A change set is priority 0 or 1 only until a run
+-- succeeds; then it is committed backlog, drained oldest first, so every
+-- version's wait is bounded.
+-- Why one lane, not a separate lane for new uploads: one task graph keeps one
+-- no-overlap policy, one discovery state and one writer per table, with no
+-- second graph and warehouse and no two writers on the same versions; the new
+-- uploads take their share of each run's budget first (a 15-minute run's are
+-- a small part of it), the backlog the rest. See docs/runbook.md "Backlog".
 -- Binds: run_id, rows to return.
 with this_run as (
     select ? as run_id
+),
+
+seen_before as (
+    select distinct
+        earlier.relative_path,
+        earlier.etag
+    from raw.file_changes as earlier
+    inner join this_run on earlier.run_id <> this_run.run_id
+    where earlier.change_type <> 'deleted'
 ),
 
 run_changes as (
@@ -26,13 +50,23 @@ run_changes as (
         file_changes.relative_path,
         file_changes.etag,
         file_changes.last_modified,
-        0 as priority,
+        case
+            when
+                file_changes.change_type = 'backfill'
+                or seen_before.relative_path is null
+                then 0
+            else 1
+        end as priority,
         case
             when file_changes.change_type = 'backfill'
                 then file_changes.discovered_at
         end as redo_after
     from raw.file_changes as file_changes
     inner join this_run on file_changes.run_id = this_run.run_id
+    left join seen_before
+        on
+            file_changes.relative_path = seen_before.relative_path
+            and file_changes.etag = seen_before.etag
     where file_changes.change_type <> 'deleted'
 ),
 
@@ -41,7 +75,7 @@ committed_backlog as (
         committed.relative_path,
         committed.etag,
         listed.last_modified,
-        1 as priority,
+        2 as priority,
         cast(null as timestamp_ntz) as redo_after
     from raw.directory_state as committed
     inner join raw.designs_directory as listed
@@ -55,7 +89,7 @@ backfill_backlog as (
         file_changes.relative_path,
         file_changes.etag,
         listed.last_modified,
-        1 as priority,
+        2 as priority,
         file_changes.discovered_at as redo_after
     from raw.file_changes as file_changes
     inner join ops.run_requests as requests
@@ -75,7 +109,7 @@ retrying as (
         relative_path,
         etag,
         cast(null as timestamp_ntz) as last_modified,
-        1 as priority,
+        2 as priority,
         cast(null as timestamp_ntz) as redo_after
     from raw.file_retries
     where step = 'extract_metadata'
@@ -145,6 +179,9 @@ order by
         else 0
     end asc,
     pending.priority asc,
+    case
+        when pending.priority = 1 then pending.last_modified
+    end desc nulls last,
     pending.last_modified asc nulls last,
     pending.relative_path asc
 limit ?

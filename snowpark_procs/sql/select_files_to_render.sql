@@ -1,6 +1,7 @@
 -- Step "render_thumbnails": the readable file versions waiting for their
--- thumbnails, one set-based statement, the run's own change set first (the
--- same candidates and priorities as select_files_to_extract):
+-- thumbnails, one set-based statement, new uploads first (the same
+-- candidates, priorities and order as select_files_to_extract, which says
+-- why):
 --   the run's versions and those waiting for a retry lack a successful
 --   thumbnail for some size; the backlog lacks a row (any outcome) for some
 --   size; a backfill's version is pending until re-rendered after its
@@ -13,12 +14,27 @@ with this_run as (
         ? as sizes
 ),
 
+seen_before as (
+    select distinct
+        earlier.relative_path,
+        earlier.etag
+    from raw.file_changes as earlier
+    inner join this_run on earlier.run_id <> this_run.run_id
+    where earlier.change_type <> 'deleted'
+),
+
 run_changes as (
     select
         file_changes.relative_path,
         file_changes.etag,
         file_changes.last_modified,
-        0 as priority,
+        case
+            when
+                file_changes.change_type = 'backfill'
+                or seen_before.relative_path is null
+                then 0
+            else 1
+        end as priority,
         true as needs_success,
         case
             when file_changes.change_type = 'backfill'
@@ -26,6 +42,10 @@ run_changes as (
         end as redo_after
     from raw.file_changes as file_changes
     inner join this_run on file_changes.run_id = this_run.run_id
+    left join seen_before
+        on
+            file_changes.relative_path = seen_before.relative_path
+            and file_changes.etag = seen_before.etag
     where file_changes.change_type <> 'deleted'
 ),
 
@@ -34,7 +54,7 @@ committed_backlog as (
         committed.relative_path,
         committed.etag,
         listed.last_modified,
-        1 as priority,
+        2 as priority,
         false as needs_success,
         cast(null as timestamp_ntz) as redo_after
     from raw.directory_state as committed
@@ -49,7 +69,7 @@ backfill_backlog as (
         file_changes.relative_path,
         file_changes.etag,
         listed.last_modified,
-        1 as priority,
+        2 as priority,
         false as needs_success,
         file_changes.discovered_at as redo_after
     from raw.file_changes as file_changes
@@ -70,7 +90,7 @@ retrying as (
         relative_path,
         etag,
         cast(null as timestamp_ntz) as last_modified,
-        1 as priority,
+        2 as priority,
         true as needs_success,
         cast(null as timestamp_ntz) as redo_after
     from raw.file_retries
@@ -157,5 +177,9 @@ select
     priority,
     count(*) over () as pending_files
 from pending
-order by priority asc, last_modified asc nulls last, relative_path asc
+order by
+    priority asc,
+    case when priority = 1 then last_modified end desc nulls last,
+    last_modified asc nulls last,
+    relative_path asc
 limit ?

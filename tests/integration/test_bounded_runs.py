@@ -110,13 +110,16 @@ def upload_many(stack: LocalStack, files: dict[str, bytes]) -> None:
 
 
 def timed_runner(stack: LocalStack, clock: SimulatedClock, **options: Any) -> Any:
+    """A runner on simulated time; `wrap_byte_source` / `wrap_renderer` wrap the timed seams."""
+    outer_source = options.pop("wrap_byte_source", None) or (lambda source: source)
+    outer_renderer = options.pop("wrap_renderer", None) or (lambda renderer: renderer)
     return runner_for(
         stack,
         pipeline=options.pop("pipeline", BOUNDED),
         clock=clock,
         mirror_object_store=False,
-        wrap_byte_source=lambda source: TimedSource(source, clock),
-        wrap_renderer=lambda renderer: TimedRenderer(renderer, clock),
+        wrap_byte_source=lambda source: outer_source(TimedSource(source, clock)),
+        wrap_renderer=lambda renderer: outer_renderer(TimedRenderer(renderer, clock)),
         **options,
     )
 
@@ -399,3 +402,160 @@ def test_requests_made_while_a_run_is_going_each_run_once(start_stack):
     assert sorted(backfilled, key=len) == [set(later), set(early)]  # each window, once
     idle = timed_runner(stack, clock).run()
     assert idle.succeeded and idle.run.request_id is None and idle.run.kind == "manual"
+
+
+class ProcedureKilled(BaseException):
+    """The procedure's process killed mid-step (out of memory, a cancelled query): not an
+    Exception, so no handler code runs after it and the runner records nothing more."""
+
+
+class Crash:
+    """Arms a crash for one run: after `after` calls of the wrapped seam, every later call of
+    that run fails with `error` (all its retries too); `disarm` ends it."""
+
+    def __init__(self, after: int, error: BaseException) -> None:
+        self.after = after
+        self.error = error
+        self.calls = 0
+        self.armed = False
+
+    def disarm(self) -> None:
+        self.armed = False
+
+    def tick(self) -> None:
+        if self.armed:
+            self.calls += 1
+            if self.calls > self.after:
+                raise self.error
+
+    def source(self, source: Any) -> Any:
+        crash = self
+
+        class Crashing:
+            def open(self, relative_path: str, etag: str) -> Any:
+                crash.tick()
+                return source.open(relative_path, etag)
+
+        return Crashing()
+
+    def renderer(self, renderer: Any) -> Any:
+        crash = self
+
+        class Crashing:
+            def render(self, requests: Sequence[RenderRequest]) -> list[dict[str, Any]]:
+                rendered = renderer.render(requests)  # the service wrote the objects ...
+                crash.tick()  # ... the procedure dies before it merges their rows
+                return rendered
+
+        return Crashing()
+
+
+def thumbnail_objects(stack: LocalStack) -> list[str]:
+    return [
+        o["Key"]
+        for page in stack.s3()
+        .get_paginator("list_objects_v2")
+        .paginate(Bucket=stack.settings.thumbnails_bucket, Prefix="v1/")
+        for o in page.get("Contents", [])
+    ]
+
+
+@pytest.mark.parametrize(
+    "crash_run, seam, error",
+    [
+        # the first run of a load (day zero) killed while rendering: rows of the batch in
+        # flight never merged, its thumbnail objects already written
+        (1, "renderer", ProcedureKilled("render_thumbnails killed")),
+        # a later backlog run whose extraction fails mid-batch on every attempt
+        (2, "source", RuntimeError("extraction crashed")),
+    ],
+    ids=["killed-while-rendering-run-1", "step-error-while-extracting-run-2"],
+)
+def test_a_crash_in_the_middle_of_a_bounded_backlog_run_loses_and_duplicates_nothing(
+    start_stack, crash_run: int, seam: str, error: BaseException
+):
+    """A bounded backlog run crashes mid-step (the procedure killed, or a step error on every
+    attempt). The next run takes the files uploaded since first (a failed run commits nothing:
+    its whole change set is discovered again, and must not starve them), and the next runs
+    finish the backlog: every current version extracted once and rendered once after the
+    crash, 0 lost, 0 duplicated (rows and thumbnail objects), the discovery state at the
+    bucket's."""
+    stack = start_stack()
+    load = {f"load/{i:05d}.png": tiny_png(i) for i in range(1000)}
+    upload_many(stack, load)
+    clock = SimulatedClock()
+    crash = Crash(after=10 if seam == "renderer" else 100, error=error)
+    runner = timed_runner(
+        stack,
+        clock,
+        wrap_byte_source=crash.source if seam == "source" else None,
+        wrap_renderer=crash.renderer if seam == "renderer" else None,
+    )
+    before_crash = {f"before/{i}.png": tiny_png(50_000 + i) for i in range(3)}
+    after_crash = {f"after/{i}.png": tiny_png(55_000 + i) for i in range(3)}
+
+    for _ in range(crash_run - 1):
+        assert runner.run(kind="scheduled").succeeded
+    state_before = query(stack, "select relative_path, etag from raw.directory_state")
+    upload_many(stack, before_crash)  # the crashing run discovers them
+    crash.armed = True
+    try:
+        crashed = runner.run(kind="scheduled")
+        assert crashed.run.state == "FAILED"
+        assert "extraction crashed" in (crashed.run.error_message or "")
+    except ProcedureKilled:
+        assert isinstance(error, ProcedureKilled)
+    crash.disarm()
+    assert crash.calls > crash.after  # it crashed in the middle of the step
+    # a failed or killed run does not advance the discovery state
+    assert query(stack, "select relative_path, etag from raw.directory_state") == state_before
+    extracted_by_then = query(stack, "select count(*) as n from raw.file_metadata")[0]["N"]
+    rendered_by_then = query(
+        stack, "select count(distinct relative_path || etag) as n from raw.thumbnails"
+    )[0]["N"]
+    assert 0 < extracted_by_then < len(load)
+    upload_many(stack, after_crash)
+
+    reports = [runner.run(kind="scheduled")]
+    assert reports[0].succeeded, reports[0].run.error_message
+    # the uploads made since the backlog began are done by the next run, backlog or not
+    uploads = set(before_crash) | set(after_crash)
+    rows = query(stack, "select relative_path, status from raw.file_metadata")
+    assert uploads <= {r["RELATIVE_PATH"] for r in rows if r["STATUS"] == "ok"}
+    thumbs = query(stack, "select relative_path from raw.thumbnails where status = 'ok'")
+    assert all(sum(t["RELATIVE_PATH"] == path for t in thumbs) == 2 for path in uploads)
+    assert summary(reports[0], "extract_metadata").details["backlog"] > 0  # still draining
+    while (
+        summary(reports[-1], "extract_metadata").details["backlog"]
+        or summary(reports[-1], "render_thumbnails").details["backlog"]
+    ):
+        assert len(reports) < 8
+        reports.append(runner.run(kind="scheduled"))
+        assert reports[-1].succeeded, reports[-1].run.error_message
+
+    current = bucket_versions(stack)
+    assert len(current) == len(load) + len(uploads)
+    # 0 lost, 0 duplicated: one metadata row per current version, two thumbnails, one object
+    # per thumbnail row and none without a row (the killed batch's objects were re-rendered to
+    # the same content-addressed keys)
+    metadata = query(stack, "select relative_path, etag, status from raw.file_metadata")
+    assert sorted((r["RELATIVE_PATH"], r["ETAG"]) for r in metadata) == sorted(current.items())
+    assert {r["STATUS"] for r in metadata} == {"ok"}
+    thumbnails = query(
+        stack, "select relative_path, etag, size_px, status, thumbnail_key from raw.thumbnails"
+    )
+    assert sorted((r["RELATIVE_PATH"], r["ETAG"], r["SIZE_PX"]) for r in thumbnails) == sorted(
+        (path, etag, size) for path, etag in current.items() for size in (256, 1024)
+    )
+    objects = thumbnail_objects(stack)
+    assert sorted(objects) == sorted(r["THUMBNAIL_KEY"] for r in thumbnails)
+    # nothing re-done after the crash: the later runs took exactly what was not done by then
+    assert sum(summary(r, "extract_metadata").files_in for r in reports) == (
+        len(current) - extracted_by_then
+    )
+    assert sum(summary(r, "render_thumbnails").files_in for r in reports) == (
+        len(current) - rendered_by_then
+    )
+    state = query(stack, "select relative_path, etag from raw.directory_state")
+    assert {r["RELATIVE_PATH"]: r["ETAG"] for r in state} == current
+    assert query(stack, "select count(*) as n from raw.file_retries")[0]["N"] == 0

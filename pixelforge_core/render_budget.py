@@ -9,6 +9,24 @@ throughput. Standard library only: pixelforge_core depends on nothing of the pip
 MAX_BATCH_ROWS: a batch must finish inside Snowflake's asynchronous timeout even when every row
 is a worst-case file and several batches share one renderer task. Inputs are named with their
 sources (shared/reference/snowflake-semantics.md §4.3, thumbnail-performance.md §4 and §6).
+
+Fan-out: Snowflake splits one statement's rows into batches of at most MAX_BATCH_ROWS and sends
+several at once; CREATE EXTERNAL FUNCTION has no concurrency parameter: how many batches are in
+flight is Snowflake's choice and grows with the warehouse ("larger warehouses raise request
+concurrency and can exceed API Gateway quotas", Snowflake "Designing high-performance external
+functions", semantics §4.3), and a 429 makes it send more slowly (same page). The limits on our
+side are rendered from this budget: the API stage's throttle (burst = the batches in flight at the
+initial-load maximum, each with at most one request open; rate = that many requests a second),
+the renderer's own 429 past its running-batch cap, and the ECS service's autoscaling (target
+tracking on CPU between min_tasks and max_tasks, or initial_load_max_tasks for the day-zero load
+through the template's RenderMaxTasks parameter).
+
+Throughput at the maximum (tasks x vCPU / (render CPU per file x derate), with the measured
+0.245 CPU-s per file of bench/results/per_file_figures.json and the 1.5 Fargate derate):
+4 tasks x 4 vCPU render 16 / (0.245 x 1.5) = 43.5 files/s, about 157,000 files an hour (the
+2,600 files of a 15-minute run in 60 s); 32 tasks at the initial load, about 1,254,000 files an
+hour. tests/orchestration/test_aws_template.py recomputes these figures from the committed
+measurement, so this paragraph fails the tests when the measurement moves.
 """
 
 from __future__ import annotations
@@ -40,6 +58,14 @@ class RenderBudget:
     # template's RenderMaxTasks parameter allows it, bench/initial_load.py models with it.
     initial_load_max_tasks: int = 32
     target_cpu_percent: int = 60
+    # Target tracking's cooldowns (Application Auto Scaling "Target tracking scaling policies"):
+    # out fast, so a run's 5-minute render budget sees the added tasks; in slowly, so the tasks
+    # a run started are not stopped between two runs 15 minutes apart [ESTIMATE].
+    scale_out_cooldown_s: int = 60
+    scale_in_cooldown_s: int = 300
+    # Requests one in-flight batch has open at a time: its POST, then one GET poll at a time at
+    # Snowflake's growing interval (semantics §4.3), so at most one a second [ESTIMATE].
+    requests_per_batch_per_s: float = 1.0
 
     @property
     def task_vcpu(self) -> float:
@@ -49,6 +75,20 @@ class RenderBudget:
     @property
     def task_memory_gb(self) -> float:
         return self.task_memory_mib / 1024
+
+    def batches_in_flight(self, tasks: int) -> int:
+        """Batches the renderer is sized to hold at once with this many tasks."""
+        return tasks * self.concurrent_batches_per_task
+
+    def api_throttle_burst(self) -> int:
+        """The API stage's burst: every batch the renderer holds at its initial-load maximum may
+        have its one request open at once."""
+        return self.batches_in_flight(self.initial_load_max_tasks)
+
+    def api_throttle_rate(self) -> float:
+        """The API stage's steady rate (requests a second): each of those batches at most
+        requests_per_batch_per_s. Above it API Gateway answers 429 and Snowflake slows down."""
+        return self.api_throttle_burst() * self.requests_per_batch_per_s
 
     def batch_seconds(self, rows: int) -> float:
         """Wall time of one all-worst-case batch while its task serves the other batches too."""

@@ -204,7 +204,12 @@ def aws_template(budget: RenderBudget = RENDER_BUDGET) -> str:
         workers=budget.workers_per_task,
         min_tasks=budget.min_tasks,
         max_tasks=budget.max_tasks,
+        initial_load_max_tasks=budget.initial_load_max_tasks,
         target_cpu=budget.target_cpu_percent,
+        scale_in_cooldown_s=budget.scale_in_cooldown_s,
+        scale_out_cooldown_s=budget.scale_out_cooldown_s,
+        api_throttle_burst=budget.api_throttle_burst(),
+        api_throttle_rate=budget.api_throttle_rate(),
         integration_timeout_ms=INTEGRATION_TIMEOUT_MS,
         # alarm before batches hit the integration timeout
         latency_threshold_ms=int(INTEGRATION_TIMEOUT_MS * 0.8),

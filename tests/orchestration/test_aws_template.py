@@ -4,6 +4,7 @@ and its policies answer concrete access questions the way the threat model needs
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from cfnlint.decode import cfn_yaml
 from moto.server import ThreadedMotoServer
 
 from ecs_render.batches import accepted_key, result_key
+from orchestration.capacity import capacity_model
 from orchestration.deploy import DeploySettings, render_plan
 from orchestration.deploy.aws import (
     CONTAINER_PORT,
@@ -28,6 +30,8 @@ from orchestration.deploy.aws import (
     thumbnail_write_prefixes,
 )
 from orchestration.local.loopback import free_port
+from pixelforge_core import render_budget
+from pixelforge_core.capacity import render_files_per_s
 from pixelforge_core.render_budget import RENDER_BUDGET
 from pixelforge_core.render_wire import thumbnail_key
 from tests.orchestration.iam_policy import ACCOUNT, PARTITION, REGION, Request, Stack, decide
@@ -669,8 +673,10 @@ def test_alarms_heartbeat_autoscaling_and_api(template: dict[str, Any]) -> None:
     target = template["Resources"]["RenderScalableTarget"]["Properties"]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (
         RENDER_BUDGET.min_tasks,
-        RENDER_BUDGET.max_tasks,
+        {"Ref": "RenderMaxTasks"},
     )
+    maximum = template["Parameters"]["RenderMaxTasks"]
+    assert maximum["Default"] == RENDER_BUDGET.max_tasks
     for method in _resources(template, "AWS::ApiGateway::Method").values():
         props = method["Properties"]
         assert props["AuthorizationType"] == "AWS_IAM"
@@ -680,6 +686,65 @@ def test_alarms_heartbeat_autoscaling_and_api(template: dict[str, Any]) -> None:
     logs = _resources(template, "AWS::Logs::LogGroup").values()
     assert all(g["Properties"]["RetentionInDays"] == 365 for g in logs)
     assert template["Parameters"]["BreakGlassRoleArn"].get("Default") is None
+
+
+def test_the_renderers_scaling_and_throttle_are_the_budgets(template: dict[str, Any]) -> None:
+    """Every capacity number of the template is the render budget's (pixelforge_core)."""
+    budget = RENDER_BUDGET
+    maximum = template["Parameters"]["RenderMaxTasks"]
+    assert (maximum["Type"], maximum["Default"], maximum["MinValue"], maximum["MaxValue"]) == (
+        "Number", budget.max_tasks, budget.min_tasks, budget.initial_load_max_tasks,
+    )  # fmt: skip
+    service = template["Resources"]["RenderService"]["Properties"]
+    assert service["DesiredCount"] == budget.min_tasks
+    task = template["Resources"]["RenderTaskDefinition"]["Properties"]
+    assert (task["Cpu"], task["Memory"]) == (
+        str(budget.task_cpu_units),
+        str(budget.task_memory_mib),
+    )
+    workers = {e["Name"]: e["Value"] for e in task["ContainerDefinitions"][0]["Environment"]}[
+        "PIXELFORGE_RENDER_WORKERS"
+    ]
+    assert workers == str(budget.workers_per_task)
+    policy = template["Resources"]["RenderCpuScaling"]["Properties"]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert (tracking["TargetValue"], tracking["ScaleOutCooldown"], tracking["ScaleInCooldown"]) == (
+        budget.target_cpu_percent, budget.scale_out_cooldown_s, budget.scale_in_cooldown_s,
+    )  # fmt: skip
+    (stage,) = _resources(template, "AWS::ApiGateway::Stage").values()
+    (setting,) = stage["Properties"]["MethodSettings"]
+    burst, rate = setting["ThrottlingBurstLimit"], setting["ThrottlingRateLimit"]
+    assert burst == budget.initial_load_max_tasks * budget.concurrent_batches_per_task
+    assert rate == burst * budget.requests_per_batch_per_s
+    # below API Gateway's account-level default (10,000 requests/s, burst 5,000 per Region,
+    # AWS "Throttle requests to your REST APIs for better throughput in API Gateway")
+    assert rate <= 10_000 and burst <= 5_000
+
+
+def test_a_budget_change_moves_the_template() -> None:
+    wider = dataclasses.replace(RENDER_BUDGET, max_tasks=6, initial_load_max_tasks=40,
+                                scale_in_cooldown_s=600, concurrent_batches_per_task=4)  # fmt: skip
+    changed = cfn_yaml.loads(aws_template(wider))
+    maximum = changed["Parameters"]["RenderMaxTasks"]
+    assert (maximum["Default"], maximum["MaxValue"]) == (6, 40)
+    tracking = changed["Resources"]["RenderCpuScaling"]["Properties"][
+        "TargetTrackingScalingPolicyConfiguration"
+    ]
+    assert tracking["ScaleInCooldown"] == 600
+    (stage,) = _resources(changed, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["MethodSettings"][0]["ThrottlingBurstLimit"] == 160
+
+
+def test_the_budget_states_its_throughput_from_the_committed_measurement() -> None:
+    """The budget's docstring gives files an hour at its maxima from tasks x vCPU / (measured
+    render CPU per file x derate); recomputed here, so the text follows the measurement."""
+    model = capacity_model()
+    doc = " ".join((render_budget.__doc__ or "").split())
+    assert f"{model.render_cpu_s_per_file:.3f} CPU-s per file" in doc
+    assert f"{model.render_cpu_derate:g} Fargate derate" in doc
+    for tasks in (RENDER_BUDGET.max_tasks, RENDER_BUDGET.initial_load_max_tasks):
+        per_hour = render_files_per_s(model.with_capacity(max_tasks=tasks)) * 3600
+        assert f"about {round(per_hour, -3):,.0f} files an hour" in doc, (tasks, per_hour)
 
 
 @pytest.fixture(scope="module")

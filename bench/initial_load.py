@@ -1,4 +1,4 @@
-"""Benchmark 7: the modelled initial load (day zero: 8M files / 40 TB, both file-reading steps
+"""Benchmark 6: the modelled initial load (day zero: 8M files / 40 TB, both file-reading steps
 reading every byte, 80 TB of reads) beside today's deployed capacity.
 
     python -m bench.initial_load

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import csv
 import tomllib
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from croniter import croniter
-
 from bench.common import REPO_ROOT
+from orchestration.capacity import schedule_interval_s
 from orchestration.graph import INCREMENTAL, Pipeline
 
 UNIT_PRICES = REPO_ROOT / "dbt_project" / "seeds" / "unit_prices.csv"
@@ -25,9 +23,7 @@ def graph_workload(pipeline: Pipeline = INCREMENTAL) -> dict[str, int]:
     """The workload facts the run graph owns (orchestration/graph.py), not restated in
     prices.toml: the schedule's interval and runs a day, a run's 10-minute step timeout (the
     render budget) and the upload -> queryable objective."""
-    ticks = croniter(pipeline.schedule_cron, datetime(2026, 1, 1))
-    first, second = ticks.get_next(datetime), ticks.get_next(datetime)
-    interval_s = int((second - first).total_seconds())
+    interval_s = schedule_interval_s(pipeline)
     return {
         "run_interval_min": interval_s // 60,
         "runs_per_day": 24 * 3600 // interval_s,

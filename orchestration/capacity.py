@@ -19,8 +19,11 @@ import csv
 import json
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from croniter import croniter
 
 from orchestration.graph import INCREMENTAL, ExternalFunctionStep, Pipeline
 from pixelforge_core.capacity import CapacityModel, JobSize
@@ -67,6 +70,13 @@ def file_steps(pipeline: Pipeline) -> tuple[str, str]:
     if len(renders) != 1 or len(renders[0].after) != 1:
         raise ValueError(f"pipeline {pipeline.name}: expected one render step after one step")
     return renders[0].after[0], renders[0].name
+
+
+def schedule_interval_s(pipeline: Pipeline = INCREMENTAL) -> int:
+    """Seconds between two scheduled runs of the root (its cron)."""
+    ticks = croniter(pipeline.schedule_cron, datetime(2026, 1, 1))
+    first, second = ticks.get_next(datetime), ticks.get_next(datetime)
+    return int((second - first).total_seconds())
 
 
 def warehouse_credits(price: dict[str, float]) -> dict[str, float]:
@@ -118,6 +128,9 @@ def capacity_model(sources: Sources = Sources()) -> CapacityModel:
         xs_warehouse_vcpu=float(assume["xs_warehouse_vcpu"]),
         parallel_efficiency=float(assume["xs_parallel_efficiency"]),
         stage_read_mb_per_s=float(assume["stage_read_mb_per_s"]),
+        step_budget_s=sources.pipeline.step_budget_s,
+        run_interval_s=float(schedule_interval_s(sources.pipeline)),
+        run_overhead_s=float(assume["run_overhead_s"]),
         task_vcpu=budget.task_vcpu,
         task_memory_gb=budget.task_memory_gb,
         min_tasks=budget.min_tasks,
@@ -135,13 +148,15 @@ def capacity_model(sources: Sources = Sources()) -> CapacityModel:
 
 def initial_load(sources: Sources = Sources()) -> tuple[JobSize, CapacityModel]:
     """The day-zero job (bench/prices.toml [initial_load]: every file through every
-    file-reading step) and the capacity it runs on: the load's warehouse size and clusters
-    (declared there) and the renderer's initial-load maximum (the render budget)."""
+    file-reading step) and the capacity it runs on: the load's warehouse size, clusters and
+    root schedule (declared there) and the renderer's initial-load maximum (the render
+    budget)."""
     load = read_bench_prices(sources.bench_prices)["initial_load"]
     model = capacity_model(sources).with_capacity(
         warehouse_size=str(load["warehouse_size"]),
         clusters=int(load["clusters"]),
         max_tasks=sources.budget.initial_load_max_tasks,
+        run_interval_s=float(load["schedule_minutes"]) * 60,
     )
     job = JobSize(
         files=int(load["files"]),

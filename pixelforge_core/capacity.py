@@ -10,10 +10,22 @@ Throughput (files per second), per step, with the job's average file size:
   parallel efficiency) over the CPU seconds of one file (fixed + per MB read), bounded by what
   those slots read from the stage (slots x MB/s per read stream / MB per file);
 - rendering: the renderer at its maximum (tasks x task vCPU) over the derated CPU per file.
-Both steps read every byte of every file. Within a run the steps run one after the other
-(extraction, then rendering of what it extracted), so the wall time is their sum, and both
-steps' statements hold the warehouse (the render step's while its batches are out). The dbt
-steps, discovery and the always-on renderer floor are the monthly model's (bench/cost.py).
+Both steps read every byte of every file.
+
+Wall time: the job goes through bounded runs (snowpark_procs/steps/bounded.py): in each run
+extraction, then rendering, take new batches for at most the step budget, so the job needs
+runs = ceil(the longer step's busy seconds / the step budget). A run also spends the overhead
+outside both steps (discovery, dbt, finalize), and runs start no closer than the root's
+schedule interval. A run lasts run = (extraction + rendering) / runs + overhead, so
+wall = (runs - 1) x max(interval, run) + run (the first run starts at once).
+
+Dollars: the warehouse bills the steps' busy time (both statements hold it; the render step's
+while its batches are out) at the size's credits x clusters x the serverless multiplier; the
+renderer runs at its maximum for the whole wall (target tracking keeps the tasks a run started
+through the next run); S3 GETs (one per file and reading step) and API Gateway calls (one per
+rows_per_request rendered rows). The dbt warehouse, discovery and the always-on renderer floor
+are the monthly model's (bench/cost.py), not counted again here.
+
 Clusters multiply extraction only when it runs as that many concurrent statements: a
 multi-cluster warehouse adds clusters for queued statements, not for one query.
 """
@@ -21,6 +33,7 @@ multi-cluster warehouse adds clusters for queued statements, not for one query.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -71,6 +84,13 @@ class CapacityModel:
     # MB/s one extraction slot reads from the stage (bench/prices.toml stage_read_mb_per_s,
     # not published [UNCONFIRMED]).
     stage_read_mb_per_s: float
+    # Run cadence: seconds a bounded step takes new batches per run (orchestration/graph.py
+    # step_budget_s), the root's schedule interval (graph; bench/prices.toml [initial_load]
+    # for the load), and a run's seconds outside both steps (bench/prices.toml
+    # run_overhead_s: discovery, dbt, finalize) [ESTIMATE].
+    step_budget_s: float
+    run_interval_s: float
+    run_overhead_s: float
     # Renderer task size and autoscaling bounds (pixelforge_core/render_budget.py).
     task_vcpu: float
     task_memory_gb: float
@@ -122,10 +142,13 @@ class CapacityModel:
 
     def with_capacity(
         self, warehouse_size: str | None = None, clusters: int | None = None,
-        max_tasks: int | None = None,
+        max_tasks: int | None = None, run_interval_s: float | None = None,
     ) -> CapacityModel:  # fmt: skip
-        """The same model at another warehouse size, cluster count or renderer maximum."""
+        """The same model at another warehouse size, cluster count, renderer maximum or run
+        interval."""
         changes: dict[str, Any] = {}
+        if run_interval_s is not None:
+            changes["run_interval_s"] = run_interval_s
         if warehouse_size is not None:
             changes["warehouse_size"] = warehouse_size.upper()
         if clusters is not None:
@@ -155,8 +178,9 @@ class Estimate:
     bytes_read: int
     extract_cpu_hours: float
     render_cpu_hours: float  # measured CPU, before the Fargate derate
-    extract_wall_hours: float
+    extract_wall_hours: float  # the steps' busy time, summed over the runs
     render_wall_hours: float
+    runs: int
     wall_hours: float
     warehouse_usd: float
     renderer_usd: float
@@ -177,8 +201,10 @@ class Estimate:
             ("warehouse", f"{m.warehouse_size}{clusters} "
                           f"({m.warehouse_vcpu:g} vCPU at {m.parallel_efficiency:.0%})"),
             ("renderer maximum", f"{m.max_tasks} tasks x {m.task_vcpu:g} vCPU"),
-            ("extraction wall time", f"{self.extract_wall_hours:,.1f} h"),
-            ("render wall time", f"{self.render_wall_hours:,.1f} h"),
+            ("extraction time", f"{self.extract_wall_hours:,.1f} h"),
+            ("render time", f"{self.render_wall_hours:,.1f} h"),
+            ("bounded runs", f"{self.runs:,} (a run every >= {m.run_interval_s / 60:g} min, "
+                             f"{m.step_budget_s / 60:g} min a step)"),
             ("wall time", f"{self.wall_hours:,.1f} h"),
             ("warehouse cost", f"${self.warehouse_usd:,.2f}"),
             ("renderer cost", f"${self.renderer_usd:,.2f}"),
@@ -219,15 +245,18 @@ def estimate(job: JobSize, model: CapacityModel) -> Estimate:
         render_cpu_h = files * model.render_cpu_s_per_file / 3600
         render_h = files / render_files_per_s(model) / 3600
 
-    # The render step's statement holds its warehouse while its batches are out, so the
-    # warehouse bills both steps' wall time.
+    busy_s = (extract_h + render_h) * 3600
+    runs = math.ceil(max(extract_h, render_h) * 3600 / model.step_budget_s) if busy_s else 0
+    run_s = busy_s / runs + model.run_overhead_s if runs else 0.0
+    wall_h = (max(runs - 1, 0) * max(model.run_interval_s, run_s) + run_s) / 3600
+
     credits_h = model.credits_per_hour[model.warehouse_size] * model.clusters
     warehouse_usd = (extract_h + render_h) * credits_h * model.credit_multiplier * model.credit_usd
     task_hour_usd = (
         model.task_vcpu * model.fargate_vcpu_hour_usd
         + model.task_memory_gb * model.fargate_gb_hour_usd
     )
-    renderer_usd = render_h * model.max_tasks * task_hour_usd
+    renderer_usd = wall_h * model.max_tasks * task_hour_usd if renders else 0.0
     gets = files * (int(extracts) + int(renders))
     calls = files / model.rows_per_request if renders else 0.0
     requests_usd = (
@@ -240,7 +269,8 @@ def estimate(job: JobSize, model: CapacityModel) -> Estimate:
         render_cpu_hours=render_cpu_h,
         extract_wall_hours=extract_h,
         render_wall_hours=render_h,
-        wall_hours=extract_h + render_h,
+        runs=runs,
+        wall_hours=wall_h,
         warehouse_usd=warehouse_usd,
         renderer_usd=renderer_usd,
         requests_usd=requests_usd,

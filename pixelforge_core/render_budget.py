@@ -24,7 +24,7 @@ through the template's RenderMaxTasks parameter).
 Throughput at the maximum (tasks x vCPU / (render CPU per file x derate), with the measured
 0.245 CPU-s per file of bench/results/per_file_figures.json and the 1.5 Fargate derate):
 4 tasks x 4 vCPU render 16 / (0.245 x 1.5) = 43.5 files/s, about 157,000 files an hour (the
-2,600 files of a 15-minute run in 60 s); 32 tasks at the initial load, about 1,254,000 files an
+2,600 files of a 15-minute run in 60 s); 48 tasks at the initial load, about 1,881,000 files an
 hour. tests/orchestration/test_aws_template.py recomputes these figures from the committed
 measurement, so this paragraph fails the tests when the measurement moves.
 """
@@ -56,7 +56,7 @@ class RenderBudget:
     max_tasks: int = 4
     # The renderer's maximum while the initial load runs (docs/runbook.md "Day zero"): the
     # template's RenderMaxTasks parameter allows it, bench/initial_load.py models with it.
-    initial_load_max_tasks: int = 32
+    initial_load_max_tasks: int = 48
     target_cpu_percent: int = 60
     # Target tracking's cooldowns (Application Auto Scaling "Target tracking scaling policies"):
     # out fast, so a run's 5-minute render budget sees the added tasks; in slowly, so the tasks

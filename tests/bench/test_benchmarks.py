@@ -108,6 +108,10 @@ def test_latency_and_cost_models_use_the_measured_figures(results):
     markdown = (results / "cost.md").read_text()
     assert "| line | USD / month | basis |" in markdown
     assert "bench.render_batch, smoke scale" in markdown
+    # the one-off initial load beside the monthly total, from the capacity model
+    assert found["initial_load_usd"] > 0 and found["initial_load_hours"] > 0
+    assert "**one-off: initial load, 8M files / 40 TB" in markdown
+    assert "## One-off: the initial load (day zero)" in markdown
 
 
 def test_initial_load_refreshes_the_figures_and_prints_its_headline(results):

@@ -62,16 +62,17 @@ ASSUMPTION_FIELDS = {
     "xs_warehouse_vcpu": "xs_warehouse_vcpu",
     "parallel_efficiency": "xs_parallel_efficiency",
     "stage_read_mb_per_s": "stage_read_mb_per_s",
+    "run_overhead_s": "run_overhead_s",
 }
 MEASURED_FIELDS = ("extract_cpu_s_per_file", "extract_cpu_s_per_mb", "render_cpu_s_per_file")
 BUDGET_FIELDS = {"task_vcpu", "task_memory_gb", "min_tasks", "max_tasks"}
-CHOSEN = {"extract_step", "render_step", "warehouse_size", "clusters", "measured_on",
-          "credits_per_hour"}  # fmt: skip
+GRAPH_FIELDS = {"extract_step", "render_step", "step_budget_s", "run_interval_s"}
+CHOSEN = {"warehouse_size", "clusters", "measured_on", "credits_per_hour"}
 
 
 def test_every_field_has_a_named_source() -> None:
     named = set(SEED_FIELDS) | set(ASSUMPTION_FIELDS) | set(MEASURED_FIELDS) | BUDGET_FIELDS
-    assert named | CHOSEN == {f.name for f in dataclasses.fields(CapacityModel)}
+    assert named | GRAPH_FIELDS | CHOSEN == {f.name for f in dataclasses.fields(CapacityModel)}
 
 
 @pytest.mark.parametrize("field", sorted(SEED_FIELDS))
@@ -119,9 +120,13 @@ def test_the_renderer_facts_are_the_budgets(sources: Sources) -> None:
     assert initial_load(dataclasses.replace(sources, budget=wider))[1].max_tasks == 50
 
 
-def test_the_steps_and_the_serverless_rate_come_from_the_graph(sources: Sources) -> None:
+def test_the_steps_cadence_and_serverless_rate_come_from_the_graph(sources: Sources) -> None:
     found = capacity_model(sources)
     assert (found.extract_step, found.render_step) == ("extract_metadata", "render_thumbnails")
+    assert (found.step_budget_s, found.run_interval_s) == (INCREMENTAL.step_budget_s, 900)
+    hourly = dataclasses.replace(INCREMENTAL, schedule_cron="0 * * * *", step_timeout_ms=1_200_000)
+    changed = capacity_model(dataclasses.replace(sources, pipeline=hourly))
+    assert (changed.step_budget_s, changed.run_interval_s) == (600, 3600)
     assert {found.extract_step, found.render_step} <= {s.name for s in INCREMENTAL.steps}
     on_a_warehouse = dataclasses.replace(
         INCREMENTAL,
@@ -152,6 +157,7 @@ def test_the_initial_load_is_declared_once_and_changes_with_its_declaration(
     assert (job.files, job.bytes) == (8_000_000, 40 * 10**12)
     assert job.steps == {model.extract_step, model.render_step}
     assert model.max_tasks == RENDER_BUDGET.initial_load_max_tasks
+    assert model.run_interval_s == 60  # [initial_load] schedule_minutes
     text = sources.bench_prices.read_text(encoding="utf-8")
     sources.bench_prices.write_text(
         text.replace('warehouse_size = "XLARGE"', 'warehouse_size = "LARGE"'), encoding="utf-8"

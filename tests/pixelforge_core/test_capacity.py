@@ -26,6 +26,9 @@ def model(**changes: object) -> CapacityModel:
         xs_warehouse_vcpu=8,
         parallel_efficiency=0.5,
         stage_read_mb_per_s=50.0,
+        step_budget_s=300.0,
+        run_interval_s=0.0,
+        run_overhead_s=60.0,
         task_vcpu=4.0,
         task_memory_gb=8.0,
         min_tasks=1,
@@ -57,16 +60,34 @@ def test_a_read_bound_extraction_and_the_renderer_at_its_maximum() -> None:
     # render: 3.6M x 0.2 / 3600 = 200 CPU-h; 16 vCPU / (0.2 x 1.5) = 53.33 files/s -> 18.75 h
     assert found.render_cpu_hours == pytest.approx(200.0)
     assert found.render_wall_hours == pytest.approx(18.75)
-    assert found.wall_hours == pytest.approx(43.75)
+    # runs: the longer step, 90,000 s, in 300 s budgets = 300 runs; back to back (interval 0)
+    # each lasts (90,000 + 67,500) / 300 + 60 = 585 s -> 300 x 585 s = 48.75 h
+    assert found.runs == 300
+    assert found.wall_hours == pytest.approx(48.75)
     # both steps read every byte
     assert found.bytes_read == 2 * JOB.bytes
-    # warehouse: 43.75 h x 1 credit x 0.9 x $3 = $118.125
+    # warehouse: (25 + 18.75) busy hours x 1 credit x 0.9 x $3 = $118.125
     assert found.warehouse_usd == pytest.approx(118.125)
-    # renderer: 18.75 h x 4 tasks x (4 x 0.04 + 8 x 0.005 = $0.20) = $15
-    assert found.renderer_usd == pytest.approx(15.0)
+    # renderer: 48.75 h x 4 tasks x (4 x 0.04 + 8 x 0.005 = $0.20) = $39
+    assert found.renderer_usd == pytest.approx(39.0)
     # 7.2M GETs x $0.0004 / 1000 = $2.88; 72,000 calls x $3.5 / 1M = $0.252
     assert found.requests_usd == pytest.approx(2.88 + 0.252)
-    assert found.usd == pytest.approx(118.125 + 15.0 + 3.132)
+    assert found.usd == pytest.approx(118.125 + 39.0 + 3.132)
+
+
+def test_runs_wait_for_the_schedule() -> None:
+    # a run every 15 minutes: each 585 s run then waits for the next tick;
+    # 299 gaps of 900 s + the last run's 585 s = 269,685 s
+    found = estimate(JOB, model(run_interval_s=900.0))
+    assert found.runs == 300
+    assert found.wall_hours == pytest.approx((299 * 900 + 585) / 3600)
+    # a run longer than the interval starts the next one late, not early
+    slow = estimate(JOB, model(run_interval_s=900.0, run_overhead_s=600.0))
+    assert slow.wall_hours == pytest.approx(300 * (525 + 600) / 3600)
+    # one small job: one run, no wait
+    small = estimate(JobSize(400, 400 * 5_000_000, BOTH), model(run_interval_s=900.0))
+    assert small.runs == 1
+    assert small.wall_hours == pytest.approx((400 / 40 + 400 / (16 / 0.3) + 60) / 3600)
 
 
 def test_a_cpu_bound_extraction() -> None:
@@ -84,7 +105,9 @@ def test_a_cpu_bound_extraction() -> None:
 def test_only_the_steps_of_the_job_are_counted() -> None:
     render_only = estimate(dataclasses.replace(JOB, steps=frozenset({RENDER})), model())
     assert render_only.extract_wall_hours == 0 and render_only.extract_cpu_hours == 0
-    assert render_only.wall_hours == pytest.approx(18.75)
+    # 67,500 s of rendering in 225 runs of 300 + 60 s
+    assert render_only.runs == 225
+    assert render_only.wall_hours == pytest.approx(225 * 360 / 3600)
     assert render_only.bytes_read == JOB.bytes
     nothing = estimate(dataclasses.replace(JOB, steps=frozenset({"load"})), model())
     assert (nothing.wall_hours, nothing.usd, nothing.bytes_read) == (0, 0, 0)
@@ -107,11 +130,15 @@ def test_a_larger_warehouse_is_faster_until_it_is_not_the_bound() -> None:
     assert estimate(JOB, model(clusters=2)).extract_wall_hours == pytest.approx(12.5)
 
 
-def test_more_tasks_render_faster_at_the_same_render_cost() -> None:
-    estimates = [estimate(JOB, model(max_tasks=tasks)) for tasks in (1, 4, 16)]
+def test_more_tasks_render_faster() -> None:
+    render = dataclasses.replace(JOB, steps=frozenset({RENDER}))
+    estimates = [estimate(render, model(max_tasks=tasks)) for tasks in (1, 4, 16)]
     assert [e.render_wall_hours for e in estimates] == pytest.approx([75.0, 18.75, 18.75 / 4])
-    # tasks x hours is constant: the renderer bills the same vCPU-hours
-    assert {round(e.renderer_usd, 9) for e in estimates} == {15.0}
+    walls = [e.wall_hours for e in estimates]
+    assert walls == sorted(walls, reverse=True)
+    # without run overhead, tasks x hours is constant: the renderer bills the same task-hours
+    bare = [estimate(render, model(max_tasks=t, run_overhead_s=0.0)) for t in (1, 4, 16)]
+    assert {round(e.renderer_usd, 9) for e in bare} == {15.0}
 
 
 def test_the_model_round_trips_through_json_and_refuses_unknown_sizes() -> None:
@@ -129,7 +156,8 @@ def test_the_model_round_trips_through_json_and_refuses_unknown_sizes() -> None:
 def test_lines_name_every_figure_a_cli_prints() -> None:
     labels = dict(estimate(JOB, model()).lines())
     assert labels["files"] == "3,600,000"
-    assert labels["wall time"] == "43.8 h"
-    assert labels["total cost"] == "$136.26"
+    assert labels["wall time"] == "48.8 h"
+    assert labels["bounded runs"].startswith("300 ")
+    assert labels["total cost"] == "$160.26"
     assert labels["measured per-file figures"] == "by hand"
     assert {"bytes to read", "extraction CPU-hours", "render CPU-hours"} <= labels.keys()

@@ -165,3 +165,30 @@ def test_the_initial_load_is_declared_once_and_changes_with_its_declaration(
     smaller = initial_load(sources)[1]
     assert smaller.warehouse_size == "LARGE"
     assert estimate(job, smaller).extract_wall_hours > estimate(job, model).extract_wall_hours
+
+
+def test_the_runbook_states_the_models_day_zero() -> None:
+    """docs/runbook.md "Day zero" restates the plan (what to set, how long, how much): each
+    figure is recomputed here from its owner, so the text cannot drift from the model."""
+    runbook = (capacity.REPO_ROOT / "docs" / "runbook.md").read_text(encoding="utf-8")
+    section = " ".join(runbook[runbook.index("## Day zero: the initial load") :].split())
+    job, model = initial_load()
+    planned, baseline = estimate(job, model), estimate(job, capacity_model())
+    budget = RENDER_BUDGET
+    expected = [
+        f"RenderMaxTasks={budget.initial_load_max_tasks}",
+        f"RenderMaxTasks={budget.max_tasks}",
+        f"{budget.initial_load_max_tasks} tasks x {model.task_vcpu:g} vCPU = "
+        f"{budget.initial_load_max_tasks * model.task_vcpu:g} vCPU",
+        f"serverless_task_min_statement_size = '{model.warehouse_size}'",
+        f"schedule = '{model.run_interval_s / 60:g} MINUTE'",
+        f"burst {budget.api_throttle_burst()}, {budget.api_throttle_rate():g} requests/s",
+        f"take **{planned.wall_hours:.1f} h** in {planned.runs} bounded runs",
+        f"cost **${planned.usd:,.0f} once** (warehouse ${planned.warehouse_usd:,.0f}, "
+        f"renderer ${planned.renderer_usd:,.0f}, S3 and API Gateway ${planned.requests_usd:,.0f})",
+        f"takes {baseline.wall_hours:.1f} h",
+        f"for ${baseline.usd:,.0f}",
+        f"{model.run_overhead_s:g} s a run outside the two steps",
+    ]
+    missing = [text for text in expected if text not in section]
+    assert not missing, missing

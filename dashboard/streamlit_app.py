@@ -23,6 +23,8 @@ import streamlit as st
 SQL_DIR = Path(__file__).resolve().parents[1] / "orchestration" / "sql"
 # The runs the headline looks at (newest first).
 RECENT_RUNS = 50
+# The finished runs the backlog's rate and ETA are measured over (as `pixelforge status`).
+PROGRESS_RUNS = 5
 # frame -> (query file orchestration/sql/<name>.sql, its binds)
 QUERIES: dict[str, tuple[str, tuple[Any, ...]]] = {
     "runs": ("ops_recent_runs", (RECENT_RUNS,)),
@@ -32,6 +34,7 @@ QUERIES: dict[str, tuple[str, tuple[Any, ...]]] = {
     "backlog": ("ops_backlog_history", ()),
     "stages": ("ops_backlog_by_stage", ()),
     "slo": ("ops_slo_budget", ()),
+    "progress": ("ops_backlog_progress", (PROGRESS_RUNS,)),
 }
 STATE_COLORS = {
     "SUCCEEDED": "#2e7d32",
@@ -165,6 +168,22 @@ def backlog_chart(backlog: pd.DataFrame) -> alt.Chart:
     )
 
 
+def progress_caption(progress: pd.DataFrame) -> str | None:
+    """The backlog's progress in one line (ops_backlog_progress), None without a backlog."""
+    if progress.empty or not progress.iloc[0]["left_files"]:
+        return None
+    row = progress.iloc[0]
+    line = f"{int(row['left_files']):,} files left"
+    if not row["done_files"]:
+        return f"{line}; none done in the last {int(row['runs'])} runs: no ETA"
+    eta_h = float(row["eta_seconds"]) / 3600
+    return (
+        f"{line}; {int(row['done_files']):,} done in the last {int(row['runs'])} runs: "
+        f"{float(row['files_per_hour']):,.0f} files/h, ETA {eta_h:,.1f} h "
+        f"(~{int(row['runs_left']):,} runs)"
+    )
+
+
 # --- page --------------------------------------------------------------------------------
 
 
@@ -227,6 +246,8 @@ def render(data: DashboardData) -> None:
             st.info("no finished run in the last 14 days")
         else:
             st.altair_chart(backlog_chart(data["backlog"]), width="stretch")
+        if (caption := progress_caption(data["progress"])) is not None:
+            st.caption(caption)
         if not data["stages"].empty:
             st.dataframe(data["stages"], hide_index=True)
 

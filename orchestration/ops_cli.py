@@ -37,6 +37,7 @@ from orchestration.tables import (
     latency_table,
     runs_table,
 )
+from snowpark_procs.steps.bounded import duration_text
 
 console = Console()
 
@@ -81,6 +82,29 @@ def slo_line(rows: list[Row]) -> str:
         f"SLO {row['month_start']:%Y-%m}: [{style}]{rate:.2%}[/] of {row['finished_runs']} "
         f"scheduled runs succeeded (objective {objective:.1%}); error budget left: "
         f"[{style}]{remaining}[/] of {row['allowed_failed_runs']} failed runs"
+    )
+
+
+def progress_line(rows: list[Row]) -> str:
+    """The backlog's progress over the recent runs (ops_backlog_progress): left, done, the
+    rate over their wall time and the ETA at that rate."""
+    row = rows[0] if rows else {}
+    left = int(row.get("left_files") or 0)
+    if not left:
+        return "backlog: [green]none waiting[/]"
+    runs = int(row.get("runs") or 0)
+    done = int(row.get("done_files") or 0)
+    span = duration_text(float(row["window_seconds"] or 0)) if runs else ""
+    oldest = row.get("oldest_upload_at")
+    head = f"backlog: [yellow]{left:,} left[/]" + (
+        f" (oldest upload {oldest:%m-%d %H:%M} UTC)" if oldest else ""
+    )
+    if not done:
+        return f"{head}; none done in the last {runs} runs: no ETA"
+    eta = duration_text(float(row["eta_seconds"]))
+    return (
+        f"{head}; {done:,} done in the last {runs} runs ({span}): "
+        f"{float(row['files_per_hour']):,.0f} files/h, ETA {eta} (~{int(row['runs_left']):,} runs)"
     )
 
 
@@ -132,6 +156,7 @@ def status(
         console.print(graph_line(graph_status(session, INCREMENTAL.name)))
         console.print(runs_table(query(session, "ops_recent_runs", [runs])))
         console.print(backlog_table(query(session, "ops_backlog_by_stage")))
+        console.print(progress_line(query(session, "ops_backlog_progress", [runs])))
         console.print(latency_table(query(session, "ops_latest_latency")))
         console.print(slo_line(query(session, "ops_slo_budget")))
         for line in alerts_lines(evaluate_alerts(session)):

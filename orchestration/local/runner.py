@@ -65,6 +65,7 @@ from snowpark_procs.byte_sources import ByteSource
 from snowpark_procs.handlers import HANDLERS, Seams
 from snowpark_procs.rendering import ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig
+from snowpark_procs.steps.bounded import Progress
 from snowpark_procs.steps.common import StepSummary
 from snowpark_procs.steps.finalize import GraphRun, StepResult, finalize_with, run_counts
 from snowpark_procs.steps.run_requests import request_run, run_config_for
@@ -355,6 +356,9 @@ class LocalRunner:
                 files_failed=summary.files_failed,
             )
             record_step_run(session, done)
+            if "backlog" in summary.details:  # a bounded step: how far through the backlog
+                progress = Progress(summary.files_in, int(summary.details["backlog"]), elapsed)
+                self._echo(f"  {name}: {progress.line()}")
             return StepOutcome(done, summary)
 
     def _execute(self, session: Session, run_id: str, step: Step, config: RunConfig) -> StepSummary:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,63 @@ class Drained:
             "stopped_by_budget": self.stopped_by_budget,
             "budget_s": budget_s,
         }
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A bounded step's progress through its backlog in one run: what it took, what is left,
+    how fast it went (with the clock seam's seconds) and, at that pace, how long the rest takes.
+    The local runner prints it after each bounded step; `pixelforge status` says the same of
+    the recent runs from the ops views (orchestration/sql/ops_backlog_progress.sql)."""
+
+    done: int  # file versions the step took this run
+    left: int  # pending file versions left for later runs
+    seconds: float  # the step's time this run
+
+    @property
+    def files_per_s(self) -> float | None:
+        return self.done / self.seconds if self.done and self.seconds > 0 else None
+
+    @property
+    def eta_s(self) -> float | None:
+        """Step time the rest takes at this run's pace (None: no pace measured)."""
+        rate = self.files_per_s
+        return self.left / rate if rate else None
+
+    @property
+    def runs_left(self) -> int | None:
+        """Runs the rest takes if each takes as many as this one."""
+        return math.ceil(self.left / self.done) if self.done else None
+
+    def line(self) -> str:
+        rate = self.files_per_s
+        pace = f", {rate:,.1f} files/s" if rate else ""
+        if not self.left:
+            return f"{self.done:,} done, none left{pace}"
+        eta = self.eta_s
+        runs = self.runs_left or 0
+        rest = (
+            f"; ETA {duration_text(eta)} of step time "
+            f"(~{runs:,} more run{'' if runs == 1 else 's'})"
+            if eta is not None
+            else ""
+        )
+        return f"{self.done:,} done, {self.left:,} left{pace}{rest}"
+
+
+def duration_text(seconds: float) -> str:
+    """A duration for people: `42 s`, `3 min 05 s`, `2 h 07 min`, `3 d 04 h`."""
+    whole = max(round(seconds), 0)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours:02d} h"
 
 
 def drain(

@@ -37,7 +37,7 @@ def cli_queries() -> set[str]:
 
 def test_every_dashboard_query_is_an_ops_query_file_with_its_binds() -> None:
     queries = dashboard_queries()
-    assert len(queries) == 7
+    assert len(queries) == 8
     for frame, (name, binds) in queries.items():
         path = SQL_DIR / f"{name}.sql"
         assert name.startswith("ops_") and path.exists(), frame
@@ -53,8 +53,14 @@ def test_the_cli_and_the_dashboard_share_their_overlapping_queries() -> None:
     cli = cli_queries()
     dashboard = {name for name, _ in dashboard_queries().values()}
     assert cli and all((SQL_DIR / f"{name}.sql").exists() for name in cli)
-    # the last runs, the backlog per stage and the SLO budget: one file each, read by both
-    assert {"ops_recent_runs", "ops_backlog_by_stage", "ops_slo_budget"} <= cli & dashboard
+    # the last runs, the backlog per stage, the SLO budget and the backlog's progress (rate,
+    # ETA): one file each, read by both
+    assert {
+        "ops_recent_runs",
+        "ops_backlog_by_stage",
+        "ops_slo_budget",
+        "ops_backlog_progress",
+    } <= cli & dashboard
     # and no two files hold the same query
     texts = [
         re.sub(r"--[^\n]*\n", "", p.read_text(encoding="utf-8")).split()

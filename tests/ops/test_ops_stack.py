@@ -166,6 +166,7 @@ def test_status_and_failures(stack):
     status = _cli(stack, "status")
     assert status.exit_code == 0, status.output
     assert "recent runs" in status.output and "SLO" in status.output
+    assert "backlog: " in status.output  # its progress (ops_backlog_progress)
     failures = _cli(stack, "failures")
     assert failures.exit_code == 0, failures.output
     assert "render_thumbnails" in failures.output and "renderer unreachable" in failures.output

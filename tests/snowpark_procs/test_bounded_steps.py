@@ -240,3 +240,35 @@ def test_security_step_errors_name_no_file():
             n.id for n in ast.walk(call) if isinstance(n, ast.Name)
         }
         assert not {n for n in names if "path" in n.lower() or n == "message"}, ast.unparse(call)
+
+
+def test_progress_of_a_bounded_step_says_done_left_rate_and_eta():
+    progress = bounded.Progress(done=500, left=1_250, seconds=62.5)
+    assert progress.files_per_s == 8.0
+    assert progress.eta_s == 156.25
+    assert progress.runs_left == 3
+    assert progress.line() == (
+        "500 done, 1,250 left, 8.0 files/s; ETA 2 min 36 s of step time (~3 more runs)"
+    )
+    assert bounded.Progress(done=40, left=0, seconds=5).line() == "40 done, none left, 8.0 files/s"
+    assert bounded.Progress(done=40, left=30, seconds=5).line().endswith("(~1 more run)")
+    # nothing taken (or no time measured): no pace, so no ETA is made up
+    idle = bounded.Progress(done=0, left=10, seconds=0)
+    assert idle.files_per_s is None and idle.eta_s is None and idle.runs_left is None
+    assert idle.line() == "0 done, 10 left"
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (0.4, "0 s"),
+        (59.4, "59 s"),
+        (61, "1 min 01 s"),
+        (3_599, "59 min 59 s"),
+        (3_600 * 2 + 7 * 60 + 20, "2 h 07 min"),
+        (3_600 * 47, "47 h 00 min"),
+        (3_600 * 76, "3 d 04 h"),
+    ],
+)
+def test_durations_read_by_people(seconds, text):
+    assert bounded.duration_text(seconds) == text

@@ -45,7 +45,7 @@ class InitialLoad:
         return (
             f"initial load, {self.planned.files / 1e6:g}M files / "
             f"{self.planned.bytes_read / 2 / 1e12:g} TB, {m.warehouse_size} warehouse + "
-            f"{m.max_tasks} render tasks",
+            f"{m.max_tasks} render tasks, {m.render_statement_rows:,}-row render statements",
             f"{self.planned.wall_hours:.1f} h, ${self.planned.usd:,.0f} one-off "
             f"(target <= {self.max_wall_hours:g} h, <= ${self.budget_usd:,.0f})",
         )

@@ -9,7 +9,12 @@ Throughput (files per second), per step, with the job's average file size:
 - extraction: the warehouse's parallel slots (vCPU of an XS x size multiplier x clusters x
   parallel efficiency) over the CPU seconds of one file (fixed + per MB read), bounded by what
   those slots read from the stage (slots x MB/s per read stream / MB per file);
-- rendering: the renderer at its maximum (tasks x task vCPU) over the derated CPU per file.
+- rendering: the renderer's vCPU in use over the derated CPU per file. In use: at most its
+  maximum (tasks x task vCPU), and at most what one render statement fans out to: Snowflake
+  splits the statement's rows into batches of MAX_BATCH_ROWS and one batch keeps at most one
+  task's workers busy (one vCPU each), so a statement of 16 rows uses 4 vCPU however many tasks
+  run. Whether Snowflake sends all of a statement's batches at once is its choice
+  [UNCONFIRMED]; the model takes the statement's batches as the limit.
 Both steps read every byte of every file.
 
 Wall time: the job goes through bounded runs (snowpark_procs/steps/bounded.py): in each run
@@ -91,11 +96,16 @@ class CapacityModel:
     step_budget_s: float
     run_interval_s: float
     run_overhead_s: float
-    # Renderer task size and autoscaling bounds (pixelforge_core/render_budget.py).
+    # Renderer task size and autoscaling bounds, its workers per task and the external
+    # function's MAX_BATCH_ROWS (pixelforge_core/render_budget.py), and the rows one render
+    # statement carries (as built: snowpark_procs/steps/render.py RENDER_BATCH_ROWS).
     task_vcpu: float
     task_memory_gb: float
     min_tasks: int
     max_tasks: int
+    workers_per_task: int
+    max_batch_rows: int
+    render_statement_rows: int
     # Unit prices (dbt_project/seeds/unit_prices.csv, sources there). credits_per_hour maps
     # each warehouse size to its credits per hour (Snowflake "Overview of warehouses": each
     # size doubles the compute and the credits of the one below, so the size multiplier of the
@@ -140,13 +150,27 @@ class CapacityModel:
     def renderer_vcpu(self) -> float:
         return self.max_tasks * self.task_vcpu
 
+    @property
+    def render_fanout_vcpu(self) -> float:
+        """vCPU one render statement can keep busy: its batches x the workers each fills."""
+        batches = math.ceil(self.render_statement_rows / self.max_batch_rows)
+        rows = min(self.render_statement_rows, self.max_batch_rows)
+        return batches * min(rows, self.workers_per_task) * self.task_vcpu / self.workers_per_task
+
+    @property
+    def render_vcpu_in_use(self) -> float:
+        return min(self.renderer_vcpu, self.render_fanout_vcpu)
+
     def with_capacity(
         self, warehouse_size: str | None = None, clusters: int | None = None,
         max_tasks: int | None = None, run_interval_s: float | None = None,
+        render_statement_rows: int | None = None,
     ) -> CapacityModel:  # fmt: skip
-        """The same model at another warehouse size, cluster count, renderer maximum or run
-        interval."""
+        """The same model at another warehouse size, cluster count, renderer maximum, run
+        interval or render statement size."""
         changes: dict[str, Any] = {}
+        if render_statement_rows is not None:
+            changes["render_statement_rows"] = render_statement_rows
         if run_interval_s is not None:
             changes["run_interval_s"] = run_interval_s
         if warehouse_size is not None:
@@ -201,6 +225,8 @@ class Estimate:
             ("warehouse", f"{m.warehouse_size}{clusters} "
                           f"({m.warehouse_vcpu:g} vCPU at {m.parallel_efficiency:.0%})"),
             ("renderer maximum", f"{m.max_tasks} tasks x {m.task_vcpu:g} vCPU"),
+            ("render statement", f"{m.render_statement_rows:,} rows: {m.render_vcpu_in_use:g} of "
+                                 f"{m.renderer_vcpu:g} vCPU busy"),
             ("extraction time", f"{self.extract_wall_hours:,.1f} h"),
             ("render time", f"{self.render_wall_hours:,.1f} h"),
             ("bounded runs", f"{self.runs:,} (a run every >= {m.run_interval_s / 60:g} min, "
@@ -225,8 +251,8 @@ def extraction_files_per_s(model: CapacityModel, mb_per_file: float) -> float:
 
 
 def render_files_per_s(model: CapacityModel) -> float:
-    """Files a second the renderer at its maximum renders: tasks x vCPU / derated CPU."""
-    return model.renderer_vcpu / (model.render_cpu_s_per_file * model.render_cpu_derate)
+    """Files a second the renderer renders: vCPU in use / derated CPU per file."""
+    return model.render_vcpu_in_use / (model.render_cpu_s_per_file * model.render_cpu_derate)
 
 
 def estimate(job: JobSize, model: CapacityModel) -> Estimate:

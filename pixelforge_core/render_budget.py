@@ -23,9 +23,11 @@ through the template's RenderMaxTasks parameter).
 
 Throughput at the maximum (tasks x vCPU / (render CPU per file x derate), with the measured
 0.245 CPU-s per file of bench/results/per_file_figures.json and the 1.5 Fargate derate):
-4 tasks x 4 vCPU render 16 / (0.245 x 1.5) = 43.5 files/s, about 157,000 files an hour (the
-2,600 files of a 15-minute run in 60 s); 48 tasks at the initial load, about 1,881,000 files an
-hour. tests/orchestration/test_aws_template.py recomputes these figures from the committed
+4 tasks x 4 vCPU render 16 / (0.245 x 1.5) = 43.5 files/s, about 157,000 files an hour; 48 tasks
+at the initial load, about 1,881,000 files an hour. Both need render statements of
+statement_rows(tasks) rows; the render step's 16-row statements (snowpark_procs/steps/render.py)
+keep one task's 4 workers busy, about 39,000 files an hour (pixelforge_core/capacity.py models
+both). tests/orchestration/test_aws_template.py recomputes these figures from the committed
 measurement, so this paragraph fails the tests when the measurement moves.
 """
 
@@ -79,6 +81,11 @@ class RenderBudget:
     def batches_in_flight(self, tasks: int) -> int:
         """Batches the renderer is sized to hold at once with this many tasks."""
         return tasks * self.concurrent_batches_per_task
+
+    def statement_rows(self, tasks: int) -> int:
+        """Rows one render statement must carry to keep this many tasks busy: a batch of
+        MAX_BATCH_ROWS for every batch they hold."""
+        return self.max_batch_rows() * self.batches_in_flight(tasks)
 
     def api_throttle_burst(self) -> int:
         """The API stage's burst: every batch the renderer holds at its initial-load maximum may

@@ -743,8 +743,14 @@ def test_the_budget_states_its_throughput_from_the_committed_measurement() -> No
     assert f"{model.render_cpu_s_per_file:.3f} CPU-s per file" in doc
     assert f"{model.render_cpu_derate:g} Fargate derate" in doc
     for tasks in (RENDER_BUDGET.max_tasks, RENDER_BUDGET.initial_load_max_tasks):
-        per_hour = render_files_per_s(model.with_capacity(max_tasks=tasks)) * 3600
+        fanned_out = model.with_capacity(
+            max_tasks=tasks, render_statement_rows=RENDER_BUDGET.statement_rows(tasks)
+        )
+        per_hour = render_files_per_s(fanned_out) * 3600
         assert f"about {round(per_hour, -3):,.0f} files an hour" in doc, (tasks, per_hour)
+    as_built = render_files_per_s(model) * 3600  # the render step's own statement size
+    assert f"{model.render_statement_rows}-row statements" in doc
+    assert f"about {round(as_built, -3):,.0f} files an hour" in doc, as_built
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,9 @@ from orchestration import capacity
 from orchestration.capacity import Sources, capacity_model, initial_load
 from orchestration.deploy.settings_rules import _WAREHOUSE_SIZES
 from orchestration.graph import INCREMENTAL
-from pixelforge_core.capacity import CapacityModel, estimate
+from pixelforge_core.capacity import CapacityModel, estimate, render_files_per_s
 from pixelforge_core.render_budget import RENDER_BUDGET
+from snowpark_procs.steps.render import RENDER_BATCH_ROWS
 
 
 @pytest.fixture
@@ -65,14 +66,18 @@ ASSUMPTION_FIELDS = {
     "run_overhead_s": "run_overhead_s",
 }
 MEASURED_FIELDS = ("extract_cpu_s_per_file", "extract_cpu_s_per_mb", "render_cpu_s_per_file")
-BUDGET_FIELDS = {"task_vcpu", "task_memory_gb", "min_tasks", "max_tasks"}
+BUDGET_FIELDS = {
+    "task_vcpu", "task_memory_gb", "min_tasks", "max_tasks", "workers_per_task", "max_batch_rows",
+}  # fmt: skip
+AS_BUILT_FIELDS = {"render_statement_rows"}  # snowpark_procs/steps/render.py
 GRAPH_FIELDS = {"extract_step", "render_step", "step_budget_s", "run_interval_s"}
 CHOSEN = {"warehouse_size", "clusters", "measured_on", "credits_per_hour"}
 
 
 def test_every_field_has_a_named_source() -> None:
     named = set(SEED_FIELDS) | set(ASSUMPTION_FIELDS) | set(MEASURED_FIELDS) | BUDGET_FIELDS
-    assert named | GRAPH_FIELDS | CHOSEN == {f.name for f in dataclasses.fields(CapacityModel)}
+    named |= GRAPH_FIELDS | AS_BUILT_FIELDS | CHOSEN
+    assert named == {f.name for f in dataclasses.fields(CapacityModel)}
 
 
 @pytest.mark.parametrize("field", sorted(SEED_FIELDS))
@@ -112,12 +117,22 @@ def test_a_measured_figure_changes_the_model(sources: Sources, field: str) -> No
 
 def test_the_renderer_facts_are_the_budgets(sources: Sources) -> None:
     wider = dataclasses.replace(RENDER_BUDGET, max_tasks=9, min_tasks=2, task_cpu_units=2048,
-                                task_memory_mib=4096, initial_load_max_tasks=50)  # fmt: skip
+                                task_memory_mib=4096, initial_load_max_tasks=50,
+                                workers_per_task=2, worst_file_cpu_s=1.1)  # fmt: skip
     found = capacity_model(dataclasses.replace(sources, budget=wider))
     assert (found.max_tasks, found.min_tasks, found.task_vcpu, found.task_memory_gb) == (
         9, 2, 2.0, 4.0,
     )  # fmt: skip
-    assert initial_load(dataclasses.replace(sources, budget=wider))[1].max_tasks == 50
+    assert (found.workers_per_task, found.max_batch_rows) == (2, wider.max_batch_rows())
+    load = initial_load(dataclasses.replace(sources, budget=wider))[1]
+    assert load.max_tasks == 50
+    assert load.render_statement_rows == wider.statement_rows(50)
+
+
+def test_the_render_statement_is_the_render_steps_as_built(sources: Sources) -> None:
+    assert capacity_model(sources).render_statement_rows == RENDER_BATCH_ROWS
+    wider = capacity_model(dataclasses.replace(sources, render_statement_rows=1_440))
+    assert wider.render_statement_rows == 1_440
 
 
 def test_the_steps_cadence_and_serverless_rate_come_from_the_graph(sources: Sources) -> None:
@@ -188,6 +203,12 @@ def test_the_runbook_states_the_models_day_zero() -> None:
         f"renderer ${planned.renderer_usd:,.0f}, S3 and API Gateway ${planned.requests_usd:,.0f})",
         f"takes {baseline.wall_hours:.1f} h",
         f"for ${baseline.usd:,.0f}",
+        f"render statements of {model.render_statement_rows:,} rows",
+        f"`RenderBudget.statement_rows({budget.initial_load_max_tasks})` = "
+        f"{budget.statement_rows(budget.initial_load_max_tasks):,} rows",
+        f"sends {RENDER_BATCH_ROWS} rows a statement",
+        f"MAX_BATCH_ROWS ({budget.max_batch_rows()})",
+        f"about {render_files_per_s(baseline.model):.1f} files/s",
         f"{model.run_overhead_s:g} s a run outside the two steps",
     ]
     missing = [text for text in expected if text not in section]

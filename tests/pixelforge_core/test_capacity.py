@@ -33,6 +33,9 @@ def model(**changes: object) -> CapacityModel:
         task_memory_gb=8.0,
         min_tasks=1,
         max_tasks=4,
+        workers_per_task=4,
+        max_batch_rows=45,
+        render_statement_rows=45 * 8 * 4,  # enough batches for every worker: not the limit
         credit_usd=3.0,
         credits_per_hour={"XSMALL": 1.0, "SMALL": 2.0, "LARGE": 8.0},
         credit_multiplier=0.9,
@@ -100,6 +103,21 @@ def test_a_cpu_bound_extraction() -> None:
     assert found.renderer_usd == 0
     # no render: no API Gateway call, one GET a file
     assert found.requests_usd == pytest.approx(1_000_000 / 1000 * 0.0004)
+
+
+def test_one_render_statement_fans_out_over_its_batches_only() -> None:
+    # 16 rows: one batch, 4 of its rows at once on one task's 4 workers: 4 vCPU of 16
+    narrow = model(render_statement_rows=16)
+    assert narrow.render_fanout_vcpu == 4 and narrow.render_vcpu_in_use == 4
+    found = estimate(JOB, narrow)
+    # 3.6M files x 0.2 x 1.5 / 4 vCPU = 270,000 s = 75 h, as if one task ran
+    assert found.render_wall_hours == pytest.approx(75.0)
+    # 90 rows: two batches of 45, each on 4 workers: 8 vCPU
+    assert model(render_statement_rows=90).render_vcpu_in_use == 8
+    # 2 rows: one batch keeps 2 workers busy
+    assert model(render_statement_rows=2).render_vcpu_in_use == 2
+    # more batches than the tasks hold: the tasks are the limit
+    assert model(render_statement_rows=100_000).render_vcpu_in_use == 16
 
 
 def test_only_the_steps_of_the_job_are_counted() -> None:

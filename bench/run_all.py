@@ -32,6 +32,7 @@ BENCHMARKS = (
     "dbt_incremental",
     "latency",
     "initial_load",
+    "scaled_load",
     "cost",
 )
 
@@ -91,6 +92,13 @@ def print_headlines(options: BenchOptions) -> None:
                     for k in ("p50_s", "p95_s", "p99_s"))],
         ["monthly cost, USD", figure("cost", "total_usd_month")],
         pair("initial_load", "headline"),
+        [f"scaled initial load, {figure('scaled_load', 'versions'):,.0f} files in bounded runs: "
+         "runs, files/s, lost + duplicated, measured / modelled wall (per-file CPU; step s)",
+         f"{figure('scaled_load', 'runs'):.0f}, {figure('scaled_load', 'files_per_s'):.1f}, "
+         f"{figure('scaled_load', 'lost') + figure('scaled_load', 'duplicated'):.0f}, "
+         + "; ".join(
+             f"{figure('scaled_load', f'estimate_{name}', 'measured_vs_estimated_wall'):.2f}"
+             for name in ("cpu", "step_time"))],
     ]  # fmt: skip
     print_table("Headline figures", ["figure", "value"], rows)
 

@@ -97,6 +97,19 @@ def test_dbt_incremental_merges_only_the_batch(results):
     assert found["scanned"]["fct_file_versions"]["rows_scanned"] > 0
 
 
+@pytest.mark.integration
+def test_scaled_load_drains_in_bounded_runs_beside_its_baselines(results):
+    out = run_benchmark("scaled_load", results)
+    assert "Bounded runs of the load" in out and " left" in out  # the runs' progress lines
+    found = figures(results, "scaled_load")
+    assert found["files"] == 60 and found["versions"] == 60 + 2 * found["runs"]
+    assert found["runs"] >= 2  # the budget bounded the load
+    assert found["lost"] == 0 and found["duplicated"] == 0
+    assert found["unbounded_lost"] == 0 and found["unbounded_duplicated"] == 0
+    assert found["new_uploads"] == 2 * found["runs"]
+    assert found["new_latency_p50_s"] > 0 and found["idle_latency_p50_s"] > 0
+
+
 def test_latency_and_cost_models_use_the_measured_figures(results):
     # after the benchmarks above (module order); a fresh dir would use the anchor figures
     out = run_benchmark("latency", results)

@@ -1,0 +1,162 @@
+"""The embedded stack as a benchmark drives it (bench.scaled_load): a fresh stack of its own,
+generated design files, what a run did, what a load left (Audit) and the CPU a step spent
+(CpuMeter). Not a test helper: the tests use tests/stack_pool.py's shared stack."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+from PIL import Image
+
+from orchestration.local.loopback import free_port
+from orchestration.local.runner import RunReport
+from orchestration.local.settings import StackSettings
+from orchestration.local.stack import LocalStack
+from pixelforge_core.render_wire import THUMBNAIL_SIZES
+
+
+def design_png(i: int) -> bytes:
+    """An 8x6 PNG whose colour encodes i (distinct for i < 2**24)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), (i & 0xFF, (i >> 8) & 0xFF, (i >> 16) & 0xFF)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def designs(folder: str, start: int, count: int) -> dict[str, bytes]:
+    """`count` distinct design files numbered from `start`, keyed by their number in `folder`
+    (a number is one picture: keys and contents never repeat across folders' ranges)."""
+    return {f"{folder}/{i:06d}.png": design_png(i) for i in range(start, start + count)}
+
+
+@contextmanager
+def fresh_stack(root: Path, name: str) -> Iterator[LocalStack]:
+    settings = StackSettings(
+        data_dir=root / name,
+        warehouse_port=free_port(),
+        s3_port=free_port(),
+        render_port=free_port(),
+    )
+    stack = LocalStack(settings)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop(save=False)
+
+
+def upload(stack: LocalStack, files: dict[str, bytes]) -> None:
+    s3, bucket = stack.s3(), stack.settings.designs_bucket
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(
+            pool.map(lambda kv: s3.put_object(Bucket=bucket, Key=kv[0], Body=kv[1]), files.items())
+        )
+
+
+def rows(stack: LocalStack, sql: str) -> list[dict[str, Any]]:
+    with stack.session() as session:
+        return [row.as_dict() for row in session.sql(sql).collect()]
+
+
+def listing(stack: LocalStack, bucket: str, prefix: str = "") -> dict[str, str]:
+    pages = stack.s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return {o["Key"]: o["ETag"].strip('"') for page in pages for o in page.get("Contents", [])}
+
+
+def files_in(report: RunReport, step: str) -> int:
+    return sum(o.step_run.files_in or 0 for o in report.steps if o.step_run.step == step)
+
+
+def backlog(report: RunReport, step: str) -> int:
+    summary = next(o.summary for o in report.steps if o.step_run.step == step)
+    return int(summary.details["backlog"]) if summary is not None else -1
+
+
+def run_seconds(report: RunReport) -> float:
+    run = report.run
+    return (run.ended_at - run.started_at).total_seconds() if run.ended_at else 0.0
+
+
+def latencies(stack: LocalStack, prefix: str) -> list[float]:
+    found = rows(
+        stack,
+        "select upload_to_queryable_seconds as s from marts.fct_file_versions "
+        f"where relative_path like '{prefix}%'",
+    )
+    return sorted(float(r["S"]) for r in found if r["S"] is not None)
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What the load left, against the bucket: 0 lost and 0 duplicated is the expectation."""
+
+    versions: int
+    lost: dict[str, int]  # current versions without a metadata row, thumbnails, a mart row
+    duplicated: dict[str, int]  # versions handled twice; rows or objects beyond one each
+
+    @classmethod
+    def of(cls, stack: LocalStack, extracted: int, rendered: int) -> Audit:
+        current = set(listing(stack, stack.settings.designs_bucket).items())
+        metadata = rows(stack, "select relative_path, etag from raw.file_metadata")
+        thumbnails = rows(stack, "select relative_path, etag, thumbnail_key from raw.thumbnails")
+        loaded = rows(stack, "select relative_path, etag from marts.fct_file_versions")
+        objects = set(listing(stack, stack.settings.thumbnails_bucket, "v1/"))
+        keys = {r["THUMBNAIL_KEY"] for r in thumbnails}
+
+        def versions(found: list[dict[str, Any]]) -> set[tuple[str, str]]:
+            return {(r["RELATIVE_PATH"], r["ETAG"]) for r in found}
+
+        lost = {
+            "metadata_rows": len(current - versions(metadata)),
+            "thumbnail_rows": len(current - versions(thumbnails)),
+            "mart_rows": len(current - versions(loaded)),
+            "thumbnail_objects": len(keys - objects),
+        }
+        duplicated = {
+            "extracted_twice": max(extracted - len(current), 0),
+            "rendered_twice": max(rendered - len(current), 0),
+            "metadata_rows": max(len(metadata) - len(current), 0),
+            "thumbnail_rows": max(len(thumbnails) - len(THUMBNAIL_SIZES) * len(current), 0),
+            "mart_rows": max(len(loaded) - len(current), 0),
+            "thumbnail_objects": len(objects - keys),
+        }
+        return cls(len(current), lost, duplicated)
+
+
+def step_seconds(report: RunReport, *steps: str) -> float:
+    return sum(
+        (o.step_run.ended_at - o.step_run.started_at).total_seconds()
+        for o in report.steps
+        if o.step_run.step in steps and o.step_run.ended_at and o.step_run.started_at
+    )
+
+
+class CpuMeter:
+    """CPU seconds spent during each step, sampled by the runner's fault hook (called before
+    and after each step attempt): this process's for extraction (the runner runs the step's
+    procedure code here), the render service's process tree's for rendering."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        render = stack.child_process("render")
+        self._render = psutil.Process(render.pid) if render else None
+        self._started: dict[str, float] = {}
+        self.cpu_s: dict[str, float] = {}
+
+    def _sample(self, step: str) -> float:
+        if step == "render_thumbnails" and self._render is not None:
+            processes = [self._render, *self._render.children(recursive=True)]
+            return sum(sum(p.cpu_times()[:2]) for p in processes if p.is_running())
+        return time.process_time()
+
+    def hook(self, step: str, phase: str) -> None:
+        if phase == "before":
+            self._started[step] = self._sample(step)
+        else:
+            self.cpu_s[step] = self.cpu_s.get(step, 0.0) + self._sample(step) - self._started[step]

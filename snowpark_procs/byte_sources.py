@@ -1,4 +1,5 @@
-"""The one seam through which step code reads design files: the stage in Snowflake.
+"""The one seam through which step code reads design files: the stage in Snowflake (the
+extraction function reads each file from the scoped URL its statement built).
 
 Locally the runner passes orchestration/local/s3_byte_source.py's S3ByteSource instead.
 """
@@ -55,20 +56,25 @@ def spool_chunks(chunks: Iterator[bytes], max_bytes: int, relative_path: str) ->
 
 
 class StageFileByteSource:
-    """Reads a file of the designs stage from inside a Snowflake procedure (SnowflakeFile)."""
+    """Reads a file of a stage from inside Snowflake (SnowflakeFile) by its stage path: the
+    owner's own files (require_scoped_url=False), as an owner's-rights procedure reads them."""
 
     def __init__(self, stage: str, max_bytes: int = 256 << 20) -> None:
         self._stage = stage
         self._max_bytes = max_bytes
 
+    def _location(self, relative_path: str) -> tuple[str, bool]:
+        """What SnowflakeFile.open gets for the file: its location, and whether that must be a
+        scoped URL."""
+        return f"@{self._stage}/{relative_path}", False
+
     @contextmanager
     def open(self, relative_path: str, etag: str) -> Iterator[BinaryIO]:
         from snowflake.snowpark.files import SnowflakeFile  # noqa: TID251 - the stage reader
 
+        location, scoped = self._location(relative_path)
         try:
-            handle = SnowflakeFile.open(
-                f"@{self._stage}/{relative_path}", "rb", require_scoped_url=False
-            )
+            handle = SnowflakeFile.open(location, "rb", require_scoped_url=scoped)
         except FileNotFoundError as error:
             raise SourceFileError(
                 reason_codes.FILE_MISSING, f"{relative_path}: deleted after discovery"
@@ -80,6 +86,23 @@ class StageFileByteSource:
         with spool:
             _check_version(digest.hexdigest(), etag, relative_path)
             yield spool
+
+
+class ScopedFileByteSource(StageFileByteSource):
+    """The one file a UDF was handed as a scoped URL (BUILD_SCOPED_FILE_URL in the caller's
+    statement): SnowflakeFile.open with require_scoped_url=True, its default, so the function
+    reads only what its caller could read ("SnowflakeFile.open": files are accessed in the UDF
+    owner's context; accepting only scoped URLs ensures the caller had access,
+    https://docs.snowflake.com/en/developer-guide/snowpark/reference/python/latest/api/
+    snowflake.snowpark.files.SnowflakeFile.open). A scoped URL is valid 24 hours
+    (https://docs.snowflake.com/en/sql-reference/functions/build_scoped_file_url)."""
+
+    def __init__(self, scoped_url: str, max_bytes: int = 256 << 20) -> None:
+        super().__init__("", max_bytes)
+        self._url = scoped_url
+
+    def _location(self, relative_path: str) -> tuple[str, bool]:
+        return self._url, True
 
 
 # A single-part upload's ETag is the MD5 of its bytes (AWS "Checking object integrity"); a

@@ -1,4 +1,5 @@
-"""Snowpark procedure handlers: the functions Snowflake calls, and HANDLERS, their registry.
+"""Snowpark procedure handlers: the functions Snowflake calls, and HANDLERS, their registry;
+FUNCTIONS, the registry of the Python UDFs the procedures call.
 
 HANDLERS is the one table of the procedures: each handler's name (the procedure raw.<name> and
 the entry point snowpark_procs.handlers.<name>), its signature and return type, and the step
@@ -12,6 +13,11 @@ which reads with SQL, calls a pure core, writes with a MERGE and returns a summa
 `config_json` is the graph's CONFIG (run_config.py); which mode a run serves (incremental, or
 the backfill or reconciliation request its discover step claimed from ops.run_requests) is
 looked up by run id.
+
+FUNCTIONS is the one table of the UDFs in the same way: each one's name (raw.<name>), handler
+(a module of the procedures' zip), signature and return type; snowflake.yml declares the same
+(`type: function`), the deploy plan renders its CREATE FUNCTION from there, and the local
+runner calls the handler's code row by row (steps/extractors.py) since fakesnow has no UDFs.
 """
 
 from __future__ import annotations
@@ -22,13 +28,13 @@ from dataclasses import dataclass
 
 from snowflake.snowpark import Session  # noqa: TID251 - the entry points take Snowflake's session
 
-from snowpark_procs.byte_sources import ByteSource, StageFileByteSource
 from snowpark_procs.rendering import ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig
 from snowpark_procs.sql import read_sql
 from snowpark_procs.steps.common import Clock, SqlSession, StepSummary, task_summary
 from snowpark_procs.steps.discover import discover_with
 from snowpark_procs.steps.extract import extract_metadata_with
+from snowpark_procs.steps.extractors import FileExtractor, SetBasedExtractor
 from snowpark_procs.steps.finalize import (
     GraphSettings,
     NotificationHeartbeat,
@@ -53,7 +59,8 @@ def _no_refresh(mode: str) -> None:
 class Seams:
     """What a step reaches besides its session, each built only when the step asks for it."""
 
-    byte_source: Callable[[], ByteSource]
+    # turns a batch of pending files into outcomes (the warehouse running the UDF in production)
+    extractor: Callable[[], FileExtractor]
     renderer: Callable[[], ThumbnailRenderer]
     clock: Clock = time.monotonic
     # Called with the run's mode after discover claimed its request and before it records the
@@ -72,7 +79,7 @@ def _discover(session: SqlSession, run_id: str, graph: RunConfig, seams: Seams) 
 
 def _extract(session: SqlSession, run_id: str, graph: RunConfig, seams: Seams) -> StepSummary:
     config = run_config_for(session, run_id, graph)
-    return extract_metadata_with(session, run_id, seams.byte_source(), config, clock=seams.clock)
+    return extract_metadata_with(session, run_id, seams.extractor(), config, clock=seams.clock)
 
 
 def _render(session: SqlSession, run_id: str, graph: RunConfig, seams: Seams) -> StepSummary:
@@ -108,9 +115,41 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+@dataclass(frozen=True)
+class Function:
+    """One Python UDF: raw.<name>, the function Snowflake calls (`module.function` of the zip),
+    its signature and return type."""
+
+    name: str
+    entry_point: str
+    signature: tuple[tuple[str, str], ...]
+    returns: str
+
+
+FUNCTIONS: dict[str, Function] = {
+    function.name: function
+    for function in (
+        # step "extract_metadata"'s per-file work, over the rows of
+        # sql/extract_files_set_based.sql (which reads the designs stage, DESIGNS_STAGE)
+        Function(
+            "extract_file_metadata",
+            "snowpark_procs.udf_extract.extract_file_metadata",
+            (
+                ("scoped_url", "varchar"),
+                ("relative_path", "varchar"),
+                ("etag", "varchar"),
+                ("run_id", "varchar"),
+                ("limit_s", "float"),
+            ),
+            "object",
+        ),
+    )
+}
+
+
 def _production_seams(session: Session) -> Seams:
     return Seams(
-        byte_source=lambda: StageFileByteSource(DESIGNS_STAGE),
+        extractor=lambda: SetBasedExtractor(session),
         renderer=lambda: ExternalFunctionRenderer(session),
     )
 

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.deploy.procedures import ProcedureSpec, load_procedures
+from orchestration.deploy.procedures import ProcedureSpec, load_functions, load_procedures
 from orchestration.deploy.zip_imports import normalize
 
 ARCHITECTURES = ("x86_64", "aarch64")
@@ -245,9 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index-url", default=PYPI_INDEX, help="a PyPI mirror (default: PyPI)")
     args = parser.parse_args(argv)
-    procedures = load_procedures()
+    # the UDFs import the same zip and declare the same packages: resolved with them
+    procedures = (*load_procedures(), *load_functions())
     print(
-        f"resolving the PACKAGES of {len(procedures)} procedures with pip, wheels only, "
+        f"resolving the PACKAGES of {len(procedures)} procedures and UDFs with pip, wheels only, "
         f"from {args.index_url}"
     )
     failures = check_procedures(procedures, index_url=args.index_url)
@@ -256,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for failure in failures:
             print(f"- {failure.message()}")
         return 1
-    print("every procedure's packages install for every target")
+    print("every procedure's and UDF's packages install for every target")
     return 0
 
 

@@ -59,8 +59,9 @@ def object_grants(s: DeploySettings) -> list[Grant]:
     everyone = (s.loader_role, s.transformer_role, s.operator_role, s.render_role)
     grants = [Grant("usage", f"database {db}", role) for role in (*everyone, s.orchestrator_role)]
     grants += [
-        # loader: the procedures read raw files and write raw tables
-        Grant("usage, create procedure", f"schema {db}.raw", s.loader_role),
+        # loader: the procedures read raw files and write raw tables; it owns the UDFs they
+        # call (snowflake.yml `type: function`)
+        Grant("usage, create procedure, create function", f"schema {db}.raw", s.loader_role),
         Grant("select, insert, update, delete", f"all tables in schema {db}.raw", s.loader_role),
         Grant("select, insert, update, delete", f"future tables in schema {db}.raw", s.loader_role),
         Grant("select", f"all views in schema {db}.raw", s.loader_role),

@@ -1,12 +1,12 @@
 """The ordered, idempotent Snowflake deploy plan, rendered from the pipeline's one definition.
 
 Sources read, never restated: orchestration/graph.py (tasks), snowpark_procs/snowflake.yml
-(procedures), snowpark_procs/sql/schema.sql (raw and ops tables), requirements/lock.txt
+(procedures and UDFs), snowpark_procs/sql/schema.sql (raw and ops tables), requirements/lock.txt
 (package pins), pixelforge_core/render_budget.py (MAX_BATCH_ROWS).
 
 Idempotence: CREATE ... IF NOT EXISTS for stateful objects (database, schemas, tables, stage,
 stream, integrations, warehouse, roles), followed by ALTER ... SET where settings may change;
-CREATE OR REPLACE ... COPY GRANTS for code (procedures, the external function, views);
+CREATE OR REPLACE ... COPY GRANTS for code (procedures, UDFs, the external function, views);
 CREATE OR ALTER for tasks and alerts. The graph roots are suspended before any task changes
 and resumed at the end (unless PIXELFORGE_DEPLOY_RESUME=false).
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from orchestration.deploy import names, sections, standalone, tasks
-from orchestration.deploy.procedures import ProcedureSpec, load_procedures
+from orchestration.deploy.procedures import ProcedureSpec, load_functions, load_procedures
 from orchestration.deploy.settings import DeploySettings
 from orchestration.deploy.statements import PlanBuilder, PlanStatement
 from orchestration.graph import INCREMENTAL, Pipeline
@@ -67,7 +67,9 @@ def render_plan(
         sections.network_policy(plan, s)
     sections.suspend_tasks(plan, tuple(t for t in (*graph, *nightly) if t.is_root))
     sections.designs_stage(plan, s)
-    sections.procedures(plan, s, load_procedures() if procedures is None else procedures)
+    sections.procedures(
+        plan, s, load_procedures() if procedures is None else procedures, load_functions()
+    )
     sections.external_function(plan, s, budget)
     sections.dbt_project(plan, s)
     sections.task_graphs(plan, s, pipeline, graph, nightly)

@@ -1,4 +1,5 @@
-"""The Snowpark procedures, read from snowpark_procs/snowflake.yml (their one declaration).
+"""The Snowpark procedures and Python UDFs, read from snowpark_procs/snowflake.yml (their one
+declaration). Both import the same zip and declare the same PACKAGES.
 
 Package pins come from requirements/lock.txt, so Snowflake runs the versions the suite tested.
 They install from PyPI through Snowflake's shared artifact repository (ARTIFACT_REPOSITORY
@@ -67,6 +68,8 @@ class ProjectDefinitionError(ValueError):
 
 @dataclass(frozen=True)
 class ProcedureSpec:
+    """A procedure, or (kind "function") a Python UDF, of snowflake.yml."""
+
     entity: str
     schema: str
     name: str
@@ -78,6 +81,7 @@ class ProcedureSpec:
     packages: tuple[str, ...]
     imports: tuple[str, ...]
     artifact_repository: str = ARTIFACT_REPOSITORY
+    kind: str = "procedure"
 
     def __post_init__(self) -> None:
         # rendered unquoted (it is an object name, not a string)
@@ -175,6 +179,15 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 def load_procedures(path: Path = PROJECT_DEFINITION) -> tuple[ProcedureSpec, ...]:
     """Every `type: procedure` entity, mixins applied, in file order."""
+    return _load(path, "procedure")
+
+
+def load_functions(path: Path = PROJECT_DEFINITION) -> tuple[ProcedureSpec, ...]:
+    """Every `type: function` entity (the Python UDFs), mixins applied, in file order."""
+    return _load(path, "function")
+
+
+def _load(path: Path, kind: str) -> tuple[ProcedureSpec, ...]:
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     if document.get("definition_version") != 2:
         raise ProjectDefinitionError(f"{path}: expected definition_version 2")
@@ -187,7 +200,7 @@ def load_procedures(path: Path = PROJECT_DEFINITION) -> tuple[ProcedureSpec, ...
         for mixin in raw.get("meta", {}).get("use_mixins", []):
             body = _merge(body, mixins[mixin])
         body = _merge(body, {k: v for k, v in raw.items() if k != "meta"})
-        if body.get("type") != "procedure":
+        if body.get("type") != kind:
             continue
         try:
             identifier = body["identifier"]
@@ -203,6 +216,7 @@ def load_procedures(path: Path = PROJECT_DEFINITION) -> tuple[ProcedureSpec, ...
                 execute_as="caller" if body.get("execute_as_caller") else "owner",
                 packages=packages,
                 imports=(f"@{stage}/{PROCEDURES_ZIP}",),
+                kind=kind,
             )
         except KeyError as error:
             raise ProjectDefinitionError(f"{path}: entity {entity!r} lacks {error}") from error

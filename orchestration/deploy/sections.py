@@ -118,9 +118,19 @@ def designs_stage(plan: PlanBuilder, s: DeploySettings) -> None:
     plan.add_template("grant", "grants.sql.j2", grants=grants.designs_stage_grants(s))
 
 
-def procedures(plan: PlanBuilder, s: DeploySettings, procs: tuple[ProcedureSpec, ...]) -> None:
-    plan.section = "procedures (snowpark_procs/snowflake.yml)"
+def procedures(
+    plan: PlanBuilder,
+    s: DeploySettings,
+    procs: tuple[ProcedureSpec, ...],
+    functions: tuple[ProcedureSpec, ...] = (),
+) -> None:
+    """The procedures and the Python UDFs they call, all owned by the loader: an owner's-rights
+    procedure calls its owner's function with no grant, and the function reads the stage files
+    in its owner's context ("SnowflakeFile.open")."""
+    plan.section = "procedures and functions (snowpark_procs/snowflake.yml)"
     plan.add("use_role", f"use role {s.loader_role}")
+    if functions:
+        plan.add_template("function", "functions.sql.j2", functions=functions)
     plan.add_template("procedure", "procedures.sql.j2", procedures=procs)
 
 

@@ -24,6 +24,8 @@ LOCAL_SKIPS: dict[str, str] = {
     "put": "the artifacts feed procedures and the dbt project, which run in Snowflake only",
     "procedure": "fakesnow runs no Python or SQL Scripting procedures; locally the runner "
     "calls the handlers in process",
+    "function": "fakesnow registers no Python UDFs; locally the runner calls the extraction "
+    "function's handler row by row (snowpark_procs/steps/extractors.py)",
     "external_function": "locally the runner POSTs batches to the render service over HTTP",
     "dbt_project": "locally the runner runs dbt build with the same selectors",
     "task": "fakesnow has no tasks; locally orchestration/local/runner.py walks the same graph",

@@ -67,6 +67,7 @@ from snowpark_procs.rendering import ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig
 from snowpark_procs.steps.bounded import Progress
 from snowpark_procs.steps.common import StepSummary
+from snowpark_procs.steps.extractors import RowByRowExtractor
 from snowpark_procs.steps.finalize import GraphRun, StepResult, finalize_with, run_counts
 from snowpark_procs.steps.run_requests import request_run, run_config_for
 
@@ -383,8 +384,9 @@ class LocalRunner:
                 )
 
         return Seams(
-            byte_source=lambda: self._wrap_byte_source(
-                S3ByteSource(self._stack.s3(), settings.designs_bucket)
+            # fakesnow cannot register the extraction UDF: its handler runs here, row by row
+            extractor=lambda: RowByRowExtractor(
+                self._wrap_byte_source(S3ByteSource(self._stack.s3(), settings.designs_bucket))
             ),
             renderer=lambda: self._wrap_renderer(HttpRenderer(settings.render_url)),
             clock=self._clock,

@@ -1,21 +1,18 @@
 """Step "extract_metadata": the pending file versions' metadata, charged before parsing so that a
-file which crashes or hangs the procedure is charged to itself. Slightly over 300 lines: the
-charge/settle bookkeeping (extract_metadata_with's docstring) reads best as one function."""
+file which crashes or hangs its parse is charged to itself. The procedure keeps the control flow
+(charge, settle, retries, MERGE, counts); the per-file work runs where the extractor it is given
+runs it (steps/extractors.py: the warehouse, through the UDF of udf_extract.py, in production)."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from pixelforge_core import reason_codes
 from pixelforge_core.records import MetadataFailure
-from pixelforge_core.transient import is_transient
-from snowpark_procs import metadata
-from snowpark_procs.byte_sources import ByteSource, SourceFileError
 from snowpark_procs.run_config import RunConfig
 from snowpark_procs.steps.bounded import Budget, drain, pending_page
 from snowpark_procs.steps.common import (
@@ -33,44 +30,16 @@ from snowpark_procs.steps.common import (
     merge_batches,
     tally,
 )
-from snowpark_procs.steps.watchdog import parse_watched
+from snowpark_procs.steps.extractors import FileExtractor, StatementAbandonedError
+from snowpark_procs.udf_extract import metadata_row
 
-# Extraction: seconds a file may parse (from when a worker starts it) before the watchdog ends
-# the step; well inside the step's timeout, past its budget (the batch in flight may run over).
+# Extraction: seconds a file may parse (from when it starts) before it is left behind as hung
+# and the step takes no new work; well inside the step's timeout, past its budget (the batch in
+# flight may run over). The UDF applies it to each row (udf_extract.py).
 PARSE_LIMIT_S = 120.0
 # Extraction: the retry reason of an attempt charged before parsing and not yet settled by an
 # outcome (raw.file_retries only: a file quarantined for it ends retries_exhausted).
 EXTRACTION_INCOMPLETE = "extraction_incomplete"
-
-
-def extract_one(
-    source: ByteSource, relative_path: str, etag: str, run_id: str
-) -> dict[str, Any] | Retry:
-    try:
-        with source.open(relative_path, etag) as stream:
-            result = metadata.extract_metadata(stream, relative_path)
-    except SourceFileError as error:
-        result = MetadataFailure(error.reason_code, error.message)
-    except Exception as error:
-        if not is_transient(error):
-            raise
-        return Retry(relative_path, etag, type(error).__name__, str(error))
-    return metadata_row(relative_path, etag, run_id, result)
-
-
-def metadata_row(relative_path: str, etag: str, run_id: str, result: Any) -> dict[str, Any]:
-    key = {"relative_path": relative_path, "etag": etag, "run_id": run_id}
-    if isinstance(result, MetadataFailure):
-        return {
-            **key,
-            "status": "failed",
-            "reason_code": result.reason_code,
-            "error_message": result.message,
-            "format": result.format,
-            "sha256": result.sha256,
-            "size_bytes": result.size_bytes,
-        }
-    return {**key, "status": "ok", **asdict(result)}
 
 
 @dataclass(frozen=True)
@@ -128,9 +97,8 @@ class Pending:
 def extract_metadata_with(
     session: SqlSession,
     run_id: str,
-    source: ByteSource,
+    extractor: FileExtractor,
     config: RunConfig | None = None,
-    workers: int = 4,
     clock: Clock = time.monotonic,
     page_rows: int = PENDING_PAGE_ROWS,
     parse_limit_s: float | None = None,
@@ -155,13 +123,17 @@ def extract_metadata_with(
       first). A poisoned file takes the innocent files of its batch down once; then it dies
       alone. Once its attempts reach MAX_FILE_ATTEMPTS it is quarantined (retries_exhausted,
       with the last reason) without being parsed again.
-    - Watchdog: the main thread gives each file `parse_limit_s` (PARSE_LIMIT_S by default,
-      well inside the step timeout) from when a worker starts it. Past it the step takes no
-      new work, merges what finished, gives back the files it never started, and returns
-      (details["watchdog_stopped"]); the overdue file keeps its charge and is a suspect next
-      run. Its thread keeps running until the procedure's process ends: if the parse holds the
-      GIL the watchdog itself cannot run, and then USER_TASK_TIMEOUT_MS ends the step; either
-      way the charge was written before the parse, so the file is caught all the same.
+    - Watchdog: the extractor (steps/extractors.py, the seam: the warehouse running the UDF
+      over the batch in production, the same handler row by row locally) gives each file
+      `parse_limit_s` (PARSE_LIMIT_S by default, well inside the step timeout) from when its
+      parse starts, inside the handler (udf_extract.py). An overdue file comes back hung: the
+      step merges what finished, takes no new work and returns (details["watchdog_stopped"]);
+      the overdue file keeps its charge and is a suspect next run. Its thread keeps running
+      until its process ends. A parse that holds the GIL, or that Snowflake kills the
+      statement for (its time or memory limit), fails the whole statement: the extractor
+      raises StatementAbandonedError and every file of the batch keeps its charge, as when the
+      process dies; the next run extracts each alone, so the file at fault is charged to
+      itself all the same.
     """
     config = config or RunConfig()
     limit_s = PARSE_LIMIT_S if parse_limit_s is None else parse_limit_s
@@ -216,9 +188,9 @@ def extract_metadata_with(
         nonlocal retrying
         charge(files)
         try:
-            parsed = parse_watched(
-                pool, lambda f: extract_one(source, f.relative_path, f.etag, run_id), files, limit_s
-            )
+            parsed = extractor.extract(files, run_id, limit_s)
+        except StatementAbandonedError:
+            raise  # the charges stay: the files of the statement become suspects
         except Exception:
             # A step failure (the source's contract: anything but SourceFileError), not a
             # file's: the process lives, so the charges are given back, as before them.
@@ -242,7 +214,7 @@ def extract_metadata_with(
                 f"({tally(r.reason_code for r in transient)})"
             )
         rows = [o for o in outcomes if isinstance(o, dict)]
-        kept = [f.before_charge() for f in parsed.unstarted]
+        kept: list[dict[str, Any]] = []
         for retry in transient:
             file = by_key[(retry.relative_path, retry.etag)]
             attempts = file.attempts + 1  # the charge made before parsing is this attempt
@@ -284,7 +256,6 @@ def extract_metadata_with(
             suspects += 1
             settle([file])
 
-    pool = ThreadPoolExecutor(max_workers=workers)
     try:
         drained = drain(
             lambda: pending_page(session, "select_files_to_extract", [run_id, page_rows]),
@@ -295,8 +266,7 @@ def extract_metadata_with(
             stop=lambda: bool(hung),
         )
     finally:
-        # a hung parse's thread cannot be joined: leave it (its result is never read)
-        pool.shutdown(wait=not hung, cancel_futures=True)
+        extractor.close()
     details: dict[str, Any] = {
         "failures_by_reason": dict(reasons),
         "retrying": retrying,

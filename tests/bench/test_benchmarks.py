@@ -71,6 +71,20 @@ def test_per_file_compares_ours_naive_and_pyvips(results):
     assert found["psnr_min_db"] > 0
 
 
+def test_extract_scaling_runs_the_udf_handler_set_based_with_1_and_2_workers(results):
+    out = run_benchmark("extract_scaling", results)
+    assert "vs 1 worker" in out
+    found = figures(results, "extract_scaling")
+    runs = found["runs"]
+    assert [r["workers"] for r in runs] == [1, 2]
+    for run in runs:
+        # every row came back through the set-based statement with its metadata row
+        assert run["files"] == run["ok"] == 24
+        assert run["hung"] == 0
+    assert runs[0]["speedup_vs_1_worker"] == 1.0
+    assert found["speedup_2_workers"] == runs[1]["speedup_vs_1_worker"]
+
+
 def test_render_batch_goes_through_the_service(results):
     out = run_benchmark("render_batch", results)
     assert "Fargate task vCPU" in out

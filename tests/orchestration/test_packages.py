@@ -29,6 +29,7 @@ from orchestration.deploy.procedures import (
     ProcedureSpec,
     ProjectDefinitionError,
     dependency_closure,
+    load_functions,
     load_procedures,
     lock_pins,
 )
@@ -84,7 +85,9 @@ def _declared() -> set[str]:
 
 
 def _handler_modules() -> set[str]:
-    return {proc.handler.rpartition(".")[0] for proc in load_procedures()}
+    """The modules Snowflake imports: each procedure's and each UDF's handler module."""
+    specs = (*load_procedures(), *load_functions())
+    return {spec.handler.rpartition(".")[0] for spec in specs}
 
 
 def test_handlers_load_only_declared_packages(zipped_sources) -> None:

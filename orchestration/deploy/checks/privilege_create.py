@@ -134,12 +134,18 @@ class CreateRules(ReadRules):
             self.require(actor, need("SELECT", target, "stream"))
         self._new(on, actor, source=target)
 
-    def _create_procedure(self, sql: str, on: Securable, actor: Actor) -> None:
+    def _code_needs(self, sql: str, actor: Actor) -> bool:
+        """A Python procedure's or UDF's IMPORTS (stage reads) and ARTIFACT_REPOSITORY (the
+        PyPI database role); whether it names a repository."""
         for stage_path in re.findall(r"'@([\w$.]+)/[^']*'", property_list(sql, "imports")):
             self.require(actor, *self._stage_read(Securable("stage", self._qualify(stage_path))))
         repository = property_value(sql, "artifact_repository") is not None
         if repository:
             self.require(actor, pypi_repository_need())
+        return repository
+
+    def _create_procedure(self, sql: str, on: Securable, actor: Actor) -> None:
+        repository = self._code_needs(sql, actor)
         execute_as = re.search(
             r"\bexecute\s+as\s+(owner|caller|restricted\s+caller)\b", without_strings(sql), re.I
         )
@@ -156,8 +162,10 @@ class CreateRules(ReadRules):
         integration = property_value(sql, "api_integration")
         if integration:
             self.require(actor, need("USAGE", Securable("integration", integration), "integration"))
-        elif re.search(r"\blanguage\s+(python|java|scala|javascript)\b", sql, re.I):
-            self.skip(actor, "functions other than external functions are not modelled")
+        elif re.search(r"\blanguage\s+python\b", sql, re.I):
+            self._code_needs(sql, actor)
+        elif re.search(r"\blanguage\s+(java|scala|javascript)\b", sql, re.I):
+            self.skip(actor, "functions in Java, Scala or JavaScript are not modelled")
         self._new(on, actor)
 
     def _create_network_rule(self, sql: str, on: Securable, actor: Actor) -> None:

@@ -139,6 +139,14 @@ class ReadRules(CheckerState):
             else:
                 self.skip(actor, "SYSTEM$TASK_DEPENDENTS_ENABLE of a computed name")
             return
+        if name == "build_scoped_file_url":
+            literal = function.expressions[0] if function.expressions else None
+            if isinstance(literal, exp.Literal) and literal.is_string:
+                stage = Securable("stage", self._qualify(literal.this.lstrip("@")))
+                self.require(actor, *self._stage_read(stage))
+            else:
+                self.skip(actor, "BUILD_SCOPED_FILE_URL of a stage not named by a literal")
+            return
         if name == "information_schema.task_history":
             self._task_history(actor)
             return

@@ -126,13 +126,16 @@ RULES: dict[str, Rule] = _rules(
     Rule(
         "stage-read",
         "reading a stage (DIRECTORY(@stage), a stream on its directory table, IMPORTS, files "
-        "an owner's-rights procedure opens) needs USAGE on an external stage, READ on an "
-        "internal one",
+        "an owner's-rights procedure opens, a scoped URL BUILD_SCOPED_FILE_URL builds) needs "
+        "USAGE on an external stage, READ on an internal one",
         PRIVILEGES_PAGE
         + " (Stage privileges); "
         + _command_page("create-stream", "CREATE STREAM")
         + "; https://docs.snowflake.com/en/developer-guide/stored-procedure/python/"
-        "procedure-python-read-files (Reading files with a procedure handler)",
+        "procedure-python-read-files (Reading files with a procedure handler); "
+        "https://docs.snowflake.com/en/sql-reference/functions/build_scoped_file_url "
+        "(BUILD_SCOPED_FILE_URL: the URL is valid for the caller, who must have the stage's "
+        "privileges)",
     ),
     Rule(
         "stage-refresh",

@@ -5,7 +5,8 @@ Each handler runs as Snowflake calls it (session, run id, graph CONFIG), its ses
 its step, against an in-thread fakesnow with the pipeline's tables. Only what cannot run outside
 Snowflake is replaced: SnowflakeFile (the designs come from memory, and which stage each
 procedure opened is recorded) and the answers to the few statements only Snowflake runs (the
-external function, TASK_HISTORY, notifications), which still reach the log.
+external function, the extraction UDF's statement, TASK_HISTORY, notifications), which still
+reach the log.
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ class _StageFiles:
 
 class _Warehouse:
     """The session the handlers get. Statements go to fakesnow, whose StatementLog records them
-    with the session's tag; the few only Snowflake runs (the external function, TASK_HISTORY,
-    notifications: the snowpark_procs/sql files in `answers`) are written to the same log under
-    the same tag and answered here instead. Handlers only call session.sql(...).collect()."""
+    with the session's tag; the few only Snowflake runs (the external function, the extraction
+    UDF, TASK_HISTORY, notifications: the snowpark_procs/sql files in `answers`) are written to
+    the same log under the same tag and answered here instead. Handlers only call
+    session.sql(...).collect()."""
 
     def __init__(self, session: Any, answers: Mapping[str, Any], log_path: Path) -> None:
         self.session = session
@@ -113,6 +115,33 @@ def _render_answer(relative_path: str) -> dict[str, Any]:
     }
 
 
+def _extract_rows(params: Sequence[Any]) -> list[Any]:
+    """The set-based extraction as the warehouse answers it: the UDF's own handler over each
+    row, reading the file from what BUILD_SCOPED_FILE_URL names (the designs stage, so the
+    stage the procedure's statement reads is recorded as SnowflakeFile opens it)."""
+    from snowflake.snowpark import Row
+
+    from snowpark_procs.handlers import DESIGNS_STAGE
+    from snowpark_procs.udf_extract import extract_file_metadata
+
+    run_id, limit_s, batch = params
+    return [
+        Row(
+            FILE_INDEX=index,
+            OUTCOME=json.dumps(
+                extract_file_metadata(
+                    f"@{DESIGNS_STAGE}/{f['relative_path']}",
+                    f["relative_path"],
+                    f["etag"],
+                    run_id,
+                    float(limit_s),
+                )
+            ),
+        )
+        for index, f in enumerate(json.loads(batch))
+    ]
+
+
 def _task_rows(task_names: Sequence[str]) -> Any:
     from snowflake.snowpark import Row
 
@@ -140,6 +169,7 @@ def _answers(task_names: Sequence[str]) -> dict[str, Any]:
 
     by_file = {
         "call_render_function": _render_rows,
+        "extract_files_set_based": _extract_rows,
         "select_graph_run_tasks": _task_rows(task_names),
         "send_heartbeat": lambda params: [],
     }

@@ -266,7 +266,7 @@ grant usage on database pixelforge to role pixelforge_transformer;
 grant usage on database pixelforge to role pixelforge_operator;
 grant usage on database pixelforge to role pixelforge_render;
 grant usage on database pixelforge to role pixelforge_orchestrator;
-grant usage, create procedure on schema pixelforge.raw to role pixelforge_loader;
+grant usage, create procedure, create function on schema pixelforge.raw to role pixelforge_loader;
 grant select, insert, update, delete on all tables in schema pixelforge.raw to role pixelforge_loader;
 grant select, insert, update, delete on future tables in schema pixelforge.raw to role pixelforge_loader;
 grant select on all views in schema pixelforge.raw to role pixelforge_loader;
@@ -383,8 +383,20 @@ grant select on view pixelforge.raw.designs_directory to role pixelforge_transfo
 grant usage on stage pixelforge.raw.thumbnails_stage to role pixelforge_loader;
 grant select on view pixelforge.raw.thumbnails_directory to role pixelforge_loader;
 
--- ==== procedures (snowpark_procs/snowflake.yml) ====
+-- ==== procedures and functions (snowpark_procs/snowflake.yml) ====
 use role pixelforge_loader;
+-- A Python UDF the procedures call set-based: the warehouse runs it over a statement's rows on its
+-- nodes and interpreter processes (snowpark_procs/udf_extract.py says why a scalar UDF).
+create or replace function raw.extract_file_metadata(scoped_url varchar, relative_path varchar, etag varchar, run_id varchar, limit_s float)
+    copy grants
+    returns object
+    language python
+    volatile
+    runtime_version = '3.11'
+    artifact_repository = snowflake.snowpark.pypi_shared_repository
+    packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1', 'setuptools', 'wheel', 'typing-extensions==4.16.0', 'pyyaml==6.0.4', 'cloudpickle==3.1.2', 'protobuf==6.33.6', 'python-dateutil==2.9.0.post0', 'tzlocal==5.4.5', 'asn1crypto==1.5.1', 'cryptography==50.0.2', 'pyopenssl==26.4.0', 'pyjwt==2.15.1', 'pytz==2026.6', 'requests==2.34.2', 'packaging==26.4', 'charset-normalizer==3.5.3', 'idna==3.20', 'certifi==2025.1.31', 'filelock==3.32.7', 'sortedcontainers==2.4.0', 'platformdirs==4.14.8', 'tomlkit==0.15.2', 'boto3==1.44.8', 'botocore==1.44.8', 'attrs==26.1.0', 'numpy==2.4.6', 'six==1.17.0', 'cffi==2.1.1', 'urllib3==2.8.0', 'jmespath==1.1.0', 's3transfer==0.19.3', 'pycparser==3.12')
+    imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
+    handler = 'snowpark_procs.udf_extract.extract_file_metadata';
 create or replace procedure raw.discover(run_id varchar, config_json varchar)
     copy grants
     returns varchar

@@ -1,0 +1,162 @@
+"""The per-file work of step "extract_metadata", and the Python UDF raw.extract_file_metadata
+that runs it inside the warehouse: one file version in, its metadata row, its failure row, a
+retry marker (a transient read error) or a hung marker (past the per-row time limit) out.
+
+One implementation, two callers. In Snowflake the procedure sends one set-based statement over
+a batch of charged pending files (snowpark_procs/sql/extract_files_set_based.sql) and the
+warehouse runs `extract_file_metadata` once per row, reading each file from the scoped URL the
+statement built (ScopedFileByteSource). Locally, where fakesnow cannot register a UDF, the
+runner's extractor calls `file_outcome` row by row with the S3 byte source
+(snowpark_procs/steps/extractors.py). Both return the same VARIANT-shaped object.
+
+Why a scalar UDF, not a vectorised UDF or a UDTF. Snowflake spreads a Python UDF's rows over
+the warehouse's nodes and starts several Python interpreter processes per node, one per core,
+to get past the GIL, redistributing even a handful of expensive rows ("Creating Automated
+Optimizations for Python User-Defined Functions with Snowpark's Parallel Execution",
+https://www.snowflake.com/en/engineering-blog/snowpark-parallel-python-udf-optimization/; the
+redistribution adapts per row to rows of uneven cost, "DySkew", arXiv 2604.13034). A bigger or
+multi-cluster warehouse therefore extracts proportionally faster with no worker pool of ours.
+A file's cost varies by orders of magnitude (a 20 kB PNG, a 200 MB TIFF) and nothing in the
+work is vectorisable: a vectorised UDF gets rows in pandas batches ("Vectorized Python UDFs",
+https://docs.snowflake.com/en/developer-guide/udf/python/udf-python-batch), so one slow file
+holds its whole batch on one process and a failing one fails the batch, for no gain. One row
+in, one row out: a scalar function, not a table function.
+
+The time limit per row (the set-based watchdog). A parse cannot be killed, only left behind
+(steps/extract.py): `within` runs it on a daemon thread and returns a hung marker when it has
+not finished in `limit_s`, so the statement completes with the other rows and the procedure
+keeps the hung file's charge (it becomes a suspect, parsed alone next run). The thread keeps
+its interpreter process busy until the statement ends. A parse that holds the GIL, exhausts
+the process's memory or crashes it cannot be caught here: then Snowflake kills the statement
+and returns an error ("If a handler takes too long to complete, Snowflake kills the SQL
+statement"; "Handler code will return an error if it consumes too much memory", "Designing
+Handlers that Stay Within Snowflake-Imposed Constraints",
+https://docs.snowflake.com/en/developer-guide/udf-stored-procedure-constraints; the limits are
+not published), the procedure keeps the charges of every file of that statement, and the next
+run extracts each of them alone, so the file at fault ends retries_exhausted.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
+
+from pixelforge_core.records import MetadataFailure
+from pixelforge_core.transient import is_transient
+from snowpark_procs import metadata
+from snowpark_procs.byte_sources import ByteSource, ScopedFileByteSource, SourceFileError
+from snowpark_procs.steps.common import Retry
+
+T = TypeVar("T")
+
+# The `status` of an outcome that is not a metadata row (whose status is "ok" or "failed").
+RETRY = "retry"
+HUNG = "hung"
+
+
+def extract_one(
+    source: ByteSource, relative_path: str, etag: str, run_id: str
+) -> dict[str, Any] | Retry:
+    try:
+        with source.open(relative_path, etag) as stream:
+            result = metadata.extract_metadata(stream, relative_path)
+    except SourceFileError as error:
+        result = MetadataFailure(error.reason_code, error.message)
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        return Retry(relative_path, etag, type(error).__name__, str(error))
+    return metadata_row(relative_path, etag, run_id, result)
+
+
+def metadata_row(relative_path: str, etag: str, run_id: str, result: Any) -> dict[str, Any]:
+    key = {"relative_path": relative_path, "etag": etag, "run_id": run_id}
+    if isinstance(result, MetadataFailure):
+        return {
+            **key,
+            "status": "failed",
+            "reason_code": result.reason_code,
+            "error_message": result.message,
+            "format": result.format,
+            "sha256": result.sha256,
+            "size_bytes": result.size_bytes,
+        }
+    return {**key, "status": "ok", **asdict(result)}
+
+
+@dataclass(frozen=True)
+class Hung:
+    """A file whose parse was still running `limit_s` after it started."""
+
+    relative_path: str
+    etag: str
+    limit_s: float
+
+
+class _OverdueError(Exception):
+    pass
+
+
+def within(limit_s: float, work: Callable[[], T]) -> T:
+    """work(), run on a daemon thread; raises _OverdueError when it has not finished in limit_s
+    (the thread is left running). What work raises, a BaseException too, is raised here."""
+    done: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            done.append((True, work()))
+        except BaseException as error:  # handed to the caller, who decides
+            done.append((False, error))
+
+    thread = threading.Thread(target=run, name="extract-file", daemon=True)
+    thread.start()
+    thread.join(limit_s)
+    if not done:
+        raise _OverdueError
+    finished, value = done[0]
+    if not finished:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def file_outcome(
+    source: ByteSource, relative_path: str, etag: str, run_id: str, limit_s: float
+) -> dict[str, Any]:
+    """One file's outcome as the UDF returns it (a JSON object): extract_one under the time
+    limit. A step failure (anything extract_one raises) is raised: in Snowflake it fails the
+    statement."""
+    key = {"relative_path": relative_path, "etag": etag}
+    try:
+        outcome = within(limit_s, lambda: extract_one(source, relative_path, etag, run_id))
+    except _OverdueError:
+        return {**key, "status": HUNG, "limit_s": limit_s}
+    if isinstance(outcome, Retry):
+        return {
+            **key,
+            "status": RETRY,
+            "reason_code": outcome.reason_code,
+            "error_message": outcome.message,
+        }
+    # what a VARIANT holds (and what merge_file_metadata.sql gets bound anyway)
+    return json.loads(json.dumps(outcome, default=str))  # type: ignore[no-any-return]
+
+
+def outcome_of(value: Mapping[str, Any] | str) -> dict[str, Any] | Retry | Hung:
+    """An outcome back in the procedure's terms (a VARIANT column arrives as JSON text)."""
+    row = dict(json.loads(value) if isinstance(value, str) else value)
+    if row["status"] == RETRY:
+        return Retry(row["relative_path"], row["etag"], row["reason_code"], row["error_message"])
+    if row["status"] == HUNG:
+        return Hung(row["relative_path"], row["etag"], float(row["limit_s"]))
+    return row
+
+
+def extract_file_metadata(
+    scoped_url: str, relative_path: str, etag: str, run_id: str, limit_s: float
+) -> dict[str, Any]:
+    """The handler of UDF raw.extract_file_metadata (snowflake.yml): the file behind a scoped
+    URL, read in the function owner's context."""
+    return file_outcome(ScopedFileByteSource(scoped_url), relative_path, etag, run_id, limit_s)

@@ -10,8 +10,10 @@ runner's extractor calls `file_outcome` row by row with the S3 byte source
 (snowpark_procs/steps/extractors.py). Both return the same VARIANT-shaped object.
 
 Why a scalar UDF, not a vectorised UDF or a UDTF. Snowflake spreads a Python UDF's rows over
-the warehouse's nodes and starts several Python interpreter processes per node, one per core,
-to get past the GIL, redistributing even a handful of expensive rows ("Creating Automated
+the warehouse's nodes and, on the standard runtimes, "runs each parallel instance of a function
+in its own worker process" ("Free-threaded Python for UDFs and procedures",
+https://docs.snowflake.com/developer-guide/udf/python/udf-python-free-threading), several per
+node to get past the GIL, redistributing even a handful of expensive rows ("Creating Automated
 Optimizations for Python User-Defined Functions with Snowpark's Parallel Execution",
 https://www.snowflake.com/en/engineering-blog/snowpark-parallel-python-udf-optimization/; the
 redistribution adapts per row to rows of uneven cost, "DySkew", arXiv 2604.13034). A bigger or
@@ -23,8 +25,9 @@ holds its whole batch on one process and a failing one fails the batch, for no g
 in, one row out: a scalar function, not a table function.
 
 The time limit per row (the set-based watchdog). A parse cannot be killed, only left behind
-(steps/extract.py): `within` runs it on a daemon thread and returns a hung marker when it has
-not finished in `limit_s`, so the statement completes with the other rows and the procedure
+(steps/extract.py): `within` runs it on a daemon thread (a handler may start threads: the same
+page shows handlers using a ThreadPoolExecutor) and returns a hung marker when it has not
+finished in `limit_s`, so the statement completes with the other rows and the procedure
 keeps the hung file's charge (it becomes a suspect, parsed alone next run). The thread keeps
 its interpreter process busy until the statement ends. A parse that holds the GIL, exhausts
 the process's memory or crashes it cannot be caught here: then Snowflake kills the statement

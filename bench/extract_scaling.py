@@ -39,8 +39,9 @@ from snowpark_procs.udf_extract import file_outcome
 
 TARGET_SPEEDUP = 1.7
 WORKER_COUNTS = (1, 2)
-# the mix's files that parse in well under a second each at every scale (the 24 MP photos,
-# TIFFs and PDF of the mix dominate a run otherwise, and the share per worker gets lumpy)
+# one or two files of each kind the metadata parsers read (JPEG, PNG, PSD, PDF, SVG); the
+# mix's TIFFs and WebPs are left out to keep a run short (the parsers' costs per kind are
+# bench/per_file.py's subject, the scaling of the path this one's)
 MIX_FILES = (
     "photo_0.jpg",
     "photo_1.jpg",

@@ -54,6 +54,7 @@ def test_procedure_packages_install_in_the_account() -> None:
                 "handler = 'probe' as $$\n"
                 "def probe(session):\n"
                 "    import snowpark_procs.handlers  # noqa: F401\n"
+                "    import snowpark_procs.udf_extract  # noqa: F401\n"
                 "    return 'ok'\n$$"
             )
             try:
@@ -62,6 +63,39 @@ def test_procedure_packages_install_in_the_account() -> None:
                 assert row is not None and row[0] == "ok", row
             finally:
                 cursor.execute(f"drop procedure if exists {probe}()")
+    finally:
+        connection.close()
+
+
+def test_the_extraction_udf_reads_a_staged_file_through_its_scoped_url() -> None:
+    """After a deploy: the set-based statement's shape over one file of the designs stage, as
+    the procedures' owner (the loader) runs it: the scoped URL is readable by the UDF and the
+    outcome is a metadata or failure row (not a retry or a hung marker)."""
+    import json
+
+    import snowflake.connector
+
+    from snowpark_procs.handlers import DESIGNS_STAGE, FUNCTIONS
+
+    parameters, settings = _snowflake_settings()
+    function = FUNCTIONS["extract_file_metadata"]
+    connection = snowflake.connector.connect(**parameters)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"use database {settings.database}")
+            cursor.execute(f"use role {settings.loader_role}")
+            cursor.execute(f"use warehouse {settings.warehouse}")
+            cursor.execute(
+                f"select raw.{function.name}(build_scoped_file_url('@{DESIGNS_STAGE}', "
+                "relative_path), relative_path, etag, 'live-probe', 60)::varchar "
+                f"from directory(@{DESIGNS_STAGE}) order by size limit 1"
+            )
+            row = cursor.fetchone()
+            if row is None:
+                pytest.skip("the designs stage lists no file yet")
+            outcome = json.loads(row[0])
+            assert outcome["status"] in {"ok", "failed"}, outcome
+            assert outcome["run_id"] == "live-probe"
     finally:
         connection.close()
 

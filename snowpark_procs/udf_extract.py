@@ -27,12 +27,13 @@ in, one row out: a scalar function, not a table function.
 The time limit per row (the set-based watchdog). A parse cannot be killed, only left behind
 (steps/extract.py): `within` runs it on a daemon thread (a handler may start threads: the same
 page shows handlers using a ThreadPoolExecutor) and returns a hung marker when it has not
-finished in `limit_s`, so the statement completes with the other rows and the procedure
-keeps the hung file's charge (it becomes a suspect, parsed alone next run). The thread keeps
-its interpreter process busy until the statement ends. A parse that holds the GIL, exhausts
-the process's memory or crashes it cannot be caught here: then Snowflake kills the statement
-and returns an error ("If a handler takes too long to complete, Snowflake kills the SQL
-statement"; "Handler code will return an error if it consumes too much memory", "Designing
+finished in `limit_s`, so the statement completes with the other rows and the procedure keeps
+the hung file's charge (it becomes a suspect, parsed alone next run). The thread keeps a core of
+its interpreter process busy until that process ends, which Snowflake decides (the step takes no
+new batch after a hung file, so no later statement of the run meets it). A parse that holds the
+GIL, exhausts the process's memory or crashes it cannot be caught here: then Snowflake kills the
+statement and returns an error ("If a handler takes too long to complete, Snowflake kills the
+SQL statement"; "Handler code will return an error if it consumes too much memory", "Designing
 Handlers that Stay Within Snowflake-Imposed Constraints",
 https://docs.snowflake.com/en/developer-guide/udf-stored-procedure-constraints; the limits are
 not published), the procedure keeps the charges of every file of that statement, and the next

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -43,11 +42,12 @@ def test_the_local_runner_runs_the_build_args(
 ) -> None:
     commands: list[list[str]] = []
 
-    def fake_run(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
-        commands.append(command)
-        return subprocess.CompletedProcess(command, 0, stdout="", stderr="")
+    def fake_invoke(arguments: list[str], env: Any) -> dbt_command.Invocation:
+        del env
+        commands.append(arguments)
+        return dbt_command.Invocation(success=True, output="", exception="")
 
-    monkeypatch.setattr(dbt_command.subprocess, "run", fake_run)
+    monkeypatch.setattr(dbt_command, "invoke_in_process", fake_invoke)
     settings = SimpleNamespace(data_dir=tmp_path, client_env=dict)
     fake_runner = SimpleNamespace(
         _stack=SimpleNamespace(settings=settings),

@@ -21,11 +21,15 @@ $(VENV)/.installed: requirements/lock.txt pyproject.toml
 demo: install ## run the main job on the embedded stack (fakesnow + moto + render service)
 	$(BIN)/pixelforge demo
 
+# The suite is spread over one pytest-xdist worker per CPU (each with its own embedded stack);
+# work stealing keeps both busy when one test takes minutes. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
+XDIST := -n $(PYTEST_WORKERS) --dist worksteal
 test: install ## run the whole test suite
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 test-fast: install ## unit tests only: no embedded stack, no dbt, nothing slow
-	PIXELFORGE_TEST_FAST=1 $(BIN)/pytest -m "not integration and not dbt and not slow and not live" -q
+	PIXELFORGE_TEST_FAST=1 $(BIN)/pytest $(XDIST) -m "not integration and not dbt and not slow and not live" -q
 
 # Soak: the fault sequences drawn at random until SOAK_FAULT_SCHEDULES schedules with a fault
 # were tried, and the hostile-input generators with SOAK_FACTOR times their examples.
@@ -33,7 +37,7 @@ SOAK_FAULT_SCHEDULES ?= 200
 SOAK_FACTOR ?= 10
 soak: install ## fault sequences until 200 schedules with a fault, hostile generators x10 (long)
 	PIXELFORGE_SOAK_FAULT_SCHEDULES=$(SOAK_FAULT_SCHEDULES) PIXELFORGE_SOAK_FACTOR=$(SOAK_FACTOR) \
-	  $(BIN)/pytest -q -p no:cacheprovider -k "fault_sequences or no_input_raises" tests
+	  $(BIN)/pytest $(XDIST) -q -p no:cacheprovider -k "fault_sequences or no_input_raises" tests
 
 lint: install ## ruff, and sqlfluff on the dbt models (against a throwaway local warehouse)
 	$(BIN)/ruff check .

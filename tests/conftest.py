@@ -11,6 +11,9 @@ that keep `make test-fast` free of dbt and of the stack, and the guard that prov
   or the fixture they use (DBT_PATHS, DBT_FIXTURES), so their modules need not say it.
 - With PIXELFORGE_TEST_FAST=1 (`make test-fast`) the dbt folders are not collected, and starting
   a stack or importing dbt fails the test that tried, naming the marker it lacks.
+- `make test` spreads the tests over pytest-xdist workers, one stack each: the fault totals
+  (tests/fault_totals.py) are added up from every worker, the statement log is one file for
+  all of them, and the test that reads it (LAST_TESTS) is collected last.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.budget import SOAK_FAULT_SCHEDULES
+from tests.fault_totals import FAULT_TOTALS
 from tests.param_ids import readable_id
 
 if TYPE_CHECKING:
@@ -47,6 +52,9 @@ SLOW_FIXTURES = frozenset(
         "warehouse_server",  # tests/ops: a fakesnow server with the pipeline's schema
     }
 )
+# Tests that read what the rest of the session left (the statement log): collected last, so that
+# under xdist they run when nearly every other test has.
+LAST_TESTS = ("tests/integration/test_statements.py::test_every_statement_sent_",)
 FAST_ENV = "PIXELFORGE_TEST_FAST"
 FAST = bool(os.environ.get(FAST_ENV))
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +69,7 @@ def pytest_ignore_collect(collection_path: Path) -> bool | None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.startswith(LAST_TESTS))  # stable: the rest keep order
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if STACK_FIXTURES & fixtures:
@@ -78,8 +87,12 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
 
 @pytest.fixture(scope="session")
 def statement_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every SQL text the pipeline sent to any test warehouse (read by test_statements)."""
-    return tmp_path_factory.mktemp("statements") / "statements.jsonl"
+    """Every SQL text the pipeline sent to any test warehouse (read by test_statements): one
+    file for all xdist workers (their base folders share a parent), appended line by line."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "statements"
+    folder.mkdir(exist_ok=True)
+    return folder / "statements.jsonl"
 
 
 @pytest.fixture(scope="session")
@@ -132,3 +145,27 @@ def _fast_suite_guard() -> Iterator[None]:
             yield
         finally:
             sys.meta_path.remove(finder)
+
+
+# --- the fault totals: one line for the session, whatever the number of workers ------------
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller adds and judges
+        workeroutput["fault_totals"] = FAULT_TOTALS.as_dict()
+    elif FAULT_TOTALS.fell_short(SOAK_FAULT_SCHEDULES):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    del error
+    FAULT_TOTALS.add(getattr(node, "workeroutput", {}).get("fault_totals", {}))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if hasattr(config, "workeroutput"):
+        return
+    for line in FAULT_TOTALS.summary_lines(SOAK_FAULT_SCHEDULES):
+        terminalreporter.write_line(line)

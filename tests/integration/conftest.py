@@ -13,7 +13,6 @@ import pytest
 from orchestration import corpus
 from orchestration.local.runner import LocalRunner
 from orchestration.local.stack import LocalStack
-from tests.budget import SOAK_FAULT_SCHEDULES
 from tests.stack_pool import StackPool
 
 
@@ -178,42 +177,3 @@ def check_consistency(stack: LocalStack) -> Consistency:
     retries = query(stack, "select relative_path, step from raw.file_retries")
     problems += [f"retry still pending: {r}" for r in retries]
     return Consistency(len(bucket), sorted(set(lost)), duplicated, problems)
-
-
-@dataclass
-class FaultTotals:
-    """What the fault-injection tests tried, printed at the end of the session."""
-
-    schedules: int = 0
-    faults: int = 0
-    files: int = 0
-    lost: int = 0
-    duplicated: int = 0
-
-    def record(self, schedules: int, faults: int, consistency: Consistency) -> None:
-        self.schedules += schedules
-        self.faults += faults
-        self.files += consistency.files
-        self.lost += len(consistency.lost)
-        self.duplicated += len(consistency.duplicated)
-
-
-FAULT_TOTALS = FaultTotals()
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    totals = FAULT_TOTALS
-    if totals.schedules:
-        terminalreporter.write_line(
-            f"fault injection: {totals.schedules} schedules tried ({totals.faults} with a fault), "
-            f"{totals.files} files, {totals.lost} lost, {totals.duplicated} duplicated"
-        )
-    if SOAK_FAULT_SCHEDULES and totals.faults < SOAK_FAULT_SCHEDULES:
-        terminalreporter.write_line(
-            f"soak fell short: {totals.faults} of {SOAK_FAULT_SCHEDULES} schedules with a fault"
-        )
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    if SOAK_FAULT_SCHEDULES and FAULT_TOTALS.faults < SOAK_FAULT_SCHEDULES:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED

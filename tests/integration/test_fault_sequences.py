@@ -23,8 +23,8 @@ from orchestration.history import utc_now
 from orchestration.local.stack import LocalStack
 from snowpark_procs.run_config import backfill_config
 from tests.budget import SOAK_FAULT_SCHEDULES
+from tests.fault_totals import FAULT_TOTALS
 from tests.integration.conftest import (
-    FAULT_TOTALS,
     check_consistency,
     runner_for,
     upload,
@@ -61,8 +61,8 @@ class Action:
 paths = st.sampled_from(sorted(FILE_POOL))
 # A run injects a fault four times in five (the final run of every sequence is clean anyway):
 # drawn as one_of(none, faults), Hypothesis's preference for the simplest value left 9 faults in
-# 72 schedules.
-faults = st.sampled_from((*FAULTS, None, None, None))
+# 72 schedules. A soak is there for the faults: every run it draws injects one.
+faults = st.sampled_from(FAULTS if SOAK_FAULT_SCHEDULES else (*FAULTS, None, None, None))
 puts = st.builds(Action, kind=st.just("put"), path=paths, seed=st.integers(0, 3))
 runs = st.builds(Action, kind=st.just("run"), fault=faults)
 actions = st.one_of(
@@ -72,10 +72,24 @@ actions = st.one_of(
     puts,
     runs,
     st.builds(Action, kind=st.just("backfill")),
+    *((runs, runs) if SOAK_FAULT_SCHEDULES else ()),  # a soak: four runs to one backfill
 )
-# At most three runs of the graph before the final one: each costs two dbt builds.
-sequences = st.lists(actions, min_size=2, max_size=6).filter(
-    lambda seq: sum(a.kind in {"run", "backfill"} for a in seq) <= 3
+
+
+def _graph_runs(sequence: list[Action]) -> int:
+    return sum(action.kind in {"run", "backfill"} for action in sequence)
+
+
+def _faults(sequence: list[Action]) -> int:
+    return sum(action.fault is not None for action in sequence)
+
+
+# At most three runs of the graph before the final one: each costs two dbt builds. A soak draws
+# only sequences with a fault, and longer ones, so that fewer of its schedules are the final
+# clean run.
+MAX_RUNS = 6 if SOAK_FAULT_SCHEDULES else 3
+sequences = st.lists(actions, min_size=2, max_size=2 * MAX_RUNS).filter(
+    lambda seq: _graph_runs(seq) <= MAX_RUNS and (_faults(seq) > 0 or not SOAK_FAULT_SCHEDULES)
 )
 
 
@@ -165,8 +179,8 @@ def test_fault_sequences_recover_without_loss_or_duplicates(
     assert final.succeeded, (sequence, final.run.error_message)
     consistency = check_consistency(stack)
     FAULT_TOTALS.record(
-        schedules=sum(a.kind in {"run", "backfill"} for a in sequence) + 1,
-        faults=sum(a.fault is not None for a in sequence),
+        schedules=_graph_runs(sequence) + 1,
+        faults=_faults(sequence),
         consistency=consistency,
     )
     assert consistency.lost == [], sequence

@@ -18,8 +18,8 @@ from orchestration.history import list_step_runs, utc_now
 from pixelforge_core.render_wire import RenderRequest
 from snowpark_procs.rendering import ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig, backfill_config
+from tests.fault_totals import FAULT_TOTALS
 from tests.integration.conftest import (
-    FAULT_TOTALS,
     check_consistency,
     query,
     runner_for,

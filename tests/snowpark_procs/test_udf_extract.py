@@ -207,3 +207,19 @@ def test_a_statement_missing_rows_is_a_step_failure():
     warehouse = FakeWarehouse(DictSource({"a.png": PNG, "b.png": PNG}), drop=1)
     with pytest.raises(StepError, match="returned 1 of 2 rows"):
         SetBasedExtractor(warehouse).extract([File("a.png"), File("b.png")], "run-1", 5.0)
+
+
+def test_the_set_based_statement_is_snowflake_sql():
+    """fakesnow never runs it (no UDFs): it must parse with sqlglot's Snowflake dialect, and the
+    only functions sqlglot does not model are BUILD_SCOPED_FILE_URL (a Snowflake function,
+    https://docs.snowflake.com/en/sql-reference/functions/build_scoped_file_url) and the UDF."""
+    import sqlglot
+    from sqlglot import exp
+
+    from snowpark_procs.handlers import FUNCTIONS
+    from snowpark_procs.sql import read_sql
+
+    tree = sqlglot.parse_one(read_sql("extract_files_set_based"), read="snowflake")
+    assert not isinstance(tree, exp.Command)
+    unknown = {node.name.lower() for node in tree.find_all(exp.Anonymous)}
+    assert unknown == {"build_scoped_file_url", *FUNCTIONS}

@@ -1,5 +1,5 @@
-"""The `pixelforge` command: up · demo · upload · run · backfill · reconcile · resume · history ·
-sql · deploy (and status · failures · explain · alerts from ops_cli).
+"""The `pixelforge` command: up · demo · upload · run · backfill · reprocess · reconcile · resume ·
+history · sql · deploy (and status · failures · explain · alerts from ops_cli).
 
 Over 300 lines on purpose: it is the command table, one thin function per command with its
 options; what a command does lives in the modules it calls (the stack, the runner, upload,
@@ -23,7 +23,13 @@ from orchestration.history import RunKind, list_pipeline_runs, list_step_runs
 from orchestration.local.stack import LocalStack, StackError, StackSettings
 from orchestration.report import print_alerts_after, print_history, print_run_report
 from orchestration.tables import result_table
-from snowpark_procs.run_config import RunConfig, RunConfigError, backfill_config
+from snowpark_procs.run_config import (
+    REPROCESS_STEPS,
+    RunConfig,
+    RunConfigError,
+    backfill_config,
+    reprocess_config,
+)
 
 if TYPE_CHECKING:
     from orchestration.local.runner import LocalRunner
@@ -33,6 +39,13 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 console = Console()
 
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Print the files, bytes, CPU-hours, wall time and dollars it would take; run nothing.",
+    ),
+]
 DataDir = Annotated[
     Path | None,
     typer.Option(
@@ -294,17 +307,72 @@ def backfill(
         str, typer.Option("--from", help="Start of the window, ISO 8601 with a time zone.")
     ],
     end: Annotated[str, typer.Option("--to", help="End of the window (exclusive), same form.")],
+    dry_run: DryRun = False,
     data_dir: DataDir = None,
 ) -> None:
     """Reprocess every file last modified in [--from, --to) through all steps: queues a
     backfill request and runs the graph (behind a running one), which serves the oldest
-    request; a large window's remaining files are drained by the next runs."""
+    request; a large window's remaining files are drained by the next runs. --dry-run prints
+    what it would read and cost, and runs nothing."""
     try:
         config = backfill_config(start, end)
     except RunConfigError as error:
         console.print(f"[red]invalid backfill window:[/] {error}")
         raise typer.Exit(2) from error
-    _run_once(_settings(data_dir), "backfill", config)
+    _estimate_then_run(_settings(data_dir), "backfill", config, dry_run)
+
+
+@app.command()
+def reprocess(
+    steps: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Steps to re-run, comma-separated (default: {','.join(REPROCESS_STEPS)})."
+        ),
+    ] = None,
+    prefix: Annotated[str, typer.Option(help="Only the keys under this prefix.")] = "",
+    file_format: Annotated[
+        str, typer.Option("--format", help="Only files of this (sniffed) format, e.g. png.")
+    ] = "",
+    dry_run: DryRun = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Re-run chosen steps for every current file version (or those under --prefix, of
+    --format), e.g. after a thumbnail-setting change: queued as a request like a backfill,
+    bounded and resumable the same way; outputs whose values are unchanged are not rewritten.
+    --dry-run prints what it would read and cost, and runs nothing."""
+    try:
+        config = reprocess_config(steps, prefix, file_format)
+    except RunConfigError as error:
+        console.print(f"[red]invalid re-processing:[/] {error}")
+        raise typer.Exit(2) from error
+    _estimate_then_run(_settings(data_dir), "reprocess", config, dry_run)
+
+
+def _estimate_then_run(
+    settings: StackSettings, kind: RunKind, config: RunConfig, dry_run: bool
+) -> None:
+    """Print the job's estimate (its files counted by the run's own selection), then run it
+    unless it is a dry run (which writes no request and no run)."""
+    from orchestration.capacity import capacity_model
+    from orchestration.jobs import EmptySelectionError, estimate_job
+
+    stack = _attach_or_start(settings)
+    try:
+        try:
+            job = estimate_job(stack, config, capacity_model())
+        except EmptySelectionError as error:
+            console.print(f"[red]nothing to re-process:[/] {error}")
+            raise typer.Exit(2) from error
+        console.print(result_table([{"estimate": k, "value": v} for k, v in job.lines()]))
+        if dry_run:
+            console.print("[yellow]dry run[/]: nothing was queued or run")
+            return
+        succeeded = _run_on(stack, kind, config)
+    finally:
+        stack.stop()
+    if not succeeded:
+        raise typer.Exit(1)
 
 
 @app.command()

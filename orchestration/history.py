@@ -18,8 +18,9 @@ from snowflake.snowpark import Session
 from orchestration.sql import read_sql
 from snowpark_procs import sql as procedure_sql
 
-# A request's kind is its mode (snowpark_procs/run_config.py REQUEST_MODES): backfill, reconcile.
-RunKind = Literal["scheduled", "manual", "backfill", "reconcile"]
+# A request's kind is its mode (snowpark_procs/run_config.py REQUEST_MODES): backfill,
+# reconcile, reprocess.
+RunKind = Literal["scheduled", "manual", "backfill", "reconcile", "reprocess"]
 State = Literal["EXECUTING", "SUCCEEDED", "FAILED", "SKIPPED", "CANCELLED"]
 GraphState = Literal["STARTED", "SUSPENDED"]
 # Runs whose outcome is indeterminate for SUSPEND_TASK_AFTER_NUM_FAILURES: "Task runs that are

@@ -1,5 +1,6 @@
 """What a run is asked to do: the task graph's CONFIG and the run requests, parsed and validated
-once (the one owner of the backfill window rules; OPS.BACKFILL repeats them in SQL)."""
+once (the one owner of the backfill window and re-processing rules; OPS.BACKFILL and
+OPS.REPROCESS repeat them in SQL, orchestration/deploy/templates)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,22 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-RunMode = Literal["incremental", "backfill", "reconcile"]
-MODES: tuple[RunMode, ...] = ("incremental", "backfill", "reconcile")
-# What ops.run_requests holds: a backfill window or a reconciliation (an incremental run needs
-# no request).
-REQUEST_MODES: tuple[RunMode, ...] = ("backfill", "reconcile")
+from pixelforge_core.formats import SUPPORTED_FORMATS
+
+RunMode = Literal["incremental", "backfill", "reconcile", "reprocess"]
+MODES: tuple[RunMode, ...] = ("incremental", "backfill", "reconcile", "reprocess")
+# What ops.run_requests holds: a backfill window, a reconciliation or a re-processing (an
+# incremental run needs no request).
+REQUEST_MODES: tuple[RunMode, ...] = ("backfill", "reconcile", "reprocess")
+# Modes that redo file versions already processed (a window's, or the current ones chosen by a
+# re-processing), never moving the scheduled runs' discovery state.
+REDO_MODES: tuple[RunMode, ...] = ("backfill", "reprocess")
 # A backfill reprocesses every file of its window: keep one within a month of uploads.
 MAX_BACKFILL_WINDOW = timedelta(days=31)
+# The steps a re-processing can re-run, by their names in orchestration/graph.py (its handlers'
+# in snowpark_procs/handlers.py; tests/snowpark_procs/test_run_config.py holds them equal), in
+# graph order; the dbt steps run in every run anyway.
+REPROCESS_STEPS: tuple[str, ...] = ("extract_metadata", "render_thumbnails")
 
 
 class RunConfigError(ValueError):
@@ -29,6 +39,11 @@ class RunConfig:
     window_end: datetime | None = None
     # The ops.run_requests row this run serves (backfill and reconcile runs).
     request_id: str | None = None
+    # Re-processing: the steps to re-run (REPROCESS_STEPS order) and the filters on the current
+    # file versions (a key prefix; the sniffed format, pixelforge_core.formats). Empty: none.
+    steps: tuple[str, ...] = ()
+    prefix: str = ""
+    file_format: str = ""
     # Seconds a bounded step (extraction, rendering) takes new batches for: a fraction of the
     # step timeout, declared once in orchestration/graph.py and passed in the graph CONFIG.
     # None: unbounded.
@@ -36,13 +51,22 @@ class RunConfig:
 
     @property
     def reprocess(self) -> bool:
-        """Backfills redo every file of their window, even ones already processed."""
-        return self.mode == "backfill"
+        """Backfills redo every file of their window, re-processings the current versions they
+        chose, even ones already processed."""
+        return self.mode in REDO_MODES
 
     @property
     def advances_discovery_state(self) -> bool:
-        """A backfill never moves the scheduled runs' discovery state."""
-        return self.mode != "backfill"
+        """A backfill or a re-processing never moves the scheduled runs' discovery state."""
+        return self.mode not in REDO_MODES
+
+    @property
+    def redone_steps(self) -> tuple[str, ...]:
+        """The file steps this run redoes for the versions it selected: all of them for a
+        backfill, the chosen ones for a re-processing, none otherwise."""
+        if self.mode == "backfill":
+            return REPROCESS_STEPS
+        return self.steps if self.mode == "reprocess" else ()
 
     def to_json(self) -> str:
         return json.dumps(
@@ -52,6 +76,11 @@ class RunConfig:
                 "window_end": _iso(self.window_end),
                 "request_id": self.request_id,
                 "step_budget_s": self.step_budget_s,
+                **(
+                    {"steps": list(self.steps), "prefix": self.prefix, "format": self.file_format}
+                    if self.mode == "reprocess"
+                    else {}
+                ),
             }
         )
 
@@ -75,6 +104,9 @@ class RunConfig:
         if mode not in MODES:
             raise RunConfigError(f"run mode {mode!r} is not one of {', '.join(MODES)}")
         extra = {"request_id": raw.get("request_id"), "step_budget_s": _budget(raw)}
+        if mode == "reprocess":
+            chosen = reprocess_config(raw.get("steps"), raw.get("prefix"), raw.get("format"))
+            return replace(chosen, **extra)
         if mode != "backfill":
             return cls(mode=mode, **extra)
         window = backfill_config(raw.get("window_start"), raw.get("window_end"))
@@ -90,6 +122,11 @@ class RunConfig:
         request_id = str(row["REQUEST_ID"])
         if mode == "reconcile":
             return cls("reconcile", request_id=request_id)
+        if mode == "reprocess":
+            chosen = reprocess_config(
+                row.get("REDO_STEPS"), row.get("PATH_PREFIX"), row.get("FORMAT_FILTER")
+            )
+            return replace(chosen, request_id=request_id)
         window = backfill_config(_iso(row.get("WINDOW_START")), _iso(row.get("WINDOW_END")))
         return replace(window, request_id=request_id)
 
@@ -140,3 +177,40 @@ def backfill_config(start: object, end: object, now: datetime | None = None) -> 
     if window_start > current:
         raise RunConfigError(f"start ({start}) is in the future: nothing can have been uploaded")
     return RunConfig("backfill", window_start, window_end)
+
+
+def reprocess_config(
+    steps: object = None, prefix: object = None, file_format: object = None
+) -> RunConfig:
+    """A validated re-processing: `steps` (a list, or comma-separated text; none: every step of
+    REPROCESS_STEPS) re-run for the current file versions under `prefix` whose sniffed format is
+    `file_format` (none: every one)."""
+    if steps is None or steps == "" or steps == []:
+        chosen: tuple[str, ...] = REPROCESS_STEPS
+    else:
+        names = steps.split(",") if isinstance(steps, str) else steps
+        if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+            raise RunConfigError(f"steps={steps!r} must be step names")
+        wanted = {name.strip().lower() for name in names if name.strip()}
+        unknown = sorted(wanted - set(REPROCESS_STEPS))
+        if unknown or not wanted:
+            raise RunConfigError(
+                f"unknown step {', '.join(unknown) or repr(steps)}: choose from "
+                f"{', '.join(REPROCESS_STEPS)}"
+            )
+        chosen = tuple(step for step in REPROCESS_STEPS if step in wanted)
+    path_prefix = _text(prefix, "prefix")
+    if path_prefix.startswith("/"):
+        raise RunConfigError(f"prefix={path_prefix!r}: keys have no leading '/'")
+    fmt = _text(file_format, "format").lower()
+    if fmt and fmt not in SUPPORTED_FORMATS:
+        raise RunConfigError(f"unknown format {fmt!r}: choose from {', '.join(SUPPORTED_FORMATS)}")
+    return RunConfig("reprocess", steps=chosen, prefix=path_prefix, file_format=fmt)
+
+
+def _text(value: object, name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise RunConfigError(f"{name}={value!r} must be text")
+    return value.strip()

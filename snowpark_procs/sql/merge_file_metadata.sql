@@ -1,34 +1,81 @@
 -- Step "extract_metadata": a batch of results, bound as one JSON array.
+-- A row is rewritten only when a value differs, or when a backfill discovered
+-- its version after it was extracted (a backfill redoes its window: README);
+-- so a re-processing that finds the same values leaves the row, its run_id
+-- and extracted_at, and the marts' incremental builds, as they were.
 -- Key: (relative_path, etag). Binds: batch JSON.
 merge into raw.file_metadata as target
 using (
+    with batch_rows as (
+        select
+            item.value:relative_path::varchar as relative_path,
+            item.value:etag::varchar as etag,
+            item.value:status::varchar as status,
+            item.value:reason_code::varchar as reason_code,
+            item.value:error_message::varchar as error_message,
+            item.value:format::varchar as format,
+            item.value:width_px::number as width_px,
+            item.value:height_px::number as height_px,
+            item.value:mode::varchar as mode,
+            item.value:bit_depth::number as bit_depth,
+            item.value:dpi_x::float as dpi_x,
+            item.value:dpi_y::float as dpi_y,
+            item.value:frame_count::number as frame_count,
+            item.value:page_count::number as page_count,
+            item.value:layer_count::number as layer_count,
+            item.value:exif as exif,
+            item.value:sha256::varchar as sha256,
+            item.value:size_bytes::number as size_bytes,
+            item.value:run_id::varchar as run_id
+        from (select parse_json(?) as doc) as batch,
+            lateral flatten(input => batch.doc) as item
+    ),
+
+    backfilled as (
+        select
+            file_changes.relative_path,
+            file_changes.etag,
+            max(file_changes.discovered_at) as redo_after
+        from raw.file_changes as file_changes
+        inner join batch_rows
+            on
+                file_changes.relative_path = batch_rows.relative_path
+                and file_changes.etag = batch_rows.etag
+        where file_changes.change_type = 'backfill'
+        group by file_changes.relative_path, file_changes.etag
+    )
+
     select
-        item.value:relative_path::varchar as relative_path,
-        item.value:etag::varchar as etag,
-        item.value:status::varchar as status,
-        item.value:reason_code::varchar as reason_code,
-        item.value:error_message::varchar as error_message,
-        item.value:format::varchar as format,
-        item.value:width_px::number as width_px,
-        item.value:height_px::number as height_px,
-        item.value:mode::varchar as mode,
-        item.value:bit_depth::number as bit_depth,
-        item.value:dpi_x::float as dpi_x,
-        item.value:dpi_y::float as dpi_y,
-        item.value:frame_count::number as frame_count,
-        item.value:page_count::number as page_count,
-        item.value:layer_count::number as layer_count,
-        item.value:exif as exif,
-        item.value:sha256::varchar as sha256,
-        item.value:size_bytes::number as size_bytes,
-        item.value:run_id::varchar as run_id
-    from (select parse_json(?) as doc) as batch,
-        lateral flatten(input => batch.doc) as item
+        batch_rows.*,
+        backfilled.redo_after
+    from batch_rows
+    left join backfilled
+        on
+            batch_rows.relative_path = backfilled.relative_path
+            and batch_rows.etag = backfilled.etag
 ) as source
     on
         target.relative_path = source.relative_path
         and target.etag = source.etag
-when matched then
+when matched and (
+    coalesce(target.extracted_at < source.redo_after, false)
+    or target.status is distinct from source.status
+    or target.reason_code is distinct from source.reason_code
+    or target.error_message is distinct from source.error_message
+    or target.format is distinct from source.format
+    or target.width_px is distinct from source.width_px
+    or target.height_px is distinct from source.height_px
+    or target.mode is distinct from source.mode
+    or target.bit_depth is distinct from source.bit_depth
+    or target.dpi_x is distinct from source.dpi_x
+    or target.dpi_y is distinct from source.dpi_y
+    or target.frame_count is distinct from source.frame_count
+    or target.page_count is distinct from source.page_count
+    or target.layer_count is distinct from source.layer_count
+    or target.exif is distinct from source.exif
+    or target.sha256 is distinct from source.sha256
+    or target.size_bytes is distinct from source.size_bytes
+) then
     update set
         status = source.status,
         reason_code = source.reason_code,

@@ -1,27 +1,65 @@
 -- Step "render_thumbnails": a batch of render results, bound as one JSON
--- array of (file version, size) rows. Key: (relative_path, etag, size_px).
+-- array of (file version, size) rows. A row is rewritten only when a value
+-- differs (a re-render whose content-addressed key exists finds the same
+-- object: storage writes put-if-absent), or when a backfill discovered its
+-- version after it was rendered (as merge_file_metadata.sql).
+-- Key: (relative_path, etag, size_px). Binds: batch JSON.
 merge into raw.thumbnails as target
 using (
+    with batch_rows as (
+        select
+            item.value:relative_path::varchar as relative_path,
+            item.value:etag::varchar as etag,
+            item.value:size_px::number as size_px,
+            item.value:status::varchar as status,
+            item.value:reason_code::varchar as reason_code,
+            item.value:error_message::varchar as error_message,
+            item.value:thumbnail_key::varchar as thumbnail_key,
+            item.value:width_px::number as width_px,
+            item.value:height_px::number as height_px,
+            item.value:thumbnail_bytes::number as thumbnail_bytes,
+            item.value:run_id::varchar as run_id
+        from (select parse_json(?) as doc) as batch,
+            lateral flatten(input => batch.doc) as item
+    ),
+
+    backfilled as (
+        select
+            file_changes.relative_path,
+            file_changes.etag,
+            max(file_changes.discovered_at) as redo_after
+        from raw.file_changes as file_changes
+        inner join batch_rows
+            on
+                file_changes.relative_path = batch_rows.relative_path
+                and file_changes.etag = batch_rows.etag
+        where file_changes.change_type = 'backfill'
+        group by file_changes.relative_path, file_changes.etag
+    )
+
     select
-        item.value:relative_path::varchar as relative_path,
-        item.value:etag::varchar as etag,
-        item.value:size_px::number as size_px,
-        item.value:status::varchar as status,
-        item.value:reason_code::varchar as reason_code,
-        item.value:error_message::varchar as error_message,
-        item.value:thumbnail_key::varchar as thumbnail_key,
-        item.value:width_px::number as width_px,
-        item.value:height_px::number as height_px,
-        item.value:thumbnail_bytes::number as thumbnail_bytes,
-        item.value:run_id::varchar as run_id
-    from (select parse_json(?) as doc) as batch,
-        lateral flatten(input => batch.doc) as item
+        batch_rows.*,
+        backfilled.redo_after
+    from batch_rows
+    left join backfilled
+        on
+            batch_rows.relative_path = backfilled.relative_path
+            and batch_rows.etag = backfilled.etag
 ) as source
     on
         target.relative_path = source.relative_path
         and target.etag = source.etag
         and target.size_px = source.size_px
-when matched then
+when matched and (
+    coalesce(target.rendered_at < source.redo_after, false)
+    or target.status is distinct from source.status
+    or target.reason_code is distinct from source.reason_code
+    or target.error_message is distinct from source.error_message
+    or target.thumbnail_key is distinct from source.thumbnail_key
+    or target.width_px is distinct from source.width_px
+    or target.height_px is distinct from source.height_px
+    or target.thumbnail_bytes is distinct from source.thumbnail_bytes
+) then
     update set
         status = source.status,
         reason_code = source.reason_code,

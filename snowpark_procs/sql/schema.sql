@@ -29,8 +29,20 @@ create table if not exists raw.file_changes (
     md5 varchar,
     change_type varchar not null,
     discovered_at timestamp_ntz not null,
+    extract_redone_at timestamp_ntz,
+    render_redone_at timestamp_ntz,
     primary key (run_id, relative_path)
 );
+
+-- A re-processing's change (change_type 'reprocess') waits for each step it
+-- redoes until the step settles its version (mark_redone_files.sql): its
+-- outputs are merged only where a value differs, so they cannot tell. These
+-- came after the table's first version ("ALTER TABLE", ADD COLUMN IF NOT
+-- EXISTS).
+alter table raw.file_changes
+add column if not exists extract_redone_at timestamp_ntz;
+alter table raw.file_changes
+add column if not exists render_redone_at timestamp_ntz;
 
 -- One row per file version, key (relative_path, etag); failures are rows too.
 create table if not exists raw.file_metadata (
@@ -114,9 +126,10 @@ create table if not exists ops.pipeline_runs (
 -- ADD COLUMN IF NOT EXISTS).
 alter table ops.pipeline_runs add column if not exists request_id varchar;
 
--- Backfill and reconciliation requests, drained by the task graph one per
--- run, oldest first. OPS.BACKFILL, the nightly reconciliation task and
--- `pixelforge backfill / reconcile` insert them (EXECUTE TASK ... USING
+-- Backfill, reconciliation and re-processing requests, drained by the task
+-- graph one per run, oldest first. OPS.BACKFILL, OPS.REPROCESS, the nightly
+-- reconciliation task and `pixelforge backfill / reconcile / reprocess`
+-- insert them (EXECUTE TASK ... USING
 -- CONFIG would replace a config still queued); the discover step claims one
 -- (RUNNING, run_id) and the run takes its mode; the finalizer marks it DONE,
 -- or PENDING again after a failed run, FAILED once its attempts are spent.
@@ -126,6 +139,9 @@ create table if not exists ops.run_requests (
     mode varchar not null,
     window_start timestamp_ntz,
     window_end timestamp_ntz,
+    redo_steps varchar,
+    path_prefix varchar,
+    format_filter varchar,
     requested_at timestamp_ntz not null,
     state varchar not null,
     attempts number(38, 0) not null,
@@ -135,6 +151,12 @@ create table if not exists ops.run_requests (
     error_message varchar,
     primary key (request_id)
 );
+
+-- A re-processing's steps (comma-separated, orchestration/graph.py names) and
+-- filters, after the table's first version.
+alter table ops.run_requests add column if not exists redo_steps varchar;
+alter table ops.run_requests add column if not exists path_prefix varchar;
+alter table ops.run_requests add column if not exists format_filter varchar;
 
 -- One row per step attempt; key (run_id, step, attempt).
 create table if not exists ops.step_runs (

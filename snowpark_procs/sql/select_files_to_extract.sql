@@ -7,11 +7,13 @@
 --   priority 2: the backlog earlier bounded runs left, oldest upload first:
 --               committed versions the designs directory still lists at that
 --               ETag (a successful run commits its whole change set, done or
---               not), versions of finished backfills' windows, and versions
---               waiting for a retry.
--- A backfill's version is pending until re-extracted after its discovery; any
--- other until it has a row. Versions whose retry this run recorded (or whose
--- attempt this run charged before parsing) wait for a later run.
+--               not), versions of finished backfills' windows and
+--               re-processings, and versions waiting for a retry.
+-- A backfill's version is pending until re-extracted after its discovery, a
+-- re-processing's (priority 0 too) until extraction settled it
+-- (extract_redone_at; set at its discovery when it does not redo extraction);
+-- any other until it has a row. Versions whose retry this run recorded (or
+-- whose attempt this run charged before parsing) wait for a later run.
 -- Suspects come last: versions whose attempt an earlier run charged before
 -- parsing and never settled (reason 'extraction_incomplete', the handler's
 -- EXTRACTION_INCOMPLETE: that run died or was stopped while parsing them), the
@@ -52,7 +54,7 @@ run_changes as (
         file_changes.last_modified,
         case
             when
-                file_changes.change_type = 'backfill'
+                file_changes.change_type in ('backfill', 'reprocess')
                 or seen_before.relative_path is null
                 then 0
             else 1
@@ -60,7 +62,12 @@ run_changes as (
         case
             when file_changes.change_type = 'backfill'
                 then file_changes.discovered_at
-        end as redo_after
+        end as redo_after,
+        coalesce(
+            file_changes.change_type = 'reprocess'
+            and file_changes.extract_redone_at is null,
+            false
+        ) as redo
     from raw.file_changes as file_changes
     inner join this_run on file_changes.run_id = this_run.run_id
     left join seen_before
@@ -76,7 +83,8 @@ committed_backlog as (
         committed.etag,
         listed.last_modified,
         2 as priority,
-        cast(null as timestamp_ntz) as redo_after
+        cast(null as timestamp_ntz) as redo_after,
+        false as redo
     from raw.directory_state as committed
     inner join raw.designs_directory as listed
         on
@@ -90,7 +98,15 @@ backfill_backlog as (
         file_changes.etag,
         listed.last_modified,
         2 as priority,
-        file_changes.discovered_at as redo_after
+        case
+            when file_changes.change_type = 'backfill'
+                then file_changes.discovered_at
+        end as redo_after,
+        coalesce(
+            file_changes.change_type = 'reprocess'
+            and file_changes.extract_redone_at is null,
+            false
+        ) as redo
     from raw.file_changes as file_changes
     inner join ops.run_requests as requests
         on file_changes.run_id = requests.run_id
@@ -99,8 +115,8 @@ backfill_backlog as (
             file_changes.relative_path = listed.relative_path
             and file_changes.etag = listed.etag
     where
-        file_changes.change_type = 'backfill'
-        and requests.mode = 'backfill'
+        file_changes.change_type in ('backfill', 'reprocess')
+        and requests.mode = file_changes.change_type
         and requests.state = 'DONE'
 ),
 
@@ -110,7 +126,8 @@ retrying as (
         etag,
         cast(null as timestamp_ntz) as last_modified,
         2 as priority,
-        cast(null as timestamp_ntz) as redo_after
+        cast(null as timestamp_ntz) as redo_after,
+        false as redo
     from raw.file_retries
     where step = 'extract_metadata'
 ),
@@ -154,6 +171,7 @@ pending as (
         and (
             file_metadata.relative_path is null
             or file_metadata.extracted_at < candidates.redo_after
+            or candidates.redo
         )
     group by candidates.relative_path, candidates.etag
 )

@@ -5,7 +5,10 @@
 --   the run's versions and those waiting for a retry lack a successful
 --   thumbnail for some size; the backlog lacks a row (any outcome) for some
 --   size; a backfill's version is pending until re-rendered after its
---   discovery. Versions whose retry this run recorded wait for a later run.
+--   discovery, a re-processing's until rendering settled it
+--   (render_redone_at; set at its discovery when it does not redo rendering,
+--   and then it asks nothing of the thumbnails). Versions whose retry this
+--   run recorded wait for a later run.
 -- pending_files is the whole backlog, whatever the limit.
 -- Binds: run_id, number of sizes, rows to return.
 with this_run as (
@@ -30,16 +33,21 @@ run_changes as (
         file_changes.last_modified,
         case
             when
-                file_changes.change_type = 'backfill'
+                file_changes.change_type in ('backfill', 'reprocess')
                 or seen_before.relative_path is null
                 then 0
             else 1
         end as priority,
-        true as needs_success,
+        file_changes.change_type <> 'reprocess' as needs_success,
         case
             when file_changes.change_type = 'backfill'
                 then file_changes.discovered_at
-        end as redo_after
+        end as redo_after,
+        coalesce(
+            file_changes.change_type = 'reprocess'
+            and file_changes.render_redone_at is null,
+            false
+        ) as redo
     from raw.file_changes as file_changes
     inner join this_run on file_changes.run_id = this_run.run_id
     left join seen_before
@@ -56,7 +64,8 @@ committed_backlog as (
         listed.last_modified,
         2 as priority,
         false as needs_success,
-        cast(null as timestamp_ntz) as redo_after
+        cast(null as timestamp_ntz) as redo_after,
+        false as redo
     from raw.directory_state as committed
     inner join raw.designs_directory as listed
         on
@@ -71,7 +80,15 @@ backfill_backlog as (
         listed.last_modified,
         2 as priority,
         false as needs_success,
-        file_changes.discovered_at as redo_after
+        case
+            when file_changes.change_type = 'backfill'
+                then file_changes.discovered_at
+        end as redo_after,
+        coalesce(
+            file_changes.change_type = 'reprocess'
+            and file_changes.render_redone_at is null,
+            false
+        ) as redo
     from raw.file_changes as file_changes
     inner join ops.run_requests as requests
         on file_changes.run_id = requests.run_id
@@ -80,8 +97,8 @@ backfill_backlog as (
             file_changes.relative_path = listed.relative_path
             and file_changes.etag = listed.etag
     where
-        file_changes.change_type = 'backfill'
-        and requests.mode = 'backfill'
+        file_changes.change_type in ('backfill', 'reprocess')
+        and requests.mode = file_changes.change_type
         and requests.state = 'DONE'
 ),
 
@@ -92,7 +109,8 @@ retrying as (
         cast(null as timestamp_ntz) as last_modified,
         2 as priority,
         true as needs_success,
-        cast(null as timestamp_ntz) as redo_after
+        cast(null as timestamp_ntz) as redo_after,
+        false as redo
     from raw.file_retries
     where step = 'render_thumbnails'
 ),
@@ -154,6 +172,7 @@ pending as (
         and tried_this_run.relative_path is null
         and (
             coalesce(rendered.first_rendered_at < candidates.redo_after, false)
+            or candidates.redo
             or coalesce(
                 case
                     when candidates.needs_success then rendered.ok_sizes

@@ -5,6 +5,9 @@ select
     mode,
     window_start,
     window_end,
+    redo_steps,
+    path_prefix,
+    format_filter,
     state,
     attempts
 from ops.run_requests

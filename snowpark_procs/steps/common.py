@@ -146,9 +146,13 @@ def record_retries(
 
 
 def clear_retries(session: SqlSession, step: str, keys: Iterable[tuple[str, str]]) -> None:
+    """The step settled these file versions (their outcome is merged): forget their retries,
+    and mark the re-processings waiting for this step on them as redone (their outputs are
+    merged only where a value differs, so the outputs cannot tell)."""
     rows = [{"relative_path": path, "etag": etag, "step": step} for path, etag in keys]
     if rows:
         merge_batches(session, "clear_file_retries", rows)
+        merge_batches(session, "mark_redone_files", rows)
 
 
 def exhausted_message(row: dict[str, Any]) -> str:

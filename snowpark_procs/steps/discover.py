@@ -9,19 +9,18 @@ from pixelforge_core.render_wire import THUMBNAIL_SIZES
 from snowpark_procs.run_config import RunConfig
 from snowpark_procs.sql import read_sql
 from snowpark_procs.steps.common import SqlSession, StepSummary, merge_batches
+from snowpark_procs.steps.selections import discover_selection
 
 
 def discover_with(session: SqlSession, run_id: str, config: RunConfig) -> StepSummary:
     """Record the run's change set.
 
     Incremental and reconcile runs: every difference between the directory table and the
-    state of the last successful run. Backfills: every file last modified in their window.
+    state of the last successful run. Backfills: every file last modified in their window;
+    re-processings: the current versions they chose (steps/selections.py).
     """
-    if config.mode == "backfill":
-        session.sql(
-            read_sql("discover_backfill_files"),
-            params=[run_id, str(config.window_start), str(config.window_end)],
-        ).collect()
+    if config.reprocess:
+        discover_selection(session, run_id, config)
     else:
         session.sql(read_sql("discover_file_changes"), params=[run_id]).collect()
     checks = _reconcile(session, run_id) if config.mode == "reconcile" else {}

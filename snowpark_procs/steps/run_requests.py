@@ -1,5 +1,5 @@
-"""Run requests: backfills and reconciliations queued in ops.run_requests, claimed by a run's
-discover step and served by its other steps."""
+"""Run requests: backfills, reconciliations and re-processings queued in ops.run_requests,
+claimed by a run's discover step and served by its other steps."""
 
 from __future__ import annotations
 
@@ -9,20 +9,28 @@ from snowpark_procs.run_config import RunConfig, RunConfigError
 from snowpark_procs.sql import read_sql
 from snowpark_procs.steps.common import SqlSession, StepError
 
-# A backfill or reconciliation request is served by up to this many runs; when all of them
+# A request is served by up to this many runs; when all of them
 # fail it is FAILED (a poison request must not fail every run until the root suspends).
 MAX_REQUEST_ATTEMPTS = 3
 
 
 def request_run(session: SqlSession, config: RunConfig, request_id: str) -> str:
-    """Queue a backfill or reconciliation (what OPS.BACKFILL and the nightly task insert)."""
+    """Queue a backfill, reconciliation or re-processing (what OPS.BACKFILL, OPS.REPROCESS and
+    the nightly task insert)."""
     if config.mode == "incremental":
         raise RunConfigError("an incremental run needs no request: every scheduled run is one")
     window = [
         None if t is None else t.isoformat(sep=" ")
         for t in (config.window_start, config.window_end)
     ]
-    session.sql(read_sql("insert_run_request"), params=[request_id, config.mode, *window]).collect()
+    chosen = (
+        [",".join(config.steps), config.prefix, config.file_format]
+        if config.mode == "reprocess"
+        else [None, None, None]
+    )
+    session.sql(
+        read_sql("insert_run_request"), params=[request_id, config.mode, *window, *chosen]
+    ).collect()
     return request_id
 
 

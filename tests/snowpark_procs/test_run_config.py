@@ -7,7 +7,13 @@ from datetime import datetime
 
 import pytest
 
-from snowpark_procs.run_config import RunConfig, RunConfigError, backfill_config
+from snowpark_procs.run_config import (
+    REPROCESS_STEPS,
+    RunConfig,
+    RunConfigError,
+    backfill_config,
+    reprocess_config,
+)
 
 NOW = datetime(2026, 11, 26, 12, 0, 0)
 
@@ -73,3 +79,55 @@ def test_a_request_row_is_validated_by_the_same_rules():
     too_long = {**row, "WINDOW_END": datetime(2025, 12, 31)}
     with pytest.raises(RunConfigError, match="at most 31 days"):
         RunConfig.from_request(too_long)
+
+
+def test_a_reprocessing_is_validated_and_round_trips():
+    config = reprocess_config(" render_thumbnails ", "team-a/", "PNG")
+    assert (config.mode, config.steps, config.prefix, config.file_format) == (
+        "reprocess",
+        ("render_thumbnails",),
+        "team-a/",
+        "png",
+    )
+    assert config.reprocess and not config.advances_discovery_state
+    assert config.redone_steps == ("render_thumbnails",)
+    assert reprocess_config().steps == REPROCESS_STEPS  # every file step by default
+    assert reprocess_config(["render_thumbnails", "extract_metadata"]).steps == REPROCESS_STEPS
+    served = RunConfig(step_budget_s=60.0).serving(replace(config, request_id="req-2"))
+    assert RunConfig.from_json(served.to_json()) == served
+    row = {"REQUEST_ID": "req-2", "MODE": "reprocess", "REDO_STEPS": "render_thumbnails"}
+    assert RunConfig.from_request({**row, "PATH_PREFIX": "team-a/", "FORMAT_FILTER": "png"}) == (
+        replace(config, request_id="req-2")
+    )
+    assert backfill_config(
+        "2026-11-26T08:00:00Z", "2026-11-26T09:00:00Z", now=NOW
+    ).redone_steps == (REPROCESS_STEPS)
+
+
+@pytest.mark.parametrize(
+    ("steps", "prefix", "file_format", "message"),
+    [
+        ("extract_metadata,sharpen", "", "", "unknown step sharpen"),
+        ("discover", "", "", "unknown step discover"),
+        (",", "", "", "unknown step"),
+        (None, "/team-a", "", "no leading '/'"),
+        (None, "", "heic", "unknown format 'heic'"),
+    ],
+)
+def test_bad_reprocessings_are_refused_with_a_clear_reason(steps, prefix, file_format, message):
+    with pytest.raises(RunConfigError, match=message):
+        reprocess_config(steps, prefix, file_format)
+    row = {"REDO_STEPS": steps, "PATH_PREFIX": prefix, "FORMAT_FILTER": file_format}
+    with pytest.raises(RunConfigError, match=message):  # a request row meets the same rules
+        RunConfig.from_request({"REQUEST_ID": "r", "MODE": "reprocess", **row})
+    with pytest.raises(RunConfigError, match="must be step names"):
+        reprocess_config([1])
+
+
+def test_the_reprocess_steps_are_the_graphs_file_steps_and_their_handlers():
+    from orchestration.graph import INCREMENTAL
+    from snowpark_procs.handlers import HANDLERS
+
+    graph_steps = [step.name for step in INCREMENTAL.ordered_steps()]
+    assert [step for step in graph_steps if step in REPROCESS_STEPS] == list(REPROCESS_STEPS)
+    assert set(REPROCESS_STEPS) <= set(HANDLERS)

@@ -1,0 +1,88 @@
+"""What a backfill or a re-processing selects, defined once: the discover step records it as the
+run's change set, and the dry runs count it (files, bytes) and price it with the capacity model
+(pixelforge_core/capacity.py) before anything runs: `pixelforge backfill/reprocess --dry-run`
+here, OPS.BACKFILL / OPS.REPROCESS(..., dry_run => TRUE) through the procedure
+raw.estimate_request in Snowflake.
+
+Each selection is one SELECT file (snowpark_procs/sql/select_backfill_files.sql,
+select_reprocess_files.sql); the statements that use it name it `selected_files`
+(discover_selected_files.sql, count_selected_files.sql) and get it put in place here, so the
+count a dry run prints is over the very rows the real run would discover.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pixelforge_core.capacity import CapacityModel, Estimate, JobSize, estimate
+from snowpark_procs.run_config import REPROCESS_STEPS, RunConfig, RunConfigError
+from snowpark_procs.sql import read_sql
+from snowpark_procs.steps.common import SqlSession
+
+# The name the using statements give the selection.
+PLACEHOLDER = "from selected_files"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A selection's SQL file, its binds and the steps the run redoes over it."""
+
+    sql_name: str
+    params: tuple[Any, ...]
+    steps: tuple[str, ...]
+
+    def into(self, statement_name: str) -> str:
+        """The statement `statement_name` reading this selection as `selected_files`."""
+        text = read_sql(statement_name)
+        if text.count(PLACEHOLDER) != 1:
+            raise ValueError(f"{statement_name}.sql must read `{PLACEHOLDER}` exactly once")
+        selection = read_sql(self.sql_name).strip()
+        return text.replace(PLACEHOLDER, f"from (\n{selection}\n) as selected_files")
+
+
+@dataclass(frozen=True)
+class SelectionSize:
+    """What a selection holds now: file versions and their bytes (one read of each by each
+    step that reads files)."""
+
+    files: int
+    bytes: int
+    steps: tuple[str, ...]
+
+
+def selection_for(config: RunConfig) -> Selection:
+    """The selection of a backfill or re-processing config (other modes select nothing)."""
+    if config.mode == "backfill":
+        window = (str(config.window_start), str(config.window_end))
+        return Selection("select_backfill_files", window, config.redone_steps)
+    if config.mode == "reprocess":
+        prefix, fmt = config.prefix, config.file_format
+        return Selection("select_reprocess_files", (prefix, fmt, fmt), config.steps)
+    raise RunConfigError(f"a {config.mode} run selects no files by a rule: it has no dry run")
+
+
+def discover_selection(session: SqlSession, run_id: str, config: RunConfig) -> None:
+    """Record the selection as the run's change set (change type: the mode); the steps the run
+    does not redo are marked redone at once."""
+    selection = selection_for(config)
+    skip = [step not in selection.steps for step in REPROCESS_STEPS]
+    session.sql(
+        selection.into("discover_selected_files"),
+        params=[run_id, config.mode, *skip, *selection.params],
+    ).collect()
+
+
+def count_selection(session: SqlSession, config: RunConfig) -> SelectionSize:
+    """How many file versions and bytes the run of `config` would discover now; reads only."""
+    selection = selection_for(config)
+    row = session.sql(selection.into("count_selected_files"), params=list(selection.params))
+    first = row.collect()[0]
+    return SelectionSize(int(first["FILES"]), int(first["BYTES"] or 0), selection.steps)
+
+
+def estimate_selection(session: SqlSession, config: RunConfig, model: CapacityModel) -> Estimate:
+    """The dry run: what the run of `config` would read and cost, from the files it would
+    discover now and the capacity model; reads only."""
+    size = count_selection(session, config)
+    return estimate(JobSize(size.files, size.bytes, frozenset(size.steps)), model)

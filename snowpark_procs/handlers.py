@@ -22,12 +22,14 @@ runner calls the handler's code row by row (steps/extractors.py) since fakesnow 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from snowflake.snowpark import Session  # noqa: TID251 - the entry points take Snowflake's session
 
+from pixelforge_core.capacity import CapacityModel
 from snowpark_procs.rendering import ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig
 from snowpark_procs.sql import read_sql
@@ -43,12 +45,16 @@ from snowpark_procs.steps.finalize import (
 )
 from snowpark_procs.steps.render import ExternalFunctionRenderer, render_thumbnails_with
 from snowpark_procs.steps.run_requests import claim_run_request, run_config_for
+from snowpark_procs.steps.selections import dry_run_result, estimate_selection
 
 DESIGNS_STAGE = "raw.designs_stage"
 # Every procedure takes the task graph's run id (GRAPH_RUN_GROUP_ID) and its CONFIG, and
 # returns its JSON summary, which the step's task sets as its return value.
 PROCEDURE_SIGNATURE = (("run_id", "varchar"), ("config_json", "varchar"))
 PROCEDURE_RETURNS = "varchar"
+# The dry-run procedure: a backfill's or re-processing's config (run_config.py) and the capacity
+# model (pixelforge_core/capacity.py CapacityModel.to_json, rendered into the deploy plan).
+ESTIMATE_SIGNATURE = (("config_json", "varchar"), ("model_json", "varchar"))
 
 
 def _no_refresh(mode: str) -> None:
@@ -111,6 +117,9 @@ HANDLERS: dict[str, Handler] = {
         Handler("extract_metadata", _extract),
         Handler("render_thumbnails", _render),
         Handler("finalize", None),
+        # OPS.BACKFILL / OPS.REPROCESS call it (a dry run, and before queuing a re-processing):
+        # no task runs it, so it takes the request's config and the capacity model instead.
+        Handler("estimate_request", None, ESTIMATE_SIGNATURE),
     )
 }
 
@@ -193,3 +202,12 @@ def finalize(session: Session, run_id: str, config_json: str = "") -> str:
         else None
     )
     return task_summary(finalize_with(session, run, config, heartbeat))
+
+
+def estimate_request(session: Session, config_json: str, model_json: str) -> str:
+    """Procedure ESTIMATE_REQUEST(config, model): what the backfill or re-processing of `config`
+    would discover, read and cost now (the dry run of OPS.BACKFILL and OPS.REPROCESS); its
+    config is validated by run_config.py's rules, and an empty re-processing is refused."""
+    config = RunConfig.from_json(config_json)
+    result = estimate_selection(session, config, CapacityModel.from_json(model_json))
+    return json.dumps(dry_run_result(config, result))

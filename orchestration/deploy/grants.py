@@ -180,7 +180,16 @@ def task_monitor_grants(s: DeploySettings, specs: Iterable[TaskSpec]) -> list[Gr
 
 
 def backfill_grants(s: DeploySettings) -> list[Grant]:
-    """Operators request backfills; the procedure (owner's rights) queues the request and starts
-    the graph, so they need nothing else (they hold no role that writes or runs tasks)."""
-    procedure = names.signature(names.BACKFILL_PROCEDURE, names.BACKFILL_ARGUMENTS)
-    return [Grant("usage", f"procedure {s.database}.{procedure}", s.operator_role)]
+    """Operators request backfills and re-processings (or their dry runs); the procedures
+    (owner's rights) price and queue the request and start the graph, so they need nothing else
+    (they hold no role that writes or runs tasks)."""
+    return [
+        Grant(
+            "usage", f"procedure {s.database}.{names.signature(name, arguments)}", s.operator_role
+        )
+        for name, arguments in (
+            (names.BACKFILL_PROCEDURE, names.BACKFILL_ARGUMENTS),
+            (names.BACKFILL_PROCEDURE, names.BACKFILL_DRY_RUN_ARGUMENTS),
+            (names.REPROCESS_PROCEDURE, names.REPROCESS_ARGUMENTS),
+        )
+    ]

@@ -29,9 +29,17 @@ DBT_PROJECT = "ops.pixelforge_dbt"
 RENDER_FUNCTION = "raw.render_thumbnails"
 RENDER_FUNCTION_ARGUMENTS = ("varchar", "varchar", "varchar", "number")
 
-# OPS.BACKFILL(start, end), which operators call.
+# OPS.BACKFILL(start, end), OPS.BACKFILL(start, end, dry_run) and OPS.REPROCESS([steps, prefix,
+# format, dry_run]), which operators call. A GRANT names a procedure by all its argument types,
+# optional ones included.
 BACKFILL_PROCEDURE = "ops.backfill"
 BACKFILL_ARGUMENTS = ("timestamp_tz", "timestamp_tz")
+BACKFILL_DRY_RUN_ARGUMENTS = ("timestamp_tz", "timestamp_tz", "boolean")
+REPROCESS_PROCEDURE = "ops.reprocess"
+REPROCESS_ARGUMENTS = ("varchar", "varchar", "varchar", "boolean")
+# The Python procedure both call to price a request (snowpark_procs/handlers.py
+# estimate_request: the handler's name, in the procedures' schema).
+ESTIMATE_PROCEDURE = f"{PROCEDURE_SCHEMA}.estimate_request"
 
 # The service users' network policy (PIXELFORGE_SERVICE_USERS): an ingress rule in ops, the
 # database's own schema for objects no step reads, and an account-level policy naming it.

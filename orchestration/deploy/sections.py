@@ -4,6 +4,7 @@ decisions (grants, task specs, alerts, names) live in their own modules."""
 
 from __future__ import annotations
 
+from orchestration.capacity import capacity_model
 from orchestration.deploy import artifacts, dbt_versions, grants, names, notifications, tasks
 from orchestration.deploy.account import ACCOUNT_GUARDRAILS
 from orchestration.deploy.procedures import ARTIFACT_STAGE, ProcedureSpec
@@ -13,7 +14,7 @@ from orchestration.deploy.tasks import TaskSpec
 from orchestration.graph import OPS_VIEWS, DbtStep, Pipeline
 from pixelforge_core.render_budget import RenderBudget
 from pixelforge_core.render_wire import EXTERNAL_FUNCTION_COMPRESSION
-from snowpark_procs.run_config import MAX_BACKFILL_WINDOW
+from snowpark_procs.run_config import MAX_BACKFILL_WINDOW, REPROCESS_STEPS
 from snowpark_procs.sql import sql_statements
 
 
@@ -189,13 +190,26 @@ def task_graphs(
 
 
 def backfill(plan: PlanBuilder, s: DeploySettings, pipeline: Pipeline) -> None:
-    plan.section = "backfill"
+    plan.section = "backfill and re-processing"
+    # their dry runs price a request with the capacity model (orchestration/capacity.py)
+    model_json = capacity_model().to_json()
     plan.add_template(
         "procedure",
         "backfill.sql.j2",
         procedure=names.BACKFILL_PROCEDURE,
         root=tasks.root_task_name(pipeline),
         max_window_days=MAX_BACKFILL_WINDOW.days,
+        estimate=names.ESTIMATE_PROCEDURE,
+        model_json=model_json,
+    )
+    plan.add_template(
+        "procedure",
+        "reprocess.sql.j2",
+        procedure=names.REPROCESS_PROCEDURE,
+        root=tasks.root_task_name(pipeline),
+        steps=",".join(REPROCESS_STEPS),
+        estimate=names.ESTIMATE_PROCEDURE,
+        model_json=model_json,
     )
     plan.add_template("grant", "grants.sql.j2", grants=grants.backfill_grants(s))
 

@@ -24,6 +24,11 @@ from snowpark_procs.steps.common import SqlSession
 PLACEHOLDER = "from selected_files"
 
 
+class EmptySelectionError(RunConfigError):
+    """A re-processing whose filters select no current file version (a backfill of an empty
+    window is allowed: it finds nothing, as the scheduled runs would)."""
+
+
 @dataclass(frozen=True)
 class Selection:
     """A selection's SQL file, its binds and the steps the run redoes over it."""
@@ -83,6 +88,44 @@ def count_selection(session: SqlSession, config: RunConfig) -> SelectionSize:
 
 def estimate_selection(session: SqlSession, config: RunConfig, model: CapacityModel) -> Estimate:
     """The dry run: what the run of `config` would read and cost, from the files it would
-    discover now and the capacity model; reads only."""
+    discover now and the capacity model; reads only. A re-processing that selects nothing is
+    refused (EmptySelectionError)."""
     size = count_selection(session, config)
+    if config.mode == "reprocess" and size.files == 0:
+        raise EmptySelectionError(f"no current file version matches: {describe(config)}")
     return estimate(JobSize(size.files, size.bytes, frozenset(size.steps)), model)
+
+
+def describe(config: RunConfig) -> str:
+    """One line naming a backfill or re-processing: its window, or its steps and filters."""
+    if config.mode == "backfill":
+        return (
+            f"backfill of the files last modified in [{config.window_start:%Y-%m-%dT%H:%M:%SZ}, "
+            f"{config.window_end:%Y-%m-%dT%H:%M:%SZ})"
+        )
+    filters = [f"under {config.prefix!r}" if config.prefix else "every key"]
+    if config.file_format:
+        filters.append(f"format {config.file_format}")
+    return f"re-processing ({', '.join(config.steps)}) of the current versions, " + ", ".join(
+        filters
+    )
+
+
+def dry_run_result(config: RunConfig, result: Estimate) -> dict[str, Any]:
+    """What OPS.BACKFILL / OPS.REPROCESS return for a dry run (and what they insert for a real
+    re-processing: the request's normalized steps and filters)."""
+    return {
+        "dry_run": True,
+        "job": describe(config),
+        "mode": config.mode,
+        "redo_steps": ",".join(config.redone_steps),
+        "path_prefix": config.prefix,
+        "format_filter": config.file_format,
+        "files": result.files,
+        "bytes_read": result.bytes_read,
+        "extract_cpu_hours": result.extract_cpu_hours,
+        "render_cpu_hours": result.render_cpu_hours,
+        "wall_hours": result.wall_hours,
+        "usd": result.usd,
+        "estimate": dict(result.lines()),
+    }

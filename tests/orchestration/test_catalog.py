@@ -287,7 +287,7 @@ def _assert_only_violation(
             id="alert-function-arity-in-condition",
         ),
         pytest.param(
-            "create or replace procedure ops.backfill(",
+            "create or replace procedure ops.backfill(\n",  # the one with dry_run
             "window_start := convert_timezone('UTC', start_ts)::timestamp_ntz",
             "window_start := system$current_window_start()",
             "system$current_window_start",

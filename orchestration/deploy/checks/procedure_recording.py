@@ -206,7 +206,8 @@ def record_handler_statements(
 ) -> dict[str, tuple[str, ...]]:
     """Run every procedure step's production handler, as Snowflake calls it (session, run id,
     graph CONFIG), tagged with its step, against an in-thread fakesnow with the pipeline's
-    tables: a run serving a reconciliation request, then one serving a backfill request. `graph`
+    tables: a run serving a reconciliation request, then one serving a backfill request, the
+    dry-run procedure (tagged estimate_request) and a run serving a re-processing. `graph`
     is the root's CONFIG (graph_config_from_plan). The statements land in `log_path` (the
     StatementLog format); returns the stages each procedure opened files on."""
     import snowflake.connector
@@ -215,10 +216,11 @@ def record_handler_statements(
     from snowflake.snowpark.files import SnowflakeFile
 
     from orchestration import corpus
+    from orchestration.capacity import capacity_model
     from orchestration.deploy.apply import local_connection_parameters
     from orchestration.local.sql import pipeline_objects
     from orchestration.local.warehouse_server import logged_fakesnow_in_thread
-    from snowpark_procs.run_config import RunConfig
+    from snowpark_procs.run_config import RunConfig, reprocess_config
 
     png = corpus.png_with_alpha(64, 48, seed=1)
     etag = hashlib.md5(png, usedforsecurity=False).hexdigest()  # a single-part upload's ETag
@@ -266,6 +268,20 @@ def record_handler_statements(
                     session.query_tag = files.step = step.name
                     getattr(handlers, step.handler)(warehouse, run_id, json.dumps(graph))
                     session.query_tag = files.step = ""
+            # the dry runs OPS.BACKFILL and OPS.REPROCESS call, then a re-processing served
+            model = capacity_model().to_json()
+            reprocess = reprocess_config()
+            session.query_tag = "estimate_request"
+            for request in (RunConfig("backfill", *window), reprocess):
+                handlers.estimate_request(warehouse, request.to_json(), model)
+            session.query_tag = ""
+            request_run(warehouse, reprocess, "request-reprocess-run")
+            for step in (*pipeline.ordered_steps(), pipeline.finalizer):
+                if isinstance(step, DbtStep):
+                    continue
+                session.query_tag = files.step = step.name
+                getattr(handlers, step.handler)(warehouse, "reprocess-run", json.dumps(graph))
+                session.query_tag = files.step = ""
         finally:
             session.close()
     steps = procedure_steps(pipeline)

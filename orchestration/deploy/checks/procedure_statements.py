@@ -59,7 +59,8 @@ def runner_statements() -> frozenset[str]:
 def procedure_steps(
     pipeline: Pipeline = INCREMENTAL, procedures: Sequence[ProcedureSpec] | None = None
 ) -> dict[str, str]:
-    """Step name -> the procedure (schema.name) that step's task calls."""
+    """Step name -> the procedure (schema.name) that step's task calls; for a procedure no task
+    calls, its handler's name -> the procedure."""
     specs = load_procedures() if procedures is None else procedures
     by_handler = {spec.handler.rsplit(".", 1)[-1]: spec.qualified_name for spec in specs}
     steps: list[Step] = [*pipeline.steps, pipeline.finalizer]
@@ -70,6 +71,11 @@ def procedure_steps(
         if step.handler not in by_handler:
             raise ValueError(f"step {step.name}: no procedure in snowflake.yml runs {step.handler}")
         mapping[step.name] = by_handler[step.handler]
+    # procedures no task calls (OPS.BACKFILL / OPS.REPROCESS call raw.estimate_request): their
+    # recording is tagged with their handler's name
+    for handler, procedure in by_handler.items():
+        if procedure not in mapping.values():
+            mapping[handler] = procedure
     return mapping
 
 

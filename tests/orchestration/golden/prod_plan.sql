@@ -24,8 +24,14 @@ create table if not exists raw.file_changes (
     md5 varchar,
     change_type varchar not null,
     discovered_at timestamp_ntz not null,
+    extract_redone_at timestamp_ntz,
+    render_redone_at timestamp_ntz,
     primary key (run_id, relative_path)
 );
+alter table raw.file_changes
+add column if not exists extract_redone_at timestamp_ntz;
+alter table raw.file_changes
+add column if not exists render_redone_at timestamp_ntz;
 create table if not exists raw.file_metadata (
     relative_path varchar not null,
     etag varchar not null,
@@ -96,6 +102,9 @@ create table if not exists ops.run_requests (
     mode varchar not null,
     window_start timestamp_ntz,
     window_end timestamp_ntz,
+    redo_steps varchar,
+    path_prefix varchar,
+    format_filter varchar,
     requested_at timestamp_ntz not null,
     state varchar not null,
     attempts number(38, 0) not null,
@@ -105,6 +114,9 @@ create table if not exists ops.run_requests (
     error_message varchar,
     primary key (request_id)
 );
+alter table ops.run_requests add column if not exists redo_steps varchar;
+alter table ops.run_requests add column if not exists path_prefix varchar;
+alter table ops.run_requests add column if not exists format_filter varchar;
 create table if not exists ops.step_runs (
     run_id varchar not null,
     step varchar not null,
@@ -437,6 +449,16 @@ create or replace procedure raw.finalize(run_id varchar, config_json varchar)
     imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
     handler = 'snowpark_procs.handlers.finalize'
     execute as owner;
+create or replace procedure raw.estimate_request(config_json varchar, model_json varchar)
+    copy grants
+    returns varchar
+    language python
+    runtime_version = '3.11'
+    artifact_repository = snowflake.snowpark.pypi_shared_repository
+    packages = ('snowflake-snowpark-python==1.56.0', 'snowflake-connector-python==4.8.0', 'pillow==13.0.0', 'pypdf==7.1.1', 'psd-tools==1.26.0', 'defusedxml==0.7.1', 'setuptools', 'wheel', 'typing-extensions==4.16.0', 'pyyaml==6.0.4', 'cloudpickle==3.1.2', 'protobuf==6.33.6', 'python-dateutil==2.9.0.post0', 'tzlocal==5.4.5', 'asn1crypto==1.5.1', 'cryptography==50.0.2', 'pyopenssl==26.4.0', 'pyjwt==2.15.1', 'pytz==2026.6', 'requests==2.34.2', 'packaging==26.4', 'charset-normalizer==3.5.3', 'idna==3.20', 'certifi==2025.1.31', 'filelock==3.32.7', 'sortedcontainers==2.4.0', 'platformdirs==4.14.8', 'tomlkit==0.15.2', 'boto3==1.44.8', 'botocore==1.44.8', 'attrs==26.1.0', 'numpy==2.4.6', 'six==1.17.0', 'cffi==2.1.1', 'urllib3==2.8.0', 'jmespath==1.1.0', 's3transfer==0.19.3', 'pycparser==3.12')
+    imports = ('@ops.deploy_artifacts/snowpark_procs.zip')
+    handler = 'snowpark_procs.handlers.estimate_request'
+    execute as owner;
 
 -- ==== external function ====
 use role pixelforge_render;
@@ -692,14 +714,21 @@ grant monitor on task pixelforge.ops.pixelforge_finalize to role pixelforge_load
 grant monitor on task pixelforge.ops.pixelforge_reconcile to role pixelforge_loader;
 grant monitor on task pixelforge.ops.pixelforge_archive_task_history to role pixelforge_loader;
 
--- ==== backfill ====
--- BACKFILL(start_ts, end_ts): queue a backfill of the files last modified in [start, end) as a
--- request in ops.run_requests, then start a run of ops.pixelforge_root (harmless if one is already
--- queued: EXECUTE TASK replaces a scheduled run, and runs drain the requests oldest first). Unlike
--- EXECUTE TASK ... USING CONFIG, a second backfill or the nightly reconciliation never replaces a
--- window still queued. The rules are snowpark_procs/run_config.py's: [start, end) in UTC, start
--- before end, at most 31 days, start not in the future.
-create or replace procedure ops.backfill(start_ts timestamp_tz, end_ts timestamp_tz)
+-- ==== backfill and re-processing ====
+-- BACKFILL(start_ts, end_ts, dry_run): queue a backfill of the files last modified in [start, end)
+-- as a request in ops.run_requests, then start a run of ops.pixelforge_root (harmless if one is
+-- already queued: EXECUTE TASK replaces a scheduled run, and runs drain the requests oldest
+-- first). Unlike EXECUTE TASK ... USING CONFIG, a second backfill or the nightly reconciliation
+-- never replaces a window still queued. The rules are snowpark_procs/run_config.py's: [start, end)
+-- in UTC, start before end, at most 31 days, start not in the future. With dry_run TRUE it queues
+-- and runs nothing and returns what the backfill would read and cost: raw.estimate_request counts
+-- the files it would discover now and prices them with the capacity model rendered below
+-- (orchestration/capacity.py); CALL ... INTO takes a procedure's value
+-- (https://docs.snowflake.com/en/sql-reference/sql/call). Arguments may be named: CALL
+-- ops.backfill(start_ts => ..., end_ts => ..., dry_run => TRUE).
+create or replace procedure ops.backfill(
+    start_ts timestamp_tz, end_ts timestamp_tz, dry_run boolean
+)
     copy grants
     returns varchar
     language sql
@@ -713,6 +742,8 @@ declare
     window_start timestamp_ntz;
     window_end timestamp_ntz;
     request_id varchar;
+    config varchar;
+    estimate varchar;
 begin
     if (start_ts is null or end_ts is null or start_ts >= end_ts) then
         raise bad_window;
@@ -724,6 +755,15 @@ begin
     end if;
     if (window_start > sysdate()) then
         raise in_future;
+    end if;
+    if (dry_run) then
+        config := to_json(object_construct(
+            'mode', 'backfill',
+            'window_start', to_varchar(window_start, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+            'window_end', to_varchar(window_end, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+        ));
+        call raw.estimate_request(:config, '{"api_gateway_usd_per_million": 1.0, "clusters": 1, "credit_multiplier": 1.0, "credit_usd": 3.0, "credits_per_hour": {"LARGE": 8, "MEDIUM": 4, "SMALL": 2, "XSMALL": 1}, "extract_cpu_s_per_file": 0.05, "extract_cpu_s_per_mb": 0.01, "extract_step": "extract_metadata", "fargate_gb_hour_usd": 0.0044, "fargate_vcpu_hour_usd": 0.04, "max_tasks": 20, "measured_on": "shim", "min_tasks": 1, "parallel_efficiency": 0.8, "render_cpu_derate": 1.3, "render_cpu_s_per_file": 0.177, "render_step": "render_thumbnails", "rows_per_request": 16, "s3_get_per_1000_usd": 0.0004, "stage_read_mb_per_s": 50, "task_memory_gb": 8, "task_vcpu": 4, "warehouse_size": "MEDIUM", "xs_warehouse_vcpu": 8}') into :estimate;
+        return estimate;
     end if;
     request_id := uuid_string();
     insert into ops.run_requests (
@@ -739,7 +779,83 @@ begin
     ));
 end;
 $$;
+-- BACKFILL(start_ts, end_ts): the backfill itself, as before dry runs existed, an overload of the
+-- one above ("Naming and overloading procedures and UDFs",
+-- https://docs.snowflake.com/en/developer-guide/udf-stored-procedure-naming-conventions): no
+-- DEFAULT argument, which the signature deployed before would make ambiguous.
+create or replace procedure ops.backfill(start_ts timestamp_tz, end_ts timestamp_tz)
+    copy grants
+    returns varchar
+    language sql
+    execute as owner
+as
+$$
+declare
+    result varchar;
+begin
+    call ops.backfill(:start_ts, :end_ts, false) into :result;
+    return result;
+end;
+$$;
+-- REPROCESS([steps, prefix, format, dry_run]): re-run the chosen steps (comma-separated, default
+-- every file step: extract_metadata,render_thumbnails) for the current file versions under
+-- `prefix` whose sniffed format is `format` (empty: every one), e.g. after a thumbnail-setting
+-- change. Queued as a request in ops.run_requests like a backfill, then a run of
+-- ops.pixelforge_root is started; bounded and resumable the same way, and outputs whose values are
+-- unchanged are not rewritten. raw.estimate_request validates the request by
+-- snowpark_procs/run_config.py's rules, refuses one that selects nothing and prices it with the
+-- capacity model rendered below (orchestration/capacity.py): with dry_run => TRUE that estimate is
+-- returned and nothing is queued or run. Every argument is optional (DEFAULT, "Specifying optional
+-- arguments", https://docs.snowflake.com/en/developer-guide/udf-stored-procedure-arguments) and
+-- may be named, e.g. CALL ops.reprocess(steps => 'render_thumbnails', dry_run => TRUE); CALL ...
+-- INTO takes a procedure's value (https://docs.snowflake.com/en/sql-reference/sql/call).
+create or replace procedure ops.reprocess(
+    steps varchar default null,
+    prefix varchar default '',
+    format varchar default '',
+    dry_run boolean default false
+)
+    copy grants
+    returns varchar
+    language sql
+    execute as owner
+as
+$$
+declare
+    config varchar;
+    estimate varchar;
+    request_id varchar;
+begin
+    config := to_json(object_construct(
+        'mode', 'reprocess', 'steps', steps, 'prefix', prefix, 'format', format
+    ));
+    call raw.estimate_request(:config, '{"api_gateway_usd_per_million": 1.0, "clusters": 1, "credit_multiplier": 1.0, "credit_usd": 3.0, "credits_per_hour": {"LARGE": 8, "MEDIUM": 4, "SMALL": 2, "XSMALL": 1}, "extract_cpu_s_per_file": 0.05, "extract_cpu_s_per_mb": 0.01, "extract_step": "extract_metadata", "fargate_gb_hour_usd": 0.0044, "fargate_vcpu_hour_usd": 0.04, "max_tasks": 20, "measured_on": "shim", "min_tasks": 1, "parallel_efficiency": 0.8, "render_cpu_derate": 1.3, "render_cpu_s_per_file": 0.177, "render_step": "render_thumbnails", "rows_per_request": 16, "s3_get_per_1000_usd": 0.0004, "stage_read_mb_per_s": 50, "task_memory_gb": 8, "task_vcpu": 4, "warehouse_size": "MEDIUM", "xs_warehouse_vcpu": 8}') into :estimate;
+    if (dry_run) then
+        return estimate;
+    end if;
+    request_id := uuid_string();
+    insert into ops.run_requests (
+        request_id, mode, redo_steps, path_prefix, format_filter, requested_at, state,
+        attempts
+    )
+    select
+        :request_id,
+        'reprocess',
+        parse_json(:estimate):redo_steps::varchar,
+        parse_json(:estimate):path_prefix::varchar,
+        parse_json(:estimate):format_filter::varchar,
+        sysdate(),
+        'PENDING',
+        0;
+    execute task ops.pixelforge_root;
+    return to_json(object_construct(
+        'request_id', request_id, 'mode', 'reprocess', 'estimate', parse_json(estimate)
+    ));
+end;
+$$;
 grant usage on procedure pixelforge.ops.backfill(timestamp_tz, timestamp_tz) to role pixelforge_operator;
+grant usage on procedure pixelforge.ops.backfill(timestamp_tz, timestamp_tz, boolean) to role pixelforge_operator;
+grant usage on procedure pixelforge.ops.reprocess(varchar, varchar, varchar, boolean) to role pixelforge_operator;
 
 -- ==== alerts (orchestration/alerts.py) ====
 -- dbt selector validate

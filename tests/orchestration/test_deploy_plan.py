@@ -18,6 +18,7 @@ from typer import Typer
 from typer.testing import CliRunner
 
 from orchestration.alerts import alert_rules, pipeline_task_names
+from orchestration.capacity import capacity_model
 from orchestration.deploy import DeploySettings, SettingsError, names, plan_text, render_plan
 from orchestration.deploy.account import ACCOUNT_GUARDRAILS
 from orchestration.deploy.apply import ApplyError, apply_statements, select_for_target
@@ -26,6 +27,7 @@ from orchestration.deploy.names import SERVICE_NETWORK_POLICY, SERVICE_NETWORK_R
 from orchestration.deploy.notifications import notification_helper
 from orchestration.deploy.plan import sqlfluff_gap
 from orchestration.deploy.procedures import FREEZE_OMITS, load_procedures
+from orchestration.deploy.render import sql_string
 from orchestration.deploy.standalone import thumbnail_slices
 from orchestration.deploy.statements import LOCAL_SKIPS, PlanStatement
 from orchestration.deploy.tasks import snowflake_cron
@@ -394,6 +396,41 @@ def test_backfill_queues_a_request_instead_of_a_config(plan: list[PlanStatement]
     assert "using config" not in backfill
     # the window rules are run_config.py's
     assert "split windows longer than 31 days" in backfill
+
+
+def test_dry_runs_price_with_the_capacity_model_and_reprocess_queues_a_request(
+    plan: list[PlanStatement],
+) -> None:
+    model = capacity_model()
+    call = f"call raw.estimate_request(:config, {sql_string(model.to_json())}) into :estimate;"
+    backfill, reprocess, plain = (
+        next(s.sql for s in plan if s.sql.startswith(start))
+        for start in (
+            "create or replace procedure ops.backfill(\n",
+            "create or replace procedure ops.reprocess(",
+            "create or replace procedure ops.backfill(start_ts timestamp_tz, end_ts timestamp_tz)",
+        )
+    )
+    for body in (backfill, reprocess):  # one model, rendered from orchestration/capacity.py
+        assert call in body
+        assert body.index(call) < body.index("insert into ops.run_requests")
+        assert body.index("return estimate;") < body.index("execute task ops.pixelforge_root;")
+    assert "dry_run boolean" in backfill and "dry_run boolean default false" in reprocess
+    assert "call ops.backfill(:start_ts, :end_ts, false) into :result;" in plain
+    assert "'reprocess',\n        parse_json(:estimate):redo_steps::varchar" in reprocess
+    procedures = {
+        s.sql.split("procedure ")[1].split(" to role")[0]
+        for s in plan
+        if s.sql.startswith("grant usage on procedure") and "pixelforge_operator" in s.sql
+    }
+    assert procedures == {
+        f"pixelforge.{names.signature(name, arguments)}"
+        for name, arguments in (
+            (names.BACKFILL_PROCEDURE, names.BACKFILL_ARGUMENTS),
+            (names.BACKFILL_PROCEDURE, names.BACKFILL_DRY_RUN_ARGUMENTS),
+            (names.REPROCESS_PROCEDURE, names.REPROCESS_ARGUMENTS),
+        )
+    }
 
 
 # --- settings ---------------------------------------------------------------------------

@@ -10,7 +10,9 @@ end of the run.
 
 from __future__ import annotations
 
+import math
 import os
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -40,6 +42,11 @@ FILE_POOL = {
     "pool/broken.png": lambda seed: corpus.png_truncated(seed=seed),
 }
 EXAMPLES_ENV = "PIXELFORGE_FAULT_EXAMPLES"
+# A soak splits its schedules into one shard per xdist worker (the test once per shard, each
+# with its share), so that every CPU draws sequences; the suite has one shard.
+SHARDS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) if SOAK_FAULT_SCHEDULES else 1
+SHARD_FAULT_SCHEDULES = math.ceil(SOAK_FAULT_SCHEDULES / SHARDS)
+SHARD_FAULTS: Counter[int] = Counter()
 STEPS = ("discover", "extract_metadata", "render_thumbnails", "validate", "load")
 FAULTS = (
     *(f"fail-before:{step}" for step in STEPS),
@@ -167,11 +174,12 @@ def _apply(stack: LocalStack, action: Action) -> None:
         Action("run", fault="kill:warehouse"),
     ]
 )
+@pytest.mark.parametrize("shard", range(SHARDS), ids=lambda shard: f"shard {shard + 1}/{SHARDS}")
 def test_fault_sequences_recover_without_loss_or_duplicates(
-    stack_pool: StackPool, sequence: list[Action]
+    stack_pool: StackPool, shard: int, sequence: list[Action]
 ) -> None:
-    if SOAK_FAULT_SCHEDULES and FAULT_TOTALS.faults >= SOAK_FAULT_SCHEDULES:
-        return  # the soak tried enough
+    if SOAK_FAULT_SCHEDULES and SHARD_FAULTS[shard] >= SHARD_FAULT_SCHEDULES:
+        return  # this shard of the soak tried enough
     stack = stack_pool.fresh()  # each example starts from a stack as fresh as a new one
     for action in sequence:
         _apply(stack, action)
@@ -183,6 +191,7 @@ def test_fault_sequences_recover_without_loss_or_duplicates(
         faults=_faults(sequence),
         consistency=consistency,
     )
+    SHARD_FAULTS[shard] += _faults(sequence)
     assert consistency.lost == [], sequence
     assert consistency.duplicated == [], sequence
     assert consistency.problems == [], sequence

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-ChangeType = Literal["new", "updated", "deleted", "backfill", "repair"]
+# What raw.file_changes.change_type holds (the dbt models' accepted values are held equal by
+# tests/snowpark_procs/test_run_config.py): discovered changes, a backfill's window, a
+# reconciliation's repair, a re-processing's chosen current versions.
+ChangeType = Literal["new", "updated", "deleted", "backfill", "repair", "reprocess"]
 
 
 @dataclass(frozen=True)

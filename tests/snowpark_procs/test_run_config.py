@@ -131,3 +131,27 @@ def test_the_reprocess_steps_are_the_graphs_file_steps_and_their_handlers():
     graph_steps = [step.name for step in INCREMENTAL.ordered_steps()]
     assert [step for step in graph_steps if step in REPROCESS_STEPS] == list(REPROCESS_STEPS)
     assert set(REPROCESS_STEPS) <= set(HANDLERS)
+
+
+def test_the_change_types_are_declared_once():
+    """pixelforge_core.records.ChangeType is what the dbt models accept as change_type."""
+    from pathlib import Path
+    from typing import get_args
+
+    import yaml
+
+    from pixelforge_core.records import ChangeType
+
+    models = Path(__file__).resolve().parents[2] / "dbt_project" / "models"
+    accepted = []
+    for path in ("staging/pixelforge/_pixelforge__models.yml", "marts/_marts__models.yml"):
+        document = yaml.safe_load((models / path).read_text(encoding="utf-8"))
+        columns = [c for m in document["models"] for c in m.get("columns", [])]
+        tests = [t for c in columns if c["name"] == "change_type" for t in c["data_tests"]]
+        accepted.extend(
+            t["accepted_values"]["arguments"]["values"]
+            for t in tests
+            if isinstance(t, dict) and "accepted_values" in t
+        )
+    assert len(accepted) == 2
+    assert all(values == list(get_args(ChangeType)) for values in accepted)

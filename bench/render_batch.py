@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -28,8 +29,10 @@ from typing import Any
 import boto3
 import psutil
 from botocore.config import Config
+from PIL import Image
 
 from bench import corpus
+from bench.approaches import kind_of
 from bench.common import (
     REPO_ROOT,
     corpus_dir,
@@ -40,9 +43,13 @@ from bench.common import (
 )
 from bench.per_file import REDUCED_FILES
 from bench.workload import load_prices
+from ecs_render.thumbnails import render_thumbnails
+from orchestration import corpus as demo
 from orchestration.local.external_function import HttpRenderer, PollBackoff
 from orchestration.local.loopback import free_port
+from pixelforge_core.records import DesignMetadata
 from pixelforge_core.render_wire import RenderRequest
+from snowpark_procs.metadata import extract_metadata
 
 BATCH_ROWS = 50  # Snowflake's usual external-function batch for this function
 CONCURRENT_BATCHES = 2  # Snowflake sends several batches of one query at once
@@ -163,6 +170,40 @@ def upload(client: Any, files: Sequence[tuple[Any, Path]], count: int) -> list[R
     return requests
 
 
+# One small file of every kind unique_variant knows (generated when checked, not at import).
+VARIANT_SOURCES = {
+    "a.jpg": lambda: demo.jpeg_large(640, 480, orientation=1),
+    "a.png": lambda: demo.png_with_alpha(320, 240),
+    "a.webp": lambda: demo.webp(320, 240),
+    "a.tif": lambda: demo.tiff_16bit(320, 240),
+    "a.psd": lambda: demo.psd_layered(320, 240),
+    "a.pdf": lambda: demo.pdf_multipage(1, 0, 300, 400),
+    "a.svg": lambda: demo.svg_simple(0, 300, 200),
+}
+
+
+def check_variants() -> list[str]:
+    """The premise of the batch: a unique variant has other bytes, the same metadata kind and
+    the same thumbnails as its source. Raises AssertionError naming the kind that breaks it;
+    returns the kinds checked."""
+    checked = []
+    for name, make in VARIANT_SOURCES.items():
+        data = make()
+        kind = kind_of(Path(name))
+        variant = unique_variant(data, kind, 7)
+        assert variant != data, f"{kind}: the variant has the same bytes"
+        metadata = extract_metadata(io.BytesIO(variant), name)
+        assert isinstance(metadata, DesignMetadata), f"{kind}: the variant does not parse"
+        before = render_thumbnails(io.BytesIO(data))
+        after = render_thumbnails(io.BytesIO(variant))
+        assert isinstance(before, list) and isinstance(after, list), f"{kind}: no thumbnails"
+        assert [t.data for t in before] == [t.data for t in after], f"{kind}: picture changed"
+        size = Image.open(io.BytesIO(after[0].data)).size
+        assert size == (after[0].width_px, after[0].height_px), f"{kind}: thumbnail size"
+        checked.append(kind)
+    return checked
+
+
 def fargate_task_vcpu(needed: float) -> float:
     return next((size for size in FARGATE_VCPU_SIZES if size >= needed), FARGATE_VCPU_SIZES[-1])
 
@@ -171,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     options = parse_options(__doc__ or "", argv)
     prices = load_prices()
     workload, assumptions = prices["workload"], prices["assumptions"]
+    variants_checked = check_variants()
     count = 6 if options.smoke else 240 if options.full else 48
     scale = 0.1 if options.smoke else 1.0
     # The batch is the design mix without files over 32 MiB (the average file is 5 MB).
@@ -218,6 +260,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "vcpu_for_budget_wall_based": vcpu_wall_based,
         "fargate_task_vcpu": fargate_task_vcpu(vcpu_cpu_based * derate),
         "derate": derate,
+        "variants_checked": variants_checked,
     }
     print_table(
         f"Render service over HTTP: {count} files, {workers} workers, batches of {BATCH_ROWS}",

@@ -29,11 +29,15 @@ using (
             file_changes.etag,
             max(file_changes.discovered_at) as redo_after
         from raw.file_changes as file_changes
+        inner join ops.run_requests as requests
+            on file_changes.run_id = requests.run_id
         inner join batch_rows
             on
                 file_changes.relative_path = batch_rows.relative_path
                 and file_changes.etag = batch_rows.etag
-        where file_changes.change_type = 'backfill'
+        where
+            file_changes.change_type = 'backfill'
+            and requests.mode = 'backfill'
         group by file_changes.relative_path, file_changes.etag
     )
 

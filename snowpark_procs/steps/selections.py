@@ -71,7 +71,8 @@ def discover_selection(session: SqlSession, run_id: str, config: RunConfig) -> N
     """Record the selection as the run's change set (change type: the mode); the steps the run
     does not redo are marked redone at once."""
     selection = selection_for(config)
-    skip = [step not in selection.steps for step in REPROCESS_STEPS]
+    extract_step, render_step = REPROCESS_STEPS  # the statement's two marks, in this order
+    skip = [extract_step not in selection.steps, render_step not in selection.steps]
     session.sql(
         selection.into("discover_selected_files"),
         params=[run_id, config.mode, *skip, *selection.params],

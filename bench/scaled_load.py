@@ -208,6 +208,7 @@ def modelled(load: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
             render_cpu_s_per_file=render_s,
             measured_on=f"this run (bench.scaled_load, unbounded baseline, {name})",
             task_vcpu=render_vcpu,
+            workers_per_task=int(render_vcpu),  # one render worker process a vCPU
             min_tasks=1,
             step_budget_s=load["budget_s"],
             run_interval_s=0.0,  # each run starts when the last one ends

@@ -61,6 +61,8 @@ BUDGET_S = {"smoke": 1.0, "reduced": 20.0, "full": 60.0}
 STEP_TIMEOUT_S = 600.0
 UNBOUNDED_TIMEOUT_S = 24 * 3600.0
 NEW_PER_RUN = {"smoke": 2, "reduced": 5, "full": 5}
+# Runs with no backlog, new uploads before each, for the baseline latency.
+IDLE_RUNS = {"smoke": 1, "reduced": 3, "full": 3}
 MAX_RUNS = 400
 # The local stack's capacity in the model's terms. Extraction: one Python process whose reader
 # threads share one GIL, so one vCPU fully used; rendering: one "task", the render service,
@@ -143,7 +145,7 @@ def scaled_load(stack: LocalStack, files: int, budget_s: float, new_per_run: int
     }
 
 
-def baselines(stack: LocalStack, files: int, new_per_run: int) -> dict:
+def baselines(stack: LocalStack, files: int, new_per_run: int, idle_runs: int) -> dict:
     """The same files in one unbounded run, then new uploads with no backlog."""
     upload(stack, designs("load", 0, files))
     # a budget longer than the whole job: one run takes everything
@@ -160,7 +162,7 @@ def baselines(stack: LocalStack, files: int, new_per_run: int) -> dict:
     audit = Audit.of(
         stack, files_in(report, "extract_metadata"), files_in(report, "render_thumbnails")
     )
-    for run in range(3):
+    for run in range(idle_runs):
         start = 2 * files + run * new_per_run
         upload(stack, designs("idle", start, new_per_run))
         idle_report = runner.run(kind="scheduled")
@@ -240,7 +242,7 @@ def main() -> None:
         with fresh_stack(Path(root), "load") as stack:
             load = scaled_load(stack, files, budget_s, new_per_run)
         with fresh_stack(Path(root), "baseline") as stack:
-            base = baselines(stack, files, new_per_run)
+            base = baselines(stack, files, new_per_run, IDLE_RUNS[scale])
     figures = {**load, **base, **modelled(load, base)}
     print_table(
         f"Scaled initial load: {files:,} files, {budget_s:g} s step budget",

@@ -357,8 +357,9 @@ class LocalRunner:
                 files_failed=summary.files_failed,
             )
             record_step_run(session, done)
-            if "backlog" in summary.details:  # a bounded step: how far through the backlog
-                progress = Progress(summary.files_in, int(summary.details["backlog"]), elapsed)
+            left = summary.details.get("backlog")  # a bounded step's: how far it got
+            if left is not None and (summary.files_in or left):
+                progress = Progress(summary.files_in, int(left), elapsed)
                 self._echo(f"  {name}: {progress.line()}")
             return StepOutcome(done, summary)
 

@@ -145,7 +145,8 @@ def test_an_initial_load_completes_over_several_bounded_runs(start_stack):
     files = {f"load/{i:05d}.png": tiny_png(i) for i in range(LOAD_FILES)}
     upload_many(stack, files)
     clock = SimulatedClock()
-    runner = timed_runner(stack, clock)
+    printed: list[str] = []
+    runner = timed_runner(stack, clock, echo=printed.append)
     reports: list[RunReport] = []
     late = {f"late/{i}.png": tiny_png(60_000 + i) for i in range(5)}
 
@@ -170,6 +171,13 @@ def test_an_initial_load_completes_over_several_bounded_runs(start_stack):
         if extract.details["backlog"] == 0 and render.details["backlog"] == 0:
             break
 
+    # the runner printed each bounded step's progress as it went (simulated seconds: 500
+    # files read at 0.125 s each in the first run, 1,000 left)
+    assert (
+        "  extract_metadata: 500 done, 1,000 left, 8.0 files/s; "
+        "ETA 2 min 05 s of step time (~2 more runs)"
+    ) in printed
+    assert printed.count("  extract_metadata: attempt 1 ...") == len(reports)
     extract_backlog = [summary(r, "extract_metadata").details["backlog"] for r in reports]
     render_backlog = [summary(r, "render_thumbnails").details["backlog"] for r in reports]
     assert len(reports) >= 3, extract_backlog  # the load took several runs

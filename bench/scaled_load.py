@@ -8,8 +8,9 @@ a first deploy finds the bucket. The pipeline's own graph (orchestration.graph.I
 discover, extract, render, dbt validate and load, the finalizer) then runs back to back with
 its step budget scaled down (BUDGET_S per bounded step instead of half of 10 minutes; the step
 timeout stays above a dbt step's time) until neither bounded step has a backlog. Before each run
-a few new files are uploaded (what a 15-minute run would find besides the backlog): their
-upload -> queryable latency is the new uploads' latency during the load.
+after the first a few new files are uploaded (what a 15-minute run would find besides the
+backlog; files there before the first run are the load): their upload -> queryable latency is
+the new uploads' latency during the load.
 
 Reported: runs taken, files/s over the load's wall time, lost and duplicated versions (metadata
 rows, thumbnail rows and objects, and each version extracted and rendered once), the new
@@ -99,8 +100,8 @@ def scaled_load(stack: LocalStack, files: int, budget_s: float, new_per_run: int
     table = []
     started = time.perf_counter()
     while len(reports) < MAX_RUNS:
-        start = files + len(reports) * new_per_run
-        upload(stack, designs("new", start, new_per_run))
+        if reports:  # files there before the first run are the load itself
+            upload(stack, designs("new", files + len(reports) * new_per_run, new_per_run))
         report = runner.run(kind="scheduled")
         if not report.succeeded:
             raise RuntimeError(f"run {len(reports) + 1} failed: {report.run.error_message}")
@@ -114,6 +115,7 @@ def scaled_load(stack: LocalStack, files: int, budget_s: float, new_per_run: int
             break
     wall_s = time.perf_counter() - started
     sizes = sum(len(design_png(i)) for i in range(files + len(reports) * new_per_run))
+    sizes -= sum(len(design_png(i)) for i in range(files, files + new_per_run))  # none in run 1
     print_table(
         "Bounded runs of the load",
         ["run", "extracted", "rendered", "extract left", "render left", "run s"],

@@ -2,8 +2,8 @@
 -- set-based statement, new uploads first (one lane, see below):
 --   priority 0: the run's new, updated or repaired versions no earlier run
 --               discovered (a backfill's: its window), oldest upload first;
---   priority 1: the run's versions an earlier (failed) run discovered too,
---               newest upload first;
+--   priority 1: the run's versions a failed run since the last successful
+--               one discovered too, newest upload first;
 --   priority 2: the backlog earlier bounded runs left, oldest upload first:
 --               committed versions the designs directory still lists at that
 --               ETag (a successful run commits its whole change set, done or
@@ -38,12 +38,24 @@ with this_run as (
     select ? as run_id
 ),
 
+last_commit as (
+    select
+        coalesce(
+            max(committed_at), cast('1970-01-01' as timestamp_ntz)
+        ) as committed_at
+    from raw.directory_state
+),
+
+-- Discovered by a run since the last commit: a failed run's change set (what
+-- a run discovers again), not the whole history (pruned by discovered_at).
 seen_before as (
     select distinct
         earlier.relative_path,
         earlier.etag
     from raw.file_changes as earlier
     inner join this_run on earlier.run_id <> this_run.run_id
+    inner join last_commit
+        on earlier.discovered_at > last_commit.committed_at
     where earlier.change_type <> 'deleted'
 ),
 

@@ -17,12 +17,24 @@ with this_run as (
         ? as sizes
 ),
 
+last_commit as (
+    select
+        coalesce(
+            max(committed_at), cast('1970-01-01' as timestamp_ntz)
+        ) as committed_at
+    from raw.directory_state
+),
+
+-- Discovered by a run since the last commit: a failed run's change set (what
+-- a run discovers again), not the whole history (pruned by discovered_at).
 seen_before as (
     select distinct
         earlier.relative_path,
         earlier.etag
     from raw.file_changes as earlier
     inner join this_run on earlier.run_id <> this_run.run_id
+    inner join last_commit
+        on earlier.discovered_at > last_commit.committed_at
     where earlier.change_type <> 'deleted'
 ),
 

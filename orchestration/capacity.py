@@ -28,7 +28,8 @@ from croniter import croniter
 from orchestration.graph import INCREMENTAL, ExternalFunctionStep, Pipeline
 from pixelforge_core.capacity import CapacityModel, JobSize
 from pixelforge_core.render_budget import RENDER_BUDGET, RenderBudget
-from snowpark_procs.steps.render import RENDER_BATCH_ROWS
+from snowpark_procs.run_config import RunConfig
+from snowpark_procs.steps.render import statement_rows
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 UNIT_PRICES = REPO_ROOT / "dbt_project" / "seeds" / "unit_prices.csv"
@@ -47,8 +48,9 @@ class Sources:
     per_file_figures: Path = PER_FILE_FIGURES
     budget: RenderBudget = RENDER_BUDGET
     pipeline: Pipeline = INCREMENTAL
-    # rows the render step sends in one statement, as built
-    render_statement_rows: int = RENDER_BATCH_ROWS
+    # rows the render step sends in one statement; None: as built, the step's statement_rows
+    # for the graph CONFIG's default renderer maximum (the budget's max_tasks)
+    render_statement_rows: int | None = None
 
 
 def read_unit_prices(path: Path = UNIT_PRICES) -> dict[str, float]:
@@ -140,7 +142,8 @@ def capacity_model(sources: Sources = Sources()) -> CapacityModel:
         max_tasks=budget.max_tasks,
         workers_per_task=budget.workers_per_task,
         max_batch_rows=budget.max_batch_rows(),
-        render_statement_rows=sources.render_statement_rows,
+        render_statement_rows=sources.render_statement_rows
+        or statement_rows(RunConfig(render_max_tasks=budget.max_tasks), budget),
         credit_usd=price["snowflake_credit_usd"],
         credits_per_hour=warehouse_credits(price),
         credit_multiplier=price["serverless_task_multiplier"] if serverless else 1.0,
@@ -156,15 +159,17 @@ def initial_load(sources: Sources = Sources()) -> tuple[JobSize, CapacityModel]:
     """The day-zero job (bench/prices.toml [initial_load]: every file through every
     file-reading step) and the capacity it runs on: the load's warehouse size, clusters and
     root schedule (declared there), the renderer's initial-load maximum and the render
-    statements that keep it busy (the render budget's statement_rows: larger than the render
-    step sends as built, see docs/runbook.md "Day zero")."""
+    statements the render step sends when the graph CONFIG's render_max_tasks is raised to it
+    (docs/runbook.md "Day zero")."""
     load = read_bench_prices(sources.bench_prices)["initial_load"]
     model = capacity_model(sources).with_capacity(
         warehouse_size=str(load["warehouse_size"]),
         clusters=int(load["clusters"]),
         max_tasks=sources.budget.initial_load_max_tasks,
         run_interval_s=float(load["schedule_minutes"]) * 60,
-        render_statement_rows=sources.budget.statement_rows(sources.budget.initial_load_max_tasks),
+        render_statement_rows=statement_rows(
+            RunConfig(render_max_tasks=sources.budget.initial_load_max_tasks), sources.budget
+        ),
     )
     job = JobSize(
         files=int(load["files"]),

@@ -101,7 +101,8 @@ class CapacityModel:
     run_overhead_s: float
     # Renderer task size and autoscaling bounds, its workers per task and the external
     # function's MAX_BATCH_ROWS (pixelforge_core/render_budget.py), and the rows one render
-    # statement carries (as built: snowpark_procs/steps/render.py RENDER_BATCH_ROWS).
+    # statement carries (as built: snowpark_procs/steps/render.py statement_rows, the budget's
+    # statement_rows for the graph CONFIG's render_max_tasks).
     task_vcpu: float
     task_memory_gb: float
     min_tasks: int

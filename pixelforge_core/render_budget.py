@@ -21,14 +21,29 @@ the renderer's own 429 past its running-batch cap, and the ECS service's autosca
 tracking on CPU between min_tasks and max_tasks, or initial_load_max_tasks for the day-zero load
 through the template's RenderMaxTasks parameter).
 
+Statement size (`statement_rows(tasks)`): the render step (snowpark_procs/steps/render.py)
+sends statements of statement_rows(render_max_tasks) rows, the task maximum the run may count on
+coming in the task graph's CONFIG (snowpark_procs/run_config.py, rendered by
+orchestration/deploy/tasks.py graph_config from max_tasks; docs/runbook.md "Day zero" raises it).
+Planned: a batch of MAX_BATCH_ROWS for every batch the tasks hold. Capped by the bounded run: the
+step checks its budget between statements, so one statement's duration is how far the step
+overshoots its budget: rows x CPU per file x derate / (tasks x workers). With every row a
+worst-case file the planned statement would take one worst-case batch's time (the async window's
+half, 297 s), nearly all of the 300 s orchestration/graph.py leaves between the step budget and
+the step timeout, so statement_rows keeps the whole batches whose worst case fits max_statement_s
+(150 s: 720 rows at 4 tasks, 8,685 at 48, about 4 batches a task, still one or more per task, so
+every task's workers stay busy); at the measured CPU per file such a statement takes about 17 s.
+tests/orchestration/test_render_fanout.py holds the cap inside the graph's margin. The figure
+assumes the tasks are running: with fewer (autoscaling still adding them) a statement takes
+proportionally longer, which is why the runbook starts the renderer at its maximum before the load.
+
 Throughput at the maximum (tasks x vCPU / (render CPU per file x derate), with the measured
 0.245 CPU-s per file of bench/results/per_file_figures.json and the 1.5 Fargate derate):
 4 tasks x 4 vCPU render 16 / (0.245 x 1.5) = 43.5 files/s, about 157,000 files an hour; 48 tasks
-at the initial load, about 1,881,000 files an hour. Both need render statements of
-statement_rows(tasks) rows; the render step's 16-row statements (snowpark_procs/steps/render.py)
-keep one task's 4 workers busy, about 39,000 files an hour (pixelforge_core/capacity.py models
-both). tests/orchestration/test_aws_template.py recomputes these figures from the committed
-measurement, so this paragraph fails the tests when the measurement moves.
+at the initial load, about 1,881,000 files an hour. Both come from render statements of
+statement_rows(tasks) rows (pixelforge_core/capacity.py models them; 720-row statements at the
+steady maximum). tests/orchestration/test_aws_template.py recomputes these figures from the
+committed measurement, so this paragraph fails the tests when the measurement moves.
 """
 
 from __future__ import annotations
@@ -68,6 +83,11 @@ class RenderBudget:
     # Requests one in-flight batch has open at a time: its POST, then one GET poll at a time at
     # Snowflake's growing interval (semantics §4.3), so at most one a second [ESTIMATE].
     requests_per_batch_per_s: float = 1.0
+    # Longest a render statement may take at worst (every row a worst-case file, its batches
+    # spread over the tasks): the step's overshoot past its budget. Half of the 300 s between
+    # orchestration/graph.py's step budget and step timeout; the rest is the merges' and a slow
+    # poll's (tests/orchestration/test_render_fanout.py holds it there).
+    max_statement_s: float = 150.0
 
     @property
     def task_vcpu(self) -> float:
@@ -83,9 +103,23 @@ class RenderBudget:
         return tasks * self.concurrent_batches_per_task
 
     def statement_rows(self, tasks: int) -> int:
-        """Rows one render statement must carry to keep this many tasks busy: a batch of
-        MAX_BATCH_ROWS for every batch they hold."""
-        return self.max_batch_rows() * self.batches_in_flight(tasks)
+        """Rows one render statement carries to keep this many tasks busy: a batch of
+        MAX_BATCH_ROWS for every batch they hold, cut to the whole batches whose worst case
+        fits max_statement_s (never less than one batch)."""
+        if tasks < 1:
+            raise ValueError(f"a render statement needs at least one task, not {tasks}")
+        rows = self.max_batch_rows()
+        planned = self.batches_in_flight(tasks)
+        fitting = math.floor(self.max_statement_s / self.statement_seconds(rows, tasks))
+        return rows * max(1, min(planned, fitting))
+
+    def statement_seconds(
+        self, rows: int, tasks: int, cpu_s_per_file: float | None = None
+    ) -> float:
+        """Wall time of a statement of `rows` rows spread over `tasks` tasks' workers: rows x
+        CPU per file (worst case unless given) x derate / (tasks x workers)."""
+        cpu = self.worst_file_cpu_s if cpu_s_per_file is None else cpu_s_per_file
+        return rows * cpu * self.derate / (tasks * self.workers_per_task)
 
     def api_throttle_burst(self) -> int:
         """The API stage's burst: every batch the renderer holds at its initial-load maximum may

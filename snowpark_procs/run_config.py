@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pixelforge_core.formats import SUPPORTED_FORMATS
+from pixelforge_core.render_budget import RENDER_BUDGET
 
 RunMode = Literal["incremental", "backfill", "reconcile", "reprocess"]
 MODES: tuple[RunMode, ...] = ("incremental", "backfill", "reconcile", "reprocess")
@@ -48,6 +49,11 @@ class RunConfig:
     # step timeout, declared once in orchestration/graph.py and passed in the graph CONFIG.
     # None: unbounded.
     step_budget_s: float | None = None
+    # Renderer tasks the render step may count on (its statements are
+    # RENDER_BUDGET.statement_rows of it): the procedure cannot see ECS, so the graph CONFIG
+    # carries the maximum (orchestration/deploy/tasks.py graph_config; docs/runbook.md
+    # "Day zero" raises it with RenderMaxTasks). Absent: the budget's steady max_tasks.
+    render_max_tasks: int = RENDER_BUDGET.max_tasks
 
     @property
     def reprocess(self) -> bool:
@@ -76,6 +82,7 @@ class RunConfig:
                 "window_end": _iso(self.window_end),
                 "request_id": self.request_id,
                 "step_budget_s": self.step_budget_s,
+                "render_max_tasks": self.render_max_tasks,
                 **(
                     {"steps": list(self.steps), "prefix": self.prefix, "format": self.file_format}
                     if self.mode == "reprocess"
@@ -86,7 +93,9 @@ class RunConfig:
 
     def serving(self, request: RunConfig) -> RunConfig:
         """This graph config running the mode and window of a claimed request."""
-        return replace(request, step_budget_s=self.step_budget_s)
+        return replace(
+            request, step_budget_s=self.step_budget_s, render_max_tasks=self.render_max_tasks
+        )
 
     @classmethod
     def from_json(cls, text: str | None) -> RunConfig:
@@ -103,7 +112,11 @@ class RunConfig:
         mode = raw.get("mode") or "incremental"
         if mode not in MODES:
             raise RunConfigError(f"run mode {mode!r} is not one of {', '.join(MODES)}")
-        extra = {"request_id": raw.get("request_id"), "step_budget_s": _budget(raw)}
+        extra = {
+            "request_id": raw.get("request_id"),
+            "step_budget_s": _budget(raw),
+            "render_max_tasks": _render_max_tasks(raw),
+        }
         if mode == "reprocess":
             chosen = reprocess_config(raw.get("steps"), raw.get("prefix"), raw.get("format"))
             return replace(chosen, **extra)
@@ -138,6 +151,17 @@ def _budget(raw: dict[str, Any]) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise RunConfigError(f"step_budget_s={value!r} must be a positive number of seconds")
     return float(value)
+
+
+def _render_max_tasks(raw: dict[str, Any]) -> int:
+    value = raw.get("render_max_tasks")
+    if value is None:
+        return RENDER_BUDGET.max_tasks
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise RunConfigError(
+            f"render_max_tasks={value!r} must be a positive whole number of renderer tasks"
+        )
+    return value
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -32,6 +32,7 @@ from orchestration.graph import (
     ProcedureStep,
     Step,
 )
+from pixelforge_core.render_budget import RENDER_BUDGET
 
 RUN_ID_SQL = "system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID')"
 # The graph's CONFIG (graph_config): the bounded steps' budget, the finalizer's task names and
@@ -94,14 +95,22 @@ def snowflake_cron(expression: str, time_zone: str) -> str:
     return f"USING CRON {' '.join(fields)} {time_zone}"
 
 
-def graph_config(pipeline: Pipeline, heartbeat_integration: str | None = None) -> dict[str, Any]:
+def graph_config(
+    pipeline: Pipeline,
+    heartbeat_integration: str | None = None,
+    render_max_tasks: int = RENDER_BUDGET.max_tasks,
+) -> dict[str, Any]:
     """The root's CONFIG: every run is incremental unless its discover step claims a request;
-    the bounded steps' budget; the tasks whose success the finalizer checks (root and steps,
-    keyed by step; a JSON object's key order is not kept, so ROOT_STEP names the root)."""
+    the bounded steps' budget; the renderer maximum the render step counts on; the tasks whose
+    success the finalizer checks (root and steps, keyed by step; a JSON object's key order is
+    not kept, so ROOT_STEP names the root)."""
     config: dict[str, Any] = {
         "mode": "incremental",
         "pipeline": pipeline.name,
         "step_budget_s": pipeline.step_budget_s,
+        # the renderer maximum the render step sizes its statements for (the budget's; the
+        # day-zero load raises it with set_config_sql)
+        "render_max_tasks": render_max_tasks,
         "tasks": {
             name: pipeline.task_history_name(name)
             for name in (ROOT_STEP, *(step.name for step in pipeline.ordered_steps()))
@@ -110,6 +119,22 @@ def graph_config(pipeline: Pipeline, heartbeat_integration: str | None = None) -
     if heartbeat_integration:
         config["heartbeat_integration"] = heartbeat_integration
     return config
+
+
+def set_config_sql(
+    pipeline: Pipeline, heartbeat_integration: str | None, render_max_tasks: int
+) -> str:
+    """The ALTER TASK that gives the root the graph CONFIG with another renderer maximum
+    (docs/runbook.md "Day zero"; tests/orchestration/test_render_fanout.py holds the runbook's
+    copies equal). SET CONFIG replaces the whole object ("Use the syntax CREATE/ALTER TASK ...
+    CONFIG to set, unset, or modify the configuration information in the root task",
+    https://docs.snowflake.com/en/sql-reference/functions/system_get_task_graph_config), so it
+    carries every key graph_config renders."""
+    config = graph_config(pipeline, heartbeat_integration, render_max_tasks)
+    return (
+        f"alter task {root_task_name(pipeline)} set config = "
+        f"$${json.dumps(config, sort_keys=True)}$$;"
+    )
 
 
 def step_body(step: Step) -> str:

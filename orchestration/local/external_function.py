@@ -6,6 +6,16 @@ requests it gets in production. Like Snowflake it sends the sf-external-function
 a fresh batch id per batch and follows the asynchronous protocol: on 202 it polls with GETs that
 carry the same batch id and no body, waiting longer each time, until a 200 or Snowflake's
 10-minute limit. A POST that fails on the network is sent once more with the same batch id.
+
+This module copies Snowflake's side of the external-function protocol on purpose, fan-out
+included: one `render` call is one statement, whose rows Snowflake splits into batches of at most
+MAX_BATCH_ROWS (RENDER_BUDGET.max_batch_rows(), the function's own setting) and sends several at
+once, each batch with its own batch id ("Designing high-performance external functions",
+shared/reference/snowflake-semantics.md §4.3). Here a small thread pool does that, sized by the
+batches in flight the render budget plans for the stack's renderer (one render service: one
+task); production has no such pool, Snowflake chooses how many batches it keeps in flight. Results
+come back in request order; a batch that still fails after its retries fails the whole statement
+(Snowflake fails the query), with RenderServiceError naming the batch.
 """
 
 from __future__ import annotations
@@ -18,14 +28,18 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from pixelforge_core.render_budget import RENDER_BUDGET
 from pixelforge_core.render_wire import EXTERNAL_FUNCTION_COMPRESSION, RenderRequest
 
 FUNCTION_NAME = "RENDER_THUMBNAIL"
 ASYNC_TIMEOUT_S = 600.0  # Snowflake's total async timeout; not configurable there
 REQUEST_TIMEOUT_S = 60.0  # one POST or GET; the service answers within its sync wait (20 s)
+# The local stack runs one render service: the renderer of one task.
+LOCAL_RENDER_TASKS = 1
 # Refused, reset, timed out or cut short: the request may not have reached the service.
 _NETWORK_ERRORS = (OSError, http.client.HTTPException)
 
@@ -56,7 +70,8 @@ class _Answer:
 
 
 class HttpRenderer:
-    """Renders batches through the render service as Snowflake's external function does."""
+    """Renders statements through the render service as Snowflake's external function does:
+    split into batches of at most `batch_rows`, at most `concurrency` of them in flight."""
 
     def __init__(
         self,
@@ -66,7 +81,16 @@ class HttpRenderer:
         request_timeout_s: float = REQUEST_TIMEOUT_S,
         backoff: PollBackoff = PollBackoff(),
         sleep: Callable[[float], None] = time.sleep,
+        batch_rows: int | None = None,
+        concurrency: int | None = None,
     ) -> None:
+        self._batch_rows = batch_rows or RENDER_BUDGET.max_batch_rows()
+        self._concurrency = concurrency or RENDER_BUDGET.batches_in_flight(LOCAL_RENDER_TASKS)
+        if self._batch_rows < 1 or self._concurrency < 1:
+            raise ValueError(
+                f"batch_rows ({self._batch_rows}) and concurrency ({self._concurrency}) must be "
+                "at least 1"
+            )
         self._endpoint = endpoint.rstrip("/") + "/render"
         self._timeout_s = timeout_s
         self._request_timeout_s = request_timeout_s
@@ -74,9 +98,30 @@ class HttpRenderer:
         self._sleep = sleep
 
     def render(self, requests: Sequence[RenderRequest]) -> list[dict[str, Any]]:
-        """One result object per request, in order; RenderServiceError if the batch fails."""
+        """One result object per request, in order; RenderServiceError if a batch fails."""
         if not requests:
             return []  # Snowflake never sends an empty batch
+        size = self._batch_rows
+        batches = [requests[start : start + size] for start in range(0, len(requests), size)]
+        if len(batches) == 1:
+            return self._render_batch(batches[0])
+        workers = min(self._concurrency, len(batches))
+        with ThreadPoolExecutor(workers, thread_name_prefix="external-function") as pool:
+            futures = [pool.submit(self._render_batch, batch) for batch in batches]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f for f in futures if f in done and f.exception()), None)
+            if failed is not None:
+                for future in futures:
+                    future.cancel()  # the query fails: batches not yet sent are not sent
+                raise RenderServiceError(
+                    f"batch {futures.index(failed) + 1} of {len(futures)} of a "
+                    f"{len(requests)}-row statement failed, so the statement fails: "
+                    f"{failed.exception()}"
+                ) from failed.exception()
+            return [result for future in futures for result in future.result()]
+
+    def _render_batch(self, requests: Sequence[RenderRequest]) -> list[dict[str, Any]]:
+        """One batch: POST, 429 retries and polls with one batch id; its results in order."""
         batch_id = str(uuid.uuid4())
         deadline = time.monotonic() + self._timeout_s
         body = json.dumps(

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from pixelforge_core import reason_codes
+from pixelforge_core.render_budget import RENDER_BUDGET, RenderBudget
 from pixelforge_core.render_wire import THUMBNAIL_SIZES, RenderRequest
 from snowpark_procs.rendering import ThumbnailRenderer, thumbnail_rows
 from snowpark_procs.run_config import RunConfig
@@ -30,8 +31,6 @@ from snowpark_procs.steps.common import (
     tally,
 )
 
-RENDER_BATCH_ROWS = 16
-
 
 class ExternalFunctionRenderer:
     """Calls the renderer through Snowflake's external function raw.render_thumbnails."""
@@ -45,18 +44,29 @@ class ExternalFunctionRenderer:
         return [json.loads(row["RENDER_RESULT"]) for row in rows]
 
 
+def statement_rows(config: RunConfig, budget: RenderBudget = RENDER_BUDGET) -> int:
+    """Rows of one render statement for the renderer maximum the run counts on (the capacity
+    model, orchestration/capacity.py, asks the same)."""
+    return budget.statement_rows(config.render_max_tasks)
+
+
 def render_thumbnails_with(
     session: SqlSession,
     run_id: str,
     renderer: ThumbnailRenderer,
     config: RunConfig | None = None,
     sizes: Sequence[int] = THUMBNAIL_SIZES,
-    batch_rows: int = RENDER_BATCH_ROWS,
+    batch_rows: int | None = None,
     clock: Clock = time.monotonic,
     page_rows: int = PENDING_PAGE_ROWS,
 ) -> StepSummary:
     """Render the pending readable file versions, the run's own first, while the budget
     lasts; merge one row per file and size.
+
+    Each statement carries RENDER_BUDGET.statement_rows(config.render_max_tasks) rows
+    (`batch_rows` overrides it in tests): Snowflake splits it into batches of MAX_BATCH_ROWS
+    and sends them at once, so the renderer's tasks fan out (pixelforge_core/render_budget.py
+    states the statement's duration, the step's overshoot past its budget).
 
     A file whose rendering failed for a transient reason is retried by later runs; when most
     of a batch fails that way the renderer or its storage is down and the step fails.
@@ -110,7 +120,7 @@ def render_thumbnails_with(
     drained = drain(
         fetch,
         process,
-        batch_rows=batch_rows,
+        batch_rows=batch_rows or statement_rows(config),
         page_rows=page_rows,
         budget=Budget(config.step_budget_s, clock),
     )

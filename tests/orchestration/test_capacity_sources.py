@@ -14,10 +14,12 @@ import pytest
 from orchestration import capacity
 from orchestration.capacity import Sources, capacity_model, initial_load
 from orchestration.deploy.settings_rules import _WAREHOUSE_SIZES
+from orchestration.deploy.tasks import graph_config
 from orchestration.graph import INCREMENTAL
 from pixelforge_core.capacity import CapacityModel, estimate, render_files_per_s
 from pixelforge_core.render_budget import RENDER_BUDGET
-from snowpark_procs.steps.render import RENDER_BATCH_ROWS
+from snowpark_procs.run_config import RunConfig
+from snowpark_procs.steps.render import statement_rows
 
 
 @pytest.fixture
@@ -69,7 +71,7 @@ MEASURED_FIELDS = ("extract_cpu_s_per_file", "extract_cpu_s_per_mb", "render_cpu
 BUDGET_FIELDS = {
     "task_vcpu", "task_memory_gb", "min_tasks", "max_tasks", "workers_per_task", "max_batch_rows",
 }  # fmt: skip
-AS_BUILT_FIELDS = {"render_statement_rows"}  # snowpark_procs/steps/render.py
+AS_BUILT_FIELDS = {"render_statement_rows"}  # snowpark_procs/steps/render.py statement_rows
 GRAPH_FIELDS = {"extract_step", "render_step", "step_budget_s", "run_interval_s"}
 CHOSEN = {"warehouse_size", "clusters", "measured_on", "credits_per_hour"}
 
@@ -130,7 +132,16 @@ def test_the_renderer_facts_are_the_budgets(sources: Sources) -> None:
 
 
 def test_the_render_statement_is_the_render_steps_as_built(sources: Sources) -> None:
-    assert capacity_model(sources).render_statement_rows == RENDER_BATCH_ROWS
+    """As built: the rows the render step sends for the deployed graph CONFIG's renderer
+    maximum; the initial load's, for the maximum the runbook raises it to."""
+    deployed = RunConfig.from_json(json.dumps(graph_config(INCREMENTAL)))
+    assert capacity_model(sources).render_statement_rows == statement_rows(deployed)
+    assert statement_rows(deployed) == RENDER_BUDGET.statement_rows(RENDER_BUDGET.max_tasks)
+    day_zero = RunConfig(render_max_tasks=RENDER_BUDGET.initial_load_max_tasks)
+    assert initial_load(sources)[1].render_statement_rows == statement_rows(day_zero)
+    fewer = dataclasses.replace(RENDER_BUDGET, max_tasks=2)
+    found = capacity_model(dataclasses.replace(sources, budget=fewer)).render_statement_rows
+    assert found == fewer.statement_rows(2) < statement_rows(deployed)
     wider = capacity_model(dataclasses.replace(sources, render_statement_rows=1_440))
     assert wider.render_statement_rows == 1_440
 
@@ -206,7 +217,7 @@ def test_the_runbook_states_the_models_day_zero() -> None:
         f"render statements of {model.render_statement_rows:,} rows",
         f"`RenderBudget.statement_rows({budget.initial_load_max_tasks})` = "
         f"{budget.statement_rows(budget.initial_load_max_tasks):,} rows",
-        f"sends {RENDER_BATCH_ROWS} rows a statement",
+        f"sends {statement_rows(RunConfig()):,} rows a statement",
         f"MAX_BATCH_ROWS ({budget.max_batch_rows()})",
         f"about {render_files_per_s(baseline.model):.1f} files/s",
         f"{model.run_overhead_s:g} s a run outside the two steps",

@@ -39,7 +39,7 @@ from orchestration.graph import (
     RetryPolicy,
 )
 from orchestration.local.sql import local_sql_statements
-from pixelforge_core.render_budget import RenderBudget
+from pixelforge_core.render_budget import RENDER_BUDGET, RenderBudget
 from pixelforge_core.render_wire import thumbnail_key
 from snowpark_procs import handlers
 from snowpark_procs.sql import read_sql
@@ -199,6 +199,7 @@ def test_task_graph_follows_graph_py(plan: list[PlanStatement]) -> None:
         "mode": "incremental",
         "pipeline": "pixelforge",
         "step_budget_s": INCREMENTAL.step_budget_s,
+        "render_max_tasks": RENDER_BUDGET.max_tasks,
         "tasks": {
             "root": "PIXELFORGE_ROOT",
             "discover": "PIXELFORGE_DISCOVER",

@@ -24,6 +24,7 @@ from moto.server import ThreadedMotoServer
 from ecs_render.app import create_app
 from ecs_render.batches import BATCH_PREFIX
 from orchestration.local.external_function import HttpRenderer, PollBackoff, RenderServiceError
+from pixelforge_core.render_budget import RENDER_BUDGET
 from pixelforge_core.render_wire import RenderRequest, thumbnail_key
 from tests.ecs_render.conftest import (
     DESIGNS_BUCKET,
@@ -344,3 +345,102 @@ def test_a_malformed_200_is_a_render_service_error():
         pytest.raises(RenderServiceError, match="malformed"),
     ):
         HttpRenderer(service.url).render(requests_for(2))
+
+
+# --- fan-out: one statement, several batches at once, as Snowflake sends them -----------------
+
+
+class BatchEchoService:
+    """Loopback server answering every POST with a 200 for its rows (each row's path echoed),
+    after `hold_s`; a POST whose first row's path is in `failing` gets a 500. It records the
+    batch ids it saw and the most POSTs it held at once."""
+
+    def __init__(self, hold_s: float = 0.05, failing: frozenset[str] = frozenset()) -> None:
+        self.hold_s, self.failing = hold_s, failing
+        self.batches: list[tuple[str, list[str]]] = []  # (batch id, the rows' paths)
+        self.in_flight = self.most_in_flight = 0
+        self.lock = threading.Lock()
+        service = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                service.handle(self)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def handle(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        body = handler.rfile.read(int(handler.headers["Content-Length"]))
+        rows = json.loads(gzip.decompress(body))["data"]
+        batch_id = handler.headers["sf-external-function-query-batch-id"]
+        with self.lock:
+            self.batches.append((batch_id, [row[1] for row in rows]))
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(self.hold_s)
+        with self.lock:
+            self.in_flight -= 1
+        if rows[0][1] in self.failing:
+            status, payload = 500, {"error": "render failed"}
+        else:
+            status, payload = 200, {"data": [[row[0], {"path": row[1]}] for row in rows]}
+        data = json.dumps(payload).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def __enter__(self) -> BatchEchoService:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_statement_is_sent_as_batches_of_max_batch_rows_at_most_n_at_once():
+    rows = RENDER_BUDGET.max_batch_rows()
+    requests = requests_for(3 * rows + 1)
+    with BatchEchoService(hold_s=0.3) as service:
+        results = HttpRenderer(service.url, concurrency=2).render(requests)
+
+    assert results == [{"path": request.relative_path} for request in requests]  # in order
+    sizes = sorted(len(paths) for _, paths in service.batches)
+    assert sizes == [1, rows, rows, rows]
+    assert len({batch_id for batch_id, _ in service.batches}) == 4
+    assert service.most_in_flight == 2  # several at once, never more than the pool
+
+
+def test_the_default_fan_out_is_the_budgets_batches_in_flight_for_one_task():
+    in_flight = RENDER_BUDGET.batches_in_flight(1)
+    requests = requests_for(RENDER_BUDGET.max_batch_rows() * (in_flight + 2))
+    with BatchEchoService(hold_s=0.3) as service:
+        results = HttpRenderer(service.url).render(requests)
+
+    assert len(results) == len(requests) and len(service.batches) == in_flight + 2
+    assert 1 < service.most_in_flight <= in_flight
+
+
+def test_one_failing_batch_fails_the_statement_and_names_it():
+    rows = RENDER_BUDGET.max_batch_rows()
+    requests = requests_for(3 * rows + 1)
+    second_batch = requests[rows].relative_path
+    named = rf"batch 2 of 4 of a {len(requests)}-row statement"
+    with (
+        BatchEchoService(failing=frozenset({second_batch})) as service,
+        pytest.raises(RenderServiceError, match=named) as raised,
+    ):
+        HttpRenderer(service.url, concurrency=2).render(requests)
+
+    failed_id = next(bid for bid, paths in service.batches if paths[0] == second_batch)
+    assert failed_id in str(raised.value)
+    assert "500" in str(raised.value)

@@ -40,7 +40,8 @@ pytestmark = pytest.mark.integration
 
 # Simulated seconds per file (binary fractions: sums stay exact). With a 100 s step timeout,
 # each bounded step has a 50 s budget: one batch of 500 files to extract per run (62.5 s,
-# within the timeout), 50 batches of 16 to render.
+# within the timeout), rendered in one statement (the render step's statements are
+# RENDER_BUDGET.statement_rows(4) = 720 rows).
 READ_S = 0.125
 RENDER_S = 0.0625
 # discover, extract_metadata, render_thumbnails and the finalizer
@@ -471,7 +472,7 @@ def thumbnail_objects(stack: LocalStack) -> list[str]:
 @pytest.mark.parametrize(
     "crash_run, seam, error",
     [
-        # the first run of a load (day zero) killed while rendering: rows of the batch in
+        # the first run of a load (day zero) killed while rendering: rows of the statement in
         # flight never merged, its thumbnail objects already written
         (1, "renderer", ProcedureKilled("render_thumbnails killed")),
         # a later backlog run whose extraction fails mid-batch on every attempt
@@ -492,7 +493,8 @@ def test_a_crash_in_the_middle_of_a_bounded_backlog_run_loses_and_duplicates_not
     load = {f"load/{i:05d}.png": tiny_png(i) for i in range(1000)}
     upload_many(stack, load)
     clock = SimulatedClock()
-    crash = Crash(after=10 if seam == "renderer" else 100, error=error)
+    # the renderer: its first statement (a run's 500 files are one, fewer than statement_rows)
+    crash = Crash(after=0 if seam == "renderer" else 100, error=error)
     runner = timed_runner(
         stack,
         clock,

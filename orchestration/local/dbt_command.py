@@ -19,11 +19,11 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from orchestration.graph import DbtStep
 from orchestration.local.settings import StackSettings
@@ -107,7 +107,7 @@ def invoke_in_process(arguments: list[str], env: Mapping[str, str]) -> Invocatio
         if event.info.level in _CONSOLE_LEVELS and event.info.msg:
             lines.append(str(event.info.msg))
 
-    with _INVOCATION, _environment(env):
+    with _INVOCATION, mock.patch.dict(os.environ, env):  # restored afterwards
         result = dbtRunner(callbacks=[collect]).invoke(arguments)
     error = result.exception
     exception = "" if error is None else f"{type(error).__name__}: {error}"
@@ -121,20 +121,6 @@ def invoke_in_process(arguments: list[str], env: Mapping[str, str]) -> Invocatio
         for node in nodes
     )
     return Invocation(result.success, "\n".join(lines) + "\n", exception, results)
-
-
-@contextmanager
-def _environment(env: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def run_dbt(settings: StackSettings, args: tuple[str, ...], target_name: str) -> DbtRun:

@@ -69,6 +69,24 @@ create table if not exists raw.file_metadata (
     primary key (relative_path, etag)
 );
 
+-- One row per file version and metadata facet (pixelforge_core/facets.py):
+-- the version of the facet's extractor that produced it, and what it found
+-- (payload: the facet's JSON object). A format a facet does not cover has no
+-- row. Key: (relative_path, etag, facet).
+create table if not exists raw.file_facets (
+    relative_path varchar not null,
+    etag varchar not null,
+    facet varchar not null,
+    facet_version number(38, 0) not null,
+    status varchar not null,
+    reason_code varchar,
+    error_message varchar,
+    payload variant,
+    run_id varchar not null,
+    extracted_at timestamp_ntz not null,
+    primary key (relative_path, etag, facet)
+);
+
 -- One row per file version and thumbnail size.
 -- Key: (relative_path, etag, size_px).
 create table if not exists raw.thumbnails (

@@ -55,6 +55,19 @@ create table if not exists raw.file_metadata (
     extracted_at timestamp_ntz not null,
     primary key (relative_path, etag)
 );
+create table if not exists raw.file_facets (
+    relative_path varchar not null,
+    etag varchar not null,
+    facet varchar not null,
+    facet_version number(38, 0) not null,
+    status varchar not null,
+    reason_code varchar,
+    error_message varchar,
+    payload variant,
+    run_id varchar not null,
+    extracted_at timestamp_ntz not null,
+    primary key (relative_path, etag, facet)
+);
 create table if not exists raw.thumbnails (
     relative_path varchar not null,
     etag varchar not null,

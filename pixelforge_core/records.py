@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from pixelforge_core.facets import FacetResult
+
 # What raw.file_changes.change_type holds (the dbt models' accepted values are held equal by
 # tests/snowpark_procs/test_run_config.py): discovered changes, a backfill's window, a
 # reconciliation's repair, a re-processing's chosen current versions.
@@ -51,6 +53,9 @@ class DesignMetadata:
     exif: dict[str, str] = field(default_factory=dict)
     sha256: str = ""
     size_bytes: int = 0
+    # The facets extraction computed (pixelforge_core/facets.py), one result each; a facet the
+    # file's format is not covered by, or that the caller did not ask for, is absent.
+    facets: tuple[FacetResult, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,16 @@ from snowpark_procs.metadata.webp import read_webp
 
 
 def extract_metadata(
-    source: BinaryIO, name: str, limits: ExtractionLimits = DEFAULT_LIMITS
+    source: BinaryIO,
+    name: str,
+    limits: ExtractionLimits = DEFAULT_LIMITS,
+    facets: frozenset[str] | None = None,
 ) -> DesignMetadata | MetadataFailure:
     """Describe one design file read from a seekable stream (rewound first, any position).
+
+    `facets`: the names of the extraction facets to compute (pixelforge_core/facets.py) where
+    the file's format is covered; None: all of them. A re-processing of one facet asks for it
+    alone, so an unchanged facet is never recomputed.
 
     The stream is read once in chunks for size and sha256, then again only as far as the
     headers need. `name` appears in messages only: the format comes from the magic bytes.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from string import Template
 from typing import Literal
 
-from orchestration.graph import INCREMENTAL, ROOT_STEP, Pipeline
+from orchestration.graph import INCREMENTAL, Pipeline
 
 Severity = Literal["page", "warning"]
 
@@ -83,8 +83,7 @@ class Clock:
 
 def pipeline_task_names(pipeline: Pipeline = INCREMENTAL) -> tuple[str, ...]:
     """The graph's tasks: the production root, every step, the finalizer."""
-    steps = (ROOT_STEP, *(s.name for s in pipeline.ordered_steps()), pipeline.finalizer.name)
-    return tuple(pipeline.task_history_name(step) for step in steps)
+    return tuple(pipeline.task_history_name(step) for step in pipeline.run_order())
 
 
 LOCAL_CLOCK = Clock(

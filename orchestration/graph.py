@@ -164,6 +164,11 @@ class Pipeline:
                 return step
         raise KeyError(f"no step {name!r} in pipeline {self.name}")
 
+    def run_order(self) -> tuple[str, ...]:
+        """Every task of a run by name, in the order a run reaches them: the production root
+        (ROOT_STEP), the steps in dependency order, the finalizer (the timeline's rows)."""
+        return (ROOT_STEP, *(s.name for s in self.ordered_steps()), self.finalizer.name)
+
     def ordered_steps(self) -> tuple[Step, ...]:
         """Steps in dependency order (a topological sort; the graph must be acyclic)."""
         done: list[Step] = []

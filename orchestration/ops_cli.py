@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -29,7 +29,7 @@ from orchestration.local.alerting import (
     evaluate_alerts,
 )
 from orchestration.local.stack import LocalStack, StackError, StackSettings
-from orchestration.sql import read_sql
+from orchestration.ops_queries import Row, error_budget_state, query
 from orchestration.tables import (
     backlog_table,
     explain_view,
@@ -48,15 +48,6 @@ DataDir = Annotated[
     ),
 ]
 
-Row = dict[str, Any]
-
-
-def query(session: Session, name: str, params: Sequence[Any] = ()) -> list[Row]:
-    """Rows of orchestration/sql/<name>.sql as dicts with lower-case keys."""
-    rows = session.sql(read_sql(name), params=list(params)).collect()
-    return [{k.lower(): v for k, v in row.as_dict().items()} for row in rows]
-
-
 # --- formatting (pure; the tables are in orchestration/tables.py) ------------------------
 
 
@@ -70,6 +61,9 @@ def graph_line(status: GraphStatus) -> str:
     )
 
 
+BUDGET_STYLE = {"left": "green", "spent": "yellow", "overspent": "red", "missed": "red"}
+
+
 def slo_line(rows: list[Row]) -> str:
     if not rows:
         return "SLO: no scheduled run finished yet"
@@ -77,7 +71,7 @@ def slo_line(rows: list[Row]) -> str:
     rate = float(row["success_rate"] or 0)
     objective = float(row["success_objective"])
     remaining = int(row["error_budget_remaining_runs"])
-    style = "green" if remaining >= 0 and rate >= objective else "red"
+    style = BUDGET_STYLE[error_budget_state(row)]
     return (
         f"SLO {row['month_start']:%Y-%m}: [{style}]{rate:.2%}[/] of {row['finished_runs']} "
         f"scheduled runs succeeded (objective {objective:.1%}); error budget left: "

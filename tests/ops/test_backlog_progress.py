@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from dashboard.streamlit_app import progress_caption
-from orchestration.ops_cli import progress_line, query
+from dashboard.charts import progress_caption
+from orchestration.ops_cli import progress_line
+from orchestration.ops_queries import query
 from tests.ops.conftest import Warehouse
 
 T0 = datetime(2026, 12, 6, 4, 0)

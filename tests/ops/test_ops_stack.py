@@ -18,11 +18,14 @@ from typing import Any
 
 import pytest
 import websockets
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 from typer import Typer
 from typer.testing import CliRunner
 
+from dashboard.charts import budget_delta
 from orchestration import ops_cli
+from orchestration.graph import INCREMENTAL, ROOT_STEP
 from orchestration.local.alerting import (
     ALERTS_TOPIC,
     HEARTBEAT_ALARM,
@@ -33,6 +36,7 @@ from orchestration.local.alerting import (
 )
 from orchestration.local.loopback import free_port
 from orchestration.local.stack import LocalStack
+from orchestration.sql import read_sql
 from tests.integration.conftest import query, runner_for, small_corpus, upload
 from tests.stack_pool import StackPool
 
@@ -186,6 +190,20 @@ def test_dashboard_app_renders_every_chart_with_data(stack, monkeypatch):
         stack, "select state from ops.pipeline_runs order by started_at desc nulls last limit 1"
     )
     assert metrics["last run"] == latest["STATE"]
+    # the error budget's delta says and colours its state (red once spent: the fixture's
+    # failed scheduled run overspends a month of two or three)
+    (slo,) = query(stack, read_sql("ops_slo_budget"))
+    budget = next(m for m in at.metric if m.label == "scheduled success (month)").proto
+    expected = budget_delta({k.lower(): v for k, v in slo.items()})
+    assert budget.delta == expected["delta"]
+    assert MetricProto.MetricColor.Name(budget.color) == expected["delta_color"].upper()
+    assert expected["delta_color"] == "red"
+    # the timeline's steps in the graph's order
+    specs = [json.loads(chart.proto.spec) for chart in charts]
+    (timeline,) = [s for s in specs if s.get("mark", {}).get("type") == "rect"]
+    assert timeline["encoding"]["y"]["sort"] == [
+        step for step in INCREMENTAL.run_order() if step != ROOT_STEP
+    ]
     at.radio[0].set_value("day").run()
     assert len(at.get("vega_lite_chart")) == 4
 
@@ -291,4 +309,5 @@ def test_dashboard_in_headless_chromium(stack):
     assert "PixelForge pipeline operations" in text
     assert charts >= 4, "the four charts did not render"
     assert "no run in the last" not in text
+    assert "budget overspent by 1 runs" in text  # in red (test_dashboard_app_renders_...)
     assert screenshot.stat().st_size > 20_000

@@ -58,8 +58,9 @@ from ecs_render.protocol import (
     max_batch_bytes,
     parse_batch,
 )
+from ecs_render.rows import ensure_thumbnails
 from ecs_render.settings import MIB, RenderSettings
-from ecs_render.storage import ensure_thumbnails, make_s3_client
+from ecs_render.storage import make_s3_client
 from pixelforge_core.render_wire import (
     RENDERER_UNAVAILABLE,
     STORAGE_UNAVAILABLE,
@@ -128,7 +129,11 @@ class RenderPool:
     def _render_row(self, row: BatchRow) -> RenderResult:
         try:
             return ensure_thumbnails(
-                self._client, self._settings, row.request, self.decoders.decode
+                self._client,
+                self._settings,
+                row.request,
+                self.decoders.decode,
+                visual=self.decoders.visual,
             )
         except Exception as error:  # a bug of the service, not a fact about the file
             logger.exception("row %s (%s) failed", row.row_number, row.request.relative_path)

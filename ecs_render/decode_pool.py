@@ -21,13 +21,17 @@ a fresh worker; a second crash makes it render_failed. A row over the hard deadl
 worker's own alarm did not answer) is render_timeout and its worker is killed. When no worker
 can be started the row is renderer_unavailable: the renderer, not the file, failed.
 
-One module on purpose (~390 lines): the pool's start, reply checks, crash retry and deadline
+A worker also computes the visual facet of a stored 256 px thumbnail (ecs_render/visual.py):
+the same exchange, retry and deadline, a header-only reply checked like the thumbnails.
+
+One module on purpose (~430 lines): the pool's start, reply checks, crash retry and deadline
 share one lock and one worker-state machine; split apart they would share private state.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import queue
@@ -35,18 +39,21 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from ecs_render.results import RenderFailure, Thumbnail
 from ecs_render.worker_frames import Frame, FrameError, FrameTimeoutError, receive_frame, send_frame
 from pixelforge_core.reason_codes import ALL_REASON_CODES, RENDER_FAILED, RENDER_TIMEOUT
-from pixelforge_core.render_wire import RENDERER_UNAVAILABLE
+from pixelforge_core.render_wire import RENDERER_UNAVAILABLE, visual_payload_problem
+
+T = TypeVar("T")
 
 logger = logging.getLogger("ecs_render")
 
 RENDER_THUMBNAILS = "ecs_render.thumbnails:render_thumbnails"
+VISUAL_OF_THUMBNAIL = "ecs_render.visual:visual_of_thumbnail"
 STARTUP_TIMEOUT_S = 120.0  # imports take 1-3 s; a loaded host (CI) can take far longer
 HARD_TIMEOUT_GRACE_S = 5.0  # the worker's own alarm should answer first; this catches C hangs
 MAX_MESSAGE_CHARS = 400
@@ -101,6 +108,7 @@ class WorkerConfig:
     max_source_bytes: int
     allow_unconfined: bool = False
     decode: str = RENDER_THUMBNAILS
+    visual: str = VISUAL_OF_THUMBNAIL
 
     @property
     def hard_timeout_s(self) -> float:
@@ -160,6 +168,7 @@ class DecodeWorker:
             "timeout_s": config.timeout_s,
             "max_source_bytes": config.max_source_bytes,
             "decode": config.decode,
+            "visual": config.visual,
             "sys_path": list(sys.path),
         }
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -179,17 +188,25 @@ class DecodeWorker:
 
     def decode(self, source: BinaryIO, sizes: Sequence[int]) -> list[Thumbnail] | RenderFailure:
         """Send one row's bytes and read the answer (else WorkerLostError, WorkerHungError)."""
+        request = {"type": "render", "sizes": list(sizes)}
+        return parse_reply(self._exchange(request, source, _max_reply_bytes(sizes)), sizes)
+
+    def visual(self, thumbnail: bytes) -> dict[str, Any] | RenderFailure:
+        """Send a stored thumbnail's bytes; its visual payload, checked, or a failure."""
+        frame = self._exchange({"type": "visual"}, io.BytesIO(thumbnail), 0)
+        return parse_visual_reply(frame)
+
+    def _exchange(self, header: dict[str, Any], source: BinaryIO, max_reply: int) -> Frame:
         deadline = time.monotonic() + self._config.hard_timeout_s
         try:
-            send_frame(self._requests, {"type": "render", "sizes": list(sizes)}, source, deadline)
+            send_frame(self._requests, header, source, deadline)
             # The budget starts when the worker has the bytes, as its own alarm does.
             deadline = time.monotonic() + self._config.hard_timeout_s
-            frame = receive_frame(self._replies, deadline, max_payload=_max_reply_bytes(sizes))
+            return receive_frame(self._replies, deadline, max_payload=max_reply)
         except FrameTimeoutError:
             raise WorkerHungError from None
         except FrameError as error:
             raise WorkerLostError(str(error)) from None
-        return parse_reply(frame, sizes)
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -222,17 +239,35 @@ def _max_reply_bytes(sizes: Sequence[int]) -> int:
     return sum(4 * size * size + 1024 * 1024 for size in sizes)
 
 
+def _failure_reply(header: dict[str, Any]) -> RenderFailure:
+    code, message = header.get("reason_code"), header.get("message")
+    if not isinstance(code, str) or not isinstance(message, str):
+        raise WorkerLostError("failure reply without a reason code and message")
+    text = " ".join(message.split())[:MAX_MESSAGE_CHARS]
+    if code not in ALL_REASON_CODES:  # the worker may not claim "not the file's fault"
+        return RenderFailure(RENDER_FAILED, f"renderer answered {code[:40]!r}: {text}")
+    return RenderFailure(code, text)
+
+
+def parse_visual_reply(frame: Frame) -> dict[str, Any] | RenderFailure:
+    """A worker's visual facet, checked (render_wire.visual_payload_problem); WorkerLostError
+    when it is not a valid answer."""
+    header = frame.header
+    if header.get("type") == "failure":
+        return _failure_reply(header)
+    if header.get("type") != "visual" or frame.payload:
+        raise WorkerLostError(f"unexpected reply type {str(header.get('type'))[:40]!r}")
+    problem = visual_payload_problem(header.get("payload"))
+    if problem:
+        raise WorkerLostError(problem)
+    return header["payload"]
+
+
 def parse_reply(frame: Frame, sizes: Sequence[int]) -> list[Thumbnail] | RenderFailure:
     """A worker's answer, checked field by field; WorkerLostError when it is not a valid answer."""
     header = frame.header
     if header.get("type") == "failure":
-        code, message = header.get("reason_code"), header.get("message")
-        if not isinstance(code, str) or not isinstance(message, str):
-            raise WorkerLostError("failure reply without a reason code and message")
-        text = " ".join(message.split())[:MAX_MESSAGE_CHARS]
-        if code not in ALL_REASON_CODES:  # the worker may not claim "not the file's fault"
-            return RenderFailure(RENDER_FAILED, f"renderer answered {code[:40]!r}: {text}")
-        return RenderFailure(code, text)
+        return _failure_reply(header)
     entries = header.get("thumbnails")
     if header.get("type") != "thumbnails" or not isinstance(entries, list):
         raise WorkerLostError(f"unexpected reply type {str(header.get('type'))[:40]!r}")
@@ -306,6 +341,14 @@ class DecodePool:
 
     def decode(self, source: BinaryIO, sizes: Sequence[int]) -> list[Thumbnail] | RenderFailure:
         """Decode one row on an idle worker: thumbnails, or the failure charged to this row."""
+        return self._on_worker(lambda worker: worker.decode(source, sizes))
+
+    def visual(self, thumbnail: bytes) -> dict[str, Any] | RenderFailure:
+        """A stored 256 px thumbnail's visual payload, computed on an idle worker."""
+        return self._on_worker(lambda worker: worker.visual(thumbnail))
+
+    def _on_worker(self, call: Callable[[DecodeWorker], T]) -> T | RenderFailure:
+        """call on an idle worker, with the crash retry and deadline every row gets."""
         worker = self._idle.get()
         try:
             if self._closed:
@@ -318,7 +361,7 @@ class DecodePool:
                     if isinstance(worker, RenderFailure):
                         return worker
                 try:
-                    return worker.decode(source, sizes)
+                    return call(worker)
                 except WorkerHungError:
                     logger.warning("decode worker %s hung; killed", worker.pid)
                     self._retire(worker)

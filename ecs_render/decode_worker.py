@@ -1,7 +1,8 @@
 """A decode worker: `python -m ecs_render.decode_worker REQUEST_FD REPLY_FD`, started by
 ecs_render.decode_pool with an environment that holds no credentials.
 
-It receives one source file at a time as bytes and answers with WebP thumbnails or a failure.
+It receives one source file at a time as bytes and answers with WebP thumbnails or a failure,
+or one stored 256 px thumbnail and answers with its visual facet (ecs_render/visual.py).
 Before it reads any request it confines itself (ecs_render.sandbox: RLIMIT_AS, not dumpable,
 the seccomp filter that makes socket(2) fail), and only then imports the decoders. It never
 imports boto3 and holds no S3 client: the server does all S3 I/O.
@@ -37,6 +38,7 @@ MIB = 1024 * 1024
 MAX_MESSAGE_CHARS = 300
 
 Decoder = Callable[[BinaryIO, Sequence[int]], Any]
+VisualFunction = Callable[[bytes], Any]
 
 
 class _RowTimeout(BaseException):
@@ -55,8 +57,9 @@ def _raise_row_timeout(signum: int, frame: FrameType | None) -> None:
     raise _RowTimeout
 
 
-def load_decoder(spec: str) -> Decoder:
-    """ "package.module:function" -> the function (the service's is render_thumbnails)."""
+def load_decoder(spec: str) -> Callable[..., Any]:
+    """ "package.module:function" -> the function (the service's are render_thumbnails and
+    visual_of_thumbnail)."""
     module_name, _, name = spec.partition(":")
     decoder = getattr(importlib.import_module(module_name), name)
     if not callable(decoder):
@@ -64,29 +67,41 @@ def load_decoder(spec: str) -> Decoder:
     return decoder
 
 
-def decode_within_budget(
-    decode: Decoder, data: bytes, sizes: Sequence[int], timeout_s: float, cap_bytes: int
-) -> dict[str, Any] | tuple[dict[str, Any], tuple[bytes, ...]]:
-    """Run the decoder on data; the reply header (and the thumbnails' bytes when it rendered)."""
+def _within_budget(
+    work: Callable[[], Any], timeout_s: float, cap_bytes: int
+) -> tuple[Any, dict[str, Any] | None]:
+    """Run work under the row's alarm: (its result, None), or (None, the failure reply)."""
     global _row_expired  # reset for this row before its alarm is armed
     _row_expired = False
     try:
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
         try:
-            rendered = decode(io.BytesIO(data), sizes)
+            result = work()
             if _row_expired:
                 raise _RowTimeout
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
     except _RowTimeout:
-        return _failure(RENDER_TIMEOUT, f"rendering took longer than {timeout_s:g} s")
+        return None, _failure(RENDER_TIMEOUT, f"rendering took longer than {timeout_s:g} s")
     except MemoryError:
-        return _failure(
+        return None, _failure(
             RENDER_FAILED,
             f"decoding needs more memory than a render worker's {cap_bytes // MIB} MiB cap",
         )
     except Exception as error:  # a decoder bug: a fact about this file as far as we know
-        return _failure(RENDER_FAILED, f"unexpected renderer error: {error!r}")
+        return None, _failure(RENDER_FAILED, f"unexpected renderer error: {error!r}")
+    return result, None
+
+
+def decode_within_budget(
+    decode: Decoder, data: bytes, sizes: Sequence[int], timeout_s: float, cap_bytes: int
+) -> dict[str, Any] | tuple[dict[str, Any], tuple[bytes, ...]]:
+    """Run the decoder on data; the reply header (and the thumbnails' bytes when it rendered)."""
+    rendered, failure = _within_budget(
+        lambda: decode(io.BytesIO(data), sizes), timeout_s, cap_bytes
+    )
+    if failure is not None:
+        return failure
     if isinstance(rendered, list):
         header = {
             "type": "thumbnails",
@@ -102,6 +117,15 @@ def decode_within_budget(
         }
         return header, tuple(thumbnail.data for thumbnail in rendered)
     return _failure(rendered.reason_code, rendered.message)
+
+
+def visual_within_budget(
+    visual: VisualFunction, data: bytes, timeout_s: float, cap_bytes: int
+) -> dict[str, Any]:
+    """The visual facet of a stored thumbnail's bytes: {"type": "visual", "payload"} or a
+    failure (its bytes are ours, but decoded here all the same: the server decodes nothing)."""
+    payload, failure = _within_budget(lambda: visual(data), timeout_s, cap_bytes)
+    return failure if failure is not None else {"type": "visual", "payload": payload}
 
 
 def _failure(reason_code: str, message: str) -> dict[str, Any]:
@@ -121,6 +145,7 @@ def serve(requests: BinaryIO, reply_fd: int) -> int:
         # Decoders are imported confined: nothing they run at import time escapes either.
         sys.path[:] = [str(entry) for entry in config["sys_path"]]
         decode = load_decoder(str(config["decode"]))
+        visual = load_decoder(str(config["visual"]))
     except Exception as error:
         write_frame_blocking(reply_fd, {"type": "error", "message": f"{error!r}"})
         return 1
@@ -139,7 +164,7 @@ def serve(requests: BinaryIO, reply_fd: int) -> int:
         frame = read_frame_blocking(requests, max_payload=max_source)
         if frame is None:
             return 0
-        reply = _answer(frame, decode, timeout_s, cap_bytes)
+        reply = _answer(frame, decode, visual, timeout_s, cap_bytes)
         if isinstance(reply, dict):
             write_frame_blocking(reply_fd, reply)
         else:
@@ -147,8 +172,10 @@ def serve(requests: BinaryIO, reply_fd: int) -> int:
 
 
 def _answer(
-    frame: Frame, decode: Decoder, timeout_s: float, cap_bytes: int
+    frame: Frame, decode: Decoder, visual: VisualFunction, timeout_s: float, cap_bytes: int
 ) -> dict[str, Any] | tuple[dict[str, Any], tuple[bytes, ...]]:
+    if frame.header.get("type") == "visual":
+        return visual_within_budget(visual, frame.payload, timeout_s, cap_bytes)
     sizes = [int(size) for size in frame.header["sizes"]]
     return decode_within_budget(decode, frame.payload, sizes, timeout_s, cap_bytes)
 

@@ -3,7 +3,8 @@
 Request:  {"data": [[row_number, relative_path, etag, sha256, size_bytes], ...]}
 Response: {"data": [[row_number, result], ...]}, one row per input row, in the same order, where
 result is {"status": "ok" | "failed", "reason_code", "message", "thumbnails": [
-    {"size_px", "thumbnail_key", "width_px", "height_px", "thumbnail_bytes", "created"}, ...]}.
+    {"size_px", "thumbnail_key", "width_px", "height_px", "thumbnail_bytes", "created"}, ...],
+    "visual": {"facet", "version", "status", "payload", "reason_code", "message"} | null}.
 
 A body that is not such a batch raises BatchError with a stable code (the app answers a 4xx, a
 permanent error for Snowflake); a bad row only fails that row. Whatever the body, parsing costs

@@ -4,43 +4,32 @@ Thumbnails are content-addressed: v1/{sha256[:2]}/{sha256}-{size_bytes}/{size_px
 thumbnails bucket, written put-if-absent, so a retried or repeated row never writes a second
 object. Sources are read from the designs bucket only, pinned to the requested ETag.
 S3 errors come back as StorageFailure data; transient ones are retried by botocore first.
-Slightly over 300 lines: every S3 call of the service, so boto3 is imported here only.
-The key layout itself is the core's (pixelforge_core.render_wire.thumbnail_key).
+Every S3 call of the service, so boto3 is imported here only; what a row does with them is
+ecs_render/rows.py. The key layout itself is the core's (pixelforge_core.render_wire).
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import IO, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ecs_render.settings import MIB, RenderSettings
-from pixelforge_core.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LARGE, RENDER_FAILED
+from pixelforge_core.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LARGE
 from pixelforge_core.render_wire import (
     STORAGE_UNAVAILABLE,
-    THUMBNAIL_SIZES,
+    VISUAL_THUMBNAIL_PX,
     RenderRequest,
-    RenderResult,
-    ThumbnailResult,
-    failed_result,
-    ok_result,
-    thumbnail_key,
+    max_thumbnail_bytes,
 )
 from pixelforge_core.transient import is_transient
 
-if TYPE_CHECKING:
-    from ecs_render.results import RenderFailure, Thumbnail
-
-    Renderer = Callable[[BinaryIO, Sequence[int]], "list[Thumbnail] | RenderFailure"]
-
 S3Client = Any  # boto3 builds its clients at run time; no type stubs are installed
-T = TypeVar("T")
 
 SPOOL_MEMORY_BYTES = 32 * MIB  # larger sources spill to disk (Fargate's ephemeral storage)
 CHUNK_BYTES = 1 * MIB
@@ -252,66 +241,23 @@ def _sha256_of(spool: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
-def ensure_thumbnails(
-    client: S3Client,
-    settings: RenderSettings,
-    request: RenderRequest,
-    render: Renderer,
-    sizes: Sequence[int] = THUMBNAIL_SIZES,
-) -> RenderResult:
-    """Make every size exist at its content-addressed key and describe them.
-
-    Keys are v1/{sha256[:2]}/{sha256}-{size_bytes}/{size_px}.webp. When all exist, the answer
-    comes from HEAD requests alone: the source is neither read nor decoded.
-    """
-    if request.size_bytes > settings.max_source_bytes:
-        return failed_result(
-            FILE_TOO_LARGE,
-            f"{request.relative_path} has {request.size_bytes} bytes, "
-            f"above the {settings.max_source_bytes}-byte limit",
-        )
-    bucket = settings.thumbnails_bucket
-    keys = {size: thumbnail_key(request.sha256, request.size_bytes, size) for size in sizes}
-    results: dict[int, ThumbnailResult] = {}
-    for size, key in keys.items():
-        stored = head_thumbnail(client, bucket, key)
-        if isinstance(stored, StorageFailure):
-            return failed_result(stored.reason_code, stored.message)
-        if stored is not None:
-            results[size] = ThumbnailResult(
-                size, key, stored.width_px, stored.height_px, stored.thumbnail_bytes, False
-            )
-    missing = [size for size in sizes if size not in results]
-    if missing:
-        source = read_source(client, settings, request)
-        if isinstance(source, StorageFailure):
-            return failed_result(source.reason_code, source.message)
-        with source:
-            rendered = render(source, missing)
-        if not isinstance(rendered, list):
-            return failed_result(rendered.reason_code, rendered.message)
-        for thumbnail in rendered:
-            key = keys.get(thumbnail.size_px)
-            if key is None:
-                continue  # not asked for; the size check below reports what is missing
-            created = put_if_absent(
-                client, bucket, key, thumbnail.data, thumbnail.width_px, thumbnail.height_px
-            )
-            if isinstance(created, StorageFailure):
-                return failed_result(created.reason_code, created.message)
-            results[thumbnail.size_px] = ThumbnailResult(
-                thumbnail.size_px,
-                key,
-                thumbnail.width_px,
-                thumbnail.height_px,
-                len(thumbnail.data),
-                created,
-            )
-    if set(results) != set(keys):
-        return failed_result(
-            RENDER_FAILED, f"the renderer returned sizes {sorted(results)}, not {sorted(keys)}"
-        )
-    return ok_result([results[size] for size in sizes])
+def read_thumbnail(client: S3Client, bucket: str, key: str) -> bytes | StorageFailure:
+    """A stored thumbnail's bytes (the visual facet's input); a missing or oversized object is
+    a StorageFailure: it was there at HEAD, so the row is retried rather than recorded."""
+    where = f"s3://{bucket}/{key}"
+    try:
+        response = client.get_object(Bucket=bucket, Key=key)
+        body = response["Body"]
+        try:
+            if int(response.get("ContentLength", 0)) > max_thumbnail_bytes(VISUAL_THUMBNAIL_PX):
+                return StorageFailure(STORAGE_UNAVAILABLE, f"{where} is not a thumbnail's size")
+            return body.read()
+        finally:
+            body.close()
+    except Exception as error:
+        if _error_code(error) in {"404", "NoSuchKey"}:
+            return StorageFailure(STORAGE_UNAVAILABLE, f"{where} disappeared after its HEAD")
+        return _storage_failure(f"GET {where}", error)
 
 
 def _error_code(error: BaseException) -> str | None:

@@ -1,5 +1,7 @@
 """Step "render_thumbnails": the pending readable file versions rendered by the renderer (the
-external function in Snowflake), one raw.thumbnails row per file and size."""
+external function in Snowflake), one raw.thumbnails row per file and size, and the visual
+facet's raw.file_facets row of each file (merged by merge_file_facets.sql, which rewrites a
+row only when it changed: a re-render of an unchanged file leaves it alone)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Any
 from pixelforge_core import reason_codes
 from pixelforge_core.render_budget import RENDER_BUDGET, RenderBudget
 from pixelforge_core.render_wire import THUMBNAIL_SIZES, RenderRequest
-from snowpark_procs.rendering import ThumbnailRenderer, thumbnail_rows
+from snowpark_procs.rendering import ThumbnailRenderer, failed_visual, thumbnail_rows
 from snowpark_procs.run_config import RunConfig
 from snowpark_procs.sql import read_sql
 from snowpark_procs.steps.bounded import Budget, drain, pending_page
@@ -93,6 +95,7 @@ def render_thumbnails_with(
                 f"transient reason ({tally(code for _, code, _ in outcome.deferred)})"
             )
         rows = list(outcome.thumbnail_rows)
+        facet_rows = list(outcome.facet_rows)
         retries = [
             Retry(request.relative_path, request.etag, reason, message)
             for request, reason, message in outcome.deferred
@@ -111,6 +114,14 @@ def render_thumbnails_with(
                 }
                 for size in sizes
             )
+            facet_rows.append(
+                failed_visual(reason_codes.RETRIES_EXHAUSTED, exhausted_message(row)).row(
+                    row["RELATIVE_PATH"], row["ETAG"], run_id
+                )
+            )
+        # Facets first: a step stopped between the two statements renders the file again (it
+        # has no thumbnail row yet), and the identical facet row is left as it is.
+        merge_batches(session, "merge_file_facets", facet_rows)
         merge_batches(session, "merge_thumbnails", rows)
         clear_retries(session, "render_thumbnails", {(r["relative_path"], r["etag"]) for r in rows})
         succeeded += outcome.files_succeeded

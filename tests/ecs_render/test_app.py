@@ -17,6 +17,8 @@ from starlette.testclient import TestClient
 
 from ecs_render.app import create_app
 from ecs_render.settings import RenderSettings, SettingsError
+from ecs_render.visual import visual_of_thumbnail
+from pixelforge_core.facets import facet
 from pixelforge_core.reason_codes import (
     ALL_REASON_CODES,
     FILE_CHANGED,
@@ -25,7 +27,7 @@ from pixelforge_core.reason_codes import (
     RENDER_FAILED,
     RENDER_TIMEOUT,
 )
-from pixelforge_core.render_wire import STORAGE_UNAVAILABLE, thumbnail_key
+from pixelforge_core.render_wire import STORAGE_UNAVAILABLE, thumbnail_key, visual_payload_problem
 
 from .conftest import (
     DESIGNS_BUCKET,
@@ -102,6 +104,35 @@ def test_a_second_call_writes_no_new_object(client, store, seed):
     assert [{**t, "created": None} for t in first["thumbnails"]] == [
         {**t, "created": None} for t in second["thumbnails"]
     ]
+
+
+def test_the_visual_facet_is_computed_from_the_256_px_thumbnail_new_or_existing(
+    client, store, seed
+):
+    uploaded = store.upload(f"visual/{seed}.png", make_png(seed))
+
+    ((_, first),) = render(client, uploaded.row(0))
+    store.delete(uploaded.relative_path)  # the second answer must come from the thumbnail
+    ((_, second),) = render(client, uploaded.row(0))
+
+    assert [t["created"] for t in second["thumbnails"]] == [False, False]
+    assert first["visual"]["facet"] == "visual"
+    assert first["visual"]["version"] == facet("visual").version
+    assert first["visual"]["status"] == "ok"
+    assert visual_payload_problem(first["visual"]["payload"]) is None
+    assert second["visual"] == first["visual"]  # the same bytes in, the same facet out
+    key = thumbnail_key(uploaded.sha256, uploaded.size_bytes, 256)
+    stored = store.s3.get_object(Bucket=THUMBNAILS_BUCKET, Key=key)["Body"].read()
+    assert first["visual"]["payload"] == visual_of_thumbnail(stored)
+
+
+def test_a_failed_row_has_no_visual_facet(client, store, seed):
+    broken = store.upload(f"visual/{seed}-broken.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 300)
+
+    ((_, result),) = render(client, broken.row(0))
+
+    assert result["status"] == "failed"
+    assert result["visual"] is None
 
 
 def test_a_corrupt_source_fails_its_row_while_others_succeed(client, store, seed):

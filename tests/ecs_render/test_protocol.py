@@ -14,6 +14,7 @@ from ecs_render.protocol import (
     max_batch_bytes,
     parse_batch,
 )
+from pixelforge_core.facets import FacetResult
 from pixelforge_core.reason_codes import ALL_REASON_CODES, FILE_MISSING, RENDER_FAILED
 from pixelforge_core.render_wire import RenderRequest, ThumbnailResult, failed_result, ok_result
 
@@ -88,7 +89,15 @@ def test_a_malformed_row_does_not_spoil_its_neighbours():
 
 def test_build_response_has_the_wire_shape():
     thumbnail = ThumbnailResult(256, "v1/ab/key/256.webp", 256, 171, 1234, True)
-    body = build_response([(3, ok_result([thumbnail])), (1, failed_result(FILE_MISSING, "gone"))])
+    payload = {
+        "dominant_colors": [{"hex": "#112233", "share": 1.0}],
+        "phash": "8f00ff00ff00ff00",
+        "thumbhash": "HwgCBYDZvfVpZoWmiVi4Z2SQHPdq",
+    }
+    visual = FacetResult("visual", 1, "ok", payload)
+    body = build_response(
+        [(3, ok_result([thumbnail], visual)), (1, failed_result(FILE_MISSING, "gone"))]
+    )
 
     assert json.loads(body) == {
         "data": [
@@ -108,6 +117,14 @@ def test_build_response_has_the_wire_shape():
                             "created": True,
                         }
                     ],
+                    "visual": {
+                        "facet": "visual",
+                        "version": 1,
+                        "status": "ok",
+                        "payload": payload,
+                        "reason_code": None,
+                        "message": None,
+                    },
                 },
             ],
             [
@@ -117,6 +134,7 @@ def test_build_response_has_the_wire_shape():
                     "reason_code": "file_missing",
                     "message": "gone",
                     "thumbnails": [],
+                    "visual": None,
                 },
             ],
         ]

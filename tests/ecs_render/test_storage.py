@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -9,18 +10,24 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from ecs_render import storage
+from ecs_render.results import RenderFailure
+from ecs_render.rows import ensure_thumbnails
 from ecs_render.storage import (
     S3_MAX_ATTEMPTS,
     StorageFailure,
-    ensure_thumbnails,
     head_thumbnail,
     make_s3_client,
     put_if_absent,
     read_source,
 )
 from ecs_render.thumbnails import Thumbnail
-from pixelforge_core.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LARGE
-from pixelforge_core.render_wire import STORAGE_UNAVAILABLE, RenderRequest, thumbnail_key
+from pixelforge_core.reason_codes import FILE_CHANGED, FILE_MISSING, FILE_TOO_LARGE, RENDER_FAILED
+from pixelforge_core.render_wire import (
+    RENDERER_UNAVAILABLE,
+    STORAGE_UNAVAILABLE,
+    RenderRequest,
+    thumbnail_key,
+)
 from pixelforge_core.transient import is_transient
 
 from .conftest import THUMBNAILS_BUCKET, aws_env, free_port, make_png, make_settings
@@ -264,6 +271,79 @@ def test_ensure_thumbnails_renders_only_missing_sizes(s3, store, seed):
 
     assert render.calls == [[1024]]
     assert [(t.size_px, t.created) for t in result.thumbnails] == [(1024, True), (256, False)]
+
+
+class RecordingVisual:
+    """The visual seam of ensure_thumbnails: the bytes it was given, and a payload of them."""
+
+    def __init__(self, failure: RenderFailure | None = None):
+        self.seen: list[bytes] = []
+        self.failure = failure
+
+    def __call__(self, data: bytes):
+        self.seen.append(data)
+        if self.failure is not None:
+            return self.failure
+        digest = hashlib.sha256(data).hexdigest()
+        return {"dominant_colors": [], "phash": digest[:16], "thumbhash": "AAAA"}
+
+
+def test_the_visual_facet_comes_from_the_256_px_bytes_written_or_stored(s3, store, seed):
+    uploaded = store.upload(f"visual/{seed}.png", make_png(seed))
+    settings = make_settings()
+    visual = RecordingVisual()
+
+    first = ensure_thumbnails(
+        s3, settings, request_for(uploaded), CountingRenderer(), visual=visual
+    )
+    store.delete(uploaded.relative_path)
+    second = ensure_thumbnails(
+        s3, settings, request_for(uploaded), CountingRenderer(), visual=visual
+    )
+
+    assert visual.seen == [b"webp" * 256, b"webp" * 256]  # written, then read back from S3
+    assert first.visual == second.visual
+    assert first.visual is not None and first.visual.status == "ok"
+    assert first.visual.payload["phash"] == hashlib.sha256(b"webp" * 256).hexdigest()[:16]
+
+
+def test_a_visual_facet_failure_of_the_thumbnail_is_recorded_one_of_the_renderer_retried(
+    s3, store, seed
+):
+    uploaded = store.upload(f"visual-fail/{seed}.png", make_png(seed))
+    settings = make_settings()
+    bad = RecordingVisual(RenderFailure(RENDER_FAILED, "not a WebP"))
+    down = RecordingVisual(RenderFailure(RENDERER_UNAVAILABLE, "no worker"))
+
+    recorded = ensure_thumbnails(
+        s3, settings, request_for(uploaded), CountingRenderer(), visual=bad
+    )
+    retried = ensure_thumbnails(
+        s3, settings, request_for(uploaded), CountingRenderer(), visual=down
+    )
+
+    assert recorded.status == "ok"
+    assert recorded.visual is not None
+    assert (recorded.visual.status, recorded.visual.reason_code) == ("failed", RENDER_FAILED)
+    assert (retried.status, retried.reason_code, retried.visual) == (
+        "failed",
+        RENDERER_UNAVAILABLE,
+        None,
+    )
+
+
+def test_without_a_256_px_size_or_a_visual_seam_there_is_no_visual_facet(s3, store, seed):
+    uploaded = store.upload(f"visual-none/{seed}.png", make_png(seed))
+    settings = make_settings()
+    visual = RecordingVisual()
+
+    only_large = ensure_thumbnails(
+        s3, settings, request_for(uploaded), CountingRenderer(), sizes=(1024,), visual=visual
+    )
+    no_seam = ensure_thumbnails(s3, settings, request_for(uploaded), CountingRenderer())
+
+    assert only_large.visual is None and no_seam.visual is None
+    assert visual.seen == []
 
 
 def test_unreachable_s3_is_a_transient_failure_not_an_exception(monkeypatch, seed):

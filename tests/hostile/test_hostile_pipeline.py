@@ -19,8 +19,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from ecs_render.rows import ensure_thumbnails
 from ecs_render.settings import RenderSettings
-from ecs_render.storage import StorageFailure, ensure_thumbnails, read_source
+from ecs_render.storage import StorageFailure, read_source
 from ecs_render.thumbnails import render_thumbnails
 from orchestration.graph import INCREMENTAL
 from orchestration.local.loopback import free_port

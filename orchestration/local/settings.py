@@ -86,6 +86,11 @@ class StackSettings:
     thumbnails_bucket: str = "pixelforge-thumbnails"
     render_workers: int = 2
     statement_log: Path | None = None
+    # How long the connector retries a failing request (a refused connection, an HTTP 500)
+    # before it gives up; a statement that runs long is not cut by it (the connector's docs:
+    # "Network requests besides login requests will not be retried after this timeout
+    # expires"). Without it a fakesnow HTTP 500 is retried for minutes.
+    network_timeout_s: int = 30
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None) -> StackSettings:
@@ -126,8 +131,7 @@ class StackSettings:
             "schema": schema,
             "warehouse": "PIXELFORGE_WH",
             "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
-            # without it a fakesnow HTTP 500 is retried by the connector for minutes
-            "network_timeout": 30,
+            "network_timeout": self.network_timeout_s,
             "login_timeout": 10,
         }
 

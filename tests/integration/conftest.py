@@ -4,9 +4,12 @@ consistency check of a recovered pipeline."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -55,6 +58,17 @@ def upload(stack: LocalStack, files: dict[str, bytes]) -> None:
 
 def runner_for(stack: LocalStack, **options: Any) -> LocalRunner:
     return LocalRunner(stack, sleep=lambda _seconds: None, **options)
+
+
+# A warehouse killed on purpose refuses every connection until it is restarted: the connector
+# need not retry each statement for the stack's usual network timeout to find that out.
+WAREHOUSE_DOWN_TIMEOUT_S = 3
+
+
+def warehouse_down(stack: LocalStack) -> AbstractContextManager[Any]:
+    """The stack's sessions opened inside give up on a refused connection after a few seconds."""
+    quick = dataclasses.replace(stack.settings, network_timeout_s=WAREHOUSE_DOWN_TIMEOUT_S)
+    return mock.patch.object(stack, "settings", quick)
 
 
 def query(stack: LocalStack, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:

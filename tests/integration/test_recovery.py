@@ -26,6 +26,7 @@ from tests.integration.conftest import (
     small_corpus,
     snapshot,
     upload,
+    warehouse_down,
 )
 
 pytestmark = pytest.mark.integration
@@ -128,7 +129,8 @@ def test_fault_warehouse_killed_mid_run(start_stack):
         if step == "extract_metadata" and phase == "after":
             stack.kill_service("warehouse")
 
-    aborted = runner_for(stack, fault_hook=kill_warehouse).run(kind="scheduled")
+    with warehouse_down(stack):
+        aborted = runner_for(stack, fault_hook=kill_warehouse).run(kind="scheduled")
 
     assert aborted.run.state == "FAILED"
     assert "warehouse" in (aborted.run.error_message or "")

@@ -125,5 +125,14 @@ def warehouse(warehouse_module: Warehouse) -> Warehouse:
 
 
 @pytest.fixture
+def marts(warehouse: Warehouse) -> Warehouse:
+    """The design marts' and file ops views' stand-ins with their files
+    (tests/ops/design_marts.py)."""
+    from tests.ops.design_marts import fill_design_marts
+
+    return fill_design_marts(warehouse)
+
+
+@pytest.fixture
 def now() -> datetime:
     return utc_now()

@@ -24,6 +24,32 @@ class ExtractionLimits:
     # can declare millions.
     max_frames: int = 10_000
     chunk_bytes: int = MIB
+    # --- the extraction facets (pixelforge_core/facets.py) ---
+    # Bytes of an XMP packet fed to the (streaming, defused) XML parser; a longer packet is read
+    # no further (Photoshop's photoshop:DocumentAncestors can grow an XMP to megabytes; the ids
+    # the document facet reads come first).
+    max_xmp_bytes: int = MIB
+    # Bytes of an embedded ICC profile read for its description and colour space; a larger one
+    # is not read (profiles are a few KB, a few hundred KB with large lookup tables).
+    max_icc_bytes: int = 4 * MIB
+    # Pixels decoded to tell whether some pixel is not fully opaque: the whole image when it is
+    # this small, else its first rows for formats that store rows in order (PNG, TIFF strips);
+    # an image with an alpha channel checked no further and found opaque so far is unknown.
+    max_transparency_pixels: int = 262_144
+    # Entries of a PSD's layer tree (and artboards) listed; more are flagged as truncated.
+    max_layers: int = 2_000
+    # PDF pages whose size is listed, and whose annotations are looked for.
+    max_pages: int = 1_000
+    # PDF pages whose text is extracted (the first ones), and the content-stream bytes a page
+    # may have for its text to be extracted at all.
+    max_text_pages: int = 10
+    max_page_content_bytes: int = 4 * MIB
+    # Characters of text kept per file (all runs together), text runs kept, fonts kept; and the
+    # characters kept of one name (a layer, a font, an XMP field).
+    max_text_chars: int = 100_000
+    max_text_runs: int = 2_000
+    max_fonts: int = 200
+    max_name_chars: int = 256
 
 
 DEFAULT_LIMITS = ExtractionLimits()

@@ -3,6 +3,7 @@ no downloads. Each generator returns the bytes of one file.
 
 By concern: `content` (the artwork and encoders every file is made of), `valid` (every format
 the pipeline reads), `broken` (what the demo and unit tests upload by mistake or malice),
+`rich` (what the extraction facets read: XMP, ICC, text layers, SVG and PDF text and fonts),
 `writers` (large files streamed to disk) and `demo` (the demo's 18 files). The rest of the
 hostile corpus (huge declared sizes, odd modes, files that point outside themselves) lives with
 its tests in tests/hostile/.
@@ -19,6 +20,13 @@ from orchestration.corpus.broken import (
     zero_byte,
 )
 from orchestration.corpus.demo import demo_corpus
+from orchestration.corpus.rich import (
+    pdf_with_text,
+    psd_with_text,
+    raster_with_xmp,
+    svg_with_text,
+    xmp_packet,
+)
 from orchestration.corpus.valid import (
     bmp_simple,
     gif_animated,
@@ -46,17 +54,22 @@ __all__ = [
     "jpeg_truncated",
     "pdf_encrypted",
     "pdf_multipage",
+    "pdf_with_text",
     "png_bomb",
     "png_truncated",
     "png_with_alpha",
     "psd_layered",
+    "psd_with_text",
     "random_bytes_named_png",
+    "raster_with_xmp",
     "svg_hostile",
     "svg_simple",
+    "svg_with_text",
     "tiff_16bit",
     "tiff_rgb16",
     "webp",
     "webp_animated",
     "write_tiff_rgb",
+    "xmp_packet",
     "zero_byte",
 ]

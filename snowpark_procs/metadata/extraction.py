@@ -1,4 +1,5 @@
-"""STEP 2 core: stream, hash, sniff, then read header-level facts; failures come back as data."""
+"""STEP 2 core: stream, hash, sniff, then read header-level facts and the extraction facets;
+failures come back as data (a facet's failure as that facet's result)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pixelforge_core.limits import DEFAULT_LIMITS, ExtractionLimits
 from pixelforge_core.reason_codes import EMPTY_FILE, FILE_TOO_LARGE, UNSUPPORTED_FORMAT
 from pixelforge_core.records import DesignMetadata, MetadataFailure
 from pixelforge_core.svg import check_svg
+from snowpark_procs.metadata.facet_extraction import extract_facets
+from snowpark_procs.metadata.opened import OpenedFile
 from snowpark_procs.metadata.pdf import read_pdf
 from snowpark_procs.metadata.psd import read_psd
 from snowpark_procs.metadata.raster import read_raster
@@ -54,15 +57,18 @@ def extract_metadata(
         return MetadataFailure(
             UNSUPPORTED_FORMAT, f"{name}: not a supported design format", sha256, size
         )
+    opened = OpenedFile(source, fmt, size, limits)
     try:
-        result = _read_format(source, fmt, size, limits)
+        result = _read_format(opened)
     except Exception as exc:  # per-file boundary: any decoder error is a fact about this file
         result = MetadataFailure(classify_exception(exc), describe(exc))
     if isinstance(result, MetadataFailure):
         return dataclasses.replace(
             result, message=f"{name}: {result.message}", sha256=sha256, size_bytes=size, format=fmt
         )
-    return dataclasses.replace(result, sha256=sha256, size_bytes=size)
+    return dataclasses.replace(
+        result, sha256=sha256, size_bytes=size, facets=extract_facets(opened, facets)
+    )
 
 
 def _stream_size(source: BinaryIO) -> int:
@@ -81,25 +87,23 @@ def _hash_stream(source: BinaryIO, chunk_bytes: int) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _read_format(
-    source: BinaryIO, fmt: str, size: int, limits: ExtractionLimits
-) -> DesignMetadata | MetadataFailure:
+def _read_format(opened: OpenedFile) -> DesignMetadata | MetadataFailure:
+    source, fmt, size, limits = opened.source, opened.fmt, opened.size, opened.limits
     if fmt == "svg":
-        return _read_svg(source, limits)
+        return _read_svg(opened)
     if fmt == "pdf":
-        return read_pdf(source, size)
+        return read_pdf(opened)
     if fmt == "psd":
-        return read_psd(source, size, limits)
+        return read_psd(opened)
     if fmt == "webp":
         return read_webp(source, size, limits)
     if fmt in PILLOW_PLUGINS:
-        return read_raster(source, fmt, size, limits)
+        return read_raster(opened)
     return MetadataFailure(UNSUPPORTED_FORMAT, f"no reader for {fmt}")
 
 
-def _read_svg(source: BinaryIO, limits: ExtractionLimits) -> DesignMetadata | MetadataFailure:
-    source.seek(0)
-    info = check_svg(source.read(limits.max_svg_bytes + 1), limits.max_svg_bytes)
+def _read_svg(opened: OpenedFile) -> DesignMetadata | MetadataFailure:
+    info = check_svg(opened.svg_bytes, opened.limits.max_svg_bytes)
     if isinstance(info, MetadataFailure):
         return info
     return DesignMetadata(

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import math
-from typing import BinaryIO
 
 from pypdf import PdfReader
 
 from pixelforge_core.integrity import pdf_truncation
 from pixelforge_core.reason_codes import ENCRYPTED_FILE, TRUNCATED_FILE, UNREADABLE_FILE
 from pixelforge_core.records import DesignMetadata, MetadataFailure
+from snowpark_procs.metadata.opened import OpenedFile
 
 POINTS_PER_INCH = 72.0
 
 
-def read_pdf(source: BinaryIO, size: int) -> DesignMetadata | MetadataFailure:
-    problem = pdf_truncation(source, size)
+def read_pdf(opened: OpenedFile) -> DesignMetadata | MetadataFailure:
+    problem = pdf_truncation(opened.source, opened.size)
     if problem:
         return MetadataFailure(TRUNCATED_FILE, problem)
-    source.seek(0)
-    reader = PdfReader(source, strict=False)
+    reader = opened.pdf
     # Any /Encrypt dictionary is refused, owner-password-only files included: the renderer
     # refuses the same files, so extraction and thumbnails agree.
     if reader.is_encrypted:

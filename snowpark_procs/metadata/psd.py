@@ -10,10 +10,10 @@ from psd_tools import PSDImage
 from psd_tools.constants import Resource
 
 from pixelforge_core.exif import exif_subset, load_exif
-from pixelforge_core.limits import ExtractionLimits, psd_parse_limits
 from pixelforge_core.raster import pixel_limit_failure
 from pixelforge_core.reason_codes import TRUNCATED_FILE, UNREADABLE_FILE
 from pixelforge_core.records import DesignMetadata, MetadataFailure
+from snowpark_procs.metadata.opened import OpenedFile
 
 _HEADER = struct.Struct(">4sH6xHIIHH")
 # Photoshop colour mode -> a Pillow-style mode name.
@@ -31,9 +31,8 @@ _BASE_CHANNELS = {"L": 1, "RGB": 3}
 _DEPTHS = frozenset({1, 8, 16, 32})
 
 
-def read_psd(
-    source: BinaryIO, size: int, limits: ExtractionLimits
-) -> DesignMetadata | MetadataFailure:
+def read_psd(opened: OpenedFile) -> DesignMetadata | MetadataFailure:
+    source, size, limits = opened.source, opened.size, opened.limits
     source.seek(0)
     header = source.read(_HEADER.size)
     if len(header) < _HEADER.size:
@@ -50,8 +49,7 @@ def read_psd(
     problem = _section_truncation(source, size, is_psb=version == 2)
     if problem:
         return MetadataFailure(TRUNCATED_FILE, problem)
-    source.seek(0)
-    psd = PSDImage.open(source, parse_limits=psd_parse_limits(size))
+    psd = opened.psd
     mode = _MODES[colour_mode]
     if channels > _BASE_CHANNELS.get(mode, channels):
         mode = {"L": "LA", "RGB": "RGBA"}[mode]

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import math
-from typing import BinaryIO
 
 from PIL import Image
 
 from pixelforge_core.exif import exif_subset, read_exif
-from pixelforge_core.limits import ExtractionLimits
 from pixelforge_core.raster import RASTER_HEAD_BYTES, open_raster
 from pixelforge_core.reason_codes import HOSTILE_CONTENT
 from pixelforge_core.records import DesignMetadata, MetadataFailure
-from snowpark_procs.metadata.frames import count_gif_frames, count_tiff_pages
+from snowpark_procs.metadata.frames import count_tiff_pages
+from snowpark_procs.metadata.opened import OpenedFile
 
 _MODE_BITS = {"1": 1, "I": 32, "F": 32}
 _TIFF_BITS_PER_SAMPLE = 258
 
 
-def read_raster(
-    source: BinaryIO, fmt: str, size: int, limits: ExtractionLimits
-) -> DesignMetadata | MetadataFailure:
+def read_raster(file: OpenedFile) -> DesignMetadata | MetadataFailure:
+    source, fmt, size, limits = file.source, file.fmt, file.size, file.limits
     source.seek(0)
     head = source.read(RASTER_HEAD_BYTES)
     opened = open_raster(source, fmt, size, limits.max_pixels)
@@ -32,7 +30,7 @@ def read_raster(
         dpi_x, dpi_y = _dpi(im.info.get("dpi"))
         bit_depth = _bit_depth(im, fmt, head)
         exif = exif_subset(read_exif(im, fmt, source, size))
-        frame_count = _frame_count(im, fmt, source, head, size, limits.max_frames)
+        frame_count = _frame_count(im, file, head, limits.max_frames)
         if frame_count is None:
             unit = "pages" if fmt == "tiff" else "frames"
             return MetadataFailure(
@@ -53,15 +51,14 @@ def read_raster(
     )
 
 
-def _frame_count(
-    im: Image.Image, fmt: str, source: BinaryIO, head: bytes, size: int, limit: int
-) -> int | None:
+def _frame_count(im: Image.Image, file: OpenedFile, head: bytes, limit: int) -> int | None:
     """Frames without decoding, or None past limit. TIFF and GIF are walked by our own capped
     walkers (Pillow's n_frames walks them all); others state their count (APNG) or have one."""
+    fmt = file.fmt
     if fmt == "tiff":
-        count = count_tiff_pages(source, head, size, limit)
+        count = count_tiff_pages(file.source, head, file.size, limit)
     elif fmt == "gif":
-        count = count_gif_frames(source, size, limit)
+        count = file.gif_timing.frames
     else:
         count = int(getattr(im, "n_frames", 1))
     if count is None or count > limit:

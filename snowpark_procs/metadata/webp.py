@@ -3,6 +3,7 @@ so extraction walks the chunks itself and never holds more than one small header
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from pixelforge_core.exif import exif_subset, load_exif
@@ -24,27 +25,22 @@ def read_webp(
     has_alpha = False
     frames = 0
     exif: dict[str, str] = {}
-    end = int.from_bytes(_read_at(source, 4, 4), "little") + 8
+    end = riff_end(source)
     if end > size:
         return MetadataFailure(TRUNCATED_FILE, f"WebP declares {end} bytes but has {size}")
-    position = 12
-    for _ in range(MAX_CHUNKS):
-        if position + 8 > end:
-            break
-        header = _read_at(source, position, 8)
-        fourcc, length = header[:4], int.from_bytes(header[4:8], "little")
-        if position + 8 + length > size:
-            return MetadataFailure(TRUNCATED_FILE, f"WebP chunk {fourcc!r} runs past the end")
-        if fourcc in (b"VP8X", b"VP8 ", b"VP8L") and canvas is None:
-            canvas, alpha = _canvas(fourcc, _read_at(source, position + 8, min(length, 10)))
-            has_alpha = has_alpha or alpha
-        elif fourcc == b"ANMF":
-            frames += 1
-        elif fourcc == b"ALPH":
-            has_alpha = True
-        elif fourcc == b"EXIF" and length <= MAX_EXIF_BYTES:
-            exif = exif_subset(load_exif(_read_at(source, position + 8, length)))
-        position += 8 + length + (length & 1)  # chunks are padded to an even size
+    try:
+        for fourcc, position, length in riff_chunks(source, end, size):
+            if fourcc in (b"VP8X", b"VP8 ", b"VP8L") and canvas is None:
+                canvas, alpha = webp_canvas(fourcc, read_at(source, position, min(length, 10)))
+                has_alpha = has_alpha or alpha
+            elif fourcc == b"ANMF":
+                frames += 1
+            elif fourcc == b"ALPH":
+                has_alpha = True
+            elif fourcc == b"EXIF" and length <= MAX_EXIF_BYTES:
+                exif = exif_subset(load_exif(read_at(source, position, length)))
+    except ChunkPastEndError as exc:
+        return MetadataFailure(TRUNCATED_FILE, str(exc))
     if canvas is None:
         return MetadataFailure(UNREADABLE_FILE, "WebP has no VP8, VP8L or VP8X chunk")
     width, height = canvas
@@ -66,12 +62,36 @@ def read_webp(
     )
 
 
-def _read_at(source: BinaryIO, position: int, length: int) -> bytes:
+class ChunkPastEndError(Exception):
+    """A chunk runs past the end of the file."""
+
+
+def riff_end(source: BinaryIO) -> int:
+    """Where the RIFF container says it ends (its size field plus the 8-byte header)."""
+    return int.from_bytes(read_at(source, 4, 4), "little") + 8
+
+
+def riff_chunks(source: BinaryIO, end: int, size: int) -> Iterator[tuple[bytes, int, int]]:
+    """(fourcc, data position, data length) of the chunks up to `end`, at most MAX_CHUNKS;
+    ChunkPastEndError for a chunk that runs past the file's `size`."""
+    position = 12
+    for _ in range(MAX_CHUNKS):
+        if position + 8 > end:
+            return
+        header = read_at(source, position, 8)
+        fourcc, length = header[:4], int.from_bytes(header[4:8], "little")
+        if position + 8 + length > size:
+            raise ChunkPastEndError(f"WebP chunk {fourcc!r} runs past the end")
+        yield fourcc, position + 8, length
+        position += 8 + length + (length & 1)  # chunks are padded to an even size
+
+
+def read_at(source: BinaryIO, position: int, length: int) -> bytes:
     source.seek(position)
     return source.read(length)
 
 
-def _canvas(fourcc: bytes, data: bytes) -> tuple[tuple[int, int] | None, bool]:
+def webp_canvas(fourcc: bytes, data: bytes) -> tuple[tuple[int, int] | None, bool]:
     """Canvas size and alpha flag from the first image chunk (VP8X, lossy VP8 or lossless VP8L)."""
     if fourcc == b"VP8X" and len(data) >= 10:
         width = int.from_bytes(data[4:7], "little") + 1

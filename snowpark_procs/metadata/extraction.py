@@ -13,7 +13,6 @@ from pixelforge_core.formats import HEAD_BYTES, PILLOW_PLUGINS, sniff_format
 from pixelforge_core.limits import DEFAULT_LIMITS, ExtractionLimits
 from pixelforge_core.reason_codes import EMPTY_FILE, FILE_TOO_LARGE, UNSUPPORTED_FORMAT
 from pixelforge_core.records import DesignMetadata, MetadataFailure
-from pixelforge_core.svg import check_svg
 from snowpark_procs.metadata.facet_extraction import extract_facets
 from snowpark_procs.metadata.opened import OpenedFile
 from snowpark_procs.metadata.pdf import read_pdf
@@ -103,7 +102,7 @@ def _read_format(opened: OpenedFile) -> DesignMetadata | MetadataFailure:
 
 
 def _read_svg(opened: OpenedFile) -> DesignMetadata | MetadataFailure:
-    info = check_svg(opened.svg_bytes, opened.limits.max_svg_bytes)
+    info = opened.svg_info
     if isinstance(info, MetadataFailure):
         return info
     return DesignMetadata(

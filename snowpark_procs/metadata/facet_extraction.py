@@ -5,39 +5,41 @@ file's: the header metadata stands whatever a facet meets."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from pixelforge_core.facets import FacetName, FacetResult, facets_of
+from pixelforge_core.facets import FacetName, FacetResult, facet, facets_of
 from pixelforge_core.failures import classify_exception, describe
 from snowpark_procs.metadata.document import document_payload
 from snowpark_procs.metadata.opened import OpenedFile
+from snowpark_procs.metadata.pdf_facets import pdf_structure, pdf_text
+from snowpark_procs.metadata.psd_facets import psd_structure, psd_text
+from snowpark_procs.metadata.svg_facets import svg_structure, svg_text
 
-# facet -> its extractor (the payload shape is the facet's TypedDict in pixelforge_core.facets)
-EXTRACTORS: dict[FacetName, Callable[[OpenedFile], object]] = {
-    "document": document_payload,
+Extractor = Callable[[OpenedFile], Mapping[str, object]]
+
+# facet -> format -> its extractor (the payload shape is the facet's TypedDict in
+# pixelforge_core.facets; the formats are those the facet covers, tests hold them equal)
+EXTRACTORS: dict[FacetName, dict[str, Extractor]] = {
+    "document": dict.fromkeys(facet("document").formats, document_payload),
+    "structure": {"psd": psd_structure, "svg": svg_structure, "pdf": pdf_structure},
+    "text": {"psd": psd_text, "svg": svg_text, "pdf": pdf_text},
 }
 
 
 def extract_facets(opened: OpenedFile, requested: frozenset[str] | None) -> tuple[FacetResult, ...]:
     """The facets of `requested` (None: all) that cover the file's format, in registry order."""
     results = []
-    for facet in facets_of("extract_metadata", opened.fmt):
-        extractor = EXTRACTORS.get(facet.name)
-        if extractor is None or (requested is not None and facet.name not in requested):
+    for each in facets_of("extract_metadata", opened.fmt):
+        if requested is not None and each.name not in requested:
             continue
+        extractor = EXTRACTORS[each.name][opened.fmt]
         try:
             payload = extractor(opened)
         except Exception as exc:  # per-facet boundary: what the facet met is a fact about the file
+            reason = classify_exception(exc)
             results.append(
-                FacetResult(
-                    facet.name,
-                    facet.version,
-                    "failed",
-                    None,
-                    classify_exception(exc),
-                    describe(exc),
-                )
+                FacetResult(each.name, each.version, "failed", None, reason, describe(exc))
             )
             continue
-        results.append(FacetResult(facet.name, facet.version, "ok", dict(payload)))  # type: ignore[call-overload]
+        results.append(FacetResult(each.name, each.version, "ok", dict(payload)))
     return tuple(results)

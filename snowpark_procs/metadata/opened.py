@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from pixelforge_core.limits import ExtractionLimits, psd_parse_limits
 from pixelforge_core.raster import open_raster
 from pixelforge_core.records import MetadataFailure
-from pixelforge_core.svg import decode_svg
+from pixelforge_core.svg import SvgInfo, check_svg, decode_svg
 from snowpark_procs.metadata.animation import Timing, gif_timing
 
 
@@ -46,9 +46,16 @@ class OpenedFile:
         return self.source.read(self.limits.max_svg_bytes + 1)
 
     @functools.cached_property
+    def svg_info(self) -> SvgInfo | MetadataFailure:
+        """The SVG's safety check (pixelforge_core.svg) and, if it passes, its size."""
+        return check_svg(self.svg_bytes, self.limits.max_svg_bytes)
+
+    @functools.cached_property
     def svg_root(self) -> Element:
         """The SVG's tree; only for an SVG that passed pixelforge_core.svg.check_svg, parsed
         as that check parses it."""
+        if isinstance(self.svg_info, MetadataFailure):
+            raise ValueError(self.svg_info.message)
         text = decode_svg(self.svg_bytes)
         if isinstance(text, MetadataFailure):
             raise ValueError(text.message)

@@ -1,0 +1,116 @@
+"""The structure and text facets of a PDF, from the reader pypdf opened once (opened.py).
+
+Structure: each page's size in points as displayed (/Rotate and /UserUnit applied) for the
+first limits.max_pages pages, whether one of them has annotations (/Annots), whether the
+document has an interactive form (AcroForm fields or XFA). Text: pypdf's text of the first
+limits.max_text_pages pages, a page whose decoded content streams exceed
+limits.max_page_content_bytes skipped (and `truncated` set); fonts: the BaseFont names of the
+fonts the listed pages' resources name, subset prefixes ("ABCDEF+", ISO 32000-1 §9.6.4) and
+Type 0 encoding suffixes ("-Identity-H") stripped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+
+from pypdf import PageObject
+from pypdf.generic import ArrayObject, DictionaryObject, StreamObject
+
+from pixelforge_core.facets import PagePayload, StructurePayload, TextPayload
+from snowpark_procs.metadata.opened import OpenedFile
+from snowpark_procs.metadata.text_runs import TextCollector
+
+_SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
+_ENCODING_SUFFIX = re.compile(r"-Identity-[HV]$")
+
+
+def _pages(opened: OpenedFile, limit: int) -> Iterator[tuple[int, PageObject]]:
+    reader = opened.pdf
+    for number in range(min(len(reader.pages), limit)):
+        yield number + 1, reader.pages[number]
+
+
+def pdf_structure(opened: OpenedFile) -> StructurePayload:
+    pages: list[PagePayload] = []
+    annotations = False
+    for number, page in _pages(opened, opened.limits.max_pages):
+        width, height = _displayed_size(page)
+        pages.append({"page": number, "width_pt": width, "height_pt": height})
+        annots = page.get("/Annots")
+        annotations = annotations or bool(annots.get_object() if annots is not None else None)
+    catalog = opened.pdf.trailer["/Root"].get_object()
+    form = catalog.get("/AcroForm")
+    form = form.get_object() if form is not None else None
+    has_form = isinstance(form, DictionaryObject) and bool(
+        _resolved(form.get("/Fields")) or form.get("/XFA") is not None
+    )
+    return {
+        "layers": [],
+        "layers_truncated": False,
+        "artboards": [],
+        "svg": None,
+        "pages": pages,
+        "has_annotations": annotations,
+        "has_forms": has_form,
+    }
+
+
+def _resolved(value: object) -> object:
+    return value.get_object() if hasattr(value, "get_object") else value
+
+
+def _displayed_size(page: PageObject) -> tuple[float, float]:
+    unit = float(page.user_unit or 1)
+    width = abs(float(page.mediabox.width)) * unit
+    height = abs(float(page.mediabox.height)) * unit
+    if page.rotation % 180 == 90:
+        width, height = height, width
+    return _points(width), _points(height)
+
+
+def _points(value: float) -> float:
+    return round(value, 2) if math.isfinite(value) else 0.0
+
+
+def pdf_text(opened: OpenedFile) -> TextPayload:
+    limits = opened.limits
+    collector = TextCollector(limits)
+    for number, page in _pages(opened, limits.max_pages):
+        collector.add_fonts(_font_names(page))
+        if number > limits.max_text_pages or collector.truncated:
+            continue
+        if _content_bytes(page) > limits.max_page_content_bytes:
+            collector.truncated = True
+            continue
+        collector.add("page", number, page.extract_text())
+    if len(opened.pdf.pages) > limits.max_text_pages:
+        collector.truncated = True
+    return collector.payload()
+
+
+def _content_bytes(page: PageObject) -> int:
+    contents = _resolved(page.get("/Contents"))
+    streams = contents if isinstance(contents, ArrayObject) else [contents]
+    total = 0
+    for stream in streams:
+        stream = _resolved(stream)
+        if isinstance(stream, StreamObject):
+            total += len(stream.get_data())  # decoded (pypdf caps each at 75 MB), then cached
+    return total
+
+
+def _font_names(page: PageObject) -> list[str]:
+    resources = _resolved(page.get("/Resources"))
+    fonts = _resolved(resources.get("/Font")) if isinstance(resources, DictionaryObject) else None
+    if not isinstance(fonts, DictionaryObject):
+        return []
+    names = []
+    for reference in fonts.values():
+        font = _resolved(reference)
+        base = font.get("/BaseFont") if isinstance(font, DictionaryObject) else None
+        if base is not None:
+            name = str(base).lstrip("/")
+            names.append(_ENCODING_SUFFIX.sub("", _SUBSET_PREFIX.sub("", name)))
+    return names

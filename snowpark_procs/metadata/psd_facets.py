@@ -1,0 +1,152 @@
+"""The structure and text facets of a PSD: its layer tree and artboards, the text of its type
+layers and their fonts, from the document psd-tools parsed once (opened.py) under the same
+parse limits as the header reader.
+
+The tree is walked without recursion (a document can nest groups thousands deep), in
+psd-tools' order (bottom of the Layers panel first, a group before its children): a layer's
+`index` is its position in that walk, the `ref` of its text run. The first
+`limits.max_layers` entries are listed; a group's box is the union of its visible listed
+children's boxes (psd-tools computes it recursively).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from psd_tools import PSDImage
+from psd_tools.api.adjustments import FillLayer
+from psd_tools.api.layers import (
+    AdjustmentLayer,
+    Artboard,
+    Group,
+    Layer,
+    PixelLayer,
+    ShapeLayer,
+    SmartObjectLayer,
+    TypeLayer,
+)
+
+from pixelforge_core.facets import ArtboardPayload, LayerPayload, StructurePayload, TextPayload
+from pixelforge_core.limits import ExtractionLimits
+from snowpark_procs.metadata.clean import clean_name
+from snowpark_procs.metadata.opened import OpenedFile
+from snowpark_procs.metadata.text_runs import TextCollector
+
+_KINDS: tuple[tuple[type, str], ...] = (
+    (TypeLayer, "text"),
+    (ShapeLayer, "shape"),
+    (SmartObjectLayer, "smart_object"),
+    (Group, "group"),
+    (AdjustmentLayer, "adjustment"),
+    (FillLayer, "other"),  # a solid colour, gradient or pattern fill without a vector mask
+    (PixelLayer, "pixel"),
+)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    index: int
+    parent: int | None
+    depth: int
+    layer: Layer
+
+
+def _walk(psd: PSDImage) -> Iterator[_Entry]:
+    stack: list[tuple[Layer, int | None, int]] = [(layer, None, 0) for layer in reversed(psd)]
+    index = 0
+    while stack:
+        layer, parent, depth = stack.pop()
+        yield _Entry(index, parent, depth, layer)
+        if isinstance(layer, Group):
+            stack.extend((child, index, depth + 1) for child in reversed(layer))
+        index += 1
+
+
+def psd_structure(opened: OpenedFile) -> StructurePayload:
+    limits = opened.limits
+    layers: list[LayerPayload] = []
+    artboards: list[ArtboardPayload] = []
+    truncated = False
+    for entry in _walk(opened.psd):
+        if entry.index >= limits.max_layers:
+            truncated = True
+            break
+        layers.append(_layer(entry, limits))
+        if isinstance(entry.layer, Artboard):
+            artboards.append({"name": layers[-1]["name"], "bbox": layers[-1]["bbox"]})
+    _group_boxes(layers)
+    return {
+        "layers": layers,
+        "layers_truncated": truncated,
+        "artboards": artboards,
+        "svg": None,
+        "pages": [],
+        "has_annotations": None,
+        "has_forms": None,
+    }
+
+
+def _layer(entry: _Entry, limits: ExtractionLimits) -> LayerPayload:
+    layer = entry.layer
+    kind = next((name for cls, name in _KINDS if isinstance(layer, cls)), "other")
+    blend = getattr(layer.blend_mode, "name", str(layer.blend_mode))
+    return {
+        "index": entry.index,
+        "parent_index": entry.parent,
+        "depth": entry.depth,
+        "name": clean_name(layer.name, limits.max_name_chars),
+        "kind": kind,  # type: ignore[typeddict-item]
+        "visible": bool(layer.visible),
+        "opacity": round(min(max(int(layer.opacity), 0), 255) / 255, 4),
+        "blend_mode": clean_name(blend, limits.max_name_chars).lower(),
+        # an artboard's box is its own rectangle; a group's comes from its children (below)
+        "bbox": [0, 0, 0, 0]
+        if kind == "group" and not isinstance(layer, Artboard)
+        else _box(layer),
+    }
+
+
+def _box(layer: Layer) -> list[int]:
+    try:
+        return [int(side) for side in layer.bbox]
+    except (ValueError, TypeError, OverflowError):  # an unreadable artboard rectangle
+        return [0, 0, 0, 0]
+
+
+def _group_boxes(layers: list[LayerPayload]) -> None:
+    """Each group's box: the union of its visible children's, deepest groups first (children
+    follow their parent in the walk, so a reverse pass sees every child before its parent).
+    An artboard keeps its own rectangle."""
+    pending = {
+        layer["index"] for layer in layers if layer["kind"] == "group" and _empty(layer["bbox"])
+    }
+    for layer in reversed(layers):
+        parent = layer["parent_index"]
+        if parent not in pending or not layer["visible"] or _empty(layer["bbox"]):
+            continue
+        group, box = layers[parent], layer["bbox"]
+        group["bbox"] = box if _empty(group["bbox"]) else _union(group["bbox"], box)
+
+
+def _union(a: list[int], b: list[int]) -> list[int]:
+    return [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+
+
+def _empty(box: list[int]) -> bool:
+    return box[2] <= box[0] or box[3] <= box[1]
+
+
+def psd_text(opened: OpenedFile) -> TextPayload:
+    collector = TextCollector(opened.limits)
+    for entry in _walk(opened.psd):
+        if not isinstance(entry.layer, TypeLayer):
+            continue
+        if not collector.add("layer", entry.index, entry.layer.text):
+            break
+        try:
+            fonts = entry.layer.font_names
+        except Exception:  # an odd style run leaves the text, without its fonts
+            fonts = []
+        collector.add_fonts(fonts)
+    return collector.payload()

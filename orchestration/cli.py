@@ -23,6 +23,7 @@ from orchestration.history import RunKind, list_pipeline_runs, list_step_runs
 from orchestration.local.stack import LocalStack, StackError, StackSettings
 from orchestration.report import print_alerts_after, print_history, print_run_report
 from orchestration.tables import result_table
+from pixelforge_core.facets import FACET_NAMES
 from snowpark_procs.run_config import (
     REPROCESS_STEPS,
     RunConfig,
@@ -334,15 +335,24 @@ def reprocess(
     file_format: Annotated[
         str, typer.Option("--format", help="Only files of this (sniffed) format, e.g. png.")
     ] = "",
+    facet: Annotated[
+        str,
+        typer.Option(
+            help=f"Only this facet ({', '.join(FACET_NAMES)}), on the versions whose stored "
+            "facet version is older than its extractor's or missing."
+        ),
+    ] = "",
     dry_run: DryRun = False,
     data_dir: DataDir = None,
 ) -> None:
     """Re-run chosen steps for every current file version (or those under --prefix, of
     --format), e.g. after a thumbnail-setting change: queued as a request like a backfill,
     bounded and resumable the same way; outputs whose values are unchanged are not rewritten.
-    --dry-run prints what it would read and cost, and runs nothing."""
+    --facet NAME re-runs that facet's step for the covered versions whose stored facet is
+    stale, computing that facet alone. --dry-run prints what it would read and cost, and runs
+    nothing."""
     try:
-        config = reprocess_config(steps, prefix, file_format)
+        config = reprocess_config(steps, prefix, file_format, facet)
     except RunConfigError as error:
         console.print(f"[red]invalid re-processing:[/] {error}")
         raise typer.Exit(2) from error

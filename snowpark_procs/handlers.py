@@ -149,6 +149,8 @@ FUNCTIONS: dict[str, Function] = {
                 ("etag", "varchar"),
                 ("run_id", "varchar"),
                 ("limit_s", "float"),
+                # the extraction facets to compute (udf_extract.facets_argument), null: all
+                ("facets", "varchar"),
             ),
             "object",
         ),

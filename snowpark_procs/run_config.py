@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from pixelforge_core import facets as facet_registry
 from pixelforge_core.formats import SUPPORTED_FORMATS
 from pixelforge_core.render_budget import RENDER_BUDGET
 
@@ -45,6 +46,10 @@ class RunConfig:
     steps: tuple[str, ...] = ()
     prefix: str = ""
     file_format: str = ""
+    # A facet re-processing (pixelforge_core/facets.py): the facet whose stored version is
+    # older than its extractor's, or missing, on the versions chosen; its step is `steps`, and
+    # extraction computes that facet alone. Empty: a re-processing of whole steps.
+    facet: str = ""
     # Seconds a bounded step (extraction, rendering) takes new batches for: a fraction of the
     # step timeout, declared once in orchestration/graph.py and passed in the graph CONFIG.
     # None: unbounded.
@@ -84,7 +89,12 @@ class RunConfig:
                 "step_budget_s": self.step_budget_s,
                 "render_max_tasks": self.render_max_tasks,
                 **(
-                    {"steps": list(self.steps), "prefix": self.prefix, "format": self.file_format}
+                    {
+                        "steps": list(self.steps),
+                        "prefix": self.prefix,
+                        "format": self.file_format,
+                        "facet": self.facet,
+                    }
                     if self.mode == "reprocess"
                     else {}
                 ),
@@ -118,7 +128,9 @@ class RunConfig:
             "render_max_tasks": _render_max_tasks(raw),
         }
         if mode == "reprocess":
-            chosen = reprocess_config(raw.get("steps"), raw.get("prefix"), raw.get("format"))
+            chosen = reprocess_config(
+                raw.get("steps"), raw.get("prefix"), raw.get("format"), raw.get("facet")
+            )
             return replace(chosen, **extra)
         if mode != "backfill":
             return cls(mode=mode, **extra)
@@ -137,7 +149,10 @@ class RunConfig:
             return cls("reconcile", request_id=request_id)
         if mode == "reprocess":
             chosen = reprocess_config(
-                row.get("REDO_STEPS"), row.get("PATH_PREFIX"), row.get("FORMAT_FILTER")
+                row.get("REDO_STEPS"),
+                row.get("PATH_PREFIX"),
+                row.get("FORMAT_FILTER"),
+                row.get("REDO_FACET"),
             )
             return replace(chosen, request_id=request_id)
         window = backfill_config(_iso(row.get("WINDOW_START")), _iso(row.get("WINDOW_END")))
@@ -204,32 +219,57 @@ def backfill_config(start: object, end: object, now: datetime | None = None) -> 
 
 
 def reprocess_config(
-    steps: object = None, prefix: object = None, file_format: object = None
+    steps: object = None, prefix: object = None, file_format: object = None, facet: object = None
 ) -> RunConfig:
     """A validated re-processing: `steps` (a list, or comma-separated text; none: every step of
     REPROCESS_STEPS) re-run for the current file versions under `prefix` whose sniffed format is
-    `file_format` (none: every one)."""
-    if steps is None or steps == "" or steps == []:
-        chosen: tuple[str, ...] = REPROCESS_STEPS
-    else:
-        names = steps.split(",") if isinstance(steps, str) else steps
-        if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
-            raise RunConfigError(f"steps={steps!r} must be step names")
-        wanted = {name.strip().lower() for name in names if name.strip()}
-        unknown = sorted(wanted - set(REPROCESS_STEPS))
-        if unknown or not wanted:
-            raise RunConfigError(
-                f"unknown step {', '.join(unknown) or repr(steps)}: choose from "
-                f"{', '.join(REPROCESS_STEPS)}"
-            )
-        chosen = tuple(step for step in REPROCESS_STEPS if step in wanted)
+    `file_format` (none: every one). With `facet` (a name of pixelforge_core/facets.py): the
+    facet's own step, for those of the versions whose format the facet covers and whose stored
+    facet version is older or missing (steps/selections.py); `steps` may only repeat that
+    step."""
+    chosen = _steps(steps)
     path_prefix = _text(prefix, "prefix")
     if path_prefix.startswith("/"):
         raise RunConfigError(f"prefix={path_prefix!r}: keys have no leading '/'")
     fmt = _text(file_format, "format").lower()
     if fmt and fmt not in SUPPORTED_FORMATS:
         raise RunConfigError(f"unknown format {fmt!r}: choose from {', '.join(SUPPORTED_FORMATS)}")
-    return RunConfig("reprocess", steps=chosen, prefix=path_prefix, file_format=fmt)
+    name = _text(facet, "facet").lower()
+    if name:
+        try:
+            redone = facet_registry.facet(name)
+        except ValueError as error:
+            raise RunConfigError(str(error)) from error
+        if steps not in (None, "", []) and chosen != (redone.step,):
+            raise RunConfigError(
+                f"facet {name!r} is re-processed by its own step ({redone.step}): "
+                "give --facet or --steps, not both"
+            )
+        if fmt and fmt not in redone.formats:
+            raise RunConfigError(
+                f"facet {name!r} does not cover format {fmt!r} "
+                f"(it covers {', '.join(sorted(redone.formats))})"
+            )
+        chosen = (redone.step,)
+    return RunConfig("reprocess", steps=chosen, prefix=path_prefix, file_format=fmt, facet=name)
+
+
+def _steps(steps: object) -> tuple[str, ...]:
+    """Re-processing steps: a list or comma-separated text, in REPROCESS_STEPS order; none:
+    all of them."""
+    if steps is None or steps == "" or steps == []:
+        return REPROCESS_STEPS
+    names = steps.split(",") if isinstance(steps, str) else steps
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise RunConfigError(f"steps={steps!r} must be step names")
+    wanted = {name.strip().lower() for name in names if name.strip()}
+    unknown = sorted(wanted - set(REPROCESS_STEPS))
+    if unknown or not wanted:
+        raise RunConfigError(
+            f"unknown step {', '.join(unknown) or repr(steps)}: choose from "
+            f"{', '.join(REPROCESS_STEPS)}"
+        )
+    return tuple(step for step in REPROCESS_STEPS if step in wanted)
 
 
 def _text(value: object, name: str) -> str:

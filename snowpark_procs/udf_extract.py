@@ -1,6 +1,9 @@
 """The per-file work of step "extract_metadata", and the Python UDF raw.extract_file_metadata
-that runs it inside the warehouse: one file version in, its metadata row, its failure row, a
-retry marker (a transient read error) or a hung marker (past the per-row time limit) out.
+that runs it inside the warehouse: one file version (and the facets to compute: a facet
+re-processing's, or all) in, its metadata row with its facet rows (FACET_ROWS: one per facet
+computed, pixelforge_core/facets.py FacetResult.row), its failure row, a retry marker (a
+transient read error) or a hung marker (past the per-row time limit) out. The step merges the
+metadata row into raw.file_metadata and the facet rows into raw.file_facets (split_facet_rows).
 
 One implementation, two callers. In Snowflake the procedure sends one set-based statement over
 a batch of charged pending files (snowpark_procs/sql/extract_files_set_based.sql) and the
@@ -45,10 +48,10 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
-from pixelforge_core.records import MetadataFailure
+from pixelforge_core.records import DesignMetadata, MetadataFailure
 from pixelforge_core.transient import is_transient
 from snowpark_procs import metadata
 from snowpark_procs.byte_sources import ByteSource, ScopedFileByteSource, SourceFileError
@@ -59,24 +62,39 @@ T = TypeVar("T")
 # The `status` of an outcome that is not a metadata row (whose status is "ok" or "failed").
 RETRY = "retry"
 HUNG = "hung"
+# The key of a finished outcome's raw.file_facets rows (FacetResult.row each); the step merges
+# them apart from its raw.file_metadata row (split_facet_rows), which never holds them.
+FACET_ROWS = "facet_rows"
 
 
 def extract_one(
-    source: ByteSource, relative_path: str, etag: str, run_id: str
+    source: ByteSource,
+    relative_path: str,
+    etag: str,
+    run_id: str,
+    facets: frozenset[str] | None = None,
 ) -> dict[str, Any] | Retry:
+    """The file's outcome row: its metadata row (or failure row) with the facet rows extraction
+    computed under FACET_ROWS (`facets`: those to compute, None: every extraction facet covering
+    the format), or a retry marker for a transient read error."""
     try:
         with source.open(relative_path, etag) as stream:
-            result = metadata.extract_metadata(stream, relative_path)
+            result = metadata.extract_metadata(stream, relative_path, facets=facets)
     except SourceFileError as error:
         result = MetadataFailure(error.reason_code, error.message)
     except Exception as error:
         if not is_transient(error):
             raise
         return Retry(relative_path, etag, type(error).__name__, str(error))
-    return metadata_row(relative_path, etag, run_id, result)
+    row = metadata_row(relative_path, etag, run_id, result)
+    if isinstance(result, DesignMetadata) and result.facets:
+        row[FACET_ROWS] = [f.row(relative_path, etag, run_id) for f in result.facets]
+    return row
 
 
 def metadata_row(relative_path: str, etag: str, run_id: str, result: Any) -> dict[str, Any]:
+    """The raw.file_metadata row of an extraction result (merge_file_metadata.sql binds it): the
+    header facts, never the facets (they have their own rows, FacetResult.row)."""
     key = {"relative_path": relative_path, "etag": etag, "run_id": run_id}
     if isinstance(result, MetadataFailure):
         return {
@@ -88,7 +106,27 @@ def metadata_row(relative_path: str, etag: str, run_id: str, result: Any) -> dic
             "sha256": result.sha256,
             "size_bytes": result.size_bytes,
         }
-    return {**key, "status": "ok", **asdict(result)}
+    facts = {f.name: getattr(result, f.name) for f in fields(result) if f.name != "facets"}
+    return {**key, "status": "ok", **facts}
+
+
+def split_facet_rows(outcome: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """An outcome row as its raw.file_metadata row and its raw.file_facets rows."""
+    row = dict(outcome)
+    return row, list(row.pop(FACET_ROWS, None) or [])
+
+
+def facets_argument(facets: frozenset[str] | None) -> str | None:
+    """The facets to compute as the UDF's `facets` argument: names comma-separated, or None
+    (every extraction facet covering the file's format)."""
+    return None if facets is None else ",".join(sorted(facets))
+
+
+def facets_of_argument(value: str | None) -> frozenset[str] | None:
+    """facets_argument's value back as extract_metadata's `facets`."""
+    if value is None or value == "":
+        return None
+    return frozenset(name.strip() for name in value.split(",") if name.strip())
 
 
 @dataclass(frozen=True)
@@ -127,14 +165,19 @@ def within(limit_s: float, work: Callable[[], T]) -> T:
 
 
 def file_outcome(
-    source: ByteSource, relative_path: str, etag: str, run_id: str, limit_s: float
+    source: ByteSource,
+    relative_path: str,
+    etag: str,
+    run_id: str,
+    limit_s: float,
+    facets: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """One file's outcome as the UDF returns it (a JSON object): extract_one under the time
     limit. A step failure (anything extract_one raises) is raised: in Snowflake it fails the
     statement."""
     key = {"relative_path": relative_path, "etag": etag}
     try:
-        outcome = within(limit_s, lambda: extract_one(source, relative_path, etag, run_id))
+        outcome = within(limit_s, lambda: extract_one(source, relative_path, etag, run_id, facets))
     except _OverdueError:
         return {**key, "status": HUNG, "limit_s": limit_s}
     if isinstance(outcome, Retry):
@@ -159,8 +202,20 @@ def outcome_of(value: Mapping[str, Any] | str) -> dict[str, Any] | Retry | Hung:
 
 
 def extract_file_metadata(
-    scoped_url: str, relative_path: str, etag: str, run_id: str, limit_s: float
+    scoped_url: str,
+    relative_path: str,
+    etag: str,
+    run_id: str,
+    limit_s: float,
+    facets: str | None = None,
 ) -> dict[str, Any]:
     """The handler of UDF raw.extract_file_metadata (snowflake.yml): the file behind a scoped
-    URL, read in the function owner's context."""
-    return file_outcome(ScopedFileByteSource(scoped_url), relative_path, etag, run_id, limit_s)
+    URL, read in the function owner's context; `facets` as facets_argument gives it."""
+    return file_outcome(
+        ScopedFileByteSource(scoped_url),
+        relative_path,
+        etag,
+        run_id,
+        limit_s,
+        facets_of_argument(facets),
+    )

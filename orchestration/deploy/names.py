@@ -36,7 +36,24 @@ BACKFILL_PROCEDURE = "ops.backfill"
 BACKFILL_ARGUMENTS = ("timestamp_tz", "timestamp_tz")
 BACKFILL_DRY_RUN_ARGUMENTS = ("timestamp_tz", "timestamp_tz", "boolean")
 REPROCESS_PROCEDURE = "ops.reprocess"
-REPROCESS_ARGUMENTS = ("varchar", "varchar", "varchar", "boolean")
+REPROCESS_ARGUMENTS = ("varchar", "varchar", "varchar", "boolean", "varchar")
+# Argument lists earlier plans created, dropped before the current ones are created. A
+# procedure's or function's signature is its name with its argument types, and one that
+# differs "by the number of arguments, the types of the arguments, or both" is another
+# overload ("Naming and overloading procedures and UDFs",
+# https://docs.snowflake.com/en/developer-guide/udf-stored-procedure-naming-conventions), so
+# CREATE OR REPLACE with an argument added leaves the old object beside the new one: a
+# positional CALL OPS.REPROCESS of four arguments would then match both (the added `facet`
+# has a default). DROP PROCEDURE / DROP FUNCTION name one overload by its argument types
+# (https://docs.snowflake.com/en/sql-reference/sql/drop-procedure,
+# https://docs.snowflake.com/en/sql-reference/sql/drop-function).
+RETIRED_PROCEDURES = ((REPROCESS_PROCEDURE, ("varchar", "varchar", "varchar", "boolean")),)
+RETIRED_FUNCTIONS = (
+    (
+        f"{PROCEDURE_SCHEMA}.extract_file_metadata",
+        ("varchar", "varchar", "varchar", "varchar", "float"),
+    ),
+)
 # The Python procedure both call to price a request (snowpark_procs/handlers.py
 # estimate_request: the handler's name, in the procedures' schema).
 ESTIMATE_PROCEDURE = f"{PROCEDURE_SCHEMA}.estimate_request"

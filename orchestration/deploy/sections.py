@@ -12,6 +12,7 @@ from orchestration.deploy.settings import DeploySettings
 from orchestration.deploy.statements import PlanBuilder
 from orchestration.deploy.tasks import TaskSpec
 from orchestration.graph import OPS_VIEWS, DbtStep, Pipeline
+from pixelforge_core.facets import FACET_NAMES
 from pixelforge_core.render_budget import RenderBudget
 from pixelforge_core.render_wire import EXTERNAL_FUNCTION_COMPRESSION
 from snowpark_procs.run_config import MAX_BACKFILL_WINDOW, REPROCESS_STEPS
@@ -130,9 +131,18 @@ def procedures(
     in its owner's context ("SnowflakeFile.open")."""
     plan.section = "procedures and functions (snowpark_procs/snowflake.yml)"
     plan.add("use_role", f"use role {s.loader_role}")
+    _drop_retired(plan, "function", names.RETIRED_FUNCTIONS)
     if functions:
         plan.add_template("function", "functions.sql.j2", functions=functions)
     plan.add_template("procedure", "procedures.sql.j2", procedures=procs)
+
+
+def _drop_retired(
+    plan: PlanBuilder, kind: str, retired: tuple[tuple[str, tuple[str, ...]], ...]
+) -> None:
+    if retired:
+        signatures = [names.signature(name, arguments) for name, arguments in retired]
+        plan.add_template(kind, "retired.sql.j2", object_kind=kind, signatures=signatures)
 
 
 def budget_note(budget: RenderBudget) -> str:
@@ -202,12 +212,14 @@ def backfill(plan: PlanBuilder, s: DeploySettings, pipeline: Pipeline) -> None:
         estimate=names.ESTIMATE_PROCEDURE,
         model_json=model_json,
     )
+    _drop_retired(plan, "procedure", names.RETIRED_PROCEDURES)
     plan.add_template(
         "procedure",
         "reprocess.sql.j2",
         procedure=names.REPROCESS_PROCEDURE,
         root=tasks.root_task_name(pipeline),
         steps=",".join(REPROCESS_STEPS),
+        facets=", ".join(FACET_NAMES),
         estimate=names.ESTIMATE_PROCEDURE,
         model_json=model_json,
     )

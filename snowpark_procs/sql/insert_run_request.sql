@@ -1,10 +1,11 @@
 -- Queue a backfill, reconciliation or re-processing request (ops.run_requests);
 -- the graph's discover step claims the oldest pending one. Binds: request_id,
 -- mode, window start, window end (UTC; null unless a backfill), steps
--- (comma-separated), key prefix, format (null unless a re-processing).
+-- (comma-separated), key prefix, format (null unless a re-processing), facet
+-- (null unless a facet re-processing).
 insert into ops.run_requests (
     request_id, mode, window_start, window_end, redo_steps, path_prefix,
-    format_filter, requested_at, state, attempts
+    format_filter, redo_facet, requested_at, state, attempts
 )
 select
     ? as request_id,
@@ -14,6 +15,7 @@ select
     cast(? as varchar) as redo_steps,
     cast(? as varchar) as path_prefix,
     cast(? as varchar) as format_filter,
+    cast(? as varchar) as redo_facet,
     sysdate() as requested_at,
     'PENDING' as state,
     0 as attempts

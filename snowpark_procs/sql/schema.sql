@@ -160,6 +160,7 @@ create table if not exists ops.run_requests (
     redo_steps varchar,
     path_prefix varchar,
     format_filter varchar,
+    redo_facet varchar,
     requested_at timestamp_ntz not null,
     state varchar not null,
     attempts number(38, 0) not null,
@@ -175,6 +176,8 @@ create table if not exists ops.run_requests (
 alter table ops.run_requests add column if not exists redo_steps varchar;
 alter table ops.run_requests add column if not exists path_prefix varchar;
 alter table ops.run_requests add column if not exists format_filter varchar;
+-- A facet re-processing's facet (pixelforge_core/facets.py; null otherwise).
+alter table ops.run_requests add column if not exists redo_facet varchar;
 
 -- One row per step attempt; key (run_id, step, attempt).
 create table if not exists ops.step_runs (

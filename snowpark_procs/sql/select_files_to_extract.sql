@@ -12,7 +12,10 @@
 -- A backfill's version is pending until re-extracted after its discovery, a
 -- re-processing's (priority 0 too) until extraction settled it
 -- (extract_redone_at; set at its discovery when it does not redo extraction);
--- any other until it has a row. Versions whose retry this run recorded (or
+-- any other until it has a row. A facet re-processing's version (its
+-- request's redo_facet) carries that facet as redo_facet: extraction computes
+-- it alone, unless another reason to extract the version asks for all of
+-- them (redo_facet null). Versions whose retry this run recorded (or
 -- whose attempt this run charged before parsing) wait for a later run.
 -- Suspects come last: versions whose attempt an earlier run charged before
 -- parsing and never settled (reason 'extraction_incomplete', the handler's
@@ -79,9 +82,16 @@ run_changes as (
             file_changes.change_type = 'reprocess'
             and file_changes.extract_redone_at is null,
             false
-        ) as redo
+        ) as redo,
+        case
+            when file_changes.change_type = 'reprocess' then requests.redo_facet
+        end as redo_facet
     from raw.file_changes as file_changes
     inner join this_run on file_changes.run_id = this_run.run_id
+    left join ops.run_requests as requests
+        on
+            file_changes.run_id = requests.run_id
+            and requests.mode = 'reprocess'
     left join seen_before
         on
             file_changes.relative_path = seen_before.relative_path
@@ -96,7 +106,8 @@ committed_backlog as (
         listed.last_modified,
         2 as priority,
         cast(null as timestamp_ntz) as redo_after,
-        false as redo
+        false as redo,
+        cast(null as varchar) as redo_facet
     from raw.directory_state as committed
     inner join raw.designs_directory as listed
         on
@@ -118,7 +129,10 @@ backfill_backlog as (
             file_changes.change_type = 'reprocess'
             and file_changes.extract_redone_at is null,
             false
-        ) as redo
+        ) as redo,
+        case
+            when file_changes.change_type = 'reprocess' then requests.redo_facet
+        end as redo_facet
     from raw.file_changes as file_changes
     inner join ops.run_requests as requests
         on file_changes.run_id = requests.run_id
@@ -139,7 +153,8 @@ retrying as (
         cast(null as timestamp_ntz) as last_modified,
         2 as priority,
         cast(null as timestamp_ntz) as redo_after,
-        false as redo
+        false as redo,
+        cast(null as varchar) as redo_facet
     from raw.file_retries
     where step = 'extract_metadata'
 ),
@@ -168,7 +183,15 @@ pending as (
         candidates.relative_path,
         candidates.etag,
         min(candidates.priority) as priority,
-        max(candidates.last_modified) as last_modified
+        max(candidates.last_modified) as last_modified,
+        -- one facet when every reason to extract it is a re-processing of
+        -- that facet; otherwise (null) every facet
+        case
+            when
+                count_if(candidates.redo_facet is null) = 0
+                and min(candidates.redo_facet) = max(candidates.redo_facet)
+                then min(candidates.redo_facet)
+        end as redo_facet
     from candidates
     left join raw.file_metadata as file_metadata
         on
@@ -192,6 +215,7 @@ select
     pending.relative_path,
     pending.etag,
     pending.priority,
+    pending.redo_facet,
     retries.attempts as retry_attempts,
     retries.reason_code as retry_reason_code,
     retries.error_message as retry_error_message,

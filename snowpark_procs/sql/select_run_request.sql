@@ -8,6 +8,7 @@ select
     redo_steps,
     path_prefix,
     format_filter,
+    redo_facet,
     state,
     attempts
 from ops.run_requests

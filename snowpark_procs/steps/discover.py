@@ -9,7 +9,10 @@ from pixelforge_core.render_wire import THUMBNAIL_SIZES
 from snowpark_procs.run_config import RunConfig
 from snowpark_procs.sql import read_sql
 from snowpark_procs.steps.common import SqlSession, StepSummary, merge_batches
-from snowpark_procs.steps.selections import discover_selection
+from snowpark_procs.steps.selections import count_stale_facets, discover_selection
+
+# The check name of a facet's stale count in ops.reconciliation_checks.
+STALE_FACET_CHECK = "stale_facet_{}"
 
 
 def discover_with(session: SqlSession, run_id: str, config: RunConfig) -> StepSummary:
@@ -45,7 +48,10 @@ def _count_changes(session: SqlSession, run_id: str) -> dict[str, int]:
 
 def _reconcile(session: SqlSession, run_id: str) -> dict[str, int]:
     """The nightly full comparison, set-based: what incremental runs missed is added to the
-    run's change set (the normal steps repair it) and every count is kept in OPS."""
+    run's change set (the normal steps repair it) and every count is kept in OPS. Stale facets
+    (per facet, the current versions it covers whose stored version is older or missing) are
+    counted, not repaired: a facet whose extractor changed is re-processed on purpose
+    (`pixelforge reprocess --facet NAME`), when its cost is known (its dry run)."""
     diff = _count_changes(session, run_id)
     lost = session.sql(read_sql("reconcile_forget_lost_thumbnails")).collect()
     session.sql(read_sql("discover_repairs"), params=[len(THUMBNAIL_SIZES), run_id]).collect()
@@ -55,6 +61,10 @@ def _reconcile(session: SqlSession, run_id: str) -> dict[str, int]:
         "thumbnail_objects_lost": int(lost[0][0]) if lost else 0,
         "unfinished_files_repaired": _count_changes(session, run_id).get("repair", 0),
         "orphaned_thumbnail_objects": int(orphans),
+        **{
+            STALE_FACET_CHECK.format(name): files
+            for name, files in count_stale_facets(session).items()
+        },
     }
     merge_batches(
         session,

@@ -31,7 +31,7 @@ from snowpark_procs.steps.common import (
     tally,
 )
 from snowpark_procs.steps.extractors import FileExtractor, StatementAbandonedError
-from snowpark_procs.udf_extract import metadata_row
+from snowpark_procs.udf_extract import metadata_row, split_facet_rows
 
 # Extraction: seconds a file may parse (from when it starts) before it is left behind as hung
 # and the step takes no new work; well inside the step's timeout, past its budget (the batch in
@@ -52,6 +52,9 @@ class Pending:
     reason_code: str | None = None
     error_message: str | None = None
     retry_run_id: str | None = None
+    # The one facet a facet re-processing waits for on it (select_files_to_extract.sql);
+    # None: extraction computes every facet covering its format.
+    redo_facet: str | None = None
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Pending:
@@ -62,7 +65,13 @@ class Pending:
             row.get("RETRY_REASON_CODE"),
             row.get("RETRY_ERROR_MESSAGE"),
             row.get("RETRY_RUN_ID"),
+            row.get("REDO_FACET") or None,
         )
+
+    @property
+    def facets(self) -> frozenset[str] | None:
+        """The extraction facets to compute for it: a facet re-processing's alone, else all."""
+        return None if self.redo_facet is None else frozenset({self.redo_facet})
 
     @property
     def key(self) -> tuple[str, str]:
@@ -184,6 +193,13 @@ def extract_metadata_with(
         clear_retries(session, "extract_metadata", (f.key for f in files))
         count(rows)
 
+    def merge_rows(outcomes: Sequence[dict[str, Any]]) -> None:
+        """The outcomes' raw.file_metadata rows, then their raw.file_facets rows (a facet's row
+        is rewritten only where its version, status or payload changed)."""
+        split = [split_facet_rows(outcome) for outcome in outcomes]
+        merge_batches(session, "merge_file_metadata", [row for row, _ in split])
+        merge_batches(session, "merge_file_facets", [f for _, facets in split for f in facets])
+
     def settle(files: Sequence[Pending]) -> None:
         nonlocal retrying
         charge(files)
@@ -237,7 +253,7 @@ def extract_metadata_with(
             else:
                 kept.append(file.retry_row(attempts, retry.reason_code, retry.message, run_id))
                 retrying += 1
-        merge_batches(session, "merge_file_metadata", rows)
+        merge_rows(rows)
         if kept:
             merge_batches(session, "set_file_retries", kept)
         clear_retries(session, "extract_metadata", ((r["relative_path"], r["etag"]) for r in rows))

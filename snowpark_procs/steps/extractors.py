@@ -7,6 +7,9 @@ outcomes with the one per-file implementation, snowpark_procs/udf_extract.py:
 - SetBasedExtractor (production, handlers.py): one statement over the batch
   (sql/extract_files_set_based.sql) in which the warehouse runs the UDF raw.extract_file_metadata
   on its nodes and interpreter processes, each file read from its scoped URL.
+
+Both hand each file's facets to compute (a facet re-processing's: steps/extract.py Pending) to
+the same handler, and both bring back the same outcomes: the metadata row with its facet rows.
 - RowByRowExtractor (the local runner's; fakesnow cannot register a UDF): the same
   `file_outcome` for each file on a few threads, reading through the ByteSource it is given.
 """
@@ -22,7 +25,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from snowpark_procs.byte_sources import ByteSource
 from snowpark_procs.sql import read_sql
 from snowpark_procs.steps.common import Retry, SqlSession, StepError
-from snowpark_procs.udf_extract import Hung, file_outcome, outcome_of
+from snowpark_procs.udf_extract import Hung, facets_argument, file_outcome, outcome_of
 
 
 class PendingFile(Protocol):
@@ -31,6 +34,11 @@ class PendingFile(Protocol):
 
     @property
     def etag(self) -> str: ...
+
+    @property
+    def facets(self) -> frozenset[str] | None:
+        """The extraction facets to compute (a facet re-processing's), None: every one."""
+        ...
 
 
 FileT = TypeVar("FileT", bound=PendingFile)
@@ -78,7 +86,17 @@ class SetBasedExtractor:
         self._session = session
 
     def extract(self, files: Sequence[FileT], run_id: str, limit_s: float) -> Extracted[FileT]:
-        batch = json.dumps([{"relative_path": f.relative_path, "etag": f.etag} for f in files])
+        batch = json.dumps(
+            [
+                {
+                    "relative_path": f.relative_path,
+                    "etag": f.etag,
+                    # absent: every facet (the statement passes null)
+                    **({} if f.facets is None else {"facets": facets_argument(f.facets)}),
+                }
+                for f in files
+            ]
+        )
         try:
             rows = self._session.sql(
                 read_sql("extract_files_set_based"), params=[run_id, limit_s, batch]
@@ -110,7 +128,9 @@ class RowByRowExtractor:
 
     def extract(self, files: Sequence[FileT], run_id: str, limit_s: float) -> Extracted[FileT]:
         futures: list[Future[dict[str, Any]]] = [
-            self._pool.submit(file_outcome, self._source, f.relative_path, f.etag, run_id, limit_s)
+            self._pool.submit(
+                file_outcome, self._source, f.relative_path, f.etag, run_id, limit_s, f.facets
+            )
             for f in files
         ]
         extracted: Extracted[FileT] = Extracted()

@@ -24,9 +24,9 @@ def request_run(session: SqlSession, config: RunConfig, request_id: str) -> str:
         for t in (config.window_start, config.window_end)
     ]
     chosen = (
-        [",".join(config.steps), config.prefix, config.file_format]
+        [",".join(config.steps), config.prefix, config.file_format, config.facet or None]
         if config.mode == "reprocess"
-        else [None, None, None]
+        else [None, None, None, None]
     )
     session.sql(
         read_sql("insert_run_request"), params=[request_id, config.mode, *window, *chosen]

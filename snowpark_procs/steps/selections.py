@@ -5,17 +5,21 @@ here, OPS.BACKFILL / OPS.REPROCESS(..., dry_run => TRUE) through the procedure
 raw.estimate_request in Snowflake.
 
 Each selection is one SELECT file (snowpark_procs/sql/select_backfill_files.sql,
-select_reprocess_files.sql); the statements that use it name it `selected_files`
-(discover_selected_files.sql, count_selected_files.sql) and get it put in place here, so the
-count a dry run prints is over the very rows the real run would discover.
+select_reprocess_files.sql, select_stale_facet_files.sql for a facet re-processing, whose
+count per facet is also the nightly reconciliation's stale-facet check); the statements that
+use it name it `selected_files` (discover_selected_files.sql, count_selected_files.sql) and
+get it put in place here, so the count a dry run prints is over the very rows the real run
+would discover.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from pixelforge_core.capacity import CapacityModel, Estimate, JobSize, estimate
+from pixelforge_core.facets import FACET_NAMES, facet
 from snowpark_procs.run_config import REPROCESS_STEPS, RunConfig, RunConfigError
 from snowpark_procs.sql import read_sql
 from snowpark_procs.steps.common import SqlSession
@@ -63,8 +67,36 @@ def selection_for(config: RunConfig) -> Selection:
         return Selection("select_backfill_files", window, config.redone_steps)
     if config.mode == "reprocess":
         prefix, fmt = config.prefix, config.file_format
+        if config.facet:
+            return Selection(
+                "select_stale_facet_files",
+                stale_facet_params(config.facet, prefix, fmt),
+                config.steps,
+            )
         return Selection("select_reprocess_files", (prefix, fmt, fmt), config.steps)
     raise RunConfigError(f"a {config.mode} run selects no files by a rule: it has no dry run")
+
+
+def stale_facet_params(name: str, prefix: str = "", fmt: str = "") -> tuple[Any, ...]:
+    """The binds of select_stale_facet_files.sql for facet `name` at its current version (read
+    from the registry when called, so a bumped version is what it compares with)."""
+    current = facet(name)
+    covered = json.dumps(sorted(current.formats))
+    return (covered, current.name, prefix, fmt, fmt, current.version)
+
+
+def count_stale_facets(session: SqlSession) -> dict[str, int]:
+    """Per facet, the current file versions it covers whose stored version is older or
+    missing: what `pixelforge reprocess --facet NAME` would select (the nightly
+    reconciliation keeps these counts)."""
+    counts: dict[str, int] = {}
+    for name in FACET_NAMES:
+        selection = Selection("select_stale_facet_files", stale_facet_params(name), ())
+        first = session.sql(
+            selection.into("count_selected_files"), params=list(selection.params)
+        ).collect()[0]
+        counts[name] = int(first["FILES"])
+    return counts
 
 
 def discover_selection(session: SqlSession, run_id: str, config: RunConfig) -> None:
@@ -93,6 +125,11 @@ def estimate_selection(session: SqlSession, config: RunConfig, model: CapacityMo
     refused (EmptySelectionError)."""
     size = count_selection(session, config)
     if config.mode == "reprocess" and size.files == 0:
+        if config.facet:
+            raise EmptySelectionError(
+                f"no current file version has a stale {config.facet} facet (every one it "
+                f"covers is at version {facet(config.facet).version}): {describe(config)}"
+            )
         raise EmptySelectionError(f"no current file version matches: {describe(config)}")
     return estimate(JobSize(size.files, size.bytes, frozenset(size.steps)), model)
 
@@ -107,6 +144,13 @@ def describe(config: RunConfig) -> str:
     filters = [f"under {config.prefix!r}" if config.prefix else "every key"]
     if config.file_format:
         filters.append(f"format {config.file_format}")
+    if config.facet:
+        redone = facet(config.facet)
+        return (
+            f"re-processing of facet {redone.name} v{redone.version} ({', '.join(config.steps)}) "
+            "of the current versions it covers whose stored version is older or missing, "
+            + ", ".join(filters)
+        )
     return f"re-processing ({', '.join(config.steps)}) of the current versions, " + ", ".join(
         filters
     )
@@ -122,6 +166,7 @@ def dry_run_result(config: RunConfig, result: Estimate) -> dict[str, Any]:
         "redo_steps": ",".join(config.redone_steps),
         "path_prefix": config.prefix,
         "format_filter": config.file_format,
+        "redo_facet": config.facet,
         "files": result.files,
         "bytes_read": result.bytes_read,
         "extract_cpu_hours": result.extract_cpu_hours,

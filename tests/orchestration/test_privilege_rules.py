@@ -156,6 +156,25 @@ def test_a_view_runs_with_its_owners_privileges() -> None:
     assert _missing(report) == {("select x from s.base", "reader", "SELECT on table db.s.base")}
 
 
+def test_dropping_an_overload_needs_ownership_and_if_exists_skips_a_missing_one() -> None:
+    report = _check(
+        "drop procedure if exists s.gone(varchar)",
+        "grant create procedure on schema db.s to role writer",
+        "use role writer",
+        "create procedure s.p(a varchar) returns varchar language sql as 'select 1'",
+        "use role reader",
+        "drop procedure if exists s.p(varchar, boolean)",
+    )
+    assert not [u for u in report.unchecked if u.statement.startswith("drop")]
+    assert _missing(report) == {
+        (
+            "drop procedure if exists s.p(varchar, boolean)",
+            "reader",
+            "OWNERSHIP on procedure db.s.p",
+        )
+    }
+
+
 def test_statements_no_rule_covers_are_reported_unchecked() -> None:
     report = _check("create sequence s.q", "undrop table s.t")
     assert [u.statement for u in report.unchecked] == ["create sequence s.q", "undrop table s.t"]

@@ -75,6 +75,7 @@ def test_the_set_based_statement_calls_the_udf_over_the_designs_stage():
     function = FUNCTIONS["extract_file_metadata"]
     assert f"raw.{function.name}(" in sql
     assert f"build_scoped_file_url(\n            '@{handlers.DESIGNS_STAGE}'," in sql
-    # one bind per argument besides the scoped URL and the row's own path and etag, then the
-    # batch: the order SetBasedExtractor binds
-    assert sql.count("?") == len(function.signature) - 3 + 1
+    # one bind per argument besides the scoped URL and the row's own path, etag and facets,
+    # then the batch: the order SetBasedExtractor binds
+    assert sql.count("?") == len(function.signature) - 4 + 1
+    assert function.signature[-1][0] == "facets" and "item.value:facets::varchar" in sql

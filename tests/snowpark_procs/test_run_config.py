@@ -155,3 +155,46 @@ def test_the_change_types_are_declared_once():
         )
     assert len(accepted) == 2
     assert all(values == list(get_args(ChangeType)) for values in accepted)
+
+
+def test_a_facet_reprocessing_redoes_the_facets_step_and_round_trips():
+    config = reprocess_config(None, "team-a/", "PSD", " Structure ")
+    assert (config.facet, config.steps, config.file_format) == (
+        "structure",
+        ("extract_metadata",),
+        "psd",
+    )
+    assert reprocess_config(facet="visual").steps == ("render_thumbnails",)
+    # its own step may be repeated (a config's JSON carries its steps)
+    assert reprocess_config("extract_metadata", facet="text") == reprocess_config(facet="text")
+    served = RunConfig(step_budget_s=60.0).serving(replace(config, request_id="req-3"))
+    assert RunConfig.from_json(served.to_json()) == served
+    row = {
+        "REQUEST_ID": "req-3",
+        "MODE": "reprocess",
+        "REDO_STEPS": "extract_metadata",
+        "PATH_PREFIX": "team-a/",
+        "FORMAT_FILTER": "psd",
+        "REDO_FACET": "structure",
+    }
+    assert RunConfig.from_request(row) == replace(config, request_id="req-3")
+    assert reprocess_config().facet == ""  # a re-processing of whole steps
+
+
+@pytest.mark.parametrize(
+    ("steps", "file_format", "facet", "message"),
+    [
+        (None, "", "colour", "unknown facet 'colour': one of document, structure, text, visual"),
+        (None, "png", "structure", "facet 'structure' does not cover format 'png'"),
+        ("render_thumbnails", "", "text", "give --facet or --steps, not both"),
+        ("extract_metadata,render_thumbnails", "", "document", "not both"),
+    ],
+)
+def test_bad_facet_reprocessings_are_refused_with_a_clear_reason(
+    steps, file_format, facet, message
+):
+    with pytest.raises(RunConfigError, match=message):
+        reprocess_config(steps, "", file_format, facet)
+    row = {"REDO_STEPS": steps, "FORMAT_FILTER": file_format, "REDO_FACET": facet}
+    with pytest.raises(RunConfigError, match=message):  # a request row meets the same rules
+        RunConfig.from_request({"REQUEST_ID": "r", "MODE": "reprocess", **row})

@@ -135,7 +135,13 @@ def test_a_request_left_running_by_a_run_that_never_finished_is_served_again(ses
 def test_a_request_breaking_the_window_rules_is_refused_and_the_next_one_served(session):
     session.sql(  # written by hand, past OPS.BACKFILL's checks: a 40-day window
         read_sql("insert_run_request"),
-        params=["bad", "backfill", "2026-01-01 00:00:00", "2026-02-10 00:00:00", None, None, None],
+        params=[
+            "bad",
+            "backfill",
+            "2026-01-01 00:00:00",
+            "2026-02-10 00:00:00",
+            *[None] * 4,
+        ],
     ).collect()
     good = run_requests.request_run(session, RunConfig("reconcile"), "good")
 

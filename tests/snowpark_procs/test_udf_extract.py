@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pixelforge_core.facets import FacetResult, facet, facets_of
 from snowpark_procs import udf_extract
 from snowpark_procs.byte_sources import SourceFileError
 from snowpark_procs.steps.common import Retry, StepError
@@ -55,6 +57,7 @@ class DictSource:
 class File:
     relative_path: str
     etag: str = PNG_ETAG
+    facets: frozenset[str] | None = None
 
 
 def test_a_readable_file_is_its_metadata_row_as_json():
@@ -167,7 +170,13 @@ class FakeWarehouse:
                         "FILE_INDEX": index,
                         "OUTCOME": json.dumps(
                             file_outcome(
-                                warehouse.source, f["relative_path"], f["etag"], run_id, limit_s
+                                warehouse.source,
+                                f["relative_path"],
+                                f["etag"],
+                                run_id,
+                                limit_s,
+                                # item.value:facets::varchar, null when absent
+                                udf_extract.facets_of_argument(f.get("facets")),
                             )
                         ),
                     }
@@ -193,6 +202,77 @@ def test_set_based_binds_the_batch_and_reads_back_every_row_in_the_same_terms():
         assert extracted == row_by_row.extract(files, "run-1", 7.5)
     finally:
         row_by_row.close()
+
+
+@pytest.fixture
+def facet_extractors(monkeypatch: pytest.MonkeyPatch) -> list[frozenset[str] | None]:
+    """extract_metadata with a result per facet asked for (and covering the format), standing
+    in for the facet extractors; returns the `facets` each call asked for."""
+    asked: list[frozenset[str] | None] = []
+    real = udf_extract.metadata.extract_metadata
+
+    def extract(source: Any, name: str, *args: Any, facets: Any = None, **kwargs: Any) -> Any:
+        asked.append(facets)
+        result = real(source, name, *args, facets=facets, **kwargs)
+        results = tuple(
+            FacetResult(f.name, f.version, "ok", {"file": name})
+            for f in facets_of("extract_metadata", result.format)
+            if facets is None or f.name in facets
+        )
+        return dataclasses.replace(result, facets=results)
+
+    monkeypatch.setattr(udf_extract.metadata, "extract_metadata", extract)
+    return asked
+
+
+def test_a_files_facet_rows_come_with_its_outcome_and_never_in_its_metadata_row(
+    facet_extractors: list[frozenset[str] | None],
+):
+    source = DictSource({"a.png": PNG})
+    outcome = file_outcome(source, "a.png", PNG_ETAG, "run-1", 5.0)
+    row, facet_rows = udf_extract.split_facet_rows(outcome)
+    assert facet_rows == [
+        {
+            "relative_path": "a.png",
+            "etag": PNG_ETAG,
+            "facet": "document",
+            "facet_version": facet("document").version,
+            "status": "ok",
+            "reason_code": None,
+            "error_message": None,
+            "payload": {"file": "a.png"},
+            "run_id": "run-1",
+        }
+    ]
+    assert udf_extract.FACET_ROWS not in row and "facets" not in row
+    assert row["format"] == "png" and row["status"] == "ok"
+    assert outcome_of(json.dumps(outcome)) == outcome  # what a VARIANT holds
+    # a facet re-processing asks for its facet alone; a facet the format lacks: no row
+    only = file_outcome(source, "a.png", PNG_ETAG, "run-1", 5.0, frozenset({"structure"}))
+    assert udf_extract.split_facet_rows(only)[1] == []
+    assert facet_extractors == [None, frozenset({"structure"})]
+
+
+def test_set_based_hands_each_file_its_facets_like_row_by_row(
+    facet_extractors: list[frozenset[str] | None],
+):
+    files = [File("a.png", facets=frozenset({"document"})), File("b.png")]
+    source = DictSource({"a.png": PNG, "b.png": PNG})
+    warehouse = FakeWarehouse(source)
+    extracted = SetBasedExtractor(warehouse).extract(files, "run-1", 7.5)
+    assert json.loads(warehouse.params[2]) == [
+        {"relative_path": "a.png", "etag": PNG_ETAG, "facets": "document"},
+        {"relative_path": "b.png", "etag": PNG_ETAG},
+    ]
+    row_by_row = RowByRowExtractor(source)
+    try:
+        assert extracted == row_by_row.extract(files, "run-1", 7.5)
+    finally:
+        row_by_row.close()
+    assert sorted(map(str, facet_extractors)) == sorted(
+        map(str, [frozenset({"document"}), None] * 2)
+    )
+    assert udf_extract.FACET_ROWS in extracted.outcomes[("a.png", PNG_ETAG)]  # type: ignore[operator]
 
 
 def test_a_failed_statement_is_abandoned_with_no_path_in_its_message():

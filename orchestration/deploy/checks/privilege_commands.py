@@ -1,4 +1,4 @@
-"""What GRANT, PUT, EXECUTE TASK, ALTER and SHOW need, and what grants change in the model."""
+"""What GRANT, PUT, EXECUTE TASK, ALTER, DROP and SHOW need, and what grants change in the model."""
 
 from __future__ import annotations
 
@@ -142,6 +142,15 @@ class CommandRules(CreateRules):
                 self.require(actor, *self._stage_read(stage, "dbt-create"))
             return
         self.skip(actor, f"ALTER {kind.upper()} ... {action.split()[0].upper()} is not modelled")
+
+    def _drop(self, sql: str, match: re.Match[str], actor: Actor) -> None:
+        """DROP PROCEDURE / FUNCTION of one overload: OWNERSHIP of it. The model keys a
+        procedure by its name, not its argument types, so the other overloads (the one the
+        plan creates next) stay."""
+        on = Securable(match.group("kind").lower(), self._qualify(match.group("name")))
+        if match.group("ife") and on not in self.account.objects:
+            return  # IF EXISTS on a missing object does nothing
+        self.require(actor, *self._schema_needs(on), need("OWNERSHIP", on, "drop"))
 
     def _alter_account(self, sql: str, match: re.Match[str], actor: Actor) -> None:
         rest = " ".join(match.group("rest").split())

@@ -81,6 +81,13 @@ RULES: dict[str, Rule] = _rules(
         PRIVILEGES_PAGE,
     ),
     Rule(
+        "drop",
+        "DROP PROCEDURE / DROP FUNCTION needs OWNERSHIP of the procedure or function",
+        _command_page("drop-procedure", "DROP PROCEDURE")
+        + "; "
+        + _command_page("drop-function", "DROP FUNCTION"),
+    ),
+    Rule(
         "grant-object",
         "granting privileges on an object needs OWNERSHIP of it or MANAGE GRANTS",
         _command_page("grant-privilege", "GRANT <privileges> ... TO ROLE"),

@@ -49,6 +49,12 @@ ALTER = re.compile(
     r"\s+(?P<ife>if\s+exists\s+)?(?P<name>[\w$.]+)\s+(?P<action>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
+# DROP of one overload of a procedure or function (the plan drops retired signatures).
+DROP = re.compile(
+    r"^drop\s+(?P<kind>procedure|function)\s+(?P<ife>if\s+exists\s+)?(?P<name>[\w$.]+)"
+    r"\s*\((?P<arguments>[^)]*)\)$",
+    re.IGNORECASE,
+)
 ALTER_ACCOUNT = re.compile(r"^alter\s+account\s+(?P<verb>set|unset)\s+(?P<rest>.*)$", re.I | re.S)
 ALTER_USER = re.compile(
     r"^alter\s+user\s+(?P<ife>if\s+exists\s+)?(?P<name>[\w$]+)\s+(?P<action>.*)$", re.I | re.S

@@ -64,6 +64,7 @@ from orchestration.deploy.checks.privilege_syntax import (
     ALTER_USER,
     CALL,
     CREATE,
+    DROP,
     EXECUTE_DBT,
     EXECUTE_TASK,
     GRANT,
@@ -116,6 +117,7 @@ class Checker(CommandRules, DbtRules):
             (ALTER_ACCOUNT, self._alter_account),
             (ALTER_USER, self._alter_user),
             (ALTER, self._alter),
+            (DROP, self._drop),
             (SHOW, self._show),
         ):
             match = pattern.match(flat)

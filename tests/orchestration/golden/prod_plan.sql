@@ -118,6 +118,7 @@ create table if not exists ops.run_requests (
     redo_steps varchar,
     path_prefix varchar,
     format_filter varchar,
+    redo_facet varchar,
     requested_at timestamp_ntz not null,
     state varchar not null,
     attempts number(38, 0) not null,
@@ -130,6 +131,7 @@ create table if not exists ops.run_requests (
 alter table ops.run_requests add column if not exists redo_steps varchar;
 alter table ops.run_requests add column if not exists path_prefix varchar;
 alter table ops.run_requests add column if not exists format_filter varchar;
+alter table ops.run_requests add column if not exists redo_facet varchar;
 create table if not exists ops.step_runs (
     run_id varchar not null,
     step varchar not null,
@@ -410,9 +412,12 @@ grant select on view pixelforge.raw.thumbnails_directory to role pixelforge_load
 
 -- ==== procedures and functions (snowpark_procs/snowflake.yml) ====
 use role pixelforge_loader;
+-- Overloads an earlier plan created with another argument list, dropped before their replacements
+-- are created (orchestration/deploy/names.py says why).
+drop function if exists raw.extract_file_metadata(varchar, varchar, varchar, varchar, float);
 -- A Python UDF the procedures call set-based: the warehouse runs it over a statement's rows on its
 -- nodes and interpreter processes (snowpark_procs/udf_extract.py says why a scalar UDF).
-create or replace function raw.extract_file_metadata(scoped_url varchar, relative_path varchar, etag varchar, run_id varchar, limit_s float)
+create or replace function raw.extract_file_metadata(scoped_url varchar, relative_path varchar, etag varchar, run_id varchar, limit_s float, facets varchar)
     copy grants
     returns object
     language python
@@ -810,10 +815,16 @@ begin
     return result;
 end;
 $$;
--- REPROCESS([steps, prefix, format, dry_run]): re-run the chosen steps (comma-separated, default
--- every file step: extract_metadata,render_thumbnails) for the current file versions under
+-- Overloads an earlier plan created with another argument list, dropped before their replacements
+-- are created (orchestration/deploy/names.py says why).
+drop procedure if exists ops.reprocess(varchar, varchar, varchar, boolean);
+-- REPROCESS([steps, prefix, format, dry_run, facet]): re-run the chosen steps (comma-separated,
+-- default every file step: extract_metadata,render_thumbnails) for the current file versions under
 -- `prefix` whose sniffed format is `format` (empty: every one), e.g. after a thumbnail-setting
--- change. Queued as a request in ops.run_requests like a backfill, then a run of
+-- change. With `facet` (one of document, structure, text, visual; pixelforge_core/facets.py), that
+-- facet's own step for the covered versions whose stored facet version is older than its
+-- extractor's or missing, computing that facet alone, e.g. CALL ops.reprocess(facet =>
+-- 'structure'). Queued as a request in ops.run_requests like a backfill, then a run of
 -- ops.pixelforge_root is started; bounded and resumable the same way, and outputs whose values are
 -- unchanged are not rewritten. raw.estimate_request validates the request by
 -- snowpark_procs/run_config.py's rules, refuses one that selects nothing and prices it with the
@@ -826,7 +837,8 @@ create or replace procedure ops.reprocess(
     steps varchar default null,
     prefix varchar default '',
     format varchar default '',
-    dry_run boolean default false
+    dry_run boolean default false,
+    facet varchar default ''
 )
     copy grants
     returns varchar
@@ -840,7 +852,8 @@ declare
     request_id varchar;
 begin
     config := to_json(object_construct(
-        'mode', 'reprocess', 'steps', steps, 'prefix', prefix, 'format', format
+        'mode', 'reprocess', 'steps', steps, 'prefix', prefix, 'format', format,
+        'facet', facet
     ));
     call raw.estimate_request(:config, '{"api_gateway_usd_per_million": 3.5, "clusters": 1, "credit_multiplier": 0.9, "credit_usd": 3.0, "credits_per_hour": {"LARGE": 8.0, "MEDIUM": 4.0, "SMALL": 2.0, "X4LARGE": 128.0, "XLARGE": 16.0, "XSMALL": 1.0, "XXLARGE": 32.0, "XXXLARGE": 64.0}, "extract_cpu_s_per_file": 0.0002875762693258944, "extract_cpu_s_per_mb": 0.0006855899131029913, "extract_step": "extract_metadata", "fargate_gb_hour_usd": 0.004445, "fargate_vcpu_hour_usd": 0.04048, "max_batch_rows": 45, "max_tasks": 4, "measured_on": "extraction: bench.per_file, reduced scale, 2026-12-06, 2 x AMD EPYC; rendering: bench.render_batch, full scale, 2026-12-06, 2 x AMD EPYC", "min_tasks": 1, "parallel_efficiency": 0.5, "render_cpu_derate": 1.5, "render_cpu_s_per_file": 0.24491666666666667, "render_statement_rows": 720, "render_step": "render_thumbnails", "rows_per_request": 50.0, "run_interval_s": 900.0, "run_overhead_s": 120.0, "s3_get_per_1000_usd": 0.0004, "stage_read_mb_per_s": 50.0, "step_budget_s": 300.0, "task_memory_gb": 8.0, "task_vcpu": 4.0, "warehouse_size": "XSMALL", "workers_per_task": 4, "xs_warehouse_vcpu": 8.0}') into :estimate;
     if (dry_run) then
@@ -848,8 +861,8 @@ begin
     end if;
     request_id := uuid_string();
     insert into ops.run_requests (
-        request_id, mode, redo_steps, path_prefix, format_filter, requested_at, state,
-        attempts
+        request_id, mode, redo_steps, path_prefix, format_filter, redo_facet, requested_at,
+        state, attempts
     )
     select
         :request_id,
@@ -857,6 +870,7 @@ begin
         parse_json(:estimate):redo_steps::varchar,
         parse_json(:estimate):path_prefix::varchar,
         parse_json(:estimate):format_filter::varchar,
+        nullif(parse_json(:estimate):redo_facet::varchar, ''),
         sysdate(),
         'PENDING',
         0;
@@ -868,7 +882,7 @@ end;
 $$;
 grant usage on procedure pixelforge.ops.backfill(timestamp_tz, timestamp_tz) to role pixelforge_operator;
 grant usage on procedure pixelforge.ops.backfill(timestamp_tz, timestamp_tz, boolean) to role pixelforge_operator;
-grant usage on procedure pixelforge.ops.reprocess(varchar, varchar, varchar, boolean) to role pixelforge_operator;
+grant usage on procedure pixelforge.ops.reprocess(varchar, varchar, varchar, boolean, varchar) to role pixelforge_operator;
 
 -- ==== alerts (orchestration/alerts.py) ====
 -- dbt selector validate

@@ -37,7 +37,7 @@ class ExtractionLimits:
     # an image with an alpha channel checked no further and found opaque so far is unknown.
     max_transparency_pixels: int = 262_144
     # Entries of a PSD's layer tree (and artboards) listed; more are flagged as truncated.
-    max_layers: int = 2_000
+    max_layers: int = 1_000
     # PDF pages whose size is listed, and whose annotations are looked for.
     max_pages: int = 1_000
     # PDF pages whose text is extracted (the first ones), and the content-stream bytes a page

@@ -91,7 +91,7 @@ def raster_with_xmp(fmt: str = "png", width: int = 320, height: int = 200, seed:
 
 
 def _engine_string(text: str) -> bytes:
-    raw = b"\xfe\xff" + text.encode("utf-16-be")
+    raw = b"\xfe\xff" + text.encode("utf-16-be", "surrogatepass")  # hostile names too
     return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
 
 
@@ -217,10 +217,13 @@ def _pdf_string(text: str) -> str:
     return "(" + text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
 
 
-def pdf_with_text(pages: int = 3) -> bytes:
+def pdf_with_text(
+    pages: int = 3, heading_font: str = "QXKZAB+Inter-Bold", body: str | None = None
+) -> bytes:
     """Pages of PDF_PAGE_SIZES in turn, each with a heading in a subset-prefixed font and a
-    line of body text in Helvetica; a link annotation and a text field on page 1; XMP and an
-    info dictionary."""
+    line of body text (`body`, or one naming the page) in Helvetica; a link annotation and a
+    text field on page 1; XMP and an info dictionary. `heading_font` is written as a PDF name
+    (characters outside printable ASCII, and delimiters, as #xx escapes of their UTF-8)."""
     objects: dict[int, bytes] = {}
     page_ids = [10 + 2 * index for index in range(pages)]
     xmp = xmp_packet(creator_tool="Adobe InDesign 19.0 (Macintosh)")
@@ -234,12 +237,9 @@ def pdf_with_text(pages: int = 3) -> bytes:
         + xmp
         + b"\nendstream"
     )
-    objects[4] = (
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
-    )
-    objects[5] = (
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /QXKZAB+Inter-Bold /Encoding /WinAnsiEncoding >>"
-    )
+    font = "<< /Type /Font /Subtype /Type1 /BaseFont /{} /Encoding /WinAnsiEncoding >>"
+    objects[4] = font.format("Helvetica").encode()
+    objects[5] = font.format(_pdf_name(heading_font)).encode()
     objects[6] = (
         b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (name) /Rect [72 100 272 120] /P 10 0 R >>"
     )
@@ -257,7 +257,7 @@ def pdf_with_text(pages: int = 3) -> bytes:
         content = (
             f"BT /F2 28 Tf 72 {height - 90:.0f} Td {_pdf_string(f'Chapter {index + 1}')} Tj ET\n"
             f"BT /F1 12 Tf 72 {height - 130:.0f} Td "
-            f"{_pdf_string(f'Brand colours and type, page {index + 1}.')} Tj ET"
+            f"{_pdf_string(body or f'Brand colours and type, page {index + 1}.')} Tj ET"
         ).encode("latin-1")
         compressed = zlib.compress(content)
         annots = " /Annots [7 0 R 6 0 R]" if index == 0 else ""
@@ -272,6 +272,13 @@ def pdf_with_text(pages: int = 3) -> bytes:
             + b"\nendstream"
         )
     return _pdf_file(objects, root=1, info=8)
+
+
+def _pdf_name(name: str) -> str:
+    return "".join(
+        chr(byte) if 0x21 <= byte <= 0x7E and byte not in b"#/()<>[]{}%" else f"#{byte:02X}"
+        for byte in name.encode("utf-8", "surrogatepass")
+    )
 
 
 def _pdf_file(objects: dict[int, bytes], root: int, info: int) -> bytes:

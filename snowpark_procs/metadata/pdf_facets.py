@@ -111,6 +111,15 @@ def _font_names(page: PageObject) -> list[str]:
         font = _resolved(reference)
         base = font.get("/BaseFont") if isinstance(font, DictionaryObject) else None
         if base is not None:
-            name = str(base).lstrip("/")
+            name = _utf8(str(base).lstrip("/"))
             names.append(_ENCODING_SUFFIX.sub("", _SUBSET_PREFIX.sub("", name)))
     return names
+
+
+def _utf8(name: str) -> str:
+    """A name's bytes (pypdf gives them as Latin-1 characters) read as UTF-8, as PDF 2.0 reads
+    names (ISO 32000-2 §7.3.5); bytes that are not UTF-8 become U+FFFD."""
+    try:
+        return name.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeError:  # a character beyond Latin-1: pypdf decoded it already
+        return name

@@ -2,8 +2,8 @@
 layers and their fonts, from the document psd-tools parsed once (opened.py) under the same
 parse limits as the header reader.
 
-The tree is walked without recursion (a document can nest groups thousands deep), in
-psd-tools' order (bottom of the Layers panel first, a group before its children): a layer's
+The tree is walked as the header reader counts it (psd.py walk_layers: without recursion, in
+psd-tools' order, bottom of the Layers panel first, a group before its children): a layer's
 `index` is its position in that walk, the `ref` of its text run. The first
 `limits.max_layers` entries are listed; a group's box is the union of its visible listed
 children's boxes (psd-tools computes it recursively).
@@ -11,10 +11,6 @@ children's boxes (psd-tools computes it recursively).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-
-from psd_tools import PSDImage
 from psd_tools.api.adjustments import FillLayer
 from psd_tools.api.layers import (
     AdjustmentLayer,
@@ -31,6 +27,7 @@ from pixelforge_core.facets import ArtboardPayload, LayerPayload, StructurePaylo
 from pixelforge_core.limits import ExtractionLimits
 from snowpark_procs.metadata.clean import clean_name
 from snowpark_procs.metadata.opened import OpenedFile
+from snowpark_procs.metadata.psd import LayerEntry, walk_layers
 from snowpark_procs.metadata.text_runs import TextCollector
 
 _KINDS: tuple[tuple[type, str], ...] = (
@@ -44,31 +41,12 @@ _KINDS: tuple[tuple[type, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class _Entry:
-    index: int
-    parent: int | None
-    depth: int
-    layer: Layer
-
-
-def _walk(psd: PSDImage) -> Iterator[_Entry]:
-    stack: list[tuple[Layer, int | None, int]] = [(layer, None, 0) for layer in reversed(psd)]
-    index = 0
-    while stack:
-        layer, parent, depth = stack.pop()
-        yield _Entry(index, parent, depth, layer)
-        if isinstance(layer, Group):
-            stack.extend((child, index, depth + 1) for child in reversed(layer))
-        index += 1
-
-
 def psd_structure(opened: OpenedFile) -> StructurePayload:
     limits = opened.limits
     layers: list[LayerPayload] = []
     artboards: list[ArtboardPayload] = []
     truncated = False
-    for entry in _walk(opened.psd):
+    for entry in walk_layers(opened.psd):
         if entry.index >= limits.max_layers:
             truncated = True
             break
@@ -87,7 +65,7 @@ def psd_structure(opened: OpenedFile) -> StructurePayload:
     }
 
 
-def _layer(entry: _Entry, limits: ExtractionLimits) -> LayerPayload:
+def _layer(entry: LayerEntry, limits: ExtractionLimits) -> LayerPayload:
     layer = entry.layer
     kind = next((name for cls, name in _KINDS if isinstance(layer, cls)), "other")
     blend = getattr(layer.blend_mode, "name", str(layer.blend_mode))
@@ -139,7 +117,7 @@ def _empty(box: list[int]) -> bool:
 
 def psd_text(opened: OpenedFile) -> TextPayload:
     collector = TextCollector(opened.limits)
-    for entry in _walk(opened.psd):
+    for entry in walk_layers(opened.psd):
         if not isinstance(entry.layer, TypeLayer):
             continue
         if not collector.add("layer", entry.index, entry.layer.text):

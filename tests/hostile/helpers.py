@@ -277,6 +277,8 @@ def _child(step: str, path: str) -> dict[str, Any]:
             result: Any = extract_metadata(source, Path(path).name)
             outcome = getattr(result, "reason_code", OK)
             facts = {"width_px": result.width_px, "height_px": result.height_px}
+            facets = getattr(result, "facets", ())
+            facts["facets"] = {f.facet: f.reason_code or f.status for f in facets}
         else:
             result = render_thumbnails(source, (1024, 256))
             outcome = OK if isinstance(result, list) else result.reason_code

@@ -1,0 +1,184 @@
+"""Hostile files for the extraction facets: PSD layer floods and deep group nesting (written
+byte by byte: psd-tools builds a layer in milliseconds, thousands in minutes), text bombs, fonts
+and layer names with control characters, bidirectional overrides, right-to-left script and
+10000 characters, XMP with entity expansion (the billion laughs) in each format's own place.
+
+PSD layout: Adobe Photoshop File Formats Specification, "Layer and Mask Information Section"
+(layer records, channel image data, the 'lsct' section divider and 'luni' Unicode name blocks).
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+
+from PIL import Image, PngImagePlugin
+from psd_tools import PSDImage
+from psd_tools.constants import Resource
+from psd_tools.psd.image_resources import ImageResource
+
+from orchestration.corpus.content import encode
+from orchestration.corpus.rich import make_type_layer, pdf_with_text
+
+# Names a hostile author may give a layer or a font.
+ODD_NAMES = (
+    "Inter\x00\x07\x1b[31mRed\x7f\x9b",  # NUL, BEL, an ANSI escape, DEL, a C1 control
+    "W" * 10_000,
+    "\u0646\u0633\u062e Naskh",  # right-to-left script, kept
+    "Safe\u202eexe.fdp",  # a right-to-left override (Trojan Source), removed
+)
+LONE_SURROGATE = "\ud800lone surrogate"  # not in ODD_NAMES: neither UTF-16 nor XML can hold it
+SEPARATE = "|"
+
+
+def _pascal(name: bytes) -> bytes:
+    raw = bytes([len(name)]) + name
+    return raw + b"\x00" * (-len(raw) % 4)
+
+
+def _block(key: bytes, data: bytes) -> bytes:
+    data += b"\x00" * (-len(data) % 4)
+    return b"8BIM" + key + struct.pack(">I", len(data)) + data
+
+
+def _record(name: str, divider: int | None = None, unicode: bool = False) -> bytes:
+    """An empty (0 x 0) layer with one raw channel, its name (also as a Unicode name block),
+    a section divider."""
+    extra = struct.pack(">II", 0, 0) + _pascal(name.encode("ascii", "replace")[:31])
+    if unicode:
+        encoded = name.encode("utf-16-be", "surrogatepass")
+        extra += _block(b"luni", struct.pack(">I", len(encoded) // 2) + encoded)
+    if divider is not None:
+        extra += _block(b"lsct", struct.pack(">I", divider))
+    return (
+        struct.pack(">iiiiH", 0, 0, 0, 0, 1)
+        + struct.pack(">hI", 0, 2)  # channel 0: 2 bytes (its compression field only)
+        + b"8BIMnorm"
+        + bytes([255, 0, 0x08, 0])  # opacity, clipping, flags (bit 3: bit 4 is valid), filler
+        + struct.pack(">I", len(extra))
+        + extra
+    )
+
+
+def psd_layers(records: list[bytes], side: int = 8) -> bytes:
+    """A grey PSD of side x side holding the given layer records (bottom first)."""
+    layer_info = struct.pack(">h", len(records)) + b"".join(records) + b"\x00\x00" * len(records)
+    layer_info += b"\x00" * (len(layer_info) % 2)
+    section = struct.pack(">I", len(layer_info)) + layer_info + struct.pack(">I", 0)
+    header = struct.pack(">4sH6xHIIHH", b"8BPS", 1, 1, side, side, 8, 1)
+    merged = b"\x00\x00" + b"\x80" * side * side  # raw grey
+    return header + struct.pack(">II", 0, 0) + struct.pack(">I", len(section)) + section + merged
+
+
+def psd_layer_flood(layers: int = 30_000) -> bytes:
+    """The most layers a PSD's layer count (a signed 16-bit number) can declare."""
+    return psd_layers([_record(f"layer {index}") for index in range(layers)])
+
+
+def psd_deep_groups(depth: int = 500) -> bytes:
+    """Groups nested `depth` deep around one pixel layer: each group is a bounding divider
+    record below its children and an open-folder record above them."""
+    closing = [_record("</Layer group>", divider=3) for _ in range(depth)]
+    opening = [_record(f"group {depth - level}", divider=1) for level in range(depth)]
+    return psd_layers([*closing, _record("deepest"), *opening])
+
+
+def psd_odd_layer_names() -> bytes:
+    # a 256 px merged image: psd-tools may materialise twice the file (psd_parse_limits), and
+    # the 10000-character name alone is 20 KB of UTF-16
+    names = [*ODD_NAMES, LONE_SURROGATE]
+    return psd_layers([_record(name, unicode=True) for name in names], side=256)
+
+
+def psd_text(texts: list[str], fonts: list[str], noise_side: int = 0) -> bytes:
+    """A PSD with one type layer per text, every layer using every font; a noise layer of
+    noise_side px makes the file large enough for psd-tools' parse limit (psd_parse_limits:
+    twice the file) to let long texts through."""
+    psd = PSDImage.new("RGB", (64, 64))
+    if noise_side:
+        noise = Image.frombytes("RGB", (noise_side,) * 2, random.randbytes(3 * noise_side**2))
+        psd.create_pixel_layer(noise, name="noise")
+    for index, text in enumerate(texts):
+        layer = psd.create_pixel_layer(Image.new("RGBA", (8, 8)), name=f"text {index}")
+        make_type_layer(layer, text, fonts, [(i, 1) for i in range(len(fonts))])
+    buffer = io.BytesIO()
+    psd.save(buffer)
+    return buffer.getvalue()
+
+
+def svg_text_flood(elements: int = 50_000, chars: int = 200) -> bytes:
+    """Many <text> elements of `chars` characters each: text far over the facet's limits."""
+    run = "<text>" + "x" * chars + "</text>"
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+        + run * elements
+        + "</svg>"
+    ).encode("ascii")
+
+
+def svg_odd_fonts() -> bytes:
+    families = "".join(f'<text font-family="{_xml(name)}">t</text>' for name in ODD_NAMES)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">{families}</svg>'.encode()
+    )
+
+
+def _xml(text: str) -> str:
+    # XML 1.0 allows no C0 controls but tab, newline and carriage return, even as references.
+    allowed = "".join(c for c in text if c >= " " or c in "\t\n\r")
+    return allowed.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def pdf_odd_fonts(long_name_chars: int = 3_000) -> bytes:
+    """The PDF generator's file with its heading font named by all odd names at once (one
+    font object, one BaseFont), written with PDF name escapes (ISO 32000-1 §7.3.5). pypdf
+    refuses a name token over 4096 bytes: the long name is cut to long_name_chars."""
+    # the long name last: the joined name is cut at the facet's name limit
+    names = sorted((name[:long_name_chars] for name in (*ODD_NAMES, LONE_SURROGATE)), key=len)
+    return pdf_with_text(1, heading_font="QXKZAB+" + SEPARATE.join(names))
+
+
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(
+        b'<!ENTITY lol%d "%s">'
+        % (level, (b"&lol%d;" % (level - 1) if level > 1 else b"&lol;") * 10)
+        for level in range(1, 10)
+    )
+    + b']><x:xmpmeta xmlns:x="adobe:ns:meta/">&lol9;</x:xmpmeta>'
+)
+
+
+def xmp_bomb(fmt: str) -> bytes:
+    """A file whose XMP packet is the billion laughs, where `fmt` keeps its XMP."""
+    if fmt == "png":
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", BILLION_LAUGHS.decode("ascii"))
+        return encode(Image.new("RGB", (8, 8)), "PNG", pnginfo=info)
+    if fmt == "jpeg":
+        return encode(Image.new("RGB", (8, 8)), "JPEG", xmp=BILLION_LAUGHS)
+    if fmt == "webp":
+        return encode(Image.new("RGB", (8, 8)), "WEBP", xmp=BILLION_LAUGHS)
+    if fmt == "psd":
+        psd = PSDImage.new("RGB", (8, 8))
+        psd.image_resources[Resource.XMP_METADATA] = ImageResource(
+            key=Resource.XMP_METADATA, data=BILLION_LAUGHS
+        )
+        buffer = io.BytesIO()
+        psd.save(buffer)
+        return buffer.getvalue()
+    if fmt == "pdf":
+        data = pdf_with_text(1)
+        start = data.index(b"<?xpacket begin")
+        end = data.index(b'<?xpacket end="w"?>') + len(b'<?xpacket end="w"?>')
+        packet = BILLION_LAUGHS.ljust(end - start)  # same length: the offsets stay right
+        assert len(packet) == end - start
+        return data[:start] + packet + data[end:]
+    raise ValueError(fmt)
+
+
+def pdf_text_bomb(megabytes: int = 60) -> bytes:
+    """A one-page PDF whose content stream inflates from ~60 KB to `megabytes` MB (under
+    pypdf's own 75 MB cap per stream) of one text string."""
+    return pdf_with_text(1, body="A" * (megabytes * 1_000_000))

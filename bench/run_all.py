@@ -27,6 +27,7 @@ from bench.common import (
 # (initial_load refreshes the per-file figures the capacity model reads; cost prints its result).
 BENCHMARKS = (
     "per_file",
+    "facets",
     "render_batch",
     "discovery",
     "dbt_incremental",
@@ -79,6 +80,8 @@ def print_headlines(options: BenchOptions) -> None:
         ["ours vs pyvips, render CPU (> 1: ours faster)",
          figure("per_file", "render_speedup_vs_pyvips")],
         ["min WebP PSNR vs full-resolution LANCZOS, dB", figure("per_file", "psnr_min_db")],
+        ["extraction CPU, all facets on vs off, design mix (target <= 2x)",
+         f"{figure('facets', 'ratio'):.2f}x"],
         ["extraction, set-based path: 2 workers vs 1 (target >= 1.7x)",
          f"{figure('extract_scaling', 'speedup_2_workers'):.2f}x"],
         ["render service CPU s per file", figure("render_batch", "cpu_s_per_file")],

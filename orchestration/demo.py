@@ -28,8 +28,10 @@ def plan_change() -> CorpusChange:
     """New files, overwritten files and a deleted file between the two intervals."""
     return CorpusChange(
         added={
-            "team-d/2026/06/new-illustration.png": corpus.png_with_alpha(1600, 1200, seed=21),
-            "team-d/2026/06/new-storyboard.pdf": corpus.pdf_multipage(pages=4, seed=22),
+            # exports carrying what the metadata facets read: XMP lineage ids, an ICC profile,
+            # transparency; PDF text, fonts, a link and a form field
+            "team-d/2026/06/new-illustration.png": corpus.raster_with_xmp("png", 1600, 1200, 21),
+            "team-d/2026/06/new-storyboard.pdf": corpus.pdf_with_text(pages=4),
         },
         overwritten={
             "team-a/2026/03/hero-banner.png": corpus.png_with_alpha(seed=31),

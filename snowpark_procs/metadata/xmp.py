@@ -7,6 +7,10 @@ dc:title / dc:creator are arrays (rdf:Alt / rdf:Seq of rdf:li). Where the packet
 format is in Part 3 (PSD image resource 1060, PNG iTXt "XML:com.adobe.xmp", JPEG APP1, TIFF tag
 700, WebP "XMP " chunk, the PDF catalog's /Metadata stream, SVG <metadata>).
 
+Only the document's own properties count: those of an rdf:Description directly under rdf:RDF.
+The same names nested deeper describe other resources (xmpMM:Pantry and xmpMM:Ingredients list
+placed files with their own DocumentID and InstanceID; xmpMM:History its events).
+
 Bounded: the packet is fed to the parser at most `max_bytes` (a longer one is read no further:
 the fields read come first in every writer's packets, Photoshop's megabytes of
 photoshop:DocumentAncestors after them), values are cut, and a DTD or entity declaration (the
@@ -36,6 +40,9 @@ _SIMPLE = {
 }
 _ARRAYS = {f"{_DC}title": "title", f"{_DC}creator": "author"}
 _DERIVED_FROM = f"{_XMP_MM}DerivedFrom"
+_DESCRIPTION = f"{_RDF}Description"
+_RDF_ROOT = f"{_RDF}RDF"
+_LI = f"{_RDF}li"
 _DERIVED_DOCUMENT_ID = f"{_ST_REF}documentID"
 _FEED_BYTES = 64 * 1024
 _MAX_ITEMS = 20  # array items kept (authors of dc:creator)
@@ -62,14 +69,14 @@ class _Collector:
     items: dict[str, list[str]] = field(default_factory=dict)
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
-        in_derived = _DERIVED_FROM in self.stack
+        if tag == _DESCRIPTION and self._at(_RDF_ROOT):
+            for name, value in attrib.items():
+                if name in _SIMPLE:
+                    self._set(_SIMPLE[name], value)
+        elif _DERIVED_DOCUMENT_ID in attrib and self._in_derived_from([tag, *reversed(self.stack)]):
+            self._set("derived_from", attrib[_DERIVED_DOCUMENT_ID])
         self.stack.append(tag)
         self.text = []
-        for name, value in attrib.items():
-            if name in _SIMPLE and not in_derived:
-                self._set(_SIMPLE[name], value)
-            elif name == _DERIVED_DOCUMENT_ID and (in_derived or tag == _DERIVED_FROM):
-                self._set("derived_from", value)
 
     def data(self, text: str) -> None:
         if sum(len(part) for part in self.text) < self.limit:
@@ -79,21 +86,34 @@ class _Collector:
         self.stack.pop()
         value = "".join(self.text)
         self.text = []
-        if tag in _SIMPLE and _DERIVED_FROM not in self.stack:
+        if tag in _SIMPLE and self._at(_DESCRIPTION, _RDF_ROOT):
             self._set(_SIMPLE[tag], value)
-        elif tag == _DERIVED_DOCUMENT_ID and _DERIVED_FROM in self.stack:
+        elif tag == _DERIVED_DOCUMENT_ID and self._in_derived_from(self.stack[::-1]):
             self._set("derived_from", value)
-        elif tag == f"{_RDF}li":
+        elif tag == _LI:
             owner = next((_ARRAYS[t] for t in reversed(self.stack) if t in _ARRAYS), None)
             items = self.items.setdefault(owner, []) if owner else None
             if items is not None and value.strip() and len(items) < _MAX_ITEMS:
                 items.append(value)
-        elif tag in _ARRAYS:
+        elif tag in _ARRAYS and self._at(_DESCRIPTION, _RDF_ROOT):
             items = self.items.pop(_ARRAYS[tag], [])
             # dc:title is an rdf:Alt (the first item is the default language), dc:creator an
             # rdf:Seq (authors in order).
             joined = items[0] if tag == f"{_DC}title" and items else "; ".join(items)
             self._set(_ARRAYS[tag], joined or value)
+
+    def _at(self, *parents: str) -> bool:
+        """The current element's parent, grandparent... are these (innermost first)."""
+        depth = len(parents)
+        return len(self.stack) >= depth and tuple(reversed(self.stack[-depth:])) == parents
+
+    @staticmethod
+    def _in_derived_from(chain: list[str]) -> bool:
+        """The element whose ancestors are `chain` (innermost first, from the element itself
+        or its parent) is the document's own xmpMM:DerivedFrom, or the rdf:Description that
+        holds its fields."""
+        own = (_DERIVED_FROM, _DESCRIPTION, _RDF_ROOT)
+        return tuple(chain[:3]) == own or tuple(chain[:4]) == (_DESCRIPTION, *own)
 
     def close(self) -> XmpFields:
         return self.fields

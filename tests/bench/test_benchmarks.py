@@ -62,6 +62,18 @@ def test_per_file_compares_ours_naive_and_pyvips(results):
     assert found["psnr_min_db"] > 0
 
 
+def test_facets_prints_extraction_with_facets_off_and_on(results):
+    out = run_benchmark("facets", results)
+    assert "facets off ms" in out and "facets on ms" in out
+    assert "x target" in out
+    found = figures(results, "facets")
+    assert found["mix"]["files"] == 3 and found["rich"]["files"] == 1
+    for cell in found["cells"]:
+        assert cell["off_ms"] > 0 and cell["on_ms"] > 0
+        assert cell["facets"] and set(cell["facets"].values()) == {"ok"}
+    assert found["ratio"] == found["mix"]["ratio"]
+
+
 def test_extract_scaling_runs_the_udf_handler_set_based_with_1_and_2_workers(results):
     out = run_benchmark("extract_scaling", results)
     assert "vs 1 worker" in out

@@ -14,6 +14,7 @@ from pixelforge_core.limits import DEFAULT_LIMITS, ExtractionLimits
 from pixelforge_core.records import DesignMetadata
 from snowpark_procs.metadata import extract_metadata
 from snowpark_procs.metadata.icc import icc_facts
+from snowpark_procs.metadata.xmp import read_xmp
 from tests.fixtures.design_files import design_file, small, stream
 
 LINEAGE = {
@@ -272,3 +273,40 @@ def test_what_is_not_an_icc_profile_gives_nothing(profile):
 
 def test_icc_profile_over_its_limit_is_not_read():
     assert icc_facts(_v4_profile("Big", b"RGB "), 64) == (None, None)
+
+
+# --- XMP forms ----------------------------------------------------------------------------------
+
+_NAMESPACES = (
+    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+    'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/" '
+    'xmlns:stRef="http://ns.adobe.com/xap/1.0/sType/ResourceRef#"'
+)
+
+
+def _xmp(description: str) -> bytes:
+    return (
+        f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF {_NAMESPACES}>'
+        f'<rdf:Description rdf:about="">{description}</rdf:Description></rdf:RDF></x:xmpmeta>'
+    ).encode()
+
+
+def test_xmp_properties_as_elements_and_derived_from_as_a_resource():
+    packet = _xmp(
+        "<xmp:CreatorTool>Figma</xmp:CreatorTool><xmpMM:DocumentID>d1</xmpMM:DocumentID>"
+        '<xmpMM:DerivedFrom rdf:parseType="Resource"><stRef:documentID>p1</stRef:documentID>'
+        "</xmpMM:DerivedFrom>"
+    )
+    fields = read_xmp(packet, 1 << 20, 256)
+    assert (fields.creator_tool, fields.document_id, fields.derived_from) == ("Figma", "d1", "p1")
+
+
+def test_xmp_ids_of_placed_files_and_history_are_not_the_documents():
+    packet = _xmp(
+        '<xmpMM:DerivedFrom><rdf:Description stRef:documentID="parent"/></xmpMM:DerivedFrom>'
+        '<xmpMM:Pantry><rdf:Bag><rdf:li><rdf:Description xmpMM:DocumentID="placed" '
+        'xmpMM:InstanceID="placed-i"/></rdf:li></rdf:Bag></xmpMM:Pantry>'
+        "<xmpMM:InstanceID>own</xmpMM:InstanceID>"
+    )
+    fields = read_xmp(packet, 1 << 20, 256)
+    assert (fields.document_id, fields.instance_id, fields.derived_from) == (None, "own", "parent")

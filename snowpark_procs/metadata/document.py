@@ -106,6 +106,7 @@ def _webp(opened: OpenedFile) -> DocumentPayload:
     source, size, limits = opened.source, opened.size, opened.limits
     packets: dict[bytes, bytes] = {}
     alpha = False
+    canvas: tuple[int, int] | None = None
     for fourcc, position, length in riff_chunks(source, min(riff_end(source), size), size):
         if fourcc == b"XMP " and b"XMP " not in packets:
             packets[fourcc] = read_at(source, position, min(length, limits.max_xmp_bytes + 1))
@@ -113,23 +114,26 @@ def _webp(opened: OpenedFile) -> DocumentPayload:
             packets[fourcc] = read_at(source, position, length)
         elif fourcc == b"ALPH":
             alpha = True
-        elif fourcc in (b"VP8X", b"VP8 ", b"VP8L"):
-            alpha = alpha or webp_canvas(fourcc, read_at(source, position, min(length, 10)))[1]
+        elif fourcc in (b"VP8X", b"VP8 ", b"VP8L") and canvas is None:
+            canvas, has_alpha = webp_canvas(fourcc, read_at(source, position, min(length, 10)))
+            alpha = alpha or has_alpha
     timing = webp_timing(source, size, limits.max_frames)
     return _payload(
         limits,
         _xmp(packets.get(b"XMP "), limits),
         packets.get(b"ICCP"),
-        _webp_transparency(opened) if alpha else False,
+        _webp_transparency(opened, canvas) if alpha else False,
         timing,
     )
 
 
-def _webp_transparency(opened: OpenedFile) -> bool | None:
-    """Pillow decodes a WebP whole (the first frame of an animation): only within the budget."""
+def _webp_transparency(opened: OpenedFile, canvas: tuple[int, int] | None) -> bool | None:
+    """Pillow reads a WebP whole at open and decodes it whole (the first frame of an
+    animation): only within the budget, judged from the canvas the chunks declare."""
+    width, height = canvas or (0, 0)
+    if not 0 < width * height <= opened.limits.max_transparency_pixels:
+        return None
     with opened.raster() as im:
-        if im.width * im.height > opened.limits.max_transparency_pixels:
-            return None
         return has_transparent_pixel(im)
 
 

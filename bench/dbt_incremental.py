@@ -47,7 +47,8 @@ from orchestration.warehouse_profiler import (
 
 BATCH_NEW, BATCH_UPDATED = 2_000, 600
 INT_MODEL = "int_file_versions_checked"
-MARTS = ("fct_file_versions", "dim_design_files")
+# dim_design_files version 2 is the incremental table (version 1 is a view over it)
+MARTS = ("fct_file_versions", "dim_design_files_v2")
 # the folder of each model's compiled SQL under compiled/pixelforge/dbt_project/models
 MODEL_DIRS = {INT_MODEL: "intermediate/validation", **dict.fromkeys(MARTS, "marts")}
 
@@ -155,7 +156,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         merged=merged,
     )
     model_s = {
-        node["unique_id"].split(".")[-1]: node["seconds"]
+        # model.pixelforge.<name>[.v<N>]: a versioned model's relation is <name>_v<N>
+        "_".join(node["unique_id"].split(".")[2:]): node["seconds"]
         for step in (validate, load)
         for node in step["nodes"]
         if node["unique_id"].startswith("model.")

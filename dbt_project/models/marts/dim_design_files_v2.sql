@@ -1,4 +1,8 @@
 {#-
+    Version 2 of dim_design_files: version 1's columns (dim_design_files_v1 is a
+    view of them over this table) and the file version's document and visual
+    facets (int_file_version_facets).
+
     The current state of each design file path, merged on relative_path: the
     latest change by discovered_at wins, deletions included (is_deleted,
     deleted_at). An incremental run reads only changes discovered after the
@@ -6,7 +10,9 @@
     after the table's checked_at mark (their change columns come from the
     table itself, so no old change is re-read). Verdicts are looked up by key
     in int_file_versions_checked: a new change may point at a version checked
-    in an earlier run (a deletion does).
+    in an earlier run (a deletion does). A path whose current version got
+    facet rows after the table's facets_extracted_at mark (a facet re-processed,
+    its visual facet rendered late) is merged again the same way.
 -#}
 with
 
@@ -54,6 +60,14 @@ latest_changes as (
         select file_version_id from {{ ref('int_file_versions_checked') }}
 
         where checked_at > {{ incremental_watermark('checked_at') }}
+
+        union all
+
+        select file_version_id from {{ ref('int_file_version_facets') }}
+
+        where
+            facets_extracted_at
+            > {{ incremental_watermark('facets_extracted_at') }}
 
     ),
 
@@ -115,6 +129,18 @@ file_versions_checked as (
 
 ),
 
+file_version_facets as (
+
+    select * from {{ ref('int_file_version_facets') }}
+
+    {% if is_incremental() %}
+        where file_version_id in (
+            select current_changes.file_version_id from current_changes
+        )
+    {% endif %}
+
+),
+
 design_files as (
 
     select
@@ -130,11 +156,24 @@ design_files as (
         file_versions_checked.thumbnail_256_key,
         file_versions_checked.thumbnail_1024_key,
         file_versions_checked.quarantine_reason_codes,
+        file_version_facets.creator_tool,
+        file_version_facets.document_id,
+        file_version_facets.instance_id,
+        file_version_facets.derived_from_document_id,
+        file_version_facets.title,
+        file_version_facets.author,
+        file_version_facets.icc_profile,
+        file_version_facets.color_space,
+        file_version_facets.phash,
+        file_version_facets.thumbhash,
+        file_version_facets.dominant_color_hex,
 
         ---------- numerics
         current_changes.size_bytes,
         file_versions_checked.width_px,
         file_versions_checked.height_px,
+        file_version_facets.animation_duration_ms,
+        file_version_facets.loop_count,
 
         ---------- booleans
         current_changes.change_type = 'deleted' as is_deleted,
@@ -144,6 +183,7 @@ design_files as (
             and not file_versions_checked.is_quarantined,
             false
         ) as is_valid,
+        file_version_facets.uses_transparency,
 
         ---------- timestamps
         current_changes.last_modified_at,
@@ -155,6 +195,7 @@ design_files as (
         file_versions_checked.extracted_at,
         file_versions_checked.thumbnails_rendered_at,
         file_versions_checked.checked_at,
+        file_version_facets.facets_extracted_at,
         {{ utc_now() }} as loaded_at
 
     from current_changes
@@ -163,6 +204,11 @@ design_files as (
         on
             current_changes.file_version_id
             = file_versions_checked.file_version_id
+
+    left join file_version_facets
+        on
+            current_changes.file_version_id
+            = file_version_facets.file_version_id
 
 )
 

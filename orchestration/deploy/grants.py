@@ -129,6 +129,9 @@ def object_grants(s: DeploySettings) -> list[Grant]:
             for role in (s.operator_role, s.orchestrator_role)
         ),
         Grant("usage", f"warehouse {s.warehouse}", s.operator_role),
+        # transformer: owns the design search service over the mart it builds
+        # (orchestration/deploy/search_service.py)
+        Grant("create cortex search service", f"schema {db}.marts", s.transformer_role),
     ]
     return grants
 
@@ -145,12 +148,20 @@ def database_role_grants(s: DeploySettings) -> list[str]:
     # SNOWFLAKE.ALERT.SCHEDULED_TIME / LAST_SUCCESSFUL_SCHEDULED_TIME, which every alert
     # condition calls, need ALERT_VIEWER in the role the alert runs as, its owner ("SCHEDULED_TIME",
     # usage notes, https://docs.snowflake.com/en/sql-reference/functions/scheduled_time).
+    # SNOWFLAKE.CORTEX_USER: creating and querying the design search service (Cortex Search)
+    # needs it ("Query a Cortex Search Service", https://docs.snowflake.com/en/user-guide/
+    # snowflake-cortex/cortex-search/query-cortex-search-service); the transformer owns the
+    # service, operators query it (orchestration/deploy/search_service.py).
     return [
         f"grant database role snowflake.usage_viewer to role {s.orchestrator_role}",
         f"grant database role snowflake.alert_viewer to role {s.orchestrator_role}",
         *(
             f"grant database role snowflake.pypi_repository_user to role {role}"
             for role in (s.loader_role, s.orchestrator_role)
+        ),
+        *(
+            f"grant database role snowflake.cortex_user to role {role}"
+            for role in (s.transformer_role, s.operator_role)
         ),
     ]
 

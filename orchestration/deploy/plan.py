@@ -75,6 +75,7 @@ def render_plan(
     sections.task_graphs(plan, s, pipeline, graph, nightly)
     sections.backfill(plan, s, pipeline)
     sections.alerts(plan, pipeline)
+    sections.design_search(plan, s)
     if s.resume_tasks:
         sections.resume(plan, s, pipeline, nightly)
     sections.done(plan, s)

@@ -5,7 +5,15 @@ decisions (grants, task specs, alerts, names) live in their own modules."""
 from __future__ import annotations
 
 from orchestration.capacity import capacity_model
-from orchestration.deploy import artifacts, dbt_versions, grants, names, notifications, tasks
+from orchestration.deploy import (
+    artifacts,
+    dbt_versions,
+    grants,
+    names,
+    notifications,
+    search_service,
+    tasks,
+)
 from orchestration.deploy.account import ACCOUNT_GUARDRAILS
 from orchestration.deploy.procedures import ARTIFACT_STAGE, ProcedureSpec
 from orchestration.deploy.settings import DeploySettings
@@ -242,6 +250,20 @@ def alerts(plan: PlanBuilder, pipeline: Pipeline) -> None:
             + (": the ops views and the unit-prices seed" if step is OPS_VIEWS else ""),
         )
     plan.add_template("alert", "alerts.sql.j2", alerts=notifications.alert_specs(pipeline))
+
+
+def design_search(plan: PlanBuilder, s: DeploySettings) -> None:
+    """The Cortex Search Service over marts.mart_design_search (orchestration/deploy/
+    search_service.py), after the dbt steps above built the mart, owned by the transformer that
+    owns the mart."""
+    plan.section = "design search service (Cortex Search over marts.mart_design_search)"
+    plan.add("use_role", f"use role {s.transformer_role}")
+    plan.add_template(
+        "search_service", "search_service.sql.j2", service=search_service.search_service(s)
+    )
+    plan.add_template("grant", "grants.sql.j2", grants=search_service.reader_grants(s))
+    # back to the role the resume section runs as (the tasks' and alerts' owner)
+    plan.add("use_role", f"use role {s.orchestrator_role}")
 
 
 def resume(

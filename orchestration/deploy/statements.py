@@ -30,6 +30,8 @@ LOCAL_SKIPS: dict[str, str] = {
     "dbt_project": "locally the runner runs dbt build with the same selectors",
     "task": "fakesnow has no tasks; locally orchestration/local/runner.py walks the same graph",
     "alert": "fakesnow has no alerts or notification integrations",
+    "search_service": "fakesnow has no Cortex Search (nor ALTER TABLE ... SET CHANGE_TRACKING); "
+    "locally `pixelforge search` ranks the same mart's rows (orchestration/search.py)",
     "account": "account parameters and network policies govern a Snowflake account; the local "
     "warehouse is a process on 127.0.0.1",
 }

@@ -134,7 +134,14 @@ class CommandRules(CreateRules):
             self.require(actor, need("OWNERSHIP", on, "network-policy"))
             self._network_rule_list(action, actor)
             return
-        if kind in {"table", "view", "dbt project", "procedure", "function"}:
+        if kind in {
+            "table",
+            "view",
+            "dbt project",
+            "procedure",
+            "function",
+            "cortex search service",
+        }:
             self.require(actor, *self._schema_needs(on), need("OWNERSHIP", on, "alter"))
             source = re.search(r"\bfrom\s+'@(?P<stage>[\w$.]+)/", action, re.IGNORECASE)
             if kind == "dbt project" and source:

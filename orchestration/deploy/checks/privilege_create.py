@@ -10,6 +10,7 @@ from dataclasses import replace
 from orchestration.deploy.checks.privilege_inputs import Actor
 from orchestration.deploy.checks.privilege_model import (
     ACCOUNT_OBJECT,
+    CORTEX_USER,
     Securable,
     SfObject,
     need,
@@ -62,6 +63,7 @@ class CreateRules(ReadRules):
             "alert": "alert-create",
             "dbt project": "dbt-create",
             "network rule": "network-rule",
+            "cortex search service": "search-service",
         }
         self.require(
             actor,
@@ -189,6 +191,22 @@ class CreateRules(ReadRules):
             stage = Securable("stage", self._qualify(source.group("stage")))
             self.require(actor, *self._stage_read(stage, "dbt-create"))
         self._new(on, actor)
+
+    def _create_cortex_search_service(self, sql: str, on: Securable, actor: Actor) -> None:
+        """Its query runs as the owner on its warehouse (SELECT on what it reads, USAGE on the
+        warehouse), and a Cortex feature needs SNOWFLAKE.CORTEX_USER (rule "search-service")."""
+        start = self._body_start(sql, actor, "CREATE CORTEX SEARCH SERVICE without AS <query>")
+        if start is None:
+            return
+        header, body = sql[:start], sql[start + 2 :].strip()
+        if body.startswith("(") and body.endswith(")"):
+            body = body[1:-1].strip()
+        warehouse = property_value(header, "warehouse")
+        if warehouse:
+            self.require(actor, need("USAGE", Securable("warehouse", warehouse), "search-service"))
+        self.require(actor, need("ROLE", Securable("database role", CORTEX_USER), "search-service"))
+        self._query(body, actor, rule="search-service")
+        self._new(on, actor, body=body, warehouse=warehouse)
 
     def _create_task(self, sql: str, on: Securable, actor: Actor) -> None:
         start = self._body_start(sql, actor, "CREATE TASK without AS <statement>")

@@ -54,6 +54,8 @@ SNOWFLAKE_FUNCTION_ROLES: dict[str, str] = {
 # The SNOWFLAKE database role a procedure with ARTIFACT_REPOSITORY needs, in its creator and in
 # every role that runs it (rule "artifact-repository").
 PYPI_REPOSITORY_USER = "snowflake.pypi_repository_user"
+# The database role Cortex AI features, Cortex Search among them, need (rule "search-service").
+CORTEX_USER = "snowflake.cortex_user"
 
 # --- the model --------------------------------------------------------------------------
 
@@ -70,6 +72,7 @@ SCHEMA_OBJECT_KINDS = frozenset(
         "alert",
         "dbt project",
         "network rule",
+        "cortex search service",
     }
 )
 READABLE_KINDS = ("table", "view", "stream")

@@ -195,6 +195,14 @@ RULES: dict[str, Rule] = _rules(
         "(Using third-party packages, Artifact Repository)",
     ),
     Rule(
+        "search-service",
+        "CREATE CORTEX SEARCH SERVICE on the schema, USAGE on the warehouse it names, SELECT on "
+        "what its query reads, and the database role SNOWFLAKE.CORTEX_USER",
+        _command_page("create-cortex-search", "CREATE CORTEX SEARCH SERVICE")
+        + "; https://docs.snowflake.com/en/user-guide/snowflake-cortex/cortex-search/"
+        "query-cortex-search-service (Query a Cortex Search Service)",
+    ),
+    Rule(
         "task-create",
         "CREATE TASK on the schema; USAGE on the warehouse a task names, or EXECUTE MANAGED "
         "TASK on the account for a serverless task; all tasks of a graph have the same owner",

@@ -13,7 +13,8 @@ CREATE = re.compile(
     r"^create\s+(?P<mode>or\s+replace\s+|or\s+alter\s+)?(?:(?:secure|transient|temporary|temp)\s+)*"
     r"(?P<kind>database\s+role|database|schema|table|view|stage|stream|procedure|external\s+function"
     r"|function|task|alert|dbt\s+project|warehouse|storage\s+integration|api\s+integration"
-    r"|notification\s+integration|network\s+rule|network\s+policy|role)\s+"
+    r"|notification\s+integration|network\s+rule|network\s+policy|role"
+    r"|cortex\s+search\s+service)\s+"
     r"(?P<ine>if\s+not\s+exists\s+)?(?P<name>[\w$.]+)",
     re.IGNORECASE,
 )
@@ -31,7 +32,8 @@ BULK_GRANT = re.compile(
 )
 ON_OBJECT = re.compile(
     r"^(?P<kind>database|schema|table|view|stage|stream|procedure|function|task|alert"
-    r"|dbt\s+project|warehouse|integration|external\s+table)\s+(?P<name>[\w$.]+)\s*(?:\(.*\))?$",
+    r"|dbt\s+project|warehouse|integration|external\s+table|cortex\s+search\s+service)"
+    r"\s+(?P<name>[\w$.]+)\s*(?:\(.*\))?$",
     re.IGNORECASE | re.DOTALL,
 )
 USE = re.compile(r"^use\s+(?P<kind>role|database|schema|warehouse)\s+(?P<name>[\w$.]+)$", re.I)
@@ -45,7 +47,7 @@ CALL = re.compile(r"^call\s+(?P<name>[\w$.]+)\s*\(", re.IGNORECASE)
 ALTER = re.compile(
     r"^alter\s+(?P<kind>task|alert|warehouse|stage|storage\s+integration|api\s+integration"
     r"|notification\s+integration|table|view|dbt\s+project|procedure|function|schema|database"
-    r"|network\s+policy)"
+    r"|network\s+policy|cortex\s+search\s+service)"
     r"\s+(?P<ife>if\s+exists\s+)?(?P<name>[\w$.]+)\s+(?P<action>.*)$",
     re.IGNORECASE | re.DOTALL,
 )

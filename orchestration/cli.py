@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from orchestration import ops_cli
+from orchestration import ops_cli, search_cli
 from orchestration.deploy import commands as deploy_commands
 from orchestration.history import RunKind, list_pipeline_runs, list_step_runs
 from orchestration.local.stack import LocalStack, StackError, StackSettings
@@ -443,6 +443,7 @@ def sql(
 
 deploy_commands.register(app)
 ops_cli.register(app)
+search_cli.register(app)
 
 
 def main() -> None:

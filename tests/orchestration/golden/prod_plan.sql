@@ -268,8 +268,11 @@ create stage if not exists ops.deploy_artifacts
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/snowpark_procs.zip' '@ops.deploy_artifacts/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/*.*' '@ops.deploy_artifacts/dbt/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/macros/*.*' '@ops.deploy_artifacts/dbt/dbt_project/macros/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/intermediate/facets/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/intermediate/facets/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/intermediate/validation/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/intermediate/validation/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/marts/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/marts/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/marts/design/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/marts/design/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/ops/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/ops/marts/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/marts/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/ops/staging/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/ops/staging/' auto_compress = false overwrite = true;
@@ -362,10 +365,13 @@ grant select on all views in schema pixelforge.ops to role pixelforge_orchestrat
 grant select on future views in schema pixelforge.ops to role pixelforge_operator;
 grant select on future views in schema pixelforge.ops to role pixelforge_orchestrator;
 grant usage on warehouse pixelforge_transform_wh to role pixelforge_operator;
+grant create cortex search service on schema pixelforge.marts to role pixelforge_transformer;
 grant database role snowflake.usage_viewer to role pixelforge_orchestrator;
 grant database role snowflake.alert_viewer to role pixelforge_orchestrator;
 grant database role snowflake.pypi_repository_user to role pixelforge_loader;
 grant database role snowflake.pypi_repository_user to role pixelforge_orchestrator;
+grant database role snowflake.cortex_user to role pixelforge_transformer;
+grant database role snowflake.cortex_user to role pixelforge_operator;
 
 -- ==== suspend the task graphs before changing them ====
 alter task if exists ops.pixelforge_root suspend;
@@ -1122,6 +1128,30 @@ create or replace alert ops.pixelforge_quarantine_spike
             snowflake.notification.application_json('{"alert": "quarantine_spike", "message": "pixelforge: 10+ file versions and over 25% of those loaded in the last 60 minutes were quarantined", "pipeline": "pixelforge", "runbook": "docs/runbook.md#quarantine_spike", "severity": "warning"}'),
             snowflake.notification.integration('pixelforge_alerts')
         );
+
+-- ==== design search service (Cortex Search over marts.mart_design_search) ====
+use role pixelforge_transformer;
+-- The search service reads the mart's changes: change tracking on the table, set by its owner
+-- (dynamic tables error 091930: a refresh fails when change tracking is off).
+alter table marts.mart_design_search set change_tracking = true;
+-- Created once: CREATE OR REPLACE would rebuild the index and re-embed every row ("CREATE CORTEX
+-- SEARCH SERVICE", https://docs.snowflake.com/en/sql-reference/sql/create-cortex-search).
+create cortex search service if not exists marts.design_search
+    on search_text
+    attributes format, creator_tool
+    warehouse = pixelforge_transform_wh
+    target_lag = '1 hour'
+    embedding_model = 'snowflake-arctic-embed-m-v1.5'
+    as (
+        select search_text, format, creator_tool, file_version_id, relative_path, etag, name_tokens, fonts, colors
+        from marts.mart_design_search
+    );
+-- Settings that may change reach a service that exists.
+alter cortex search service marts.design_search set
+    target_lag = '1 hour'
+    warehouse = pixelforge_transform_wh;
+grant usage on cortex search service pixelforge.marts.design_search to role pixelforge_operator;
+use role pixelforge_orchestrator;
 
 -- ==== resume ====
 select system$task_dependents_enable('pixelforge.ops.pixelforge_root');

@@ -19,17 +19,36 @@ from bench.common import (
     markdown_table,
     parse_options,
     print_table,
+    read_results,
     write_results,
 )
 from bench.initial_load import InitialLoad, initial_load_estimate, sources_for
 from bench.inputs import StepFigures, extraction_s_per_file, step_figures
 from bench.workload import load_prices
+from orchestration.deploy.search_service import TARGET_LAG_HOURS
 from pixelforge_core.render_budget import RenderBudget
 
 HOURS_PER_MONTH = 730.0
+# Without bench.metadata_bytes' figures: the seed's sizing (2 TB for 8M files) and a search row
+# of 1 kB [ASSUMED].
+SEED_METADATA_BYTES_PER_FILE = 250_000.0
+ASSUMED_SEARCH_ROW_BYTES = 1_000.0
 
 
-def cost_lines(steps: StepFigures, prices: dict[str, Any]) -> list[dict[str, Any]]:
+def metadata_figures(document: dict[str, Any] | None) -> tuple[float, float, str]:
+    """(bytes a file version takes in the warehouse, bytes of its search row, their source)."""
+    found = (document or {}).get("figures") or {}
+    if "total_bytes_per_file" not in found:
+        source = "the seed's 250 kB sizing, a 1 kB search row (bench.metadata_bytes has not run)"
+        return SEED_METADATA_BYTES_PER_FILE, ASSUMED_SEARCH_ROW_BYTES, source
+    scale = (document or {}).get("scale", "?")
+    source = f"bench.metadata_bytes, {scale} scale"
+    return float(found["total_bytes_per_file"]), float(found["search_bytes_per_file"]), source
+
+
+def cost_lines(
+    steps: StepFigures, prices: dict[str, Any], metadata: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     workload, assume, price = prices["workload"], prices["assumptions"], prices["prices"]
     files = workload["files_per_day"] * workload["days_per_month"]
     runs = workload["runs_per_day"] * workload["days_per_month"]
@@ -120,6 +139,43 @@ def cost_lines(steps: StepFigures, prices: dict[str, Any]) -> list[dict[str, Any
         f"{added_gb:,.0f} GB (grows each month; {steps.thumbnail_bytes_per_file.value / 1e3:.0f}"
         " kB per file)",
     )
+    per_file, search_row, measured = metadata_figures(metadata)
+    versions = prices["initial_load"]["files"] + files * assume["metadata_months_kept"]
+    stored_tb = versions * per_file / 1e12
+    line(
+        "Snowflake storage of the metadata (raw + dbt tables)",
+        stored_tb * price["snowflake_storage_tb_month_usd"],
+        f"{versions / 1e6:,.0f}M file versions (the existing files + "
+        f"{assume['metadata_months_kept']} months) x {per_file / 1e3:,.1f} kB ({measured}; "
+        f"uncompressed, so an upper bound) = {stored_tb:,.2f} TB",
+    )
+    indexed_gb = (
+        prices["initial_load"]["files"]
+        * (search_row + assume["search_embedding_bytes_per_row"])
+        / 1e9
+    )
+    line(
+        "Cortex Search serving (design search)",
+        indexed_gb * price["cortex_search_serving_credits_per_gb_month"] * credit,
+        f"{indexed_gb:,.1f} GB indexed: {prices['initial_load']['files'] / 1e6:,.0f}M rows x "
+        f"({search_row:,.0f} B row + {assume['search_embedding_bytes_per_row']:,} B embedding)"
+        f" x {price['cortex_search_serving_credits_per_gb_month']} cr / GB-month",
+    )
+    tokens = files * search_row / assume["search_chars_per_token"]
+    line(
+        "Cortex Search embedding of new and changed rows",
+        tokens / 1e6 * price["cortex_embed_credits_per_million_tokens"] * credit,
+        f"{files:,.0f} rows x {search_row / assume['search_chars_per_token']:,.0f} tokens "
+        f"x {price['cortex_embed_credits_per_million_tokens']} cr / 1M tokens",
+    )
+    refreshes = HOURS_PER_MONTH / TARGET_LAG_HOURS
+    line(
+        "Cortex Search refreshes (XS warehouse)",
+        refreshes * price["warehouse_minimum_seconds"] / 3600
+        * price["warehouse_credits_per_hour"] * credit,
+        f"{refreshes:,.0f} refreshes (TARGET_LAG {TARGET_LAG_HOURS} h; the mart changes every "
+        f"run) x {price['warehouse_minimum_seconds']:.0f} s minimum",
+    )  # fmt: skip
     line("CloudWatch + alarms", price["cloudwatch_usd_month"], "fixed (peers-and-cost.md line K)")
     line("NLB / VPC link", price["nlb_vpc_link_usd_month"], "fixed (peers-and-cost.md line L)")
     return lines
@@ -180,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     options: BenchOptions = parse_options(__doc__ or "", argv)
     prices = load_prices()
     steps = step_figures(options)
-    lines = cost_lines(steps, prices)
+    lines = cost_lines(steps, prices, read_results(options, "metadata_bytes"))
     total = sum(line["usd_month"] for line in lines if not line["line"].startswith("  "))
     budget = prices["budget"]["monthly_budget"]
     print_table("Inputs", ["figure", "value", "source"], steps.rows())

@@ -35,6 +35,7 @@ BENCHMARKS = (
     "latency",
     "initial_load",
     "scaled_load",
+    "metadata_bytes",
     "cost",
 )
 

@@ -50,7 +50,8 @@ ATTRIBUTES = ("format", "creator_tool")
 RETURNED_COLUMNS = ("file_version_id", "relative_path", "etag", "name_tokens", "fonts", "colors")
 # The pipeline makes a file queryable within its 30-minute objective; search may trail the marts
 # by up to an hour more. A refresh runs (and bills the warehouse) only when the source changed.
-TARGET_LAG = "1 hour"
+TARGET_LAG_HOURS = 1
+TARGET_LAG = f"{TARGET_LAG_HOURS} hour"
 # The default model, named so a change of default does not re-embed everything unannounced.
 EMBEDDING_MODEL = "snowflake-arctic-embed-m-v1.5"
 

@@ -136,6 +136,20 @@ def test_scaled_load_drains_in_bounded_runs_beside_its_baselines(results):
         assert found["new_latency_p50_s"] > 0
 
 
+def test_metadata_bytes_measures_raw_and_dbt_tables(results):
+    out = run_benchmark("metadata_bytes", results)
+    assert "seed sizing (2 TB / 8M files)" in out
+    found = figures(results, "metadata_bytes")
+    tables = found["tables"]
+    assert tables["raw.file_metadata"]["rows"] == found["file_versions"]
+    assert tables["raw.file_facets"]["rows"] == found["facet_rows"] > found["file_versions"]
+    assert tables["marts.mart_design_search"]["rows"] > 0
+    assert tables["intermediate.int_design_layers"]["rows"] > 0  # the PSDs' layer trees
+    raw, built = found["raw_bytes_per_file"], found["dbt_bytes_per_file"]
+    assert raw > 0 and built > 0
+    assert found["total_bytes_per_file"] == raw + built
+
+
 def test_latency_and_cost_models_use_the_measured_figures(results):
     # after the benchmarks above (module order); a fresh dir would use the anchor figures
     out = run_benchmark("latency", results)
@@ -147,6 +161,10 @@ def test_latency_and_cost_models_use_the_measured_figures(results):
     markdown = (results / "cost.md").read_text()
     assert "| line | USD / month | basis |" in markdown
     assert "bench.render_batch, smoke scale" in markdown
+    # the warehouse's storage of the metadata and the design search service, from the bench
+    assert "Snowflake storage of the metadata (raw + dbt tables)" in markdown
+    assert "bench.metadata_bytes, smoke scale" in markdown
+    assert "Cortex Search serving (design search)" in markdown
     # the one-off initial load beside the monthly total, from the capacity model
     assert found["initial_load_usd"] > 0 and found["initial_load_hours"] > 0
     assert "**one-off: initial load, 8M files / 40 TB" in markdown

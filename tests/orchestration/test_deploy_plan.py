@@ -58,6 +58,7 @@ SQLGLOT_COMMAND_KINDS = {
     "dbt_project",  # CREATE DBT PROJECT
     "task",  # CREATE OR ALTER TASK, ALTER TASK ... SUSPEND/RESUME
     "alert",  # CREATE ALERT
+    "search_service",  # CREATE / ALTER CORTEX SEARCH SERVICE
 }
 # Statements sqlglot cannot parse at all, though Snowflake documents them verbatim.
 SQLGLOT_ERRORS = {

@@ -1143,7 +1143,16 @@ create cortex search service if not exists marts.design_search
     target_lag = '1 hour'
     embedding_model = 'snowflake-arctic-embed-m-v1.5'
     as (
-        select search_text, format, creator_tool, file_version_id, relative_path, etag, name_tokens, fonts, colors
+        select
+            search_text,
+            format,
+            creator_tool,
+            file_version_id,
+            relative_path,
+            etag,
+            name_tokens,
+            fonts,
+            colors
         from marts.mart_design_search
     );
 -- Settings that may change reach a service that exists.

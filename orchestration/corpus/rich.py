@@ -271,7 +271,7 @@ def pdf_with_text(
             + compressed
             + b"\nendstream"
         )
-    return _pdf_file(objects, root=1, info=8)
+    return pdf_file(objects, root=1, info=8)
 
 
 def _pdf_name(name: str) -> str:
@@ -281,7 +281,7 @@ def _pdf_name(name: str) -> str:
     )
 
 
-def _pdf_file(objects: dict[int, bytes], root: int, info: int) -> bytes:
+def pdf_file(objects: dict[int, bytes], root: int, info: int) -> bytes:
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets: dict[int, int] = {}
     for number in sorted(objects):

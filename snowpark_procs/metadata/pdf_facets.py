@@ -3,10 +3,10 @@
 Structure: each page's size in points as displayed (/Rotate and /UserUnit applied) for the
 first limits.max_pages pages, whether one of them has annotations (/Annots), whether the
 document has an interactive form (AcroForm fields or XFA). Text: pypdf's text of the first
-limits.max_text_pages pages, a page whose decoded content streams exceed
-limits.max_page_content_bytes skipped (and `truncated` set); fonts: the BaseFont names of the
-fonts the listed pages' resources name, subset prefixes ("ABCDEF+", ISO 32000-1 §9.6.4) and
-Type 0 encoding suffixes ("-Identity-H") stripped.
+limits.max_text_pages pages, as long as their decoded content streams stay within
+limits.max_text_content_bytes in all (a page that would go over is skipped, `truncated` set);
+fonts: the BaseFont names of the fonts the listed pages' resources name, subset prefixes
+("ABCDEF+", ISO 32000-1 §9.6.4) and Type 0 encoding suffixes ("-Identity-H") stripped.
 """
 
 from __future__ import annotations
@@ -77,13 +77,16 @@ def _points(value: float) -> float:
 def pdf_text(opened: OpenedFile) -> TextPayload:
     limits = opened.limits
     collector = TextCollector(limits)
+    budget = limits.max_text_content_bytes
     for number, page in _pages(opened, limits.max_pages):
         collector.add_fonts(_font_names(page))
         if number > limits.max_text_pages or collector.truncated:
             continue
-        if _content_bytes(page) > limits.max_page_content_bytes:
+        content = _content_bytes(page)
+        if content > budget:
             collector.truncated = True
             continue
+        budget -= content
         collector.add("page", number, page.extract_text())
     if len(opened.pdf.pages) > limits.max_text_pages:
         collector.truncated = True

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import random
 import struct
+import zlib
 
 from PIL import Image, PngImagePlugin
 from psd_tools import PSDImage
@@ -19,7 +20,7 @@ from psd_tools.constants import Resource
 from psd_tools.psd.image_resources import ImageResource
 
 from orchestration.corpus.content import encode
-from orchestration.corpus.rich import make_type_layer, pdf_with_text
+from orchestration.corpus.rich import make_type_layer, pdf_file, pdf_with_text
 
 # Names a hostile author may give a layer or a font.
 ODD_NAMES = (
@@ -176,6 +177,31 @@ def xmp_bomb(fmt: str) -> bytes:
         assert len(packet) == end - start
         return data[:start] + packet + data[end:]
     raise ValueError(fmt)
+
+
+def pdf_dense_text(pages: int = 10, operators: int = 70_000) -> bytes:
+    """Pages whose content streams are `operators` tiny text-showing operators each (about
+    1 MB a page decoded): what costs pypdf's text extraction most per byte."""
+    content = zlib.compress(b"BT /F1 12 Tf 72 720 Td " + b"(a) Tj 1 0 Td " * operators + b"ET")
+    kids = " ".join(f"{10 + 2 * page} 0 R" for page in range(pages))
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode(),
+        3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        4: b"<< /Producer (dense) >>",
+    }
+    for page in range(pages):
+        number = 10 + 2 * page
+        objects[number] = (
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (number + 1)
+        )
+        objects[number + 1] = (
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content)
+            + content
+            + b"\nendstream"
+        )
+    return pdf_file(objects, root=1, info=4)
 
 
 def pdf_text_bomb(megabytes: int = 60) -> bytes:

@@ -4,6 +4,7 @@ and artboards, SVG elements, PDF pages, text runs and fonts, and the limits that
 from __future__ import annotations
 
 import io
+import zlib
 
 import pytest
 from PIL import Image
@@ -214,7 +215,16 @@ def test_pdf_text_stops_at_its_page_limit_and_says_so():
     assert text["truncated"] is True
 
 
-def test_pdf_page_with_too_much_content_is_not_extracted():
-    text = facets(design_file("pdf_with_text"), ExtractionLimits(max_page_content_bytes=10))["text"]
+def test_pdf_text_stops_at_its_content_budget():
+    data = design_file("pdf_with_text")
+    text = facets(data, ExtractionLimits(max_text_content_bytes=10))["text"]
     assert text["runs"] == [] and text["truncated"] is True
     assert text["fonts"] == ["Helvetica", "Inter-Bold"]  # fonts come from the resources
+    page = len(zlib.decompress(_first_content_stream(data)))
+    text = facets(data, ExtractionLimits(max_text_content_bytes=2 * page + 1))["text"]
+    assert [r["ref"] for r in text["runs"]] == [1, 2] and text["truncated"] is True
+
+
+def _first_content_stream(pdf: bytes) -> bytes:
+    start = pdf.index(b"/FlateDecode >>\nstream\n") + len(b"/FlateDecode >>\nstream\n")
+    return pdf[start : pdf.index(b"\nendstream", start)]

@@ -3,7 +3,7 @@ no downloads. Each generator returns the bytes of one file.
 
 By concern: `content` (the artwork and encoders every file is made of), `valid` (every format
 the pipeline reads), `broken` (what the demo and unit tests upload by mistake or malice),
-`rich` (what the extraction facets read: XMP, ICC, text layers, SVG and PDF text and fonts),
+`rich`, `rich_pdf` (what the extraction facets read: XMP, ICC, text layers, SVG and PDF text),
 `writers` (large files streamed to disk) and `demo` (the demo's 18 files). The rest of the
 hostile corpus (huge declared sizes, odd modes, files that point outside themselves) lives with
 its tests in tests/hostile/.
@@ -20,13 +20,8 @@ from orchestration.corpus.broken import (
     zero_byte,
 )
 from orchestration.corpus.demo import demo_corpus
-from orchestration.corpus.rich import (
-    pdf_with_text,
-    psd_with_text,
-    raster_with_xmp,
-    svg_with_text,
-    xmp_packet,
-)
+from orchestration.corpus.rich import psd_with_text, raster_with_xmp, svg_with_text, xmp_packet
+from orchestration.corpus.rich_pdf import pdf_with_text
 from orchestration.corpus.valid import (
     bmp_simple,
     gif_animated,

@@ -20,7 +20,8 @@ from psd_tools.constants import Resource
 from psd_tools.psd.image_resources import ImageResource
 
 from orchestration.corpus.content import encode
-from orchestration.corpus.rich import make_type_layer, pdf_file, pdf_with_text
+from orchestration.corpus.rich import make_type_layer
+from orchestration.corpus.rich_pdf import pdf_file, pdf_with_text
 
 # Names a hostile author may give a layer or a font.
 ODD_NAMES = (

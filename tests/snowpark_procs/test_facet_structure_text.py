@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 from psd_tools import PSDImage
 
-from orchestration.corpus.rich import ARABIC_HELLO, PDF_PAGE_SIZES, make_type_layer
+from orchestration.corpus.rich import ARABIC_HELLO, make_type_layer
+from orchestration.corpus.rich_pdf import PDF_PAGE_SIZES
 from pixelforge_core.facets import FACET_NAMES, facet, facets_of
 from pixelforge_core.limits import DEFAULT_LIMITS, ExtractionLimits
 from pixelforge_core.records import DesignMetadata

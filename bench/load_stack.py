@@ -1,10 +1,12 @@
 """The embedded stack as a benchmark drives it (bench.scaled_load): a fresh stack of its own,
-generated design files, what a run did, what a load left (Audit) and the CPU a step spent
-(CpuMeter). Not a test helper: the tests use tests/stack_pool.py's shared stack."""
+generated design files, what a run did, what a load left (Audit), the CPU a step spent
+(CpuMeter) and the calibration of the capacity model's local figures (calibrate). Not a test
+helper: the tests use tests/stack_pool.py's shared stack."""
 
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,11 +18,19 @@ from typing import Any
 import psutil
 from PIL import Image
 
+from bench.common import BenchOptions, host_facts
+from orchestration import capacity
+from orchestration.capacity import Sources
+from orchestration.graph import Pipeline
 from orchestration.local.loopback import free_port
-from orchestration.local.runner import RunReport
+from orchestration.local.runner import LocalRunner, RunReport
 from orchestration.local.settings import StackSettings
 from orchestration.local.stack import LocalStack
 from pixelforge_core.render_wire import THUMBNAIL_SIZES
+
+EXTRACT, RENDER = "extract_metadata", "render_thumbnails"
+# The calibration's pictures: numbers no load or baseline uses.
+CALIBRATION_START = 3 * 10**6
 
 
 def design_png(i: int) -> bytes:
@@ -160,3 +170,64 @@ class CpuMeter:
             self._started[step] = self._sample(step)
         else:
             self.cpu_s[step] = self.cpu_s.get(step, 0.0) + self._sample(step) - self._started[step]
+
+
+def calibrate(stack: LocalStack, unbounded: Pipeline, sizes: tuple[int, int]) -> dict[str, Any]:
+    """The local figures of the capacity model (orchestration/capacity.py LOCAL_FIGURES), from
+    two runs of `unbounded` (a step budget longer than the run) over `sizes` files: per
+    step, seconds per file (the slope between the runs) and fixed seconds (the intercept); CPU
+    per file (CpuMeter); a run's fixed seconds = outside the steps (mean) + the steps'
+    intercepts. A step's fixed seconds per file are its seconds per file beyond its CPU at the
+    local capacity (extraction: one vCPU; rendering: the render service's workers)."""
+    render_vcpu = float(stack.settings.render_workers)
+    meter = CpuMeter(stack)
+    runner = LocalRunner(stack, unbounded, fault_hook=meter.hook, mirror_object_store=False)
+    points = []
+    start = CALIBRATION_START
+    for files in sizes:
+        upload(stack, designs("calibration", start, files))
+        start += files
+        before = dict(meter.cpu_s)
+        report = runner.run(kind="scheduled")
+        if not report.succeeded or backlog(report, "render_thumbnails"):
+            raise RuntimeError(f"a calibration run failed: {report.run.error_message}")
+        steps = {step: step_seconds(report, step) for step in (EXTRACT, RENDER)}
+        cpu = {step: meter.cpu_s[step] - before.get(step, 0.0) for step in (EXTRACT, RENDER)}
+        points.append((files, steps, cpu, run_seconds(report) - sum(steps.values())))
+    (n1, s1, c1, o1), (n2, s2, c2, o2) = points
+    slope = {step: max((s2[step] - s1[step]) / (n2 - n1), 0.0) for step in (EXTRACT, RENDER)}
+    intercept = {step: max(s1[step] - slope[step] * n1, 0.0) for step in (EXTRACT, RENDER)}
+    cpu_per_file = {step: (c1[step] + c2[step]) / (n1 + n2) for step in (EXTRACT, RENDER)}
+    vcpu = {EXTRACT: capacity.LOCAL_CAPACITY["xs_warehouse_vcpu"], RENDER: render_vcpu}
+    return {
+        "extract_cpu_s_per_file": cpu_per_file[EXTRACT],
+        "render_cpu_s_per_file": cpu_per_file[RENDER],
+        **{
+            f"{name}_fixed_s_per_file": max(slope[step] - cpu_per_file[step] / vcpu[step], 0.0)
+            for name, step in (("extract", EXTRACT), ("render", RENDER))
+        },
+        "run_overhead_s": (o1 + o2) / 2 + intercept[EXTRACT] + intercept[RENDER],
+        "step_s_per_file": slope,
+        "step_intercept_s": intercept,
+        "runs": [
+            {"files": n, "step_s": steps, "cpu_s": cpu, "outside_steps_s": outside}
+            for n, steps, cpu, outside in points
+        ],
+        "source": {
+            "benchmark": "scaled_load",
+            "files": f"{n1} + {n2}",
+            "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "host": host_facts(),
+        },
+    }
+
+
+def write_local_figures(options: BenchOptions, local: dict[str, Any]) -> Sources:
+    """per_file_figures.json with `local` as its "local" figures (the results directory's,
+    else a copy of the committed one there); the sources the local dry run would read."""
+    path = options.results_dir / capacity.PER_FILE_FIGURES.name
+    document = json.loads((path if path.exists() else capacity.PER_FILE_FIGURES).read_text())
+    document["figures"]["local"] = local
+    options.results_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+    return Sources(per_file_figures=path)

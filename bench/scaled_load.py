@@ -17,12 +17,18 @@ rows, thumbnail rows and objects, and each version extracted and rendered once),
 uploads' latency; beside two baselines measured in the same process on a second fresh stack:
 the same N files in one unbounded run (files/s) and new uploads with no backlog (latency).
 
-The capacity model's estimate for the same job (pixelforge_core/capacity.py `estimate`, what
-the dry runs print) is computed with per-file CPU measured in the unbounded run (this process's
-CPU during extraction, the render service's process tree's during rendering) and the local
-capacity (LOCAL_CAPACITY), and printed beside the measured time with their ratio.
+The capacity model's estimate for the same job is the one a dry run gives on this stack
+(orchestration/capacity.py local_capacity_model, pixelforge_core/capacity.py `estimate`: the
+local dry runs print it) for the load's pipeline (its step budget; runs back to back), from
+figures a calibration measured first on a third fresh stack, not on the job: two unbounded runs
+of CALIBRATION files each (fewer than the load), whose step seconds give each step's seconds per
+file (the slope) and a run's fixed seconds (discovery, dbt, finalize and each step's start: the
+intercept and the time outside the steps), besides the CPU per file. They are written into
+per_file_figures.json's "local" (the committed one when the results go to bench/results), then
+the estimate is printed beside the measured time with their ratio (target 0.75-1.25).
 
-Scales: --smoke 60 files (tests/bench), reduced 1,000, --full 20,000.
+Scales: --smoke 60 files (tests/bench), reduced 1,000, --full 20,000; the calibration's
+10 + 30, 100 + 400, 100 + 400.
 """
 
 from __future__ import annotations
@@ -33,11 +39,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench.common import median, parse_options, print_table, quiet_environment, write_results
+from bench.common import (
+    median,
+    parse_options,
+    print_table,
+    quiet_environment,
+    write_results,
+)
 from bench.load_stack import (
+    EXTRACT,
+    RENDER,
     Audit,
     CpuMeter,
     backlog,
+    calibrate,
     design_png,
     designs,
     files_in,
@@ -46,11 +61,11 @@ from bench.load_stack import (
     run_seconds,
     step_seconds,
     upload,
+    write_local_figures,
 )
-from orchestration.capacity import capacity_model
+from orchestration.capacity import Sources, local_capacity_model
 from orchestration.graph import INCREMENTAL, Pipeline
 from orchestration.local.runner import LocalRunner, RunReport
-from orchestration.local.settings import StackSettings
 from orchestration.local.stack import LocalStack
 from pixelforge_core.capacity import JobSize, estimate
 
@@ -65,18 +80,9 @@ NEW_PER_RUN = {"smoke": 2, "reduced": 5, "full": 5}
 # Runs with no backlog, new uploads before each, for the baseline latency.
 IDLE_RUNS = {"smoke": 1, "reduced": 3, "full": 3}
 MAX_RUNS = 400
-# The local stack's capacity in the model's terms. Extraction: one Python process whose reader
-# threads share one GIL, so one vCPU fully used; rendering: one "task", the render service,
-# with its worker processes (StackSettings.render_workers) as its vCPUs; the CPU figures are
-# this host's, so no Fargate derate.
-LOCAL_CAPACITY = {
-    "warehouse_size": "XSMALL",
-    "clusters": 1,
-    "xs_warehouse_vcpu": 1.0,
-    "parallel_efficiency": 1.0,
-    "render_cpu_derate": 1.0,
-    "max_tasks": 1,
-}
+# The calibration's two unbounded runs (files each), per scale: fewer than the load, each
+# within one extraction batch.
+CALIBRATION = {"smoke": (10, 30), "reduced": (100, 400), "full": (100, 400)}
 
 
 def bounded(pipeline: Pipeline, budget_s: float, timeout_s: float = STEP_TIMEOUT_S) -> Pipeline:
@@ -188,50 +194,25 @@ def baselines(stack: LocalStack, files: int, new_per_run: int, idle_runs: int) -
     }
 
 
-def modelled(load: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
-    """The capacity model's estimate of the load (every version extracted and rendered, in
-    bounded runs) at the local capacity: the load's step budget, runs back to back and a run's
-    overhead measured in the unbounded baseline; per-file figures measured there too, two ways:
-    `cpu` (CPU seconds, as the dry runs' committed figures are) and `step_time` (the steps'
-    seconds per file x the vCPUs the model divides them by: what the per-file figures are once
-    the per-batch warehouse round trips and S3 reads, not CPU, dominate small files)."""
-    render_vcpu = float(StackSettings(data_dir=Path()).render_workers)
-    per_file = {
-        "cpu": (base["extract_cpu_s_per_file"], base["render_cpu_s_per_file"]),
-        "step_time": (
-            base["unbounded_extract_s"] / load["files"] * LOCAL_CAPACITY["xs_warehouse_vcpu"],
-            base["unbounded_render_s"] / load["files"] * render_vcpu,
-        ),
+def modelled(load: dict[str, Any], sources: Sources, render_vcpu: float) -> dict[str, Any]:
+    """The estimate a dry run gives on this stack (local_capacity_model, `estimate`) for the
+    load: every version extracted and rendered, the load's pipeline (its step budget), runs
+    back to back (each starts when the last ends, not on the schedule)."""
+    pipeline = bounded(INCREMENTAL, load["budget_s"])
+    model = local_capacity_model(render_vcpu, replace(sources, pipeline=pipeline))
+    model = model.with_capacity(run_interval_s=0.0)
+    job = JobSize(load["versions"], load["bytes"], frozenset({EXTRACT, RENDER}))
+    estimated = estimate(job, model)
+    wall_s = estimated.wall_hours * 3600
+    steps_s = (estimated.extract_wall_hours + estimated.render_wall_hours) * 3600
+    return {
+        "runs": estimated.runs,
+        "wall_s": wall_s,
+        "steps_s": steps_s,
+        "measured_vs_estimated_wall": load["wall_s"] / wall_s,
+        "measured_vs_estimated_steps": load["bounded_steps_s"] / steps_s,
+        "lines": dict(estimated.lines()),
     }
-    figures: dict[str, Any] = {"local_capacity": {**LOCAL_CAPACITY, "task_vcpu": render_vcpu}}
-    for name, (extract_s, render_s) in per_file.items():
-        model = replace(
-            capacity_model(),
-            extract_cpu_s_per_file=extract_s,
-            extract_cpu_s_per_mb=0.0,  # files of a few hundred bytes: all of it is per file
-            render_cpu_s_per_file=render_s,
-            measured_on=f"this run (bench.scaled_load, unbounded baseline, {name})",
-            task_vcpu=render_vcpu,
-            workers_per_task=int(render_vcpu),  # one render worker process a vCPU
-            min_tasks=1,
-            step_budget_s=load["budget_s"],
-            run_interval_s=0.0,  # each run starts when the last one ends
-            run_overhead_s=base["run_overhead_s"],
-            **LOCAL_CAPACITY,
-        )
-        job = JobSize(load["versions"], load["bytes"], frozenset({model.extract_step,
-                                                                   model.render_step}))  # fmt: skip
-        estimated = estimate(job, model)
-        wall_s = estimated.wall_hours * 3600
-        steps_s = (estimated.extract_wall_hours + estimated.render_wall_hours) * 3600
-        figures[f"estimate_{name}"] = {
-            "runs": estimated.runs,
-            "wall_s": wall_s,
-            "steps_s": steps_s,
-            "measured_vs_estimated_wall": load["wall_s"] / wall_s,
-            "measured_vs_estimated_steps": load["bounded_steps_s"] / steps_s,
-        }
-    return figures
 
 
 def main() -> None:
@@ -241,11 +222,17 @@ def main() -> None:
     files = options.row_count(smoke=60, reduced=1_000, full=20_000)
     budget_s, new_per_run = BUDGET_S[scale], NEW_PER_RUN[scale]
     with tempfile.TemporaryDirectory(prefix="pixelforge-scaled-load-") as root:
+        with fresh_stack(Path(root), "calibration") as stack:
+            unbounded = bounded(INCREMENTAL, UNBOUNDED_TIMEOUT_S / 2, UNBOUNDED_TIMEOUT_S)
+            local = calibrate(stack, unbounded, CALIBRATION[scale])
+            render_vcpu = float(stack.settings.render_workers)
+        sources = write_local_figures(options, local)
         with fresh_stack(Path(root), "load") as stack:
             load = scaled_load(stack, files, budget_s, new_per_run)
         with fresh_stack(Path(root), "baseline") as stack:
             base = baselines(stack, files, new_per_run, IDLE_RUNS[scale])
-    figures = {**load, **base, **modelled(load, base)}
+    dry_run = modelled(load, sources, render_vcpu)
+    figures = {**load, **base, "local_figures": local, "estimate": dry_run}
     print_table(
         f"Scaled initial load: {files:,} files, {budget_s:g} s step budget",
         ["figure", "bounded load", "baseline"],
@@ -262,30 +249,24 @@ def main() -> None:
         ],
     )  # fmt: skip
     print_table(
-        "Capacity model (pixelforge_core/capacity.py) vs measured, the same job",
+        "The dry run's estimate on this stack (local_capacity_model, estimate) vs measured, the "
+        "same job",
         ["figure", "value"],
         [
             ["files (the load and the new uploads)", load["versions"]],
-            ["extraction CPU s per file (measured, unbounded run)",
-             f"{base['extract_cpu_s_per_file']:.4f}"],
-            ["render CPU s per file (measured, render service)",
-             f"{base['render_cpu_s_per_file']:.4f}"],
-            ["a run's s outside both steps (measured, unbounded run)", base["run_overhead_s"]],
-            ["runs: measured", load["runs"]],
-            ["extraction + render step s: measured over the runs", load["bounded_steps_s"]],
-            ["load wall s: measured", load["wall_s"]],
-            *(
-                row
-                for name in ("cpu", "step_time")
-                for e in [figures[f"estimate_{name}"]]
-                for row in (
-                    [f"estimate with per-file {name}: runs", e["runs"]],
-                    ["  extraction + render step s", e["steps_s"]],
-                    ["  load wall s", e["wall_s"]],
-                    ["  measured / estimated wall (issue 13 target: 0.75-1.25)",
-                     f"{e['measured_vs_estimated_wall']:.2f}"],
-                )
-            ),
+            [f"calibration ({local['source']['files']} files, unbounded): extraction CPU s "
+             "per file", f"{local['extract_cpu_s_per_file']:.4f}"],
+            ["  render CPU s per file (render service)", f"{local['render_cpu_s_per_file']:.4f}"],
+            ["  extraction fixed s per file", f"{local['extract_fixed_s_per_file']:.4f}"],
+            ["  render fixed s per file", f"{local['render_fixed_s_per_file']:.4f}"],
+            ["  a run's fixed s", local["run_overhead_s"]],
+            ["runs: measured / estimated", f"{load['runs']} / {dry_run['runs']}"],
+            ["extraction + render step s: measured / estimated",
+             f"{load['bounded_steps_s']:.1f} / {dry_run['steps_s']:.1f}"],
+            ["load wall s: measured / estimated",
+             f"{load['wall_s']:.1f} / {dry_run['wall_s']:.1f}"],
+            ["measured / estimated wall (issue 13 target: 0.75-1.25)",
+             f"{dry_run['measured_vs_estimated_wall']:.2f}"],
         ],
     )  # fmt: skip
     write_results(options, "scaled_load", figures)

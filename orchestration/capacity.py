@@ -3,19 +3,25 @@
 - unit prices: dbt_project/seeds/unit_prices.csv (read through bench/workload.py's reader
   contract: price_code -> amount, sources in the seed), credits per hour of every warehouse size;
 - workload assumptions: bench/prices.toml [assumptions] (derate, XS vCPU, parallel efficiency,
-  stage read throughput) and [initial_load] (the day-zero job and the warehouse it runs on);
+  stage read throughput, the statements a step sends one at a time per batch and their latency)
+  and [initial_load] (the day-zero job and the warehouse it runs on);
 - measured per-file CPU: bench/results/per_file_figures.json, committed, written by `make bench`
   (bench/inputs.py write_per_file_figures) with the date, host and scale it was measured on;
 - renderer task size and autoscaling bounds: pixelforge_core/render_budget.py;
 - the steps that read files and whether extraction is serverless: orchestration/graph.py.
 
 The dry runs (`pixelforge backfill --dry-run`, `pixelforge reprocess --dry-run`) and the
-benchmarks (bench/initial_load.py) call `capacity_model()` and `estimate` from here.
+benchmarks (bench/initial_load.py) call `capacity_model()` and `estimate` from here. The same
+model at the embedded stack's capacity, `local_capacity_model`, takes the local figures
+bench.scaled_load's calibration measured on this host (per_file_figures.json "local"): the
+local dry runs print its estimate beside production's, and bench.scaled_load checks it against
+a measured load.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import tomllib
 from dataclasses import dataclass
@@ -29,6 +35,7 @@ from orchestration.graph import INCREMENTAL, ExternalFunctionStep, Pipeline
 from pixelforge_core.capacity import CapacityModel, JobSize
 from pixelforge_core.render_budget import RENDER_BUDGET, RenderBudget
 from snowpark_procs.run_config import RunConfig
+from snowpark_procs.steps.common import MERGE_BATCH_ROWS
 from snowpark_procs.steps.render import statement_rows
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +44,28 @@ BENCH_PRICES = REPO_ROOT / "bench" / "prices.toml"
 # Committed (bench/results/.gitignore lets it through): the figures the models start from.
 PER_FILE_FIGURES = REPO_ROOT / "bench" / "results" / "per_file_figures.json"
 TB = 10**12
+# The embedded stack in the model's terms (its render vCPU, the render service's worker
+# processes, is the stack's setting: local_capacity_model's argument). Extraction: one Python
+# process whose reader threads share one GIL, so one vCPU fully used; rendering: one "task",
+# the render service, with a vCPU a worker process; the figures are this host's: no derate.
+LOCAL_CAPACITY: dict[str, Any] = {
+    "warehouse_size": "XSMALL",
+    "clusters": 1,
+    "xs_warehouse_vcpu": 1.0,
+    "parallel_efficiency": 1.0,
+    "render_cpu_derate": 1.0,
+    "max_tasks": 1,
+    "min_tasks": 1,
+}
+# The figures of per_file_figures.json "local" the local model takes (bench.scaled_load writes
+# them, with "source").
+LOCAL_FIGURES = (
+    "extract_cpu_s_per_file",
+    "render_cpu_s_per_file",
+    "extract_fixed_s_per_file",
+    "render_fixed_s_per_file",
+    "run_overhead_s",
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +139,12 @@ def measured_on(document: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def fixed_s_per_file(assume: dict[str, Any], statements_key: str) -> float:
+    """A step's seconds per file spent on statements one at a time: the statements it sends per
+    batch of MERGE_BATCH_ROWS rows (bench/prices.toml) x a statement's latency, over the rows."""
+    return float(assume[statements_key]) * float(assume["statement_s"]) / MERGE_BATCH_ROWS
+
+
 def capacity_model(sources: Sources = Sources()) -> CapacityModel:
     """The deployed capacity: the warehouse size of the deploy settings' default (XS), one
     cluster, the renderer's steady maximum. `initial_load_model` is the day-zero capacity."""
@@ -133,6 +168,8 @@ def capacity_model(sources: Sources = Sources()) -> CapacityModel:
         xs_warehouse_vcpu=float(assume["xs_warehouse_vcpu"]),
         parallel_efficiency=float(assume["xs_parallel_efficiency"]),
         stage_read_mb_per_s=float(assume["stage_read_mb_per_s"]),
+        extract_fixed_s_per_file=fixed_s_per_file(assume, "extract_statements_per_batch"),
+        render_fixed_s_per_file=fixed_s_per_file(assume, "render_statements_per_batch"),
         step_budget_s=sources.pipeline.step_budget_s,
         run_interval_s=float(schedule_interval_s(sources.pipeline)),
         run_overhead_s=float(assume["run_overhead_s"]),
@@ -144,6 +181,7 @@ def capacity_model(sources: Sources = Sources()) -> CapacityModel:
         max_batch_rows=budget.max_batch_rows(),
         render_statement_rows=sources.render_statement_rows
         or statement_rows(RunConfig(render_max_tasks=budget.max_tasks), budget),
+        extract_batch_rows=MERGE_BATCH_ROWS,
         credit_usd=price["snowflake_credit_usd"],
         credits_per_hour=warehouse_credits(price),
         credit_multiplier=price["serverless_task_multiplier"] if serverless else 1.0,
@@ -177,3 +215,29 @@ def initial_load(sources: Sources = Sources()) -> tuple[JobSize, CapacityModel]:
         steps=frozenset({model.extract_step, model.render_step}),
     )
     return job, model
+
+
+def local_capacity_model(render_vcpu: float, sources: Sources = Sources()) -> CapacityModel:
+    """The model at the embedded stack's capacity (LOCAL_CAPACITY, `render_vcpu` render worker
+    processes), with this host's figures: per-file CPU, the steps' fixed seconds per file and a
+    run's fixed seconds, measured by bench.scaled_load's calibration (not the job it predicts);
+    extraction's CPU per MB is bench.per_file's (same host). The cadence is the pipeline's."""
+    document = read_per_file_figures(sources.per_file_figures)
+    local = document["figures"].get("local")
+    if not local:
+        raise ValueError(
+            f"{sources.per_file_figures} has no local figures: run python -m bench.scaled_load"
+        )
+    source = local["source"]
+    return dataclasses.replace(
+        capacity_model(sources),
+        **{name: float(local[name]) for name in LOCAL_FIGURES},
+        measured_on=(
+            f"local: bench.{source['benchmark']} calibration ({source['files']} files), "
+            f"{str(source['recorded_at'])[:10]}, {source['host'].get('cpu_count', '?')} x "
+            f"{source['host'].get('cpu_model', '?')}"
+        ),
+        task_vcpu=render_vcpu,
+        workers_per_task=max(int(render_vcpu), 1),  # a worker process a vCPU
+        **LOCAL_CAPACITY,
+    )

@@ -364,13 +364,14 @@ def _estimate_then_run(
 ) -> None:
     """Print the job's estimate (its files counted by the run's own selection), then run it
     unless it is a dry run (which writes no request and no run)."""
-    from orchestration.capacity import capacity_model
+    from orchestration.capacity import capacity_model, local_capacity_model
     from orchestration.jobs import EmptySelectionError, estimate_job
 
     stack = _attach_or_start(settings)
     try:
         try:
-            job = estimate_job(stack, config, capacity_model())
+            local = local_capacity_model(float(settings.render_workers))
+            job = estimate_job(stack, config, capacity_model(), local)
         except EmptySelectionError as error:
             console.print(f"[red]nothing to re-process:[/] {error}")
             raise typer.Exit(2) from error

@@ -21,18 +21,37 @@ __all__ = ["EmptySelectionError", "JobEstimate", "estimate_job"]
 
 @dataclass(frozen=True)
 class JobEstimate:
-    """A backfill or re-processing, priced before it runs."""
+    """A backfill or re-processing, priced before it runs: at `model`'s capacity, and at the
+    embedded stack's (`local`) when given."""
 
     config: RunConfig
     estimate: Estimate
+    local: Estimate | None = None
 
     def lines(self) -> list[tuple[str, str]]:
-        return [("job", describe(self.config)), *self.estimate.lines()]
+        lines = [("job", describe(self.config)), *self.estimate.lines()]
+        if self.local is not None:
+            local = self.local
+            lines.append(
+                (
+                    "on this stack",
+                    f"{local.wall_hours * 3600:,.0f} s wall in {local.runs:,} bounded runs "
+                    f"({local.model.measured_on})",
+                )
+            )
+        return lines
 
 
-def estimate_job(stack: LocalStack, config: RunConfig, model: CapacityModel) -> JobEstimate:
-    """Count and price the job on the stack; a re-processing that selects nothing is refused
-    (EmptySelectionError)."""
+def estimate_job(
+    stack: LocalStack,
+    config: RunConfig,
+    model: CapacityModel,
+    local_model: CapacityModel | None = None,
+) -> JobEstimate:
+    """Count and price the job on the stack (and at `local_model`'s capacity, the stack's); a
+    re-processing that selects nothing is refused (EmptySelectionError)."""
     with stack.session() as session:
         refresh_directory(session, stack.s3(), stack.settings.designs_bucket, "designs")
-        return JobEstimate(config, estimate_selection(session, config, model))
+        found = estimate_selection(session, config, model)
+        local = estimate_selection(session, config, local_model) if local_model else None
+        return JobEstimate(config, found, local)

@@ -15,11 +15,16 @@ Throughput (files per second), per step, with the job's average file size:
   task's workers busy (one vCPU each), so a statement of 16 rows uses 4 vCPU however many tasks
   run. Whether Snowflake sends all of a statement's batches at once is its choice
   [UNCONFIRMED]; the model takes the statement's batches as the limit.
-Both steps read every byte of every file.
+Both steps read every byte of every file. Besides that parallel work, each step spends fixed
+seconds per file one after the other (`*_fixed_s_per_file`): the procedure's statements, each
+batch's charge, MERGE and bookkeeping, sent one at a time; a step's time is files / throughput
++ files x its fixed seconds. For small files the fixed seconds, not CPU, make the step's time.
 
 Wall time: the job goes through bounded runs (snowpark_procs/steps/bounded.py): in each run
-extraction, then rendering, take new batches for at most the step budget, so the job needs
-runs = ceil(the longer step's busy seconds / the step budget). A run also spends the overhead
+extraction, then rendering, take new batches while the step budget lasts, and always one, so a
+step's run takes max(the budget, one batch's seconds) and the job needs runs = ceil(the longer
+step's busy seconds / that) (a batch of extract_batch_rows files, of render_statement_rows; the
+last batch's overshoot past the budget is not counted). A run also spends the overhead
 outside both steps (discovery, dbt, finalize), and runs start no closer than the root's
 schedule interval. A run lasts run = (extraction + rendering) / runs + overhead, so
 wall = (runs - 1) x max(interval, run) + run (the first run starts at once).
@@ -34,7 +39,7 @@ are the monthly model's (bench/cost.py), not counted again here.
 Clusters multiply extraction only when it runs as that many concurrent statements: a
 multi-cluster warehouse adds clusters for queued statements, not for one query.
 
-About 300 lines on purpose: the inputs with their sources, the arithmetic and the printed lines
+About 330 lines on purpose: the inputs with their sources, the arithmetic and the printed lines
 are one model, read and reviewed together.
 """
 
@@ -92,10 +97,19 @@ class CapacityModel:
     # MB/s one extraction slot reads from the stage (bench/prices.toml stage_read_mb_per_s,
     # not published [UNCONFIRMED]).
     stage_read_mb_per_s: float
+    # Seconds of a step per file spent one after the other, beside the parallel work above:
+    # the statements of each batch (charge, the set-based statement's round trip, MERGEs,
+    # bookkeeping) over its rows. Production: bench/prices.toml [assumptions] statement counts
+    # x statement_s over the as-built batch rows (statement_s not measurable here: see there);
+    # the local stack: measured by bench.scaled_load's calibration (its step seconds per file
+    # beyond the CPU at its capacity).
+    extract_fixed_s_per_file: float
+    render_fixed_s_per_file: float
     # Run cadence: seconds a bounded step takes new batches per run (orchestration/graph.py
     # step_budget_s), the root's schedule interval (graph; bench/prices.toml [initial_load]
-    # for the load), and a run's seconds outside both steps (bench/prices.toml
-    # run_overhead_s: discovery, dbt, finalize) [ESTIMATE].
+    # for the load), and a run's fixed seconds outside the steps' per-file work
+    # (bench/prices.toml run_overhead_s: discovery, dbt, finalize [ESTIMATE]; locally
+    # measured, with each step's own start).
     step_budget_s: float
     run_interval_s: float
     run_overhead_s: float
@@ -110,6 +124,9 @@ class CapacityModel:
     workers_per_task: int
     max_batch_rows: int
     render_statement_rows: int
+    # The rows of one extraction batch (as built: snowpark_procs/steps/common.py
+    # MERGE_BATCH_ROWS): the bounded step checks its budget between batches.
+    extract_batch_rows: int
     # Unit prices (dbt_project/seeds/unit_prices.csv, sources there). credits_per_hour maps
     # each warehouse size to its credits per hour (Snowflake "Overview of warehouses": each
     # size doubles the compute and the credits of the one below, so the size multiplier of the
@@ -133,6 +150,8 @@ class CapacityModel:
             )
         if XSMALL not in self.credits_per_hour:
             raise ValueError("credits_per_hour needs XSMALL, the size the vCPU figure is for")
+        if min(self.extract_fixed_s_per_file, self.render_fixed_s_per_file) < 0:
+            raise ValueError(f"a step's fixed seconds per file are not negative: {self}")
         if self.clusters < 1 or self.max_tasks < 1 or self.min_tasks > self.max_tasks:
             raise ValueError(
                 f"need clusters >= 1, max_tasks >= 1 and min_tasks <= max_tasks: {self}"
@@ -208,6 +227,7 @@ class Estimate:
     render_cpu_hours: float  # measured CPU, before the Fargate derate
     extract_wall_hours: float  # the steps' busy time, summed over the runs
     render_wall_hours: float
+    fixed_hours: float  # of those, the steps' fixed seconds per file (one after the other)
     runs: int
     wall_hours: float
     warehouse_usd: float
@@ -233,6 +253,9 @@ class Estimate:
                                  f"{m.renderer_vcpu:g} vCPU busy"),
             ("extraction time", f"{self.extract_wall_hours:,.1f} h"),
             ("render time", f"{self.render_wall_hours:,.1f} h"),
+            ("of which fixed per file", f"{self.fixed_hours:,.1f} h "
+                                        f"({m.extract_fixed_s_per_file * 1000:g} + "
+                                        f"{m.render_fixed_s_per_file * 1000:g} ms a file)"),
             ("bounded runs", f"{self.runs:,} (a run every >= {m.run_interval_s / 60:g} min, "
                              f"{m.step_budget_s / 60:g} min a step)"),
             ("wall time", f"{self.wall_hours:,.1f} h"),
@@ -259,6 +282,15 @@ def render_files_per_s(model: CapacityModel) -> float:
     return model.render_vcpu_in_use / (model.render_cpu_s_per_file * model.render_cpu_derate)
 
 
+def _runs(step_s: float, files: int, batch_rows: int, budget_s: float) -> int:
+    """Runs a bounded step needs for `step_s` seconds over `files`: a run takes batches while
+    the budget lasts and at least one, so it takes max(budget, a batch's seconds)."""
+    if step_s <= 0:
+        return 0
+    batch_s = step_s * min(batch_rows, files) / files
+    return math.ceil(step_s / max(budget_s, batch_s))
+
+
 def estimate(job: JobSize, model: CapacityModel) -> Estimate:
     files = job.files
     mb_per_file = job.bytes / files / MB if files else 0.0
@@ -266,17 +298,28 @@ def estimate(job: JobSize, model: CapacityModel) -> Estimate:
     renders = model.render_step in job.steps
     bytes_read = job.bytes * (int(extracts) + int(renders))
 
-    extract_cpu_h = render_cpu_h = extract_h = render_h = 0.0
+    extract_cpu_h = render_cpu_h = extract_h = render_h = fixed_h = 0.0
     if extracts and files:
         cpu_s = model.extract_cpu_s_per_file + model.extract_cpu_s_per_mb * mb_per_file
         extract_cpu_h = files * cpu_s / 3600
+        fixed_h += files * model.extract_fixed_s_per_file / 3600
         extract_h = files / extraction_files_per_s(model, mb_per_file) / 3600
+        extract_h += files * model.extract_fixed_s_per_file / 3600
     if renders and files:
         render_cpu_h = files * model.render_cpu_s_per_file / 3600
+        fixed_h += files * model.render_fixed_s_per_file / 3600
         render_h = files / render_files_per_s(model) / 3600
+        render_h += files * model.render_fixed_s_per_file / 3600
 
     busy_s = (extract_h + render_h) * 3600
-    runs = math.ceil(max(extract_h, render_h) * 3600 / model.step_budget_s) if busy_s else 0
+    runs = (
+        max(
+            _runs(extract_h * 3600, files, model.extract_batch_rows, model.step_budget_s),
+            _runs(render_h * 3600, files, model.render_statement_rows, model.step_budget_s),
+        )
+        if busy_s
+        else 0
+    )
     run_s = busy_s / runs + model.run_overhead_s if runs else 0.0
     wall_h = (max(runs - 1, 0) * max(model.run_interval_s, run_s) + run_s) / 3600
 
@@ -299,6 +342,7 @@ def estimate(job: JobSize, model: CapacityModel) -> Estimate:
         render_cpu_hours=render_cpu_h,
         extract_wall_hours=extract_h,
         render_wall_hours=render_h,
+        fixed_hours=fixed_h,
         runs=runs,
         wall_hours=wall_h,
         warehouse_usd=warehouse_usd,

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 from orchestration import capacity
-from orchestration.capacity import Sources, capacity_model, initial_load
+from orchestration.capacity import Sources, capacity_model, initial_load, local_capacity_model
 from orchestration.deploy.settings_rules import _WAREHOUSE_SIZES
 from orchestration.deploy.tasks import graph_config
 from orchestration.graph import INCREMENTAL
-from pixelforge_core.capacity import CapacityModel, estimate, render_files_per_s
+from pixelforge_core.capacity import CapacityModel, JobSize, estimate, render_files_per_s
 from pixelforge_core.render_budget import RENDER_BUDGET
 from snowpark_procs.run_config import RunConfig
+from snowpark_procs.steps.common import MERGE_BATCH_ROWS
 from snowpark_procs.steps.render import statement_rows
 
 
@@ -71,14 +72,20 @@ MEASURED_FIELDS = ("extract_cpu_s_per_file", "extract_cpu_s_per_mb", "render_cpu
 BUDGET_FIELDS = {
     "task_vcpu", "task_memory_gb", "min_tasks", "max_tasks", "workers_per_task", "max_batch_rows",
 }  # fmt: skip
-AS_BUILT_FIELDS = {"render_statement_rows"}  # snowpark_procs/steps/render.py statement_rows
+# snowpark_procs/steps/render.py statement_rows, steps/common.py MERGE_BATCH_ROWS
+AS_BUILT_FIELDS = {"render_statement_rows", "extract_batch_rows"}
 GRAPH_FIELDS = {"extract_step", "render_step", "step_budget_s", "run_interval_s"}
 CHOSEN = {"warehouse_size", "clusters", "measured_on", "credits_per_hour"}
+# model field -> bench/prices.toml [assumptions] statements a batch (x statement_s / batch rows)
+STATEMENT_FIELDS = {
+    "extract_fixed_s_per_file": "extract_statements_per_batch",
+    "render_fixed_s_per_file": "render_statements_per_batch",
+}
 
 
 def test_every_field_has_a_named_source() -> None:
     named = set(SEED_FIELDS) | set(ASSUMPTION_FIELDS) | set(MEASURED_FIELDS) | BUDGET_FIELDS
-    named |= GRAPH_FIELDS | AS_BUILT_FIELDS | CHOSEN
+    named |= GRAPH_FIELDS | AS_BUILT_FIELDS | CHOSEN | set(STATEMENT_FIELDS)
     assert named == {f.name for f in dataclasses.fields(CapacityModel)}
 
 
@@ -107,6 +114,82 @@ def test_a_bench_assumption_changes_the_model(sources: Sources, field: str) -> N
     assert len(lines) == 1, key
     sources.bench_prices.write_text(text.replace(lines[0], f"{key} = 3.75"), encoding="utf-8")
     assert getattr(capacity_model(sources), field) == 3.75
+
+
+def set_assumption(sources: Sources, key: str, value: float) -> None:
+    text = sources.bench_prices.read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.startswith(f"{key} =")]
+    assert len(lines) == 1, key
+    sources.bench_prices.write_text(text.replace(lines[0], f"{key} = {value}"), encoding="utf-8")
+
+
+@pytest.mark.parametrize("field", sorted(STATEMENT_FIELDS))
+def test_the_fixed_seconds_per_file_are_the_statements_of_a_batch(
+    sources: Sources, field: str
+) -> None:
+    """Production's fixed seconds per file: the statements a step sends per batch of
+    MERGE_BATCH_ROWS rows x a statement's latency, both declared in bench/prices.toml."""
+    set_assumption(sources, "statement_s", 0.25)
+    set_assumption(sources, STATEMENT_FIELDS[field], 8)
+    assert getattr(capacity_model(sources), field) == pytest.approx(8 * 0.25 / MERGE_BATCH_ROWS)
+    set_assumption(sources, "statement_s", 0.5)
+    assert getattr(capacity_model(sources), field) == pytest.approx(8 * 0.5 / MERGE_BATCH_ROWS)
+    # the initial load keeps them
+    assert getattr(initial_load(sources)[1], field) == getattr(capacity_model(sources), field)
+    # per batch as built
+    assert capacity_model(sources).extract_batch_rows == MERGE_BATCH_ROWS
+
+
+def write_local(sources: Sources, **figures: float) -> None:
+    document = json.loads(sources.per_file_figures.read_text())
+    source = {"benchmark": "scaled_load", "files": "100 + 400", "recorded_at": "2026-12-06",
+              "host": {"cpu_count": 2, "cpu_model": "AMD EPYC"}}  # fmt: skip
+    document["figures"]["local"] = {**figures, "source": source}
+    sources.per_file_figures.write_text(json.dumps(document))
+
+
+def test_the_local_model_is_the_stacks_capacity_with_its_calibrated_figures(
+    sources: Sources,
+) -> None:
+    figures = dict(zip(capacity.LOCAL_FIGURES, (0.002, 0.011, 0.03, 0.04, 9.5), strict=True))
+    write_local(sources, **figures)
+    pipeline = dataclasses.replace(INCREMENTAL, step_timeout_ms=40_000)
+    local = local_capacity_model(3.0, dataclasses.replace(sources, pipeline=pipeline))
+    for name, value in figures.items():
+        assert getattr(local, name) == value, name
+    # the stack's capacity: one extraction vCPU, the render service's workers as one task
+    assert local.extraction_slots == 1.0 and local.renderer_vcpu == 3.0
+    assert (local.render_cpu_derate, local.max_tasks, local.workers_per_task) == (1.0, 1, 3)
+    # the pipeline's cadence, production's unit prices and per-MB CPU (the same host's)
+    assert local.step_budget_s == 20.0
+    production = capacity_model(sources)
+    assert local.extract_cpu_s_per_mb == production.extract_cpu_s_per_mb
+    assert local.credit_usd == production.credit_usd
+    assert "local: bench.scaled_load calibration (100 + 400 files)" in local.measured_on
+    # one more second a run outside the steps: one more second of wall per run, back to back
+    write_local(sources, **{**figures, "run_overhead_s": 10.5})
+    later = local_capacity_model(3.0, dataclasses.replace(sources, pipeline=pipeline))
+    job = JobSize(1_000, 500_000, frozenset({local.extract_step, local.render_step}))
+    before = estimate(job, local.with_capacity(run_interval_s=0.0))
+    after = estimate(job, later.with_capacity(run_interval_s=0.0))
+    assert after.runs == before.runs > 1
+    assert after.runs == before.runs
+    assert (after.wall_hours - before.wall_hours) * 3600 == pytest.approx(after.runs * 1.0)
+
+
+def test_the_local_model_needs_the_calibration(sources: Sources) -> None:
+    document = json.loads(sources.per_file_figures.read_text())
+    document["figures"].pop("local", None)
+    sources.per_file_figures.write_text(json.dumps(document))
+    with pytest.raises(ValueError, match=r"bench\.scaled_load"):
+        local_capacity_model(2.0, sources)
+
+
+def test_the_committed_local_figures_are_a_calibration_of_this_stack() -> None:
+    local = capacity.read_per_file_figures()["figures"]["local"]
+    assert set(capacity.LOCAL_FIGURES) <= local.keys()
+    assert local["source"]["benchmark"] == "scaled_load" and local["source"]["recorded_at"]
+    assert all(float(local[name]) >= 0 for name in capacity.LOCAL_FIGURES)
 
 
 @pytest.mark.parametrize("field", MEASURED_FIELDS)

@@ -26,6 +26,8 @@ def model(**changes: object) -> CapacityModel:
         xs_warehouse_vcpu=8,
         parallel_efficiency=0.5,
         stage_read_mb_per_s=50.0,
+        extract_fixed_s_per_file=0.0,
+        render_fixed_s_per_file=0.0,
         step_budget_s=300.0,
         run_interval_s=0.0,
         run_overhead_s=60.0,
@@ -36,6 +38,7 @@ def model(**changes: object) -> CapacityModel:
         workers_per_task=4,
         max_batch_rows=45,
         render_statement_rows=45 * 8 * 4,  # enough batches for every worker: not the limit
+        extract_batch_rows=500,
         credit_usd=3.0,
         credits_per_hour={"XSMALL": 1.0, "SMALL": 2.0, "LARGE": 8.0},
         credit_multiplier=0.9,
@@ -179,3 +182,55 @@ def test_lines_name_every_figure_a_cli_prints() -> None:
     assert labels["total cost"] == "$160.26"
     assert labels["measured per-file figures"] == "by hand"
     assert {"bytes to read", "extraction CPU-hours", "render CPU-hours"} <= labels.keys()
+
+
+def test_fixed_seconds_per_file_add_to_each_step_one_after_the_other() -> None:
+    plain = estimate(JOB, model())
+    fixed = estimate(JOB, model(extract_fixed_s_per_file=0.005, render_fixed_s_per_file=0.002))
+    # not divided by the slots or the renderer's vCPU: 3.6M x 5 ms = 5 h, 3.6M x 2 ms = 2 h
+    assert fixed.extract_wall_hours == pytest.approx(plain.extract_wall_hours + 5.0)
+    assert fixed.render_wall_hours == pytest.approx(plain.render_wall_hours + 2.0)
+    assert fixed.fixed_hours == pytest.approx(7.0) and plain.fixed_hours == 0
+    # CPU is CPU: unchanged
+    assert fixed.extract_cpu_hours == plain.extract_cpu_hours
+    # runs: extraction is the longer step, (25 + 5) h = 108,000 s in 300 s budgets = 360 runs
+    # of (108,000 + 74,700) / 360 + 60 = 567.5 s, back to back
+    assert fixed.runs == 360
+    assert fixed.wall_hours == pytest.approx(360 * 567.5 / 3600)
+    # the warehouse bills the steps' time, fixed seconds included: 51.75 h x 0.9 x $3
+    assert fixed.warehouse_usd == pytest.approx((30.0 + 20.75) * 0.9 * 3.0)
+    # a step the job does not run adds none
+    render_only = dataclasses.replace(JOB, steps=frozenset({RENDER}))
+    assert estimate(render_only, model(extract_fixed_s_per_file=0.005)).fixed_hours == 0
+    labels = dict(fixed.lines())
+    assert labels["of which fixed per file"] == "7.0 h (5 + 2 ms a file)"
+
+
+def test_small_files_are_bound_by_the_fixed_seconds_not_cpu() -> None:
+    # 1,000 files of 500 bytes on one slot: CPU 0.01 s a file, fixed 0.04 s
+    tiny = JobSize(1_000, 500_000, BOTH)
+    local = model(xs_warehouse_vcpu=1, parallel_efficiency=1.0, extract_fixed_s_per_file=0.04)
+    found = estimate(tiny, local)
+    assert found.extract_wall_hours * 3600 == pytest.approx(1_000 * (0.01 + 0.000001) + 40.0)
+    with pytest.raises(ValueError, match="not negative"):
+        model(render_fixed_s_per_file=-0.001)
+
+
+def test_a_run_takes_at_least_one_whole_batch() -> None:
+    # 1,000 tiny files on one slot at 0.05 s each (fixed 0.04 + CPU 0.01), extraction only, a
+    # 20 s budget: a 500-row batch takes 25 s, past the budget, so a run takes one batch
+    # (not 20 s of one): 2 runs, not ceil(50 / 20) = 3
+    tiny = JobSize(1_000, 1_000, frozenset({EXTRACT}))
+    local = model(xs_warehouse_vcpu=1, parallel_efficiency=1.0, extract_cpu_s_per_mb=0.0,
+                  extract_fixed_s_per_file=0.04, step_budget_s=20.0)  # fmt: skip
+    assert estimate(tiny, local).runs == 2
+    # batches shorter than the budget: the budget's worth a run (100-row batches of 5 s)
+    assert estimate(tiny, model(**{**local.__dict__, "extract_batch_rows": 100})).runs == 3
+    # fewer files than a batch: one run however long
+    assert estimate(JobSize(300, 300, frozenset({EXTRACT})), local).runs == 1
+    # the longer of the two steps' counts: 720-row render statements of 0.1 s a file (72 s)
+    both = model(**{**local.__dict__, "render_cpu_s_per_file": 0.1, "render_cpu_derate": 1.0,
+                    "task_vcpu": 1.0, "workers_per_task": 1, "max_tasks": 1,
+                    "render_statement_rows": 720})  # fmt: skip
+    assert both.render_vcpu_in_use == 1
+    assert estimate(dataclasses.replace(tiny, steps=BOTH), both).runs == 2  # ceil(100 s / 72 s)

@@ -20,7 +20,13 @@ from orchestration.corpus.broken import (
     zero_byte,
 )
 from orchestration.corpus.demo import demo_corpus
-from orchestration.corpus.rich import psd_with_text, raster_with_xmp, svg_with_text, xmp_packet
+from orchestration.corpus.rich import (
+    psd_transparent,
+    psd_with_text,
+    raster_with_xmp,
+    svg_with_text,
+    xmp_packet,
+)
 from orchestration.corpus.rich_pdf import pdf_with_text
 from orchestration.corpus.valid import (
     bmp_simple,
@@ -54,6 +60,7 @@ __all__ = [
     "png_truncated",
     "png_with_alpha",
     "psd_layered",
+    "psd_transparent",
     "psd_with_text",
     "random_bytes_named_png",
     "raster_with_xmp",

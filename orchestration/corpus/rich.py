@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
 
 from PIL import Image, ImageCms, PngImagePlugin, TiffImagePlugin
 from psd_tools import PSDImage
@@ -173,6 +174,49 @@ def psd_with_text(width: int = 800, height: int = 600, seed: int = 0) -> bytes:
     buffer = io.BytesIO()
     psd.save(buffer)
     return buffer.getvalue()
+
+
+def psd_transparent(
+    width: int = 64,
+    height: int = 48,
+    transparent: tuple[tuple[int, int], ...] = ((10, 20),),
+    merged_alpha: bool = True,
+    rle: bool = True,
+) -> bytes:
+    """An RGB PSD whose merged image has a fourth channel, opaque but at the (x, y) pixels in
+    `transparent`; `merged_alpha`: the layer count is negative, so that channel is the
+    composite's transparency (else a saved selection). One empty layer; merged rows PackBits
+    (literal runs) or raw. Written byte by byte: psd-tools writes no negative layer count."""
+    record = (
+        struct.pack(">iiiiH", 0, 0, 0, 0, 1)
+        + struct.pack(">hI", 0, 2)
+        + b"8BIMnorm"
+        + bytes([255, 0, 0, 0])
+        + struct.pack(">I", 12)
+        + struct.pack(">II", 0, 0)
+        + b"\x01a\x00\x00"
+    )
+    info = struct.pack(">h", -1 if merged_alpha else 1) + record + b"\x00\x00"
+    info += b"\x00" * (len(info) % 2)
+    section = struct.pack(">I", len(info)) + info + struct.pack(">I", 0)
+    alpha = [bytearray(b"\xff" * width) for _ in range(height)]
+    for x, y in transparent:
+        alpha[y][x] = 0
+    rows = [bytes([0x80]) * width] * (3 * height) + [bytes(row) for row in alpha]
+    if rle:
+        packed = [_packbits_literal(row) for row in rows]
+        merged = struct.pack(">H", 1) + b"".join(struct.pack(">H", len(r)) for r in packed)
+        merged += b"".join(packed)
+    else:
+        merged = struct.pack(">H", 0) + b"".join(rows)
+    header = struct.pack(">4sH6xHIIHH", b"8BPS", 1, 4, height, width, 8, 3)
+    return header + struct.pack(">II", 0, 0) + struct.pack(">I", len(section)) + section + merged
+
+
+def _packbits_literal(row: bytes) -> bytes:
+    return b"".join(
+        bytes([len(row[i : i + 128]) - 1]) + row[i : i + 128] for i in range(0, len(row), 128)
+    )
 
 
 # --- SVG with text, metadata and an embedded raster -----------------------------------------

@@ -24,12 +24,12 @@ from snowpark_procs.metadata.animation import Timing, apng_timing, webp_timing
 from snowpark_procs.metadata.clean import clean_optional
 from snowpark_procs.metadata.icc import icc_facts
 from snowpark_procs.metadata.opened import OpenedFile
+from snowpark_procs.metadata.psd_alpha import psd_transparency
 from snowpark_procs.metadata.transparency import has_transparent_pixel, raster_transparency
 from snowpark_procs.metadata.webp import read_at, riff_chunks, riff_end, webp_canvas
 from snowpark_procs.metadata.xmp import XmpFields, read_xmp, read_xmp_element
 
 _NO_TIMING = Timing(1, None, None)
-_PSD_BASE_CHANNELS = {1: 1, 3: 3, 4: 4, 9: 3}  # grey, RGB, CMYK, Lab
 _SVG = "{http://www.w3.org/2000/svg}"
 _SVG_HEAD_BYTES = 4096
 _GENERATOR_COMMENT = re.compile(r"<!--\s*Generator:\s*([^\n]{1,200}?)\s*-->")
@@ -145,23 +145,8 @@ def _psd(opened: OpenedFile) -> DocumentPayload:
         limits,
         _xmp(resources.get_data(Resource.XMP_METADATA), limits),
         icc if isinstance(icc, bytes) else None,
-        _psd_transparency(opened),
+        psd_transparency(opened.source, opened.size, limits.max_transparency_pixels),
     )
-
-
-def _psd_transparency(opened: OpenedFile) -> bool | None:
-    """From the merged (flattened) image Photoshop saves: it has an extra channel when the
-    document has transparency. Decoded only within the budget."""
-    psd = opened.psd
-    base = _PSD_BASE_CHANNELS.get(int(psd.color_mode))
-    if base is not None and psd.channels <= base:
-        return False
-    if psd.width * psd.height > opened.limits.max_transparency_pixels:
-        return None
-    merged = psd.topil()
-    if merged is None:
-        return None
-    return has_transparent_pixel(merged) if "A" in merged.getbands() else False
 
 
 def _pdf(opened: OpenedFile) -> DocumentPayload:

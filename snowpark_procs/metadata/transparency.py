@@ -8,7 +8,8 @@ of decoded pixels: extraction stays a header reader, never a full decode of a la
   rows in order, so a prefix is all a budget can buy): True when one of them has a transparent
   pixel (cut-outs and logos do, at their margins); else the whole image if within the budget,
   else None.
-- Anything else larger (WebP, TIFF, GIF, interlaced PNG, PSD's merged image): None, unknown.
+- Anything else larger (WebP, TIFF, GIF, interlaced PNG): None, unknown. (A PSD's merged
+  image is sampled row by row: psd_alpha.py.)
 
 The prefix decode narrows the opened image to its first rows before Pillow loads it (its size
 and its one "zip" tile), which relies on how Pillow's PNG plugin loads (Pillow is pinned;

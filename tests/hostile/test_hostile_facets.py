@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.corpus.rich import psd_transparent
 from pixelforge_core.facets import FacetResult
 from pixelforge_core.limits import DEFAULT_LIMITS
 from pixelforge_core.records import DesignMetadata
@@ -149,3 +150,25 @@ def test_hostile_xmp_billion_laughs_fails_the_document_facet(fmt):
     assert (document.status, document.reason_code) == ("failed", "hostile_content")
     assert document.payload is None
     assert all(each.status == "ok" for name, each in facets.items() if name != "document")
+
+
+def _merged_data_offset(data: bytes) -> int:
+    position = 26
+    for _ in range(3):  # colour mode data, image resources, layer and mask information
+        position += 4 + int.from_bytes(data[position : position + 4], "big")
+    return position
+
+
+@pytest.mark.parametrize("damage", ["cut", "huge-row-lengths", "zip-compressed"])
+def test_hostile_psd_merged_transparency_data_that_lies(damage):
+    data = bytearray(psd_transparent(width=300, height=200))
+    merged = _merged_data_offset(bytes(data))
+    if damage == "cut":
+        data = data[: merged + 2 + 4 * 200 * 2 + 10]  # the row table, then almost nothing
+    elif damage == "huge-row-lengths":
+        data[merged + 2 : merged + 2 + 4 * 200 * 2] = b"\xff\xff" * (4 * 200)
+    else:
+        data[merged : merged + 2] = (3).to_bytes(2, "big")  # ZIP with prediction: not sampled
+    _, facets = extract(bytes(data), f"{damage}.psd")
+    document = ok(facets, "document")
+    assert document["uses_transparency"] is None

@@ -196,6 +196,30 @@ def test_large_webp_with_alpha_is_not_decoded():
     assert payload(data)["uses_transparency"] is True
 
 
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, True),  # a transparent pixel in row 20 of 48, every row read
+        ({"rle": False}, True),  # raw merged rows
+        ({"transparent": ()}, False),  # a transparency channel, all opaque
+        ({"merged_alpha": False}, False),  # the fourth channel is a saved selection
+    ],
+    ids=["rle", "raw", "opaque", "selection"],
+)
+def test_psd_transparency_comes_from_the_merged_images_transparency_channel(options, expected):
+    assert payload(design_file("psd_transparent", **options))["uses_transparency"] is expected
+
+
+def test_large_psd_samples_evenly_spaced_rows_of_its_transparency_channel():
+    limits = ExtractionLimits(max_transparency_pixels=4_000)  # 10 of 300 rows of 400 px
+    big = {"width": 400, "height": 300}
+    sampled = design_file("psd_transparent", transparent=((5, 0),), **big)
+    assert payload(sampled, limits)["uses_transparency"] is True
+    between = design_file("psd_transparent", transparent=((5, 150),), **big)
+    assert payload(between, limits)["uses_transparency"] is None  # not in a sampled row
+    assert payload(between)["uses_transparency"] is True  # every row within the default
+
+
 # --- XMP that fails the facet, never the file ---------------------------------------------------
 
 

@@ -43,7 +43,7 @@ from bench import corpus
 from bench.common import corpus_dir, parse_options, print_table, write_results
 from snowpark_procs.steps.extract import PARSE_LIMIT_S
 from snowpark_procs.steps.extractors import SetBasedExtractor
-from snowpark_procs.udf_extract import file_outcome
+from snowpark_procs.udf_extract import facets_of_argument, file_outcome
 
 TARGET_SPEEDUP = 1.7
 WORKER_COUNTS = (1, 2)
@@ -78,7 +78,8 @@ class DirectorySource:
 _SOURCE: DirectorySource | None = None
 _NEXT_ROW: Any = None
 
-StatementRow = tuple[str, str, str, float]  # relative_path, etag, run_id, limit_s
+# relative_path, etag, run_id, limit_s, facets (as the UDF's `facets` argument)
+StatementRow = tuple[str, str, str, float, str | None]
 
 
 def _start_worker(root: str, next_row: Any, ready: Any) -> None:
@@ -109,8 +110,10 @@ def _run_share(rows: Sequence[StatementRow]) -> tuple[list[tuple[int, str]], flo
     started = time.process_time()
     outcomes = []
     while (index := _claim()) < len(rows):
-        relative_path, etag, run_id, limit_s = rows[index]
-        outcome = file_outcome(_SOURCE, relative_path, etag, run_id, limit_s)
+        relative_path, etag, run_id, limit_s, facets = rows[index]
+        outcome = file_outcome(
+            _SOURCE, relative_path, etag, run_id, limit_s, facets_of_argument(facets)
+        )
         outcomes.append((index, json.dumps(outcome)))
     return outcomes, time.process_time() - started
 
@@ -138,7 +141,10 @@ class StandInWarehouse:
     def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
         assert "raw.extract_file_metadata(" in query, "not the set-based statement"
         run_id, limit_s, batch = params or ()
-        rows = [(f["relative_path"], f["etag"], run_id, float(limit_s)) for f in json.loads(batch)]
+        rows = [
+            (f["relative_path"], f["etag"], run_id, float(limit_s), f.get("facets"))
+            for f in json.loads(batch)
+        ]
         self.statements += 1
         warehouse = self
 
@@ -159,6 +165,7 @@ class StandInWarehouse:
 class Row:
     relative_path: str
     etag: str
+    facets: frozenset[str] | None = None  # every extraction facet, as a scheduled run
 
 
 def rows_for(files: Sequence[Path], count: int) -> list[Row]:

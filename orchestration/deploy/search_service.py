@@ -29,7 +29,9 @@ Documented behaviour relied on (each cited where it is used below):
   runs on Cortex inference, which the account parameter CORTEX_ENABLED_CROSS_REGION may route to
   another region of the same cloud: "All inference routing stays within your cloud provider"
   (BCR-2376, https://docs.snowflake.com/release-notes/bcr-bundles/2026_06/bcr-2376), so the text
-  stays in AWS either way; README says how to pin it to the region.
+  stays in AWS either way; README says how to pin it to the region. Whether the account's
+  region offers Cortex Search is not settled offline: first-deploy checklist item 18
+  (docs/deploy.md) confirms it with the service's state and a query.
 """
 
 from __future__ import annotations

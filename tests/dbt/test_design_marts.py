@@ -310,3 +310,78 @@ def test_public_marts_have_enforced_contracts_and_an_owner() -> None:
     assert [v["v"] for v in dim["versions"]] == [1, 2] and dim["latest_version"] == 2
     assert dim["versions"][0]["config"]["alias"] == "dim_design_files"
     assert [c["name"] for c in dim["columns"]] == DIM_V1_COLUMNS
+
+
+LAYERS_JSON = json.dumps(_structure([_layer(0, "Background", "pixel"), _layer(1, "Title", "text")]))
+VISUAL_JSON = json.dumps(_visual(("#ff0000", 0.7), ("#0000ff", 0.3)))
+TEXT_JSON = json.dumps(_text([("layer", 1, "Summer sale")], ["Inter"]))
+
+
+def _facets_of(wh: Any, run_id: str) -> None:
+    """Structure, text and visual facet rows for the versions `run_id` extracted, as DuckDB
+    rows (the fixture loader's way: warehouse_profiler.load_versions)."""
+    for name, payload in (("structure", LAYERS_JSON), ("text", TEXT_JSON),
+                          ("visual", VISUAL_JSON)):  # fmt: skip
+        wh.duck(
+            f"""insert into raw.file_facets by name
+            select relative_path, etag, '{name}' as facet, 1 as facet_version, 'ok' as status,
+                '{payload}'::json as payload, run_id, extracted_at + interval 1 second
+                as extracted_at
+            from raw.file_metadata where run_id = '{run_id}'"""
+        )
+
+
+def test_the_facet_models_work_on_the_batch_only(tmp_path: Path) -> None:
+    """As tests/dbt/test_dbt_project.py's batch test, for the facet models: under DuckDB's
+    profiler, the incremental SELECTs of the intermediate facet tables, dim_design_files v2 and
+    mart_design_search return the batch's rows and feed no more than a few rows per batch
+    version into their aggregates, whatever the history (2,000 versions with facets)."""
+    from orchestration.warehouse_profiler import (
+        BATCH_AT,
+        SEED_AT,
+        dbt,
+        fakesnow_warehouse,
+        load_versions,
+        profile_select,
+    )
+
+    history, batch = 2_000, 20
+    etag = "lpad(to_hex(hash(i)), 32, '0') as etag"
+    with fakesnow_warehouse() as wh:
+        load_versions(wh, f"select i, 'new' as change_type, {etag} from range({history}) as t(i)",
+                      "seed", SEED_AT)  # fmt: skip
+        _facets_of(wh, "seed")
+        dbt(["build", "--exclude-resource-type", "test"], wh.port, tmp_path)
+        load_versions(
+            wh,
+            f"select i, 'new' as change_type, {etag} from range({history}, {history + batch // 2})"
+            f" as t(i) union all select i, 'updated', lpad(to_hex(hash(i + 1)), 32, '0') "
+            f"from range({batch // 2}) as t(i)",
+            "batch",
+            BATCH_AT,
+        )
+        _facets_of(wh, "batch")
+        compiled = tmp_path / "compiled" / "pixelforge" / "dbt_project" / "models"
+
+        def profile(selector: str, folder: str, model: str) -> dict[str, Any]:
+            dbt(["compile", "--selector", selector], wh.port, tmp_path)
+            sql = (compiled / folder / f"{model}.sql").read_text()
+            return profile_select(wh.instance, sql, tmp_path / f"{model}.json")
+
+        facets = profile("validate", "intermediate/facets", "int_file_version_facets")
+        assert facets["rows_out"] == batch
+        assert 0 < facets["rows_aggregated"] <= 4 * 3 * batch, facets  # 3 facet rows a version
+        layers = profile("validate", "intermediate/facets", "int_design_layers")
+        assert layers["rows_out"] == 3 * batch  # two layers and the facet's own row
+        assert layers["rows_aggregated"] <= 3 * batch, layers  # fakesnow's FLATTEN, per row
+        dbt(["build", "--selector", "validate", "--exclude-resource-type", "test"], wh.port,
+            tmp_path)  # fmt: skip
+
+        dim = profile("load", "marts", "dim_design_files_v2")
+        assert dim["rows_out"] == batch
+        assert dim["rows_aggregated"] <= 4 * batch, dim
+        dbt(["build", "--select", "dim_design_files", "--exclude-resource-type", "test"],
+            wh.port, tmp_path)  # fmt: skip
+        search = profile("load", "marts/design", "mart_design_search")
+        assert search["rows_out"] == batch  # every batch version is valid and current
+        assert 0 < search["rows_aggregated"] <= 10 * batch, search

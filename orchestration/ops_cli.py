@@ -102,6 +102,19 @@ def progress_line(rows: list[Row]) -> str:
     )
 
 
+def stale_facets_line(rows: list[Row]) -> str:
+    """The stale facets of the latest reconciliation (ops_stale_facets), each with its count."""
+    if not rows:
+        return "stale facets: no reconciliation has counted them yet"
+    checked = max(row["checked_at"] for row in rows)
+    counts = ", ".join(
+        f"{row['facet']} " + (f"[yellow]{int(row['files']):,}[/]" if row["files"] else "0")
+        for row in rows
+    )
+    hint = "; `pixelforge reprocess --facet NAME`" if any(row["files"] for row in rows) else ""
+    return f"stale facets (reconciliation {checked:%Y-%m-%d %H:%M} UTC): {counts}{hint}"
+
+
 def alerts_lines(evaluations: Sequence[AlertEvaluation]) -> list[str]:
     lines = []
     for evaluation in evaluations:
@@ -153,6 +166,7 @@ def status(
         console.print(progress_line(query(session, "ops_backlog_progress", [runs])))
         console.print(latency_table(query(session, "ops_latest_latency")))
         console.print(slo_line(query(session, "ops_slo_budget")))
+        console.print(stale_facets_line(query(session, "ops_stale_facets")))
         for line in alerts_lines(evaluate_alerts(session)):
             console.print(line)
 

@@ -10,6 +10,12 @@
 -- dry run, and per facet the nightly reconciliation's stale count).
 -- Binds: the facet's formats (JSON array), facet, prefix, format, format, the
 -- facet's current version (pixelforge_core/facets.py).
+with covered as (
+    select item.value::varchar as covered_format
+    from (select parse_json(?) as doc) as batch,
+        lateral flatten(input => batch.doc) as item
+)
+
 select
     listed.relative_path,
     listed.etag,
@@ -25,12 +31,8 @@ inner join raw.file_metadata as file_metadata
     on
         listed.relative_path = file_metadata.relative_path
         and listed.etag = file_metadata.etag
-inner join (
-    select item.value::varchar as format
-    from (select parse_json(?) as doc) as formats,
-        lateral flatten(input => formats.doc) as item
-) as covered
-    on file_metadata.format = covered.format
+inner join covered
+    on file_metadata.format = covered.covered_format
 left join raw.file_facets as stored
     on
         listed.relative_path = stored.relative_path

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from orchestration.local import runner as runner_module
+from pixelforge_core.facets import facets_of
 from snowpark_procs.steps.common import MAX_FILE_ATTEMPTS
 from snowpark_procs.steps.extractors import SetBasedExtractor
-from snowpark_procs.udf_extract import file_outcome
+from snowpark_procs.udf_extract import facets_of_argument, file_outcome
 from tests.integration.conftest import check_consistency, query, runner_for, small_corpus, upload
 
 pytestmark = pytest.mark.integration
@@ -54,6 +55,8 @@ class StandInWarehouse:
                                 r["etag"],
                                 run_id,
                                 float(limit_s),
+                                # item.value:facets::varchar, null when absent
+                                facets_of_argument(r.get("facets")),
                             )
                         ),
                     }
@@ -83,8 +86,16 @@ def test_security_the_set_based_path_extracts_like_the_row_by_row_one(start_stac
 
     assert report.succeeded, report.run.error_message
     assert sorted(path for batch in batches for path in batch) == sorted(files)
-    rows = query(stack, "select relative_path, status from raw.file_metadata")
+    rows = query(stack, "select relative_path, status, format from raw.file_metadata")
     assert Counter(r["RELATIVE_PATH"] for r in rows) == Counter(set(files))
+    # the UDF's facet rows reach raw.file_facets: each covered facet of every readable file
+    facet_rows = query(stack, "select relative_path, facet from raw.file_facets")
+    assert {(r["RELATIVE_PATH"], r["FACET"]) for r in facet_rows if r["FACET"] != "visual"} == {
+        (r["RELATIVE_PATH"], f.name)
+        for r in rows
+        if r["STATUS"] == "ok"
+        for f in facets_of("extract_metadata", r["FORMAT"])
+    }
     consistency = check_consistency(stack)
     assert consistency.lost == consistency.duplicated == consistency.problems == []
 

@@ -135,6 +135,7 @@ def _extract_rows(params: Sequence[Any]) -> list[Any]:
                     f["etag"],
                     run_id,
                     float(limit_s),
+                    f.get("facets"),  # item.value:facets::varchar
                 )
             ),
         )

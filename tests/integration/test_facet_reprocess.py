@@ -163,26 +163,47 @@ def loaded(fresh_stack: LocalStack, monkeypatch: pytest.MonkeyPatch, spy: FacetS
 def test_a_run_writes_each_covered_facet_of_every_readable_version_at_its_version(
     loaded: LocalStack, spy: FacetSpy
 ):
-    rows = query(
-        loaded,
-        "select relative_path, facet, facet_version, status from raw.file_facets "
-        "where facet <> 'visual'",
-    )
+    rows = query(loaded, "select relative_path, facet, facet_version, status from raw.file_facets")
     expected = {
         (path, name, facet_registry.facet(name).version, "ok")
-        for name in EXTRACTION_FACETS
+        for name in facet_registry.FACET_NAMES  # the visual facet's rows: the render step's
         for path in covered(name)
     }
     assert {tuple(r.values()) for r in rows} == expected
-    # each computed once, by the run that extracted the file
-    assert spy.take() == Counter({(name, path): 1 for path, name, _, _ in expected})
+    # each extraction facet computed once, by the run that extracted the file
+    assert spy.take() == Counter(
+        {(name, path): 1 for path, name, _, _ in expected if name in EXTRACTION_FACETS}
+    )
     # the metadata rows hold no facet
     columns = query(loaded, "select * from raw.file_metadata limit 1")[0]
     assert not {"FACETS", "FACET_ROWS"} & set(columns)
-    # nothing of an extraction facet is stale after the run
-    counts = stale_counts(loaded)
-    assert set(counts) == set(facet_registry.FACET_NAMES)
-    assert {name: counts[name] for name in EXTRACTION_FACETS} == dict.fromkeys(EXTRACTION_FACETS, 0)
+    # nothing is stale after the run
+    assert stale_counts(loaded) == dict.fromkeys(facet_registry.FACET_NAMES, 0)
+
+
+def test_a_missing_visual_facet_is_rendered_again_for_those_versions_alone(loaded: LocalStack):
+    """A facet added (or rows lost): its versions without a row are stale; a visual
+    re-processing runs the render step over them only, and its rows come back."""
+    gone = sorted(covered("visual"))[:2]
+    with loaded.session() as session:
+        for path in gone:
+            session.sql(
+                "delete from raw.file_facets where facet = 'visual' and relative_path = ?",
+                params=[path],
+            ).collect()
+    assert stale_counts(loaded)["visual"] == len(gone)
+    kept = "select * from raw.file_facets where not (facet = 'visual' and relative_path in (?, ?))"
+    before, meta = query(loaded, kept, gone), snapshot(loaded, METADATA)
+    report = runner_for(loaded, pipeline=FILES_ONLY).run(
+        kind="reprocess", config=reprocess_config(facet="visual")
+    )
+    assert report.succeeded, report.run.error_message
+    assert summary(report, "extract_metadata").files_in == 0  # not the facet's step
+    assert summary(report, "render_thumbnails").files_in == len(gone)
+    rows = query(loaded, "select relative_path, run_id from raw.file_facets where facet = 'visual'")
+    assert {r["RELATIVE_PATH"] for r in rows if r["RUN_ID"] == report.run.run_id} == set(gone)
+    assert query(loaded, kept, gone) == before and snapshot(loaded, METADATA) == meta
+    assert stale_counts(loaded)["visual"] == 0
 
 
 def test_reprocess_facet_without_a_bump_recomputes_nothing(loaded: LocalStack, spy: FacetSpy):

@@ -120,7 +120,11 @@ def psd_text(opened: OpenedFile) -> TextPayload:
     for entry in walk_layers(opened.psd):
         if not isinstance(entry.layer, TypeLayer):
             continue
-        if not collector.add("layer", entry.index, entry.layer.text):
+        try:
+            text = entry.layer.text
+        except ValueError:  # a legacy type layer ('tySh') without the type tool object block
+            continue
+        if not collector.add("layer", entry.index, text):
             break
         try:
             fonts = entry.layer.font_names

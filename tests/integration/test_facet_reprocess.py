@@ -13,6 +13,7 @@ without its dbt steps, as in test_reprocess.py.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import Counter
 from dataclasses import replace
 from typing import Any
@@ -30,6 +31,7 @@ from pixelforge_core.facets import FacetResult, facets_of
 from pixelforge_core.records import DesignMetadata
 from snowpark_procs import metadata
 from snowpark_procs.run_config import RunConfig, reprocess_config
+from snowpark_procs.steps import extract as extract_step
 from snowpark_procs.steps.common import StepSummary
 from tests.integration.conftest import query, runner_for, upload
 
@@ -294,3 +296,64 @@ def test_bad_facet_arguments_are_refused_clearly(loaded: LocalStack, args, messa
     assert message in " ".join(refused.output.split())
     assert "Traceback" not in refused.output
     assert {name: snapshot(loaded, sql) for name, sql in WRITES.items()} == before
+
+
+class ReadClock:
+    """Simulated seconds that pass only when a file is read (READ_S each), so a bounded
+    step's budget holds one file whatever the machine (the runner's clock seam)."""
+
+    READ_S = 60.0  # over the 50 s budget of BOUNDED's steps, within their 100 s timeout
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self.lock:
+            return self.now
+
+    def source(self, inner: Any) -> Any:
+        clock = self
+
+        class Timed:
+            def open(self, relative_path: str, etag: str) -> Any:
+                with clock.lock:
+                    clock.now += clock.READ_S
+                return inner.open(relative_path, etag)
+
+        return Timed()
+
+
+def test_a_bounded_facet_reprocessing_resumes_with_that_facet_alone(
+    loaded: LocalStack, spy: FacetSpy, monkeypatch: pytest.MonkeyPatch
+):
+    """One file a run (batches of one, a budget one read overruns): the request is DONE after
+    its first run and the later scheduled runs drain its versions as backlog, each still
+    computing the re-processed facet alone."""
+    spy.take()
+    version = bump(monkeypatch, "text")
+    monkeypatch.setattr(extract_step, "MERGE_BATCH_ROWS", 1)
+    clock = ReadClock()
+    bounded = replace(FILES_ONLY, step_timeout_ms=100_000, step_budget_fraction=0.5)
+    runner = runner_for(
+        loaded,
+        pipeline=bounded,
+        clock=clock,
+        mirror_object_store=False,
+        wrap_byte_source=clock.source,
+    )
+    texts = covered("text")
+    reports = [runner.run(kind="reprocess", config=reprocess_config(facet="text"))]
+    while len(reports) <= len(texts) and summary(reports[-1], "extract_metadata").details.get(
+        "backlog"
+    ):
+        reports.append(runner.run(kind="scheduled"))
+    assert all(r.succeeded for r in reports), [r.run.error_message for r in reports]
+    assert [summary(r, "extract_metadata").files_in for r in reports] == [1] * len(texts)
+    assert summary(reports[0], "extract_metadata").details["stopped_by_budget"] is True
+    assert spy.take() == Counter({("text", path): 1 for path in texts})
+    rows = query(
+        loaded, "select relative_path, facet_version from raw.file_facets where facet = 'text'"
+    )
+    assert {r["RELATIVE_PATH"]: r["FACET_VERSION"] for r in rows} == dict.fromkeys(texts, version)
+    assert stale_counts(loaded)["text"] == 0

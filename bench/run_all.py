@@ -36,6 +36,7 @@ BENCHMARKS = (
     "initial_load",
     "scaled_load",
     "metadata_bytes",
+    "near_duplicates",
     "cost",
 )
 
@@ -97,6 +98,11 @@ def print_headlines(options: BenchOptions) -> None:
         [f"  with {figure('latency', 'slo_task_vcpu'):g} vCPU (smallest meeting the SLO)",
          " / ".join(f"{figure('latency', 'slo_sized', k) / 60:.1f}"
                     for k in ("p50_s", "p95_s", "p99_s"))],
+        ["visual facet CPU ms per file (budget 10)",
+         figure("near_duplicates", "visual_cpu_ms_per_file")],
+        ["near-duplicates at the mart's setting: recall / precision",
+         " / ".join(f"{figure('near_duplicates', 'mart', key):.1%}"
+                    for key in ("recall", "precision"))],
         ["monthly cost, USD", figure("cost", "total_usd_month")],
         pair("initial_load", "headline"),
         [f"scaled initial load, {figure('scaled_load', 'versions'):,.0f} files in bounded runs: "

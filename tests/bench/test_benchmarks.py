@@ -194,3 +194,18 @@ def test_the_committed_figures_meet_the_initial_load_target(tmp_path):
     assert found["planned"]["wall_hours"] <= found["max_wall_hours"]
     assert found["planned"]["usd"] <= found["budget_usd"]
     assert not (tmp_path / "per_file_figures.json").exists()
+
+
+def test_near_duplicates_prints_recall_precision_and_the_visual_facet_cpu(results):
+    out = run_benchmark("near_duplicates", results)
+    assert "banded SQL on DuckDB vs the all-pairs baseline" in out
+    assert "visual facet CPU per file" in out
+    found = figures(results, "near_duplicates")
+    assert found["files"] == len(found["hashes"]) > found["originals"] > 0
+    for configuration in found["configurations"]:
+        # the pigeonhole guarantee: the banded join misses no pair the baseline finds
+        assert configuration["same_as_all_pairs"], configuration
+        assert 0 <= configuration["recall"] <= 1 and 0 <= configuration["precision"] <= 1
+    mart = found["mart"]
+    assert [mart["bands"], mart["max_distance"]] == found["mart_setting"]
+    assert found["visual_cpu_ms_per_file"] > 0

@@ -1,0 +1,207 @@
+{#-
+    Near-duplicate pairs by perceptual hash, set-based: the banded join of
+    fct_near_duplicate_pairs (bench/near_duplicates.py renders the same macro
+    and runs it on DuckDB through fakesnow).
+
+    A pHash is 16 lower-case hex digits (64 bits, ecs_render/visual.py). It is
+    split into `bands` bands of contiguous bits. Two hashes within
+    max_distance bits of each other have at least one band within
+    floor(max_distance / bands) bits (pigeonhole: were every band further
+    apart, the bands together would differ in more than max_distance bits).
+    So with max_distance <= bands - 1 some band is equal, and joining rows on
+    an equal band finds every pair within the threshold without an all-pairs
+    join; with up to 2 * bands - 1 some band differs in at most one bit, and
+    each row also probes its bands with one bit flipped (multi-index hashing:
+    Norouzi, Punjani and Fleet, "Fast Search in Hamming Space with Multi-Index
+    Hashing", CVPR 2012), which keeps bands wide (few unrelated files share
+    one) at a higher threshold. The exact distance of each candidate decides.
+
+    Written in SQL both Snowflake and DuckDB (via fakesnow's translation) run,
+    with no bit arithmetic on the 64-bit value: Snowflake has BITXOR but no
+    popcount (its "Bitwise expression functions" are BITAND, BITNOT, BITOR,
+    BITSHIFTLEFT, BITSHIFTRIGHT, BITXOR, GETBIT and the _AGG forms,
+    https://docs.snowflake.com/sql-reference/expressions-byte-bit), and an
+    unsigned 64-bit hash overflows DuckDB's BIGINT. A hex digit's value is its
+    CHARINDEX in '0123456789abcdef' minus one (1-based, both engines), its
+    four bits a substring of a 64-character table, and the popcount of two
+    digits' XOR character 16 * a + b + 1 of a 256-character table
+    (tests/dbt/test_near_duplicates.py rebuilds both tables).
+-#}
+
+{% macro _hex_digit(column, index) -%}
+    (charindex(substr({{ column }}, {{ index }}, 1), '0123456789abcdef') - 1)
+{%- endmacro %}
+
+{#- The 64-character '0'/'1' string of a 16-hex-digit hash. -#}
+{% macro phash_bits(column) -%}
+    {%- for index in range(1, 17) %}
+        substr('0000000100100011010001010110011110001001101010111100110111101111', 4 * {{ _hex_digit(column, index) }} + 1, 4)
+        {%- if not loop.last %} ||{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The number of bits that differ between two 16-hex-digit hashes. -#}
+{% macro hex_hamming_distance(left, right) -%}
+    (
+    {%- for index in range(1, 17) %}
+        cast(substr('0112122312232334102121322132324312012312231234232110322132214332122301122334122321321021324321322312120134232312322121104332322112232334011212232132324310212132231234231201231232214332211032212334122312230112324321322132102134232312231212014332322132212110', 16 * {{ _hex_digit(left, index) }} + {{ _hex_digit(right, index) }} + 1, 1) as integer)
+        {%- if not loop.last %} +{% endif %}
+    {%- endfor %}
+    )
+{%- endmacro %}
+
+{#-
+    The pairs of `hashes` (a relation or CTE with file_version_id,
+    relative_path and phash) within max_distance bits: file_version_id_a,
+    relative_path_a, file_version_id_b, relative_path_b (a before b by
+    relative_path), hamming_distance. It emits CTEs and the final select: the
+    caller writes `with <its CTEs>, {{ near_duplicate_pairs(...) }}`.
+-#}
+{% macro near_duplicate_pairs(hashes, bands, max_distance) -%}
+    {%- if bands < 1 or bands > 64 or max_distance < 0 or max_distance > 2 * bands - 1 -%}
+        {{ exceptions.raise_compiler_error(
+            "near_duplicate_pairs: max_distance " ~ max_distance ~ " needs at least "
+            ~ ((max_distance + 2) / 2) | int ~ " bands of the 64-bit hash (pigeonhole, "
+            ~ "probing one flipped bit a band), got " ~ bands
+        ) }}
+    {%- endif -%}
+    {%- set narrow = (64 / bands) | int -%}
+    {%- set wide_bands = 64 - narrow * bands -%}
+    {%- set probe_radius = (max_distance / bands) | int %}
+    hash_bits as (
+
+        select
+            file_version_id,
+            relative_path,
+            phash,
+            {{ phash_bits('phash') }} as phash_bits
+
+        from {{ hashes }}
+
+        where phash is not null
+
+    ),
+
+    band_keys as (
+        {%- for band in range(bands) %}
+            {%- set start = band * narrow + [band, wide_bands] | min %}
+            {%- set width = narrow + (1 if band < wide_bands else 0) %}
+
+            select
+                file_version_id,
+                relative_path,
+                phash,
+                {{ band }} as band,
+                substr(phash_bits, {{ start + 1 }}, {{ width }}) as band_value
+
+            from hash_bits
+            {% if not loop.last %}
+                union all
+            {% endif %}
+        {%- endfor %}
+
+    ),
+
+    {%- if probe_radius == 0 %}
+
+        probes as (
+
+            select
+                file_version_id,
+                relative_path,
+                phash,
+                band,
+                band_value as probe_value
+
+            from band_keys
+
+        ),
+
+    {%- else %}
+
+        flips as (
+            {%- for position in range(narrow + 2) %}
+
+                select {{ position }} as flip_position
+                {% if not loop.last %}
+                    union all
+                {% endif %}
+            {%- endfor %}
+
+        ),
+
+        -- each band as it is (flip_position 0) and with each of its bits flipped
+        probes as (
+
+            select
+                band_keys.file_version_id,
+                band_keys.relative_path,
+                band_keys.phash,
+                band_keys.band,
+                case
+                    when flips.flip_position = 0 then band_keys.band_value
+                    else
+                        substr(band_keys.band_value, 1, flips.flip_position - 1)
+                        || case
+                            when
+                                substr(band_keys.band_value, flips.flip_position, 1)
+                                = '0'
+                                then '1'
+                            else '0'
+                        end
+                        || substr(band_keys.band_value, flips.flip_position + 1)
+                end as probe_value
+
+            from band_keys
+
+            inner join flips
+                on flips.flip_position <= length(band_keys.band_value)
+
+        ),
+
+    {%- endif %}
+
+    candidates as (
+
+        select distinct
+            probes.file_version_id as file_version_id_a,
+            probes.relative_path as relative_path_a,
+            probes.phash as phash_a,
+            band_keys.file_version_id as file_version_id_b,
+            band_keys.relative_path as relative_path_b,
+            band_keys.phash as phash_b
+
+        from probes
+
+        inner join band_keys
+            on
+                probes.band = band_keys.band
+                and probes.probe_value = band_keys.band_value
+                and probes.relative_path < band_keys.relative_path
+
+    ),
+
+    measured as (
+
+        select
+            file_version_id_a,
+            relative_path_a,
+            file_version_id_b,
+            relative_path_b,
+            {{ hex_hamming_distance('phash_a', 'phash_b') }} as hamming_distance
+
+        from candidates
+
+    )
+
+    select
+        file_version_id_a,
+        relative_path_a,
+        file_version_id_b,
+        relative_path_b,
+        hamming_distance
+
+    from measured
+
+    where hamming_distance <= {{ max_distance }}
+{%- endmacro %}

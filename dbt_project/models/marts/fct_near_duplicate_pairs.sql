@@ -1,5 +1,5 @@
 {#-
-    Pairs of current design files (dim_design_files, not deleted) whose
+    Pairs of current design files (dim_design_files v2, not deleted) whose
     perceptual hashes (the visual facet's pHash of the 256 px thumbnail,
     ecs_render/visual.py) differ in at most max_distance of 64 bits: the
     banded join of macros/near_duplicates.sql, never an all-pairs join. Four
@@ -26,7 +26,7 @@ current_versions as (
         file_version_id,
         relative_path
 
-    from {{ ref('dim_design_files') }}
+    from {{ ref('dim_design_files', v=2) }}
 
     where not is_deleted
 

@@ -15,11 +15,13 @@ from snowflake.snowpark import Session
 
 from orchestration.capacity import capacity_model
 from pixelforge_core.capacity import JobSize, estimate
+from pixelforge_core.facets import facet
 from snowpark_procs import handlers
 from snowpark_procs.run_config import RunConfig, reprocess_config
 from snowpark_procs.steps.selections import (
     EmptySelectionError,
     count_selection,
+    count_stale_facets,
     discover_selection,
     estimate_selection,
 )
@@ -115,3 +117,54 @@ def test_an_empty_or_invalid_request_is_refused_by_the_procedure_too(listed: Ses
         handlers.estimate_request(listed, bad, model)
     with pytest.raises(ValueError, match="has no dry run"):
         handlers.estimate_request(listed, RunConfig("reconcile").to_json(), model)
+
+
+def _facet_row(warehouse: Session, path: str, facet_name: str, version: int) -> None:
+    warehouse.sql(
+        "insert into raw.file_facets (relative_path, etag, facet, facet_version, status, "
+        "run_id, extracted_at) select ?, ?, ?, ?, 'ok', 'r0', sysdate()",
+        params=[path, f"etag-{path}", facet_name, version],
+    ).collect()
+
+
+def test_a_facet_selection_is_the_covered_current_versions_whose_stored_facet_is_stale(
+    listed: Session,
+):
+    current = facet("document").version
+    _facet_row(listed, "team-a/a.png", "document", current)  # up to date
+    _facet_row(listed, "team-b/c.png", "document", current - 1)  # older extractor
+    # team-a/b.jpg: none stored; team-b/new.png: not a current version yet (not committed)
+    config = reprocess_config(facet="document")
+    size = count_selection(listed, config)
+    assert (size.files, size.bytes) == (2, 600)
+    assert count_selection(listed, reprocess_config(None, "", "png", "document")).files == 1
+    discover_selection(listed, "run-f", config)
+    changes = listed.sql(
+        "select relative_path, extract_redone_at is null as extracting, "
+        "render_redone_at is null as rendering from raw.file_changes where run_id = 'run-f'"
+    ).collect()
+    # the facet's step only
+    assert {(r["RELATIVE_PATH"], r["EXTRACTING"], r["RENDERING"]) for r in changes} == {
+        ("team-a/b.jpg", True, False),
+        ("team-b/c.png", True, False),
+    }
+    # what the nightly reconciliation keeps: structure and text cover no png or jpeg
+    stale = count_stale_facets(listed)
+    assert (stale["document"], stale["structure"], stale["text"]) == (2, 0, 0)
+    assert stale["visual"] == 3  # no visual row stored here
+
+
+def test_the_procedure_prices_a_facet_reprocessing_as_ops_reprocess_asks(listed: Session):
+    model = capacity_model()
+    # the config OPS.REPROCESS builds from its arguments (steps null, the other defaults '')
+    asked = json.dumps(
+        {"mode": "reprocess", "steps": None, "prefix": "", "format": "", "facet": "document"}
+    )
+    returned = json.loads(handlers.estimate_request(listed, asked, model.to_json()))
+    assert (returned["files"], returned["bytes_read"]) == (3, 700)  # none stored yet
+    assert (returned["redo_steps"], returned["redo_facet"]) == ("extract_metadata", "document")
+    assert "facet document" in returned["job"]
+    for path in ("team-a/a.png", "team-a/b.jpg", "team-b/c.png"):
+        _facet_row(listed, path, "document", facet("document").version)
+    with pytest.raises(EmptySelectionError, match="stale document facet"):
+        handlers.estimate_request(listed, asked, model.to_json())

@@ -182,3 +182,18 @@ def budget_delta(slo: dict[str, Any]) -> dict[str, Any]:
                 "delta_arrow": "down"}  # fmt: skip
     return {"delta": f"budget overspent by {-remaining} runs", "delta_color": "red",
             "delta_arrow": "down"}  # fmt: skip
+
+
+def color_swatches(colors: pd.DataFrame) -> alt.Chart:
+    """A file's dominant colours as one bar, each colour as wide as its share, drawn in it."""
+    return (
+        alt.Chart(colors)
+        .mark_bar(stroke="white")
+        .encode(
+            x=alt.X("share:Q", stack="zero", axis=None),
+            color=alt.Color("color_hex:N", scale=None),
+            order=alt.Order("color_rank:Q"),
+            tooltip=["color_hex", alt.Tooltip("share:Q", format=".0%")],
+        )
+        .properties(height=48)
+    )

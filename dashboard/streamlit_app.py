@@ -22,7 +22,7 @@ ROOT = str(Path(__file__).resolve().parents[1])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from dashboard import ops_page  # noqa: E402  (after the path above)
+from dashboard import files_page, ops_page  # noqa: E402  (after the path above)
 
 
 def main() -> None:
@@ -30,6 +30,7 @@ def main() -> None:
     navigation = st.navigation(
         [
             st.Page(ops_page.page, title="Operations", url_path="operations", default=True),
+            st.Page(files_page.page, title="Files", url_path="files"),
         ]
     )
     navigation.run()

@@ -19,6 +19,8 @@ import typer
 from rich.console import Console
 from snowflake.snowpark import Session
 
+from orchestration.facet_tables import facts_view
+from orchestration.file_facts import LAYER_ROWS, read_file_facts
 from orchestration.graph import INCREMENTAL
 from orchestration.history import GraphStatus, graph_status
 from orchestration.local.alerting import (
@@ -32,7 +34,6 @@ from orchestration.local.stack import LocalStack, StackError, StackSettings
 from orchestration.ops_queries import Row, error_budget_state, query
 from orchestration.tables import (
     backlog_table,
-    explain_view,
     failures_table,
     latency_table,
     runs_table,
@@ -189,14 +190,18 @@ def failures(
 def explain(
     relative_path: Annotated[str, typer.Argument(help="Path relative to the designs bucket.")],
     data_dir: DataDir = None,
+    layers: Annotated[
+        int, typer.Option(min=1, max=LAYER_ROWS, help="How many layers to list at most.")
+    ] = 40,
 ) -> None:
-    """One file's lineage across runs: where it is now and why it is not queryable yet."""
+    """One file's lineage across runs: where it is now and why it is not queryable yet; then
+    what it holds (metadata, layers, text, colours), its near-duplicates and the files it
+    derives from or that derive from it."""
     with ops_session(data_dir) as (_stack, session):
-        state = query(session, "ops_file_state", [relative_path])
-        events = query(session, "ops_file_events", [relative_path])
-    for part in explain_view(state, events):
+        facts = read_file_facts(session, relative_path, layer_rows=layers)
+    for part in facts_view(facts):
         console.print(part, highlight=False)
-    if not state:
+    if not facts.found:
         raise typer.Exit(1)
 
 

@@ -70,3 +70,11 @@ def test_the_cli_and_the_dashboard_share_their_overlapping_queries() -> None:
         for p in SQL_DIR.glob("ops_*.sql")
     ]
     assert len({" ".join(t) for t in texts}) == len(texts)
+
+
+def test_the_thumbnail_url_query_signs_on_the_plans_thumbnails_stage() -> None:
+    # the Files page inside Streamlit in Snowflake (dashboard/sources.py StageThumbnails)
+    sql = (SQL_DIR / "thumbnail_url.sql").read_text(encoding="utf-8")
+    (stage,) = re.findall(r"get_presigned_url\(@([\w.]+), \?, \?\)", sql)
+    golden = REPO / "tests" / "orchestration" / "golden" / "prod_plan.sql"
+    assert f"create stage if not exists {stage}\n" in golden.read_text(encoding="utf-8")

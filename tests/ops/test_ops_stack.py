@@ -3,21 +3,10 @@ CloudWatch on moto, the operator commands, and the dashboard (AppTest, then head
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
-import websockets
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
 from typer import Typer
@@ -34,15 +23,11 @@ from orchestration.local.alerting import (
     ensure_alarm_resources,
     ensure_ops_views,
 )
-from orchestration.local.loopback import free_port
 from orchestration.local.stack import LocalStack
 from orchestration.sql import read_sql
 from tests.integration.conftest import query, runner_for, small_corpus, upload
+from tests.ops.browser import APP, capture, chromium_or_skip, served_dashboard
 from tests.stack_pool import StackPool
-
-REPO = Path(__file__).resolve().parents[2]
-APP = REPO / "dashboard" / "streamlit_app.py"
-ARTIFACTS = REPO / "test-artifacts"
 
 pytestmark = pytest.mark.integration
 
@@ -208,106 +193,13 @@ def test_dashboard_app_renders_every_chart_with_data(stack, monkeypatch):
     assert len(at.get("vega_lite_chart")) == 4
 
 
-def _capture(chromium: str, url: str, png: Path, port: int) -> tuple[int, str]:
-    """Open `url` in headless Chromium over the DevTools protocol, wait until the charts have
-    drawn (Streamlit renders over a websocket, after the load event), save a screenshot."""
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    # no background networking: this machine reaches nothing but loopback
-    browser = subprocess.Popen(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-         "--window-size=1400,1800", f"--remote-debugging-port={port}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        targets: list[dict[str, Any]] = []
-        for _ in range(150):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=2) as r:
-                    targets = json.load(r)
-                break
-            except OSError:
-                time.sleep(0.2)
-        page = next(t for t in targets if t["type"] == "page")
-        charts, text, image = asyncio.run(_drive(page["webSocketDebuggerUrl"], url))
-    finally:
-        browser.terminate()
-        browser.wait(timeout=15)
-        shutil.rmtree(profile, ignore_errors=True)
-    png.write_bytes(image)
-    return charts, text
-
-
-async def _drive(debugger_url: str, url: str) -> tuple[int, str, bytes]:
-    async with websockets.connect(debugger_url, max_size=2**26) as ws:
-        ids = iter(range(1, 1_000_000))
-
-        async def call(method: str, **params: Any) -> dict[str, Any]:
-            call_id = next(ids)
-            await ws.send(json.dumps({"id": call_id, "method": method, "params": params}))
-            while True:
-                message = json.loads(await ws.recv())
-                if message.get("id") == call_id:
-                    return dict(message.get("result", {}))
-
-        async def evaluate(expression: str) -> Any:
-            result = await call("Runtime.evaluate", expression=expression, returnByValue=True)
-            return result["result"].get("value")
-
-        await call("Page.navigate", url=url)
-        charts = 0
-        titled = False
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and (charts < 4 or not titled):
-            await asyncio.sleep(0.5)
-            charts = int(
-                await evaluate(
-                    "document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length"
-                )
-                or 0
-            )
-            titled = "PixelForge pipeline operations" in str(
-                await evaluate("document.body.innerText")
-            )
-        await asyncio.sleep(1.5)  # let the last chart finish drawing
-        text = str(await evaluate("document.body.innerText"))
-        shot = await call("Page.captureScreenshot", format="png")
-        return charts, text, base64.b64decode(shot["data"])
-
-
 def test_dashboard_in_headless_chromium(stack):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    port = free_port()
-    env = {
-        **os.environ,
-        **stack.settings.client_env(),
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
-    )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{url}_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        ARTIFACTS.mkdir(exist_ok=True)
-        screenshot = ARTIFACTS / "dashboard.png"
-        charts, text = _capture(chromium, url, screenshot, free_port())
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+    chromium_or_skip()
+    with served_dashboard(stack) as url:
+        page = capture(url, "dashboard.png", "PixelForge pipeline operations", charts=4)
+    text = page.text
     assert "PixelForge pipeline operations" in text
-    assert charts >= 4, "the four charts did not render"
+    assert page.charts >= 4, "the four charts did not render"
     assert "no run in the last" not in text
     assert "budget overspent by 1 runs" in text  # in red (test_dashboard_app_renders_...)
-    assert screenshot.stat().st_size > 20_000
+    assert page.screenshot.stat().st_size > 20_000

@@ -129,7 +129,7 @@ def details(facts: FileFacts, thumbnails: Thumbnails) -> None:
     with right:
         if design is not None:
             items = metadata_items(design)
-            st.dataframe(pd.DataFrame(items, columns=["", "value"]), hide_index=True)
+            st.table(pd.DataFrame(items, columns=["", "value"]).set_index(""))
     layers, text, near, lineage = st.tabs(
         [f"layers ({facts.layer_total})", f"text ({facts.text_total})",
          f"near-duplicates ({len(facts.near_duplicates)})", "lineage"]

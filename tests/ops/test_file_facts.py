@@ -174,10 +174,8 @@ def test_the_files_page_searches_shows_thumbnails_and_one_files_facts(files_page
     # the first match is shown: its metadata, colours, layers, text, near-duplicates, lineage
     assert at.selectbox[0].value == HERO
     assert at.query_params["file"] == HERO  # kept in the URL
-    metadata = at.dataframe[0].value
-    assert dict(zip(metadata[""], metadata["value"], strict=True))["creator tool"] == (
-        "Adobe Photoshop 25.0"
-    )
+    metadata = at.table[0].value
+    assert metadata.loc["creator tool", "value"] == "Adobe Photoshop 25.0"
     assert [tab.label for tab in at.tabs] == [
         "layers (4)", "text (2)", "near-duplicates (2)", "lineage"
     ]  # fmt: skip

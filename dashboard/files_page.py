@@ -6,10 +6,16 @@ It reads through the code the CLI runs: the search is orchestration/design_searc
 `pixelforge search`), one file's facts orchestration/file_facts.py (as `pixelforge explain`),
 the thumbnails dashboard/sources.py's seam. The search text and the chosen file are kept in the
 URL (`?q=...&file=...`), so a view can be linked.
+
+Paths, reasons and facet values come from the files' uploaders and authors: shown in a table
+they are plain text; shown in Streamlit's Markdown (a caption, a heading, a message) they go
+through `literal`, which escapes Markdown's punctuation, so a name like `[x](http://...)` or
+`:red[...]` reads as written and never becomes a link, an image or a style.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -27,10 +33,17 @@ from orchestration.file_facts import (
     thumbnail_keys,
 )
 
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 RESULTS = 24  # files in the grid
 QUARANTINED_RESULTS = 20
 GRID_COLUMNS = 6
 THUMBNAIL_PX = 256
+
+
+def literal(value: object) -> str:
+    """`value` as Markdown that shows exactly its text (CommonMark: any ASCII punctuation
+    character may be backslash-escaped)."""
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", "" if value is None else str(value))
 
 
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -103,20 +116,21 @@ def grid(src: Sources, found: list[dict[str, Any]]) -> None:
                     st.caption("(no thumbnail)")
                 else:
                     st.image(image, width="stretch")
-                st.caption(row["relative_path"])
+                st.caption(literal(row["relative_path"]))
 
 
 def details(facts: FileFacts, thumbnails: Thumbnails) -> None:
-    st.subheader(facts.relative_path)
+    st.subheader(literal(facts.relative_path))
     state, design = facts.state, facts.design
     if not facts.found:
         st.warning("no such path in the directory table or the run history")
         return
     if state is not None and facts.quarantined:
         codes = state["quarantine_reason_codes"] or state["metadata_reason_code"]
-        st.error(f"quarantined ({codes}): {state['not_queryable_reason']}")
+        st.error(f"quarantined ({literal(codes)}): {literal(state['not_queryable_reason'])}")
     elif state is not None and state["pipeline_stage"] != "queryable":
-        st.warning(f"{state['pipeline_stage']}: {state['not_queryable_reason'] or ''}")
+        reason = literal(state["not_queryable_reason"])
+        st.warning(f"{literal(state['pipeline_stage'])}: {reason}")
     left, right = st.columns([1, 2])
     with left:
         key = design["thumbnail_256_key"] if design else None

@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 from streamlit.testing.v1 import AppTest
 
+from dashboard.files_page import literal
 from orchestration.facet_tables import TEXT_CHARS, facts_view
 from orchestration.file_facts import (
     metadata_items,
@@ -191,7 +192,9 @@ def test_the_files_page_shows_a_quarantined_file_with_its_reason(files_page):
     assert "0 queryable files for empty; 1 quarantined" in at.caption.values
     assert at.selectbox[0].value == EMPTY
     (error,) = at.error
-    assert error.value == "quarantined (empty_file): failed quality rules: empty_file"
+    assert error.value == (
+        f"quarantined ({literal('empty_file')}): {literal('failed quality rules: empty_file')}"
+    )
 
 
 def test_the_files_page_without_a_search(files_page):

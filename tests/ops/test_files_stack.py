@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from typer import Typer
 from typer.testing import CliRunner
 
+from dashboard.files_page import literal
 from orchestration import ops_cli
 from orchestration.corpus import rich
 from orchestration.corpus.content import artwork, encode
@@ -125,7 +126,7 @@ def test_the_files_page_on_the_stack(stack, monkeypatch):
     at.query_params["file"] = EMPTY
     at.run()
     (error,) = at.error
-    assert error.value.startswith("quarantined (empty_file)")
+    assert error.value.startswith(f"quarantined ({literal('empty_file')})")
 
 
 def test_the_files_page_in_headless_chromium(stack):

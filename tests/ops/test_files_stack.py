@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from dashboard.files_page import literal
 from orchestration import ops_cli
-from orchestration.corpus import rich
+from orchestration.corpus import rich, rich_pdf
 from orchestration.corpus.content import artwork, encode
 from orchestration.local.alerting import ensure_ops_views
 from orchestration.local.stack import LocalStack
@@ -51,7 +51,7 @@ def files_with_facets() -> dict[str, bytes]:
     return {
         POSTER: rich.psd_with_text(400, 300, seed=4),
         "campaign/flyer.svg": rich.svg_with_text(seed=6),
-        "campaign/brochure.pdf": rich.pdf_with_text(pages=2),
+        "campaign/brochure.pdf": rich_pdf.pdf_with_text(pages=2),
         KEY_VISUAL: key_visual,
         SMALL: encode(small, "PNG"),
         MASTER: encode(artwork(320, 200, 23, noise=0), "PNG", pnginfo=info),

@@ -52,7 +52,10 @@ BOUNDED = replace(
     step_budget_fraction=0.5,
 )
 FILES_PER_RUN = MERGE_BATCH_ROWS  # its first batch overruns the budget, then it stops
-LOAD_FILES = 1500
+# three runs: two stopped by their budget, one that finishes the backlog
+LOAD_FILES = 1100
+OVERWRITTEN = f"load/{LOAD_FILES - 1:05d}.png"  # before any run reached them
+DELETED = f"load/{LOAD_FILES - 2:05d}.png"
 
 
 class SimulatedClock:
@@ -158,25 +161,25 @@ def test_an_initial_load_completes_over_several_bounded_runs(start_stack):
         if len(reports) == 1:
             # between runs: new uploads, and two files of the backlog deleted or overwritten
             # before any run reached them
-            upload_many(stack, {**late, "load/01499.png": tiny_png(61_000)})
-            stack.s3().delete_object(Bucket=stack.settings.designs_bucket, Key="load/01498.png")
+            upload_many(stack, {**late, OVERWRITTEN: tiny_png(61_000)})
+            stack.s3().delete_object(Bucket=stack.settings.designs_bucket, Key=DELETED)
         if len(reports) == 2:
             with stack.session() as session:
                 extracted = {
                     r["RELATIVE_PATH"]
                     for r in session.sql("select relative_path from raw.file_metadata").collect()
                 }
-            assert set(late) | {"load/01499.png"} <= extracted  # not starved by the backlog
+            assert set(late) | {OVERWRITTEN} <= extracted  # not starved by the backlog
         extract = summary(report, "extract_metadata")
         render = summary(report, "render_thumbnails")
         if extract.details["backlog"] == 0 and render.details["backlog"] == 0:
             break
 
     # the runner printed each bounded step's progress as it went (simulated seconds: 500
-    # files read at 0.125 s each in the first run, 1,000 left)
+    # files read at 0.125 s each in the first run, 600 left)
     assert (
-        "  extract_metadata: 500 done, 1,000 left, 8.0 files/s; "
-        "ETA 2 min 05 s of step time (~2 more runs)"
+        "  extract_metadata: 500 done, 600 left, 8.0 files/s; "
+        "ETA 1 min 15 s of step time (~2 more runs)"
     ) in printed
     assert printed.count("  extract_metadata: attempt 1 ...") == len(reports)
     extract_backlog = [summary(r, "extract_metadata").details["backlog"] for r in reports]

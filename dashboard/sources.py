@@ -53,7 +53,7 @@ class StageThumbnails:
 
     def image(self, key: str) -> str | None:
         rows = query(self.session, "thumbnail_url", [key, PRESIGNED_URL_SECONDS])
-        return str(rows[0]["url"]) if rows and rows[0]["url"] else None
+        return str(rows[0]["presigned_url"]) if rows and rows[0]["presigned_url"] else None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
--- One path's dominant colours, largest share first (explain, the Files page). Binds: path.
+-- One path's dominant colours, largest share first (explain, the Files page).
+-- Binds: path.
 select
     color_rank,
     color_hex,

@@ -1,6 +1,6 @@
--- One path's document lineage from XMP: the current files whose DocumentID is its DerivedFrom
--- ("derived from") and those derived from its own DocumentID ("source of") (explain, the
--- Files page). Binds: path, the same path.
+-- One path's document lineage from XMP: the current files whose DocumentID is
+-- its DerivedFrom ("derived from") and those derived from its own DocumentID
+-- ("source of") (explain, the Files page). Binds: path, the same path.
 select
     'derived from' as relation,
     files.relative_path,

@@ -1,5 +1,6 @@
--- One path's current version in the design mart: its header metadata, document and visual
--- facets, fonts and 256 px thumbnail (explain, the Files page). Binds: path.
+-- One path's current version in the design mart: its header metadata, document
+-- and visual facets, fonts and 256 px thumbnail (explain, the Files page).
+-- Binds: path.
 select
     files.file_version_id,
     files.relative_path,
@@ -26,8 +27,8 @@ select
     files.phash,
     files.thumbhash,
     files.dominant_color_hex,
-    search.fonts
+    designs.fonts
 from marts.dim_design_files_v2 as files
-left join marts.mart_design_search as search
-    on files.file_version_id = search.file_version_id
+left join marts.mart_design_search as designs
+    on files.file_version_id = designs.file_version_id
 where files.relative_path = ?

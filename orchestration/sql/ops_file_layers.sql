@@ -1,5 +1,5 @@
--- One path's layer tree, top to bottom, the first rows of it, with the whole tree's size
--- (explain, the Files page). Binds: path, rows.
+-- One path's layer tree, top to bottom, the first rows of it, with the whole
+-- tree's size (explain, the Files page). Binds: path, rows.
 select
     layer_index,
     parent_layer_index,

@@ -1,5 +1,5 @@
--- One path's text runs and pages in reading order, the first rows of them, with their number
--- (explain, the Files page). Binds: path, rows.
+-- One path's text runs and pages in reading order, the first rows of them, with
+-- their number (explain, the Files page). Binds: path, rows.
 select
     text_source,
     text_ref,

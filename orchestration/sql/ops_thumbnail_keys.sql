@@ -1,5 +1,5 @@
--- The 256 px thumbnail keys of the given file versions (the Files page's grid). Binds: the
--- file version ids as one JSON array.
+-- The 256 px thumbnail keys of the given file versions (the Files page's grid).
+-- Binds: the file version ids as one JSON array.
 select
     file_version_id,
     thumbnail_256_key

@@ -51,7 +51,7 @@ class RecordingSession:
         return self
 
     def collect(self) -> list[Row]:
-        return [Row(URL=self.url)]
+        return [Row(PRESIGNED_URL=self.url)]
 
 
 def test_the_stage_signs_a_url_for_the_key_for_an_hour():

@@ -81,6 +81,29 @@ def _alert_units(statement: str, sql: str) -> list[Unit]:
     return [*units, *_body_units(statement, "alert action", action)] if action else units
 
 
+def _search_service_units(statement: str, sql: str) -> list[Unit]:
+    """CREATE CORTEX SEARCH SERVICE ... ON col ATTRIBUTES cols ... AS query: the source query,
+    read for the ON and ATTRIBUTES columns ("CREATE CORTEX SEARCH SERVICE": both must be
+    columns of the query's result, https://docs.snowflake.com/en/sql-reference/sql/create-cortex-search)."""
+    as_at = top_level_word(sql, "as")
+    if as_at is None:
+        return []
+    options = sql[:as_at]
+    on = re.search(r"\bon\s+(\w+)", options, re.I)
+    attributes = re.search(r"\battributes\s+(\w+(?:\s*,\s*\w+)*)", options, re.I)
+    if on is None:
+        return []
+    columns = [on[1], *(re.split(r"\s*,\s*", attributes[1]) if attributes else [])]
+    query = sql[as_at + 2 :].strip().rstrip(";")
+    if not query.startswith("("):
+        query = f"({query})"
+    return [
+        Unit(
+            statement, "search service query", f"select {', '.join(columns)} from {query} as source"
+        )
+    ]
+
+
 def statement_units(sql: str) -> list[Unit]:
     """The parseable units of one plan statement."""
     statement = sql.strip().splitlines()[0].strip()
@@ -92,6 +115,8 @@ def statement_units(sql: str) -> list[Unit]:
         return _body_units(statement, "task body", body) if body else whole
     if re.match(r"create\s+(or\s+(alter|replace)\s+)?alert\b", head):
         return _alert_units(statement, sql)
+    if re.match(r"create\s+(or\s+replace\s+)?cortex\s+search\s+service\b", head):
+        return _search_service_units(statement, sql) or whole
     if re.match(r"create\s+(or\s+replace\s+)?procedure\b", head):
         words = [w for _, w in top_level_words(sql)]
         if ("language", "sql") not in itertools.pairwise(words):

@@ -43,6 +43,7 @@ PROCEDURE_PACKAGES = (
     "pypdf",
     "psd-tools",
     "defusedxml",
+    "numpy",
 )
 # Where PACKAGES install from: PyPI through Snowflake's shared artifact repository
 # ("Using third-party packages", Artifact Repository overview,

@@ -64,6 +64,7 @@ def readable(text: str) -> bool:
     )
 
 
+@pytest.mark.slow  # a 5,000-layer PSD built and parsed in a fresh process
 def test_hostile_psd_with_5000_layers_lists_the_first_ones(tmp_path):
     meta, facets = extract(hostile.psd_layer_flood(5_000), "flood.psd", tmp_path)
     assert meta.layer_count == 5_000
@@ -89,6 +90,7 @@ def test_hostile_psd_text_over_its_limit_is_cut(tmp_path):
     assert text["truncated"] is True
 
 
+@pytest.mark.slow  # a 10 MB SVG parsed in a fresh process
 def test_hostile_svg_text_flood_is_cut_at_its_limits(tmp_path):
     _, facets = extract(hostile.svg_text_flood(50_000, 200), "flood.svg", tmp_path)
     text = ok(facets, "text")
@@ -103,6 +105,7 @@ def test_hostile_pdf_text_bomb_is_skipped_past_its_content_limit(tmp_path):
     assert text["runs"] == [] and text["truncated"] is True
 
 
+@pytest.mark.slow  # a megabyte of PDF text operators parsed in a fresh process
 def test_hostile_pdf_dense_text_operators_stop_at_the_content_budget(tmp_path):
     _, facets = extract(hostile.pdf_dense_text(10, 35_000), "dense-text.pdf", tmp_path)
     text = ok(facets, "text")

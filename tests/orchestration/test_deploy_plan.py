@@ -160,6 +160,7 @@ def _linter() -> Linter:
     return Linter(config=config)
 
 
+@pytest.mark.slow  # sqlfluff over the whole plan: 15 s on 2 cores
 def test_plan_lints_with_sqlfluff(plan: list[PlanStatement]) -> None:
     linter = _linter()
     problems: list[str] = []

@@ -15,6 +15,7 @@ import pytest
 
 from orchestration import corpus
 from orchestration.history import list_step_runs, utc_now
+from pixelforge_core.facets import FACET_NAMES
 from pixelforge_core.render_wire import RenderRequest
 from snowpark_procs.rendering import ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig, backfill_config
@@ -275,6 +276,8 @@ def test_fault_reconciliation_repairs_what_incremental_runs_missed(start_stack):
         "thumbnail_objects_lost": 1,
         "unfinished_files_repaired": 2,
         "orphaned_thumbnail_objects": 1,
+        # every facet of every current version at its extractor's version (the repaired ones too)
+        **{f"stale_facet_{name}": 0 for name in FACET_NAMES},
     }
     assert lost_key in {o["Key"] for o in s3.list_objects_v2(Bucket=thumbnails_bucket)["Contents"]}
     _assert_recovered(stack)

@@ -8,7 +8,7 @@ rasters are reduce()d + LANCZOS-resized by Pillow (CMYK JPEG drafted first). Eac
 is cascaded from the previous one. Failures come back as RenderFailure with a reason code;
 nothing is raised. The opening preamble is the core's (pixelforge_core.raster, as extraction's),
 vector drawing is ecs_render/vector.py; the raster paths (libvips, Pillow in strips, deep PSDs)
-stay together here, slightly over 300 lines, as they share the limits and resize helpers.
+stay together here, about 360 lines, as they share the limits and resize helpers.
 """
 
 from __future__ import annotations
@@ -28,12 +28,19 @@ from ecs_render.vector import draw_pdf, draw_svg
 from pixelforge_core.exif import orientation_of, read_exif
 from pixelforge_core.failures import classify_exception, describe
 from pixelforge_core.formats import HEAD_BYTES, sniff_format
-from pixelforge_core.limits import MIB, PILLOW_HARD_PIXEL_LIMIT, psd_parse_limits
+from pixelforge_core.limits import (
+    MAX_LAYER_DEPTH,
+    MIB,
+    PILLOW_HARD_PIXEL_LIMIT,
+    psd_parse_limits,
+)
+from pixelforge_core.psd_tree import nesting_depth
 from pixelforge_core.raster import open_raster, pixel_limit_failure, truncation_failure
 from pixelforge_core.reason_codes import (
     DECOMPRESSION_BOMB,
     EMPTY_FILE,
     FILE_TOO_LARGE,
+    HOSTILE_CONTENT,
     RENDER_FAILED,
     UNREADABLE_FILE,
     UNSUPPORTED_FORMAT,
@@ -69,6 +76,9 @@ class RenderLimits:
     # 16/32-bit and 1-bit PSDs are decoded whole by psd-tools: their estimated cost must fit
     # (768 MiB lets a 16-bit RGB PSD of about 20 MP through).
     max_deep_psd_bytes: int = 768 * MIB
+    # Such a PSD without a stored composite image is composited from its layers, recursively
+    # per group level (pixelforge_core/limits.py MAX_LAYER_DEPTH): a deeper one is refused.
+    max_layer_depth: int = MAX_LAYER_DEPTH
     # Chosen by `python -m bench.per_file` (design-mix corpus, 1024 + 256 px, CPU time): quality
     # 92 method 0 is the cheapest setting that keeps every thumbnail at >= 40 dB luma PSNR
     # against a full-resolution LANCZOS resize (quality 80 method 2, the earlier choice, gave
@@ -242,7 +252,8 @@ def _decode_deep_psd(
     source: BinaryIO, head: bytes, size: int, largest: int, limits: RenderLimits
 ) -> Image.Image | RenderFailure:
     """PSDs Pillow cannot open (16/32-bit) or misreads (1-bit: Photoshop's set bit is black,
-    as psd-tools and ImageMagick read it): psd-tools reads the stored composite."""
+    as psd-tools and ImageMagick read it): psd-tools reads the stored composite, or
+    composites the layers when the file has none (refused past max_layer_depth levels)."""
     height, width = int.from_bytes(head[14:18], "big"), int.from_bytes(head[18:22], "big")
     failure = pixel_limit_failure(width, height, limits.max_pixels)
     if failure:
@@ -258,7 +269,16 @@ def _decode_deep_psd(
             f"{cost // MIB} MiB to decode, over {limits.max_deep_psd_bytes // MIB} MiB",
         )
     source.seek(0)
-    composite = PSDImage.open(source, parse_limits=psd_parse_limits(size)).composite()
+    psd = PSDImage.open(source, parse_limits=psd_parse_limits(size))
+    if not psd.has_preview():  # composite() walks the layer tree, recursively
+        depth = nesting_depth(psd)
+        if depth > limits.max_layer_depth:
+            return RenderFailure(
+                HOSTILE_CONTENT,
+                f"layer groups nested {depth} deep and no stored composite image: compositing "
+                f"the layers is refused past {limits.max_layer_depth} levels",
+            )
+    composite = psd.composite()
     box = fit_box(composite.size, largest)
     return _output_mode(_resize(_resizable(composite), box, limits))
 

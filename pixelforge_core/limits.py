@@ -12,6 +12,16 @@ MIB = 1024 * 1024
 # our verdict and Pillow's agree. A higher limit is still capped by Pillow's own check.
 PILLOW_HARD_PIXEL_LIMIT = 178_956_970
 
+# Levels of PSD layer-group nesting, extraction's and the renderer's (one cap, both read it).
+# psd-tools composites a document without a stored composite image group by group, recursively
+# (about ten Python frames a level: measured with psd-tools 1.26, 100 levels exceed Python's
+# default recursion limit of 1,000), so a deeper one is refused by the renderer
+# (ecs_render/thumbnails.py) and listed only this deep by the structure facet, flagged as
+# truncated. Design tools nest far less: Photoshop allowed 5 levels before CS5 (GIMP's PSD
+# plug-in, psd-save.c, "Photoshop CS5 adds support for layer groups whose nesting depth is
+# above 5").
+MAX_LAYER_DEPTH = 32
+
 
 @dataclass(frozen=True)
 class ExtractionLimits:
@@ -38,6 +48,9 @@ class ExtractionLimits:
     max_transparency_pixels: int = 262_144
     # Entries of a PSD's layer tree (and artboards) listed; more are flagged as truncated.
     max_layers: int = 1_000
+    # Levels of layer-group nesting listed (MAX_LAYER_DEPTH above): deeper entries are not
+    # listed, and the structure facet is flagged as truncated.
+    max_layer_depth: int = MAX_LAYER_DEPTH
     # PDF pages whose size is listed, and whose annotations are looked for.
     max_pages: int = 1_000
     # PDF pages whose text is extracted (the first ones), and the decoded content-stream bytes

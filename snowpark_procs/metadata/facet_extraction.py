@@ -1,7 +1,8 @@
 """The extraction facets of one readable file (pixelforge_core/facets.py): each extractor that
 covers the file's format and was asked for runs on its own, and its failure is its own
 FacetResult ('failed', with a reason code of dbt_project/seeds/quality_rules.csv), never the
-file's: the header metadata stands whatever a facet meets."""
+file's: the header metadata stands whatever a facet meets. A payload a cap cut (capped.py) is
+an ok facet whose message names the caps reached."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from collections.abc import Callable, Mapping
 
 from pixelforge_core.facets import FacetName, FacetResult, facet, facets_of
 from pixelforge_core.failures import classify_exception, describe
+from snowpark_procs.metadata.capped import Capped
 from snowpark_procs.metadata.document import document_payload
 from snowpark_procs.metadata.opened import OpenedFile
 from snowpark_procs.metadata.pdf_facets import pdf_structure, pdf_text
 from snowpark_procs.metadata.psd_facets import psd_structure, psd_text
 from snowpark_procs.metadata.svg_facets import svg_structure, svg_text
 
-Extractor = Callable[[OpenedFile], Mapping[str, object]]
+Extractor = Callable[[OpenedFile], Mapping[str, object] | Capped]
 
 # facet -> format -> its extractor (the payload shape is the facet's TypedDict in
 # pixelforge_core.facets; the formats are those the facet covers, tests hold them equal)
@@ -39,6 +41,12 @@ def extract_facets(opened: OpenedFile, requested: frozenset[str] | None) -> tupl
             reason = classify_exception(exc)
             results.append(
                 FacetResult(each.name, each.version, "failed", None, reason, describe(exc))
+            )
+            continue
+        if isinstance(payload, Capped):
+            reason = payload.reason(opened.limits)
+            results.append(
+                FacetResult(each.name, each.version, "ok", dict(payload.payload), message=reason)
             )
             continue
         results.append(FacetResult(each.name, each.version, "ok", dict(payload)))

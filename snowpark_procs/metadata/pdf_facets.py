@@ -1,7 +1,8 @@
 """The structure and text facets of a PDF, from the reader pypdf opened once (opened.py).
 
 Structure: each page's size in points as displayed (/Rotate and /UserUnit applied) for the
-first limits.max_pages pages, whether one of them has annotations (/Annots), whether the
+first limits.max_pages pages (a longer document: that cap is the facet's reason, capped.py),
+whether one of them has annotations (/Annots), whether the
 document has an interactive form (AcroForm fields or XFA). Text: pypdf's text of the first
 limits.max_text_pages pages, as long as their decoded content streams stay within
 limits.max_text_content_bytes in all (a page that would go over is skipped, `truncated` set);
@@ -13,12 +14,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from pypdf import PageObject
 from pypdf.generic import ArrayObject, DictionaryObject, StreamObject
 
-from pixelforge_core.facets import PagePayload, StructurePayload, TextPayload
+from pixelforge_core.facets import PagePayload, StructurePayload
+from snowpark_procs.metadata.capped import Capped, capped
 from snowpark_procs.metadata.opened import OpenedFile
 from snowpark_procs.metadata.text_runs import TextCollector
 
@@ -32,7 +34,7 @@ def _pages(opened: OpenedFile, limit: int) -> Iterator[tuple[int, PageObject]]:
         yield number + 1, reader.pages[number]
 
 
-def pdf_structure(opened: OpenedFile) -> StructurePayload:
+def pdf_structure(opened: OpenedFile) -> Mapping[str, object] | Capped:
     pages: list[PagePayload] = []
     annotations = False
     for number, page in _pages(opened, opened.limits.max_pages):
@@ -46,7 +48,7 @@ def pdf_structure(opened: OpenedFile) -> StructurePayload:
     has_form = isinstance(form, DictionaryObject) and bool(
         _resolved(form.get("/Fields")) or form.get("/XFA") is not None
     )
-    return {
+    payload: StructurePayload = {
         "layers": [],
         "layers_truncated": False,
         "artboards": [],
@@ -55,6 +57,7 @@ def pdf_structure(opened: OpenedFile) -> StructurePayload:
         "has_annotations": annotations,
         "has_forms": has_form,
     }
+    return capped(payload, ["max_pages"] if len(opened.pdf.pages) > len(pages) else [])
 
 
 def _resolved(value: object) -> object:
@@ -74,7 +77,7 @@ def _points(value: float) -> float:
     return round(value, 2) if math.isfinite(value) else 0.0
 
 
-def pdf_text(opened: OpenedFile) -> TextPayload:
+def pdf_text(opened: OpenedFile) -> Mapping[str, object] | Capped:
     limits = opened.limits
     collector = TextCollector(limits)
     budget = limits.max_text_content_bytes
@@ -84,13 +87,13 @@ def pdf_text(opened: OpenedFile) -> TextPayload:
             continue
         content = _content_bytes(page)
         if content > budget:
-            collector.truncated = True
+            collector.cut("max_text_content_bytes")
             continue
         budget -= content
         collector.add("page", number, page.extract_text())
     if len(opened.pdf.pages) > limits.max_text_pages:
-        collector.truncated = True
-    return collector.payload()
+        collector.cut("max_text_pages")
+    return collector.result()
 
 
 def _content_bytes(page: PageObject) -> int:

@@ -1,18 +1,17 @@
 """PSD/PSB facts: the header is parsed by hand (so bombs are refused before psd-tools reads
-anything), the layer count comes from psd-tools (Pillow skips layers that carry a mask)."""
+anything), the layer count comes from psd-tools (Pillow skips layers that carry a mask), counted
+by pixelforge_core/psd_tree.py's walk, without recursion."""
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from psd_tools import PSDImage
-from psd_tools.api.layers import Group, Layer
 from psd_tools.constants import Resource
 
 from pixelforge_core.exif import exif_subset, load_exif
+from pixelforge_core.psd_tree import walk_layers
 from pixelforge_core.raster import pixel_limit_failure
 from pixelforge_core.reason_codes import TRUNCATED_FILE, UNREADABLE_FILE
 from pixelforge_core.records import DesignMetadata, MetadataFailure
@@ -71,29 +70,6 @@ def read_psd(opened: OpenedFile) -> DesignMetadata | MetadataFailure:
         layer_count=sum(1 for _ in walk_layers(psd)),
         exif=_exif(psd),
     )
-
-
-@dataclass(frozen=True)
-class LayerEntry:
-    index: int  # position in the walk
-    parent: int | None
-    depth: int
-    layer: Layer
-
-
-def walk_layers(psd: PSDImage) -> Iterator[LayerEntry]:
-    """Every layer and group, a group before its children, bottom of the panel first (the
-    order of psd.descendants()), without recursion: psd-tools' descendants() recurses, and
-    its group test (a runtime Protocol check) evaluates each group's box, which recurses
-    again, so a few hundred nested groups exhaust Python's stack."""
-    stack: list[tuple[Layer, int | None, int]] = [(layer, None, 0) for layer in reversed(psd)]
-    index = 0
-    while stack:
-        layer, parent, depth = stack.pop()
-        yield LayerEntry(index, parent, depth, layer)
-        if isinstance(layer, Group):
-            stack.extend((child, index, depth + 1) for child in reversed(layer))
-        index += 1
 
 
 def _section_truncation(source: BinaryIO, size: int, *, is_psb: bool) -> str | None:

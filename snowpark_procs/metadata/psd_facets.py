@@ -2,14 +2,17 @@
 layers and their fonts, from the document psd-tools parsed once (opened.py) under the same
 parse limits as the header reader.
 
-The tree is walked as the header reader counts it (psd.py walk_layers: without recursion, in
-psd-tools' order, bottom of the Layers panel first, a group before its children): a layer's
-`index` is its position in that walk, the `ref` of its text run. The first
-`limits.max_layers` entries are listed; a group's box is the union of its visible listed
-children's boxes (psd-tools computes it recursively).
+The tree is walked as the header reader counts it (pixelforge_core/psd_tree.py: without
+recursion, in psd-tools' order, bottom of the Layers panel first, a group before its
+children): a layer's `index` is its position in that walk, the `ref` of its text run. The
+first `limits.max_layers` entries are listed, those nested at most `limits.max_layer_depth`
+deep (a cap reached is the facet's reason, capped.py); a group's box is the union of its
+visible listed children's boxes (psd-tools computes it recursively).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from psd_tools.api.adjustments import FillLayer
 from psd_tools.api.layers import (
@@ -23,11 +26,12 @@ from psd_tools.api.layers import (
     TypeLayer,
 )
 
-from pixelforge_core.facets import ArtboardPayload, LayerPayload, StructurePayload, TextPayload
+from pixelforge_core.facets import ArtboardPayload, LayerPayload, StructurePayload
 from pixelforge_core.limits import ExtractionLimits
+from pixelforge_core.psd_tree import LayerEntry, walk_layers
+from snowpark_procs.metadata.capped import Capped, capped
 from snowpark_procs.metadata.clean import clean_name
 from snowpark_procs.metadata.opened import OpenedFile
-from snowpark_procs.metadata.psd import LayerEntry, walk_layers
 from snowpark_procs.metadata.text_runs import TextCollector
 
 _KINDS: tuple[tuple[type, str], ...] = (
@@ -41,28 +45,32 @@ _KINDS: tuple[tuple[type, str], ...] = (
 )
 
 
-def psd_structure(opened: OpenedFile) -> StructurePayload:
+def psd_structure(opened: OpenedFile) -> Mapping[str, object] | Capped:
     limits = opened.limits
     layers: list[LayerPayload] = []
     artboards: list[ArtboardPayload] = []
-    truncated = False
+    caps: list[str] = []
     for entry in walk_layers(opened.psd):
         if entry.index >= limits.max_layers:
-            truncated = True
+            caps.append("max_layers")
             break
+        if entry.depth > limits.max_layer_depth:
+            caps.append("max_layer_depth")
+            continue
         layers.append(_layer(entry, limits))
         if isinstance(entry.layer, Artboard):
             artboards.append({"name": layers[-1]["name"], "bbox": layers[-1]["bbox"]})
     _group_boxes(layers)
-    return {
+    payload: StructurePayload = {
         "layers": layers,
-        "layers_truncated": truncated,
+        "layers_truncated": bool(caps),
         "artboards": artboards,
         "svg": None,
         "pages": [],
         "has_annotations": None,
         "has_forms": None,
     }
+    return capped(payload, caps)
 
 
 def _layer(entry: LayerEntry, limits: ExtractionLimits) -> LayerPayload:
@@ -95,7 +103,9 @@ def _box(layer: Layer) -> list[int]:
 def _group_boxes(layers: list[LayerPayload]) -> None:
     """Each group's box: the union of its visible children's, deepest groups first (children
     follow their parent in the walk, so a reverse pass sees every child before its parent).
-    An artboard keeps its own rectangle."""
+    An artboard keeps its own rectangle. Entries nested past max_layer_depth are not listed,
+    so a parent is found by its index, not its position."""
+    by_index = {layer["index"]: layer for layer in layers}
     pending = {
         layer["index"] for layer in layers if layer["kind"] == "group" and _empty(layer["bbox"])
     }
@@ -103,7 +113,7 @@ def _group_boxes(layers: list[LayerPayload]) -> None:
         parent = layer["parent_index"]
         if parent not in pending or not layer["visible"] or _empty(layer["bbox"]):
             continue
-        group, box = layers[parent], layer["bbox"]
+        group, box = by_index[parent], layer["bbox"]
         group["bbox"] = box if _empty(group["bbox"]) else _union(group["bbox"], box)
 
 
@@ -115,7 +125,7 @@ def _empty(box: list[int]) -> bool:
     return box[2] <= box[0] or box[3] <= box[1]
 
 
-def psd_text(opened: OpenedFile) -> TextPayload:
+def psd_text(opened: OpenedFile) -> Mapping[str, object] | Capped:
     collector = TextCollector(opened.limits)
     for entry in walk_layers(opened.psd):
         if not isinstance(entry.layer, TypeLayer):
@@ -131,4 +141,4 @@ def psd_text(opened: OpenedFile) -> TextPayload:
         except Exception:  # an odd style run leaves the text, without its fonts
             fonts = []
         collector.add_fonts(fonts)
-    return collector.payload()
+    return collector.result()

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 
-from pixelforge_core.facets import StructurePayload, SvgStructurePayload, TextPayload
+from pixelforge_core.facets import StructurePayload, SvgStructurePayload
 from pixelforge_core.svg import normalize_css
+from snowpark_procs.metadata.capped import Capped
 from snowpark_procs.metadata.clean import clean_name
 from snowpark_procs.metadata.opened import OpenedFile
 from snowpark_procs.metadata.text_runs import TextCollector
@@ -69,7 +71,7 @@ def svg_structure(opened: OpenedFile) -> StructurePayload:
     }
 
 
-def svg_text(opened: OpenedFile) -> TextPayload:
+def svg_text(opened: OpenedFile) -> Mapping[str, object] | Capped:
     collector = TextCollector(opened.limits)
     ordinal = 0
     for element in opened.svg_root.iter():
@@ -84,7 +86,7 @@ def svg_text(opened: OpenedFile) -> TextPayload:
             ordinal += 1
             if not collector.truncated:
                 collector.add("svg", ordinal, " ".join("".join(element.itertext()).split()))
-    return collector.payload()
+    return collector.result()
 
 
 def css_font_families(css: str) -> list[str]:

@@ -63,14 +63,35 @@ def _record(name: str, divider: int | None = None, unicode: bool = False) -> byt
     )
 
 
-def psd_layers(records: list[bytes], side: int = 8) -> bytes:
-    """A grey PSD of side x side holding the given layer records (bottom first)."""
+def psd_layers(
+    records: list[bytes], side: int = 8, depth: int = 8, has_composite: bool | None = None
+) -> bytes:
+    """A grey PSD of side x side and `depth` bits holding the given layer records (bottom
+    first). With `has_composite` it carries a version info resource (1057) saying whether its
+    merged image is real: Photoshop writes False when "Maximize PSD compatibility" is off, and
+    readers then composite the layers themselves."""
     layer_info = struct.pack(">h", len(records)) + b"".join(records) + b"\x00\x00" * len(records)
     layer_info += b"\x00" * (len(layer_info) % 2)
     section = struct.pack(">I", len(layer_info)) + layer_info + struct.pack(">I", 0)
-    header = struct.pack(">4sH6xHIIHH", b"8BPS", 1, 1, side, side, 8, 1)
-    merged = b"\x00\x00" + b"\x80" * side * side  # raw grey
-    return header + struct.pack(">II", 0, 0) + struct.pack(">I", len(section)) + section + merged
+    header = struct.pack(">4sH6xHIIHH", b"8BPS", 1, 1, side, side, depth, 1)
+    resources = b""
+    if has_composite is not None:
+        writer = "Adobe Photoshop".encode("utf-16-be")
+        info = struct.pack(">I?", 1, has_composite) + struct.pack(">I", len(writer) // 2)
+        info += writer + struct.pack(">I", len(writer) // 2) + writer + struct.pack(">I", 1)
+        info += b"\x00" * (len(info) % 2)
+        resources = b"8BIM" + struct.pack(">H", Resource.VERSION_INFO) + b"\x00\x00"
+        resources += struct.pack(">I", len(info)) + info
+    merged = b"\x00\x00" + b"\x80" * side * side * (depth // 8)  # raw grey
+    return (
+        header
+        + struct.pack(">I", 0)
+        + struct.pack(">I", len(resources))
+        + resources
+        + struct.pack(">I", len(section))
+        + section
+        + merged
+    )
 
 
 def psd_layer_flood(layers: int = 30_000) -> bytes:
@@ -78,12 +99,18 @@ def psd_layer_flood(layers: int = 30_000) -> bytes:
     return psd_layers([_record(f"layer {index}") for index in range(layers)])
 
 
-def psd_deep_groups(depth: int = 500) -> bytes:
+def psd_deep_groups(
+    depth: int = 500, side: int = 8, bits: int = 8, has_composite: bool | None = None
+) -> bytes:
     """Groups nested `depth` deep around one pixel layer: each group is a bounding divider
-    record below its children and an open-folder record above them."""
+    record below its children and an open-folder record above them (a layer count is a signed
+    16-bit number, so at most 16,383 deep). psd_layers says what side, bits and has_composite
+    are: a 16-bit PSD without a real merged image is composited from its layers."""
     closing = [_record("</Layer group>", divider=3) for _ in range(depth)]
     opening = [_record(f"group {depth - level}", divider=1) for level in range(depth)]
-    return psd_layers([*closing, _record("deepest"), *opening])
+    return psd_layers(
+        [*closing, _record("deepest"), *opening], side, bits, has_composite=has_composite
+    )
 
 
 def psd_odd_layer_names() -> bytes:

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tests.hostile import corpus
+from tests.hostile import corpus, corpus_facets
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OK = "ok"
@@ -99,6 +99,15 @@ HOSTILE_CASES: tuple[HostileCase, ...] = (
     _case("nested-100000-deep.svg", lambda: corpus.svg_deep(100_000), "hostile_content"),
     _case("nested-40-deep.svg", lambda: corpus.svg_deep(40), OK),
     _case("use-chain-20.svg", lambda: corpus.svg_deep(20, use_chain=True), OK),
+    # psd-tools composites a PSD without a stored composite image recursively, group by group:
+    # nested past pixelforge_core/limits.py MAX_LAYER_DEPTH, extraction lists it to that depth
+    # and the renderer refuses it (a RecursionError before the cap existed)
+    _case(
+        "groups-1000-deep.psd",
+        lambda: corpus_facets.psd_deep_groups(1_000, 64, 16, has_composite=False),
+        OK,
+        "hostile_content",
+    ),
     # PDFs: encrypted, malformed, thousands of pages
     _case("locked.pdf", corpus.pdf_encrypted, "encrypted_file"),
     _case(

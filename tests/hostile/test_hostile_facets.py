@@ -77,9 +77,31 @@ def test_hostile_psd_with_5000_layers_lists_the_first_ones(tmp_path):
 def test_hostile_psd_with_groups_2000_deep_is_walked_without_recursion(tmp_path):
     meta, facets = extract(hostile.psd_deep_groups(2_000), "deep.psd", tmp_path)
     assert meta.layer_count == 2_001
-    layers = ok(facets, "structure")["layers"]
+    structure = ok(facets, "structure")
+    layers = structure["layers"]
     assert [layer["depth"] for layer in layers[:3]] == [0, 1, 2]
-    assert layers[-1]["depth"] == DEFAULT_LIMITS.max_layers - 1  # one group per level
+    # one group per level, listed down to the cap; the walk stops at the 1,000th entry too
+    cap = DEFAULT_LIMITS.max_layer_depth
+    assert [layer["depth"] for layer in layers] == list(range(cap + 1))
+    assert structure["layers_truncated"] is True
+    assert facets["structure"].message == (
+        f"cut at max_layer_depth = {cap}, max_layers = 1,000 (pixelforge_core/limits.py)"
+    )
+    assert facets["structure"].reason_code is None
+
+
+@pytest.mark.parametrize("depth", [DEFAULT_LIMITS.max_layer_depth, 4_000])
+def test_hostile_psd_nested_to_the_cap_is_listed_whole_and_past_it_to_the_cap(depth):
+    """A PSD's layer count is a signed 16-bit number: two records a group, at most 16,383
+    levels (about 8 s of psd-tools parsing, as a 32,767-layer flood); the walk never recurses."""
+    meta, facets = extract(hostile.psd_deep_groups(depth, 64, 16, has_composite=False), "d.psd")
+    assert meta.layer_count == depth + 1
+    structure = ok(facets, "structure")
+    cap = DEFAULT_LIMITS.max_layer_depth
+    assert len(structure["layers"]) == min(depth, cap) + 1
+    assert structure["layers_truncated"] is (depth > cap)
+    assert (facets["structure"].message is None) is (depth <= cap)
+    assert structure["layers"][-1]["name"] == ("deepest" if depth <= cap else f"group {cap + 1}")
 
 
 def test_hostile_psd_text_over_its_limit_is_cut(tmp_path):
@@ -88,6 +110,7 @@ def test_hostile_psd_text_over_its_limit_is_cut(tmp_path):
     text = ok(facets, "text")
     assert sum(len(run["text"]) for run in text["runs"]) == DEFAULT_LIMITS.max_text_chars
     assert text["truncated"] is True
+    assert facets["text"].message == "cut at max_text_chars = 100,000 (pixelforge_core/limits.py)"
 
 
 @pytest.mark.slow  # a 10 MB SVG parsed in a fresh process
@@ -103,6 +126,7 @@ def test_hostile_pdf_text_bomb_is_skipped_past_its_content_limit(tmp_path):
     _, facets = extract(hostile.pdf_text_bomb(60), "text-bomb.pdf", tmp_path)
     text = ok(facets, "text")
     assert text["runs"] == [] and text["truncated"] is True
+    assert "max_text_content_bytes = 1,048,576" in facets["text"].message
 
 
 @pytest.mark.slow  # a megabyte of PDF text operators parsed in a fresh process

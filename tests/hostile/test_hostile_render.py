@@ -15,7 +15,8 @@ from PIL import Image, ImageFile
 
 from ecs_render import libvips_decode, thumbnails
 from ecs_render.thumbnails import RenderFailure, Thumbnail, render_thumbnails
-from tests.hostile import corpus
+from pixelforge_core.limits import MAX_LAYER_DEPTH
+from tests.hostile import corpus, corpus_facets
 from tests.hostile.helpers import (
     HOSTILE_CASES,
     OK,
@@ -182,6 +183,45 @@ def test_hostile_deep_psd_near_the_pixel_limit_is_refused_or_under_1gib(tmp_path
     print(f"deep PSD ({path.stat().st_size} bytes): {measured}")
     assert measured["peak_mib"] < 1024, measured
     assert measured["outcome"] in (OK, "decompression_bomb"), measured
+
+
+@pytest.mark.parametrize(
+    ("depth", "has_composite", "outcome"),
+    [
+        (MAX_LAYER_DEPTH, False, OK),  # composited from its layers, to the cap
+        (MAX_LAYER_DEPTH + 1, False, "hostile_content"),
+        (3_000, False, "hostile_content"),
+        (3_000, True, OK),  # the stored composite is read: the layers are not walked
+    ],
+)
+def test_hostile_psd_nested_past_the_cap_without_a_composite_is_refused(
+    depth, has_composite, outcome, tmp_path
+):
+    """A 16-bit PSD (psd-tools decodes it) without a stored composite is composited group by
+    group, recursively: past MAX_LAYER_DEPTH levels it is refused with its reason, in bounded
+    time and memory, instead of a RecursionError."""
+    data = corpus_facets.psd_deep_groups(depth, 64, 16, has_composite=has_composite)
+    started = time.process_time()
+    result = render(data)
+    cpu = time.process_time() - started
+    print(f"{depth} deep, composite {has_composite}: {cpu:.2f} s CPU, {result!r:.200}")
+    assert cpu < 5.0
+    if outcome == OK:
+        assert isinstance(result, list), result
+        return
+    assert isinstance(result, RenderFailure), result
+    assert result.reason_code == outcome
+    assert result.message == (
+        f"layer groups nested {depth} deep and no stored composite image: compositing the "
+        f"layers is refused past {MAX_LAYER_DEPTH} levels"
+    )
+    if depth > 1_000:
+        path = tmp_path / "deep.psd"
+        path.write_bytes(data)
+        measured = measure_in_subprocess("render", path)
+        print(f"in a fresh process: {measured}")
+        assert measured["outcome"] == outcome
+        assert measured["peak_mib"] - measured["baseline_mib"] < 300, measured
 
 
 def test_hostile_pdf_with_3000_pages_draws_page_one_only(monkeypatch, tmp_path):

@@ -1,6 +1,7 @@
 """The Files page: search the current design files, see their 256 px thumbnails, and for one
-file what `pixelforge explain` prints: its metadata, layers, text, colours, near-duplicates and
-lineage, or why it is quarantined.
+file what `pixelforge explain` prints: its metadata, each facet's status (ok, truncated or
+failed, with its reason), layers, text, colours, near-duplicates and lineage, or why it is
+quarantined.
 
 It reads through the code the CLI runs: the search is orchestration/design_search.py (as
 `pixelforge search`), one file's facts orchestration/file_facts.py (as `pixelforge explain`),
@@ -119,6 +120,15 @@ def grid(src: Sources, found: list[dict[str, Any]]) -> None:
                 st.caption(literal(row["relative_path"]))
 
 
+def facet_statuses(facets: list[dict[str, Any]]) -> None:
+    """Each facet's extractor version and status, and why when it is not ok (what explain's
+    facets table prints)."""
+    shown = frame(facets)[["facet", "facet_version", "facet_status", "reason"]]
+    shown.columns = ["facet", "version", "status", "reason"]
+    st.caption("facets (extractor version, status)")
+    st.table(shown.fillna("").set_index("facet"))
+
+
 def details(facts: FileFacts, thumbnails: Thumbnails) -> None:
     st.subheader(literal(facts.relative_path))
     state, design = facts.state, facts.design
@@ -144,6 +154,8 @@ def details(facts: FileFacts, thumbnails: Thumbnails) -> None:
         if design is not None:
             items = metadata_items(design)
             st.table(pd.DataFrame(items, columns=["", "value"]).set_index(""))
+        if facts.facets:
+            facet_statuses(facts.facets)
     layers, text, near, lineage = st.tabs(
         [f"layers ({facts.layer_total})", f"text ({facts.text_total})",
          f"near-duplicates ({len(facts.near_duplicates)})", "lineage"]

@@ -1,6 +1,7 @@
 """`pixelforge explain`'s facet tables, pure: a FileFacts in, rich renderables out, readable in
 80 columns like the other tables (orchestration/tables.py's layout rules: no outer border,
-identifiers folded, never cut; a long text cut at TEXT_CHARS with its length said).
+identifiers folded, never cut; a long text cut at TEXT_CHARS with its length said). The first
+says each facet's status (ok, truncated, failed) and why.
 
 What a facet holds comes from the file's author (layer names, text, XMP): every value is shown
 through `literal`, which writes control characters (an ESC would start a terminal escape
@@ -18,11 +19,12 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestration.file_facts import FileFacts, metadata_items
-from orchestration.tables import Row, add_columns, add_row, compact_table, explain_view
+from orchestration.tables import Row, add_columns, add_row, compact_table, explain_view, styled
 from orchestration.tables import text as plain_text
 
 TEXT_CHARS = 160  # of one text run or page shown
 BOX_SIDES = ("left", "top", "right", "bottom")
+FACET_STATUS_STYLES = {"failed": "red", "truncated": "yellow"}
 HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 # Unicode's explicit directional embeddings, overrides and isolates (UAX #9): shown as escapes,
 # so a value cannot reorder the line it is printed on.
@@ -47,6 +49,8 @@ def facts_view(facts: FileFacts) -> list[RenderableType]:
         parts = [Text(f"{literal(facts.relative_path)}  (etag {literal(facts.design['etag'])})")]
     if facts.design is not None:
         parts.append(metadata_table(facts.design))
+    if facts.facets:
+        parts.append(facets_table(facts.facets))
     if facts.layers:
         parts.append(layers_table(facts.layers, facts.layer_total))
     if facts.text:
@@ -65,6 +69,22 @@ def metadata_table(design: Row) -> Table:
     add_columns(table, "", "value")
     for label, value in metadata_items(design):
         add_row(table, label, literal(value))
+    return table
+
+
+def facets_table(facets: list[Row]) -> Table:
+    """Each facet of the current version: its extractor version, status and why (a failed
+    facet's reason code and message, the caps that cut a truncated one)."""
+    table = compact_table("facets (extractor version, status)")
+    add_columns(table, "facet", "version", "status", "reason", numeric=("version",))
+    for row in facets:
+        add_row(
+            table,
+            literal(row["facet"]),
+            literal(row["facet_version"]),
+            styled(row["facet_status"], FACET_STATUS_STYLES),
+            literal(row["reason"]),
+        )
     return table
 
 

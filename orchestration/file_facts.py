@@ -1,5 +1,6 @@
 """One file's facts as the marts and the ops views hold them: where it is and why, its metadata
-and facets (layers, text, colours), its near-duplicates and its document lineage.
+and facets (layers, text, colours), each facet's status (ok, truncated or failed, with its
+reason), its near-duplicates and its document lineage.
 
 The one reader of them: `pixelforge explain` prints a FileFacts (orchestration/facet_tables.py)
 and the dashboard's Files page shows it (dashboard/files_page.py). Every query is a file
@@ -31,6 +32,7 @@ class FileFacts:
     state: Row | None  # ops_file_state: stage, why not queryable
     events: list[Row]  # ops_file_events: its lineage across runs
     design: Row | None  # ops_file_design: the current version's metadata and facets
+    facets: list[Row]  # ops_file_facets: each facet's extractor version, status and reason
     layers: list[Row]
     layer_total: int
     text: list[Row]
@@ -65,6 +67,7 @@ def read_file_facts(
         state=state[0] if state else None,
         events=query(session, "ops_file_events", path),
         design=design[0] if design else None,
+        facets=query(session, "ops_file_facets", path),
         layers=layers,
         layer_total=_total(layers),
         text=text,

@@ -45,7 +45,13 @@ STAND_INS = {
     "file_version_id_b varchar, relative_path_b varchar, hamming_distance number(38, 0)",
     "marts.fct_quarantined_file_versions": "file_version_id varchar, relative_path varchar, "
     "etag varchar, reason_code varchar, reason_text varchar, metadata_error_message varchar",
+    "ops_marts.fct_file_facet_statuses": "file_version_id varchar, relative_path varchar, "
+    "etag varchar, facet varchar, facet_version number(38, 0), facet_status varchar, "
+    "reason_code varchar, reason varchar, run_id varchar, extracted_at timestamp_ntz",
 }
+# the hero's facets: its structure cut at a cap, its text failed (an older version's row too)
+TRUNCATED_REASON = "cut at max_layers = 1,000 (pixelforge_core/limits.py)"
+FAILED_REASON = "unreadable_file: PdfReadError: a font name longer than pypdf reads"
 HERO = "team-a/hero banner.psd"
 LOGO = "team-b/logo.svg"
 PHOTO = "team-c/photo.jpg"
@@ -197,6 +203,20 @@ def fill_design_marts(warehouse: Warehouse) -> Warehouse:
             (EMPTY, "e-fv-empty", "quarantined", "failed quality rules: empty_file",
              "r2", "SUCCEEDED", None, None, "failed", "empty_file", "zero bytes",
              "empty_file", None, T0, T0, None),
+        ],
+    )  # fmt: skip
+    insert(
+        warehouse,
+        "ops_marts.fct_file_facet_statuses",
+        [
+            ("fv-hero", HERO, "e-fv-hero", "document", 1, "ok", None, None, "r2", T0),
+            ("fv-hero", HERO, "e-fv-hero", "structure", 1, "truncated", None, TRUNCATED_REASON,
+             "r2", T0),
+            ("fv-hero", HERO, "e-fv-hero", "text", 1, "failed", "unreadable_file",
+             FAILED_REASON, "r2", T0),
+            ("fv-hero", HERO, "e-fv-hero", "visual", 1, "ok", None, None, "r2", T0),
+            ("fv-hero-0", HERO, "e-older", "visual", 1, "failed", "render_failed",
+             "render_failed: an older version", "r1", T0),
         ],
     )  # fmt: skip
     insert(

@@ -20,7 +20,7 @@ from orchestration.file_facts import (
     read_file_facts,
     thumbnail_keys,
 )
-from tests.ops.design_marts import EMPTY, HERO, OLD_HERO
+from tests.ops.design_marts import EMPTY, FAILED_REASON, HERO, OLD_HERO, TRUNCATED_REASON
 
 
 def test_quarantined_matches_hold_every_reason_of_the_current_version(marts):
@@ -121,6 +121,33 @@ def _strip(output: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", output)
 
 
+def test_one_files_facet_statuses_are_its_current_versions(marts):
+    facts = read_file_facts(marts.session, HERO)
+    assert [(f["facet"], f["facet_version"], f["facet_status"], f["reason"])
+            for f in facts.facets] == [
+        ("document", 1, "ok", None),
+        ("structure", 1, "truncated", TRUNCATED_REASON),
+        ("text", 1, "failed", FAILED_REASON),
+        ("visual", 1, "ok", None),  # the older version's failed visual facet is not shown
+    ]  # fmt: skip
+    assert read_file_facts(marts.session, EMPTY).facets == []
+
+
+def test_explain_says_which_facets_were_truncated_or_failed_and_why(marts):
+    output = render(read_file_facts(marts.session, HERO))
+    plain = _strip(output)
+    words = " ".join(plain.split())
+    assert "facets (extractor version, status)" in words
+    # one row a facet (a long reason folds under its column, within 80 columns)
+    assert (
+        f"document 1 ok structure 1 truncated {TRUNCATED_REASON} text 1 failed "
+        f"{FAILED_REASON} visual 1 ok"
+    ) in words
+    assert "an older version" not in words
+    assert "\x1b[31mfailed" in output and "\x1b[33mtruncated" in output  # red, yellow
+    assert all(len(line) <= 80 for line in plain.splitlines())
+
+
 def test_explain_of_a_quarantined_file_says_why(marts):
     output = _strip(render(read_file_facts(marts.session, EMPTY)))
     assert "stage: quarantined" in output
@@ -181,6 +208,22 @@ def test_the_files_page_searches_shows_thumbnails_and_one_files_facts(files_page
         "layers (4)", "text (2)", "near-duplicates (2)", "lineage"
     ]  # fmt: skip
     assert len(at.get("vega_lite_chart")) == 1  # the colour swatches
+
+
+def test_the_files_page_shows_each_facets_status_and_reason(files_page):
+    at, _ = files_page
+    at.query_params["q"] = "sale"
+    at.query_params["file"] = HERO
+    at.run()
+    assert not at.exception and not at.error
+    assert "facets (extractor version, status)" in at.caption.values
+    facets = at.table[1].value
+    assert list(facets.columns) == ["version", "status", "reason"]
+    assert facets["status"].to_dict() == {
+        "document": "ok", "structure": "truncated", "text": "failed", "visual": "ok"
+    }  # fmt: skip
+    assert facets.loc["structure", "reason"] == TRUNCATED_REASON
+    assert facets.loc["text", "reason"] == FAILED_REASON
 
 
 def test_the_files_page_shows_a_quarantined_file_with_its_reason(files_page):

@@ -21,6 +21,7 @@ from orchestration.corpus import rich, rich_pdf
 from orchestration.corpus.content import artwork, encode
 from orchestration.local.alerting import ensure_ops_views
 from orchestration.local.stack import LocalStack
+from tests.hostile.corpus_facets import pdf_odd_fonts
 from tests.integration.conftest import runner_for, upload
 from tests.ops.browser import capture, chromium_or_skip, served_dashboard
 from tests.stack_pool import StackPool
@@ -32,12 +33,16 @@ KEY_VISUAL = "campaign/key visual.png"
 SMALL = "campaign/key visual small.png"
 MASTER = "campaign/key visual master.png"
 EMPTY = "broken/empty.png"
+# facets a cap cut, or that failed, while the file stands (outside the "campaign" search)
+LONG_PDF = "limits/eleven pages.pdf"
+LONG_FONT_PDF = "limits/long font name.pdf"
 
 
 def files_with_facets() -> dict[str, bytes]:
     """A PSD with type layers, an SVG and a PDF with text, a PNG export with XMP and a smaller
     copy of it (a near-duplicate), the master it derives from (its DocumentID is their
-    DerivedFrom), and an empty file."""
+    DerivedFrom), an empty file, a PDF longer than its text facet reads and one whose font name
+    fails its text facet."""
     key_visual = rich.raster_with_xmp("png", 320, 200, seed=11)
     small = Image.open(io.BytesIO(key_visual)).resize((288, 180), Image.Resampling.LANCZOS)
     master_xmp = rich.xmp_packet(
@@ -56,6 +61,8 @@ def files_with_facets() -> dict[str, bytes]:
         SMALL: encode(small, "PNG"),
         MASTER: encode(artwork(320, 200, 23, noise=0), "PNG", pnginfo=info),
         EMPTY: b"",
+        LONG_PDF: rich_pdf.pdf_with_text(pages=11),
+        LONG_FONT_PDF: pdf_odd_fonts(long_name_chars=10_000),
     }
 
 
@@ -101,6 +108,19 @@ def test_explain_prints_near_duplicates_and_the_files_derived_from_one(stack):
     master = explain(stack, MASTER)
     for derived in (POSTER, KEY_VISUAL):
         assert f"source of {derived}" in master
+
+
+def test_explain_says_a_facet_was_truncated_or_failed_and_why(stack):
+    """Through the ops view ops_marts.fct_file_facet_statuses over the run's raw.file_facets."""
+    words = explain(stack, LONG_PDF)
+    assert "stage: queryable" in words
+    assert "facets (extractor version, status)" in words
+    assert "document 1 ok structure 1 ok text 1 truncated" in words
+    assert "cut at max_text_pages = 10 (pixelforge_core/limits.py)" in words
+    words = explain(stack, LONG_FONT_PDF)
+    assert "stage: queryable" in words  # the file stands, its text facet failed
+    failed = re.search(r"text 1 failed unreadable_file: (\S+)", words)
+    assert failed is not None, words
 
 
 def test_explain_of_a_quarantined_file(stack):

@@ -14,7 +14,6 @@ the one-off budget. Pure arithmetic: every scale runs the same figures.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,14 +21,8 @@ from typing import Any
 from bench.common import BenchOptions, parse_options, print_table, write_results
 from bench.inputs import write_per_file_figures
 from orchestration import capacity
-from orchestration.capacity import (
-    Sources,
-    capacity_model,
-    fixed_s_per_file,
-    initial_load,
-    read_bench_prices,
-)
-from pixelforge_core.capacity import MEASURED_LABEL, Estimate, JobSize, estimate
+from orchestration.capacity import Sources, capacity_model, initial_load, read_bench_prices
+from pixelforge_core.capacity import MEASURED_LABEL, Estimate, estimate
 
 
 @dataclass(frozen=True)
@@ -75,23 +68,9 @@ def initial_load_estimate(sources: Sources) -> InitialLoad:
     )
 
 
-def with_statement_estimate(load: InitialLoad, sources: Sources) -> tuple[Estimate, float, float]:
-    """The planned load once the steps' statements one after the other are counted at
-    bench/prices.toml's statement_s_estimate (the model's statement_s is 0: not modelled)."""
-    assume = dict(read_bench_prices(sources.bench_prices)["assumptions"])
-    modelled_s = float(assume["statement_s"])
-    assume["statement_s"] = assume["statement_s_estimate"]
-    model = dataclasses.replace(
-        load.planned.model,
-        extract_fixed_s_per_file=fixed_s_per_file(assume, "extract_statements_per_batch"),
-        render_fixed_s_per_file=fixed_s_per_file(assume, "render_statements_per_batch"),
-    )
-    job = JobSize(
-        load.planned.files,
-        load.planned.bytes_read // 2,
-        frozenset({model.extract_step, model.render_step}),
-    )
-    return estimate(job, model), float(assume["statement_s"]), modelled_s
+def statement_s(options: BenchOptions) -> float:
+    """A statement's latency the model counts (bench/prices.toml [assumptions])."""
+    return float(read_bench_prices(sources_for(options).bench_prices)["assumptions"]["statement_s"])
 
 
 def figures_of(result: Estimate) -> dict[str, Any]:
@@ -102,6 +81,7 @@ def figures_of(result: Estimate) -> dict[str, Any]:
         "max_tasks": m.max_tasks,
         "wall_hours": result.wall_hours,
         "extract_wall_hours": result.extract_wall_hours,
+        "fixed_hours": result.fixed_hours,
         "render_wall_hours": result.render_wall_hours,
         "usd": result.usd,
         "lines": result.lines(),
@@ -124,26 +104,25 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     verdict = "meets" if load.meets_target else "MISSES"
     label, value = load.headline()
     print(f"\n{label}: {value}: {verdict} the target")
-    planned_rows = load.planned.model.render_statement_rows
-    built_rows = load.baseline.model.render_statement_rows
-    if planned_rows != built_rows:
+    planned, built = load.planned.model, load.baseline.model
+    if (planned.render_statement_rows, planned.extract_batch_rows) != (
+        built.render_statement_rows,
+        built.extract_batch_rows,
+    ):
         print(
-            f"  with the render step's {planned_rows:,}-row statements once the graph CONFIG's "
-            f"render_max_tasks is raised with the renderer ({built_rows:,} at the deployed "
-            "maximum: docs/runbook.md, Day zero)"
+            f"  with the graph CONFIG raised with the renderer (docs/runbook.md, Day zero): "
+            f"render statements of {planned.render_statement_rows:,} rows and extraction "
+            f"batches of {planned.extract_batch_rows:,} ({built.render_statement_rows:,} and "
+            f"{built.extract_batch_rows:,} deployed)"
         )
-    counted, statement_s, modelled_s = with_statement_estimate(load, sources_for(options))
-    fits = counted.wall_hours <= load.max_wall_hours and counted.usd <= load.budget_usd
-    if statement_s != modelled_s:
-        print(
-            f"  not in the model (bench/prices.toml statement_s = {modelled_s:g}): the "
-            "statements the steps send one after the other per 500-row batch; at "
-            f"{statement_s:g} s each [ESTIMATE] they add {counted.fixed_hours:.1f} h: "
-            f"{counted.wall_hours:.1f} h, ${counted.usd:,.0f} "
-            f"({'meets' if fits else 'MISSES'} the target)"
-        )
+    print(
+        f"  counting the steps' statements one after the other at {statement_s(options):g} s "
+        f"each [ESTIMATE, bench/prices.toml statement_s]: {load.planned.fixed_hours:.1f} h "
+        f"of it ({planned.extract_fixed_s_per_file * 1000:.2f} + "
+        f"{planned.render_fixed_s_per_file * 1000:.2f} ms a file)"
+    )
     figures = {
-        "with_statement_estimate": {**figures_of(counted), "statement_s": statement_s},
+        "statement_s": statement_s(options),
         "planned": figures_of(load.planned),
         "baseline": figures_of(load.baseline),
         "max_wall_hours": load.max_wall_hours,

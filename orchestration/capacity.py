@@ -3,11 +3,13 @@
 - unit prices: dbt_project/seeds/unit_prices.csv (read through bench/workload.py's reader
   contract: price_code -> amount, sources in the seed), credits per hour of every warehouse size;
 - workload assumptions: bench/prices.toml [assumptions] (derate, XS vCPU, parallel efficiency,
-  stage read throughput, the statements a step sends one at a time per batch and their latency)
+  stage read throughput, the statements a step sends one at a time per batch, the bytes it
+  binds a file, and a statement's latency)
   and [initial_load] (the day-zero job and the warehouse it runs on);
 - measured per-file CPU: bench/results/per_file_figures.json, committed, written by `make bench`
   (bench/inputs.py write_per_file_figures) with the date, host and scale it was measured on;
-- renderer task size and autoscaling bounds: pixelforge_core/render_budget.py;
+- renderer task size and autoscaling bounds: pixelforge_core/render_budget.py; the extraction
+  batch (scheduled and day zero) and a bind's bytes: pixelforge_core/write_batch.py;
 - the steps that read files and whether extraction is serverless: orchestration/graph.py.
 
 The dry runs (`pixelforge backfill --dry-run`, `pixelforge reprocess --dry-run`) and the
@@ -34,8 +36,12 @@ from croniter import croniter
 from orchestration.graph import INCREMENTAL, ExternalFunctionStep, Pipeline
 from pixelforge_core.capacity import CapacityModel, JobSize
 from pixelforge_core.render_budget import RENDER_BUDGET, RenderBudget
+from pixelforge_core.write_batch import (
+    EXTRACT_BATCH_ROWS,
+    INITIAL_LOAD_EXTRACT_BATCH_ROWS,
+    MAX_BIND_BYTES,
+)
 from snowpark_procs.run_config import RunConfig
-from snowpark_procs.steps.common import MERGE_BATCH_ROWS
 from snowpark_procs.steps.render import statement_rows
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -139,10 +145,15 @@ def measured_on(document: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def fixed_s_per_file(assume: dict[str, Any], statements_key: str) -> float:
-    """A step's seconds per file spent on statements one at a time: the statements it sends per
-    batch of MERGE_BATCH_ROWS rows (bench/prices.toml) x a statement's latency, over the rows."""
-    return float(assume[statements_key]) * float(assume["statement_s"]) / MERGE_BATCH_ROWS
+def fixed_s_per_file(assume: dict[str, Any], step: str, batch_rows: int) -> float:
+    """A step's seconds per file spent on statements one at a time (bench/prices.toml
+    [assumptions]): a statement's latency x the statements a file, at most the step's
+    statements a batch over its rows plus the bytes it binds a file over a bind's
+    (pixelforge_core/write_batch.py MAX_BIND_BYTES: a write of x binds' bytes takes at most
+    1 + x statements)."""
+    statements = float(assume[f"{step}_statements_per_batch"]) / batch_rows
+    binds = float(assume[f"{step}_bind_bytes_per_file"]) / MAX_BIND_BYTES
+    return float(assume["statement_s"]) * (statements + binds)
 
 
 def capacity_model(sources: Sources = Sources()) -> CapacityModel:
@@ -155,6 +166,9 @@ def capacity_model(sources: Sources = Sources()) -> CapacityModel:
     extract_step, render_step = file_steps(sources.pipeline)
     serverless = sources.pipeline.step(extract_step).serverless
     budget = sources.budget
+    render_rows = sources.render_statement_rows or statement_rows(
+        RunConfig(render_max_tasks=budget.max_tasks), budget
+    )
     return CapacityModel(
         extract_step=extract_step,
         render_step=render_step,
@@ -168,8 +182,8 @@ def capacity_model(sources: Sources = Sources()) -> CapacityModel:
         xs_warehouse_vcpu=float(assume["xs_warehouse_vcpu"]),
         parallel_efficiency=float(assume["xs_parallel_efficiency"]),
         stage_read_mb_per_s=float(assume["stage_read_mb_per_s"]),
-        extract_fixed_s_per_file=fixed_s_per_file(assume, "extract_statements_per_batch"),
-        render_fixed_s_per_file=fixed_s_per_file(assume, "render_statements_per_batch"),
+        extract_fixed_s_per_file=fixed_s_per_file(assume, "extract", EXTRACT_BATCH_ROWS),
+        render_fixed_s_per_file=fixed_s_per_file(assume, "render", render_rows),
         step_budget_s=sources.pipeline.step_budget_s,
         run_interval_s=float(schedule_interval_s(sources.pipeline)),
         run_overhead_s=float(assume["run_overhead_s"]),
@@ -179,9 +193,8 @@ def capacity_model(sources: Sources = Sources()) -> CapacityModel:
         max_tasks=budget.max_tasks,
         workers_per_task=budget.workers_per_task,
         max_batch_rows=budget.max_batch_rows(),
-        render_statement_rows=sources.render_statement_rows
-        or statement_rows(RunConfig(render_max_tasks=budget.max_tasks), budget),
-        extract_batch_rows=MERGE_BATCH_ROWS,
+        render_statement_rows=render_rows,
+        extract_batch_rows=EXTRACT_BATCH_ROWS,
         credit_usd=price["snowflake_credit_usd"],
         credits_per_hour=warehouse_credits(price),
         credit_multiplier=price["serverless_task_multiplier"] if serverless else 1.0,
@@ -196,18 +209,28 @@ def capacity_model(sources: Sources = Sources()) -> CapacityModel:
 def initial_load(sources: Sources = Sources()) -> tuple[JobSize, CapacityModel]:
     """The day-zero job (bench/prices.toml [initial_load]: every file through every
     file-reading step) and the capacity it runs on: the load's warehouse size, clusters and
-    root schedule (declared there), the renderer's initial-load maximum and the render
-    statements the render step sends when the graph CONFIG's render_max_tasks is raised to it
-    (docs/runbook.md "Day zero")."""
-    load = read_bench_prices(sources.bench_prices)["initial_load"]
-    model = capacity_model(sources).with_capacity(
-        warehouse_size=str(load["warehouse_size"]),
-        clusters=int(load["clusters"]),
-        max_tasks=sources.budget.initial_load_max_tasks,
-        run_interval_s=float(load["schedule_minutes"]) * 60,
-        render_statement_rows=statement_rows(
-            RunConfig(render_max_tasks=sources.budget.initial_load_max_tasks), sources.budget
+    root schedule (declared there), the renderer's initial-load maximum, and the graph CONFIG
+    the runbook raises with it (docs/runbook.md "Day zero"): the render statements the render
+    step sends for that maximum and the load's extraction batch, with the statements a file
+    each makes."""
+    prices = read_bench_prices(sources.bench_prices)
+    load, assume = prices["initial_load"], prices["assumptions"]
+    raised = RunConfig(
+        render_max_tasks=sources.budget.initial_load_max_tasks,
+        extract_batch_rows=INITIAL_LOAD_EXTRACT_BATCH_ROWS,
+    )
+    render_rows = statement_rows(raised, sources.budget)
+    model = dataclasses.replace(
+        capacity_model(sources).with_capacity(
+            warehouse_size=str(load["warehouse_size"]),
+            clusters=int(load["clusters"]),
+            max_tasks=sources.budget.initial_load_max_tasks,
+            run_interval_s=float(load["schedule_minutes"]) * 60,
+            render_statement_rows=render_rows,
         ),
+        extract_batch_rows=raised.extract_batch_rows,
+        extract_fixed_s_per_file=fixed_s_per_file(assume, "extract", raised.extract_batch_rows),
+        render_fixed_s_per_file=fixed_s_per_file(assume, "render", render_rows),
     )
     job = JobSize(
         files=int(load["files"]),

@@ -99,8 +99,9 @@ class CapacityModel:
     stage_read_mb_per_s: float
     # Seconds of a step per file spent one after the other, beside the parallel work above:
     # the statements of each batch (charge, the set-based statement's round trip, MERGEs,
-    # bookkeeping) over its rows. Production: bench/prices.toml [assumptions] statement counts
-    # x statement_s over the as-built batch rows (statement_s not measurable here: see there);
+    # bookkeeping) over its rows. Production: bench/prices.toml [assumptions] statement_s
+    # [ESTIMATE] x the statements a file (a batch's over its rows, plus the bytes bound a file
+    # over a bind's: orchestration/capacity.py fixed_s_per_file);
     # the local stack: measured by bench.scaled_load's calibration (its step seconds per file
     # beyond the CPU at its capacity).
     extract_fixed_s_per_file: float
@@ -124,8 +125,8 @@ class CapacityModel:
     workers_per_task: int
     max_batch_rows: int
     render_statement_rows: int
-    # The rows of one extraction batch (as built: snowpark_procs/steps/common.py
-    # MERGE_BATCH_ROWS): the bounded step checks its budget between batches.
+    # The rows of one extraction batch (as built: the graph CONFIG's extract_batch_rows,
+    # pixelforge_core/write_batch.py): the bounded step checks its budget between batches.
     extract_batch_rows: int
     # Unit prices (dbt_project/seeds/unit_prices.csv, sources there). credits_per_hour maps
     # each warehouse size to its credits per hour (Snowflake "Overview of warehouses": each
@@ -254,8 +255,8 @@ class Estimate:
             ("extraction time", f"{self.extract_wall_hours:,.1f} h"),
             ("render time", f"{self.render_wall_hours:,.1f} h"),
             ("of which fixed per file", f"{self.fixed_hours:,.1f} h "
-                                        f"({m.extract_fixed_s_per_file * 1000:g} + "
-                                        f"{m.render_fixed_s_per_file * 1000:g} ms a file)"),
+                                        f"({m.extract_fixed_s_per_file * 1000:.3g} + "
+                                        f"{m.render_fixed_s_per_file * 1000:.3g} ms a file)"),
             ("bounded runs", f"{self.runs:,} (a run every >= {m.run_interval_s / 60:g} min, "
                              f"{m.step_budget_s / 60:g} min a step)"),
             ("wall time", f"{self.wall_hours:,.1f} h"),

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pixelforge_core import facets as facet_registry
 from pixelforge_core.formats import SUPPORTED_FORMATS
 from pixelforge_core.render_budget import RENDER_BUDGET
+from pixelforge_core.write_batch import EXTRACT_BATCH_ROWS
 
 RunMode = Literal["incremental", "backfill", "reconcile", "reprocess"]
 MODES: tuple[RunMode, ...] = ("incremental", "backfill", "reconcile", "reprocess")
@@ -59,6 +60,10 @@ class RunConfig:
     # carries the maximum (orchestration/deploy/tasks.py graph_config; docs/runbook.md
     # "Day zero" raises it with RenderMaxTasks). Absent: the budget's steady max_tasks.
     render_max_tasks: int = RENDER_BUDGET.max_tasks
+    # File versions an extraction batch takes (pixelforge_core/write_batch.py): the graph
+    # CONFIG carries it (orchestration/deploy/tasks.py graph_config); docs/runbook.md "Day
+    # zero" raises it for the load. Absent: EXTRACT_BATCH_ROWS.
+    extract_batch_rows: int = EXTRACT_BATCH_ROWS
 
     @property
     def reprocess(self) -> bool:
@@ -88,6 +93,7 @@ class RunConfig:
                 "request_id": self.request_id,
                 "step_budget_s": self.step_budget_s,
                 "render_max_tasks": self.render_max_tasks,
+                "extract_batch_rows": self.extract_batch_rows,
                 **(
                     {
                         "steps": list(self.steps),
@@ -104,7 +110,10 @@ class RunConfig:
     def serving(self, request: RunConfig) -> RunConfig:
         """This graph config running the mode and window of a claimed request."""
         return replace(
-            request, step_budget_s=self.step_budget_s, render_max_tasks=self.render_max_tasks
+            request,
+            step_budget_s=self.step_budget_s,
+            render_max_tasks=self.render_max_tasks,
+            extract_batch_rows=self.extract_batch_rows,
         )
 
     @classmethod
@@ -125,7 +134,8 @@ class RunConfig:
         extra = {
             "request_id": raw.get("request_id"),
             "step_budget_s": _budget(raw),
-            "render_max_tasks": _render_max_tasks(raw),
+            "render_max_tasks": _positive_int(raw, "render_max_tasks", RENDER_BUDGET.max_tasks),
+            "extract_batch_rows": _positive_int(raw, "extract_batch_rows", EXTRACT_BATCH_ROWS),
         }
         if mode == "reprocess":
             chosen = reprocess_config(
@@ -168,14 +178,13 @@ def _budget(raw: dict[str, Any]) -> float | None:
     return float(value)
 
 
-def _render_max_tasks(raw: dict[str, Any]) -> int:
-    value = raw.get("render_max_tasks")
+def _positive_int(raw: dict[str, Any], key: str, default: int) -> int:
+    """A positive whole number of the CONFIG (renderer tasks, rows); absent: `default`."""
+    value = raw.get(key)
     if value is None:
-        return RENDER_BUDGET.max_tasks
+        return default
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise RunConfigError(
-            f"render_max_tasks={value!r} must be a positive whole number of renderer tasks"
-        )
+        raise RunConfigError(f"{key}={value!r} must be a positive whole number")
     return value
 
 

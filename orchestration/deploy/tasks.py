@@ -33,6 +33,7 @@ from orchestration.graph import (
     Step,
 )
 from pixelforge_core.render_budget import RENDER_BUDGET
+from pixelforge_core.write_batch import EXTRACT_BATCH_ROWS
 
 RUN_ID_SQL = "system$task_runtime_info('CURRENT_TASK_GRAPH_RUN_GROUP_ID')"
 # The graph's CONFIG (graph_config): the bounded steps' budget, the finalizer's task names and
@@ -99,6 +100,7 @@ def graph_config(
     pipeline: Pipeline,
     heartbeat_integration: str | None = None,
     render_max_tasks: int = RENDER_BUDGET.max_tasks,
+    extract_batch_rows: int = EXTRACT_BATCH_ROWS,
 ) -> dict[str, Any]:
     """The root's CONFIG: every run is incremental unless its discover step claims a request;
     the bounded steps' budget; the renderer maximum the render step counts on; the tasks whose
@@ -111,6 +113,9 @@ def graph_config(
         # the renderer maximum the render step sizes its statements for (the budget's; the
         # day-zero load raises it with set_config_sql)
         "render_max_tasks": render_max_tasks,
+        # the file versions an extraction batch takes (pixelforge_core/write_batch.py; the
+        # day-zero load raises it with set_config_sql)
+        "extract_batch_rows": extract_batch_rows,
         "tasks": {
             name: pipeline.task_history_name(name)
             for name in (ROOT_STEP, *(step.name for step in pipeline.ordered_steps()))
@@ -122,15 +127,19 @@ def graph_config(
 
 
 def set_config_sql(
-    pipeline: Pipeline, heartbeat_integration: str | None, render_max_tasks: int
+    pipeline: Pipeline,
+    heartbeat_integration: str | None,
+    render_max_tasks: int,
+    extract_batch_rows: int = EXTRACT_BATCH_ROWS,
 ) -> str:
-    """The ALTER TASK that gives the root the graph CONFIG with another renderer maximum
-    (docs/runbook.md "Day zero"; tests/orchestration/test_render_fanout.py holds the runbook's
-    copies equal). SET CONFIG replaces the whole object ("Use the syntax CREATE/ALTER TASK ...
-    CONFIG to set, unset, or modify the configuration information in the root task",
+    """The ALTER TASK that gives the root the graph CONFIG with another renderer maximum and
+    extraction batch (docs/runbook.md "Day zero"; tests/orchestration/test_render_fanout.py
+    holds the runbook's copies equal). SET CONFIG replaces the whole object ("Use the syntax
+    CREATE/ALTER TASK ... CONFIG to set, unset, or modify the configuration information in the
+    root task",
     https://docs.snowflake.com/en/sql-reference/functions/system_get_task_graph_config), so it
     carries every key graph_config renders."""
-    config = graph_config(pipeline, heartbeat_integration, render_max_tasks)
+    config = graph_config(pipeline, heartbeat_integration, render_max_tasks, extract_batch_rows)
     return (
         f"alter task {root_task_name(pipeline)} set config = "
         f"$${json.dumps(config, sort_keys=True)}$$;"

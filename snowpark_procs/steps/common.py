@@ -11,10 +11,9 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, Protocol, TypeVar
 
+from pixelforge_core.write_batch import json_binds
 from snowpark_procs.sql import read_sql
 
-# Rows per MERGE: one JSON bind per batch keeps round trips few and binds small.
-MERGE_BATCH_ROWS = 500
 # Pending file versions fetched per statement: a page holds more than a budget's worth, so a
 # run normally reads one (and never holds an 8M-file backlog in memory).
 PENDING_PAGE_ROWS = 20_000
@@ -98,8 +97,10 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def merge_batches(session: SqlSession, sql_name: str, rows: Sequence[dict[str, Any]]) -> None:
-    for batch in batched(rows, MERGE_BATCH_ROWS):
-        session.sql(read_sql(sql_name), params=[json.dumps(batch, default=str)]).collect()
+    """The rows through the statement `sql_name`, in as few JSON binds as fit (one statement
+    each: pixelforge_core/write_batch.py)."""
+    for bind, _ in json_binds(rows):
+        session.sql(read_sql(sql_name), params=[bind]).collect()
 
 
 def is_outage(transient: int, attempted: int) -> bool:

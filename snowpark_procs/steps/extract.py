@@ -17,7 +17,6 @@ from snowpark_procs.run_config import RunConfig
 from snowpark_procs.steps.bounded import Budget, drain, pending_page
 from snowpark_procs.steps.common import (
     MAX_FILE_ATTEMPTS,
-    MERGE_BATCH_ROWS,
     PENDING_PAGE_ROWS,
     Clock,
     Retry,
@@ -113,7 +112,8 @@ def extract_metadata_with(
     parse_limit_s: float | None = None,
 ) -> StepSummary:
     """Extract the pending file versions, the run's own first, while the budget lasts
-    (config.step_budget_s); failures become rows, not exceptions.
+    (config.step_budget_s), config.extract_batch_rows versions a batch; failures become rows,
+    not exceptions.
 
     Untrusted files and the procedure's process. A file that crashes the parser's process or
     hangs it must not take the step down on every run (each a failed run, until
@@ -276,7 +276,7 @@ def extract_metadata_with(
         drained = drain(
             lambda: pending_page(session, "select_files_to_extract", [run_id, page_rows]),
             process,
-            batch_rows=MERGE_BATCH_ROWS,
+            batch_rows=config.extract_batch_rows,
             page_rows=page_rows,
             budget=budget,
             stop=lambda: bool(hung),

@@ -4,8 +4,9 @@ The step (steps/extract.py) keeps the control flow: it charges a batch, hands it
 FileExtractor, then settles and merges the outcomes. The extractor only turns files into
 outcomes with the one per-file implementation, snowpark_procs/udf_extract.py:
 
-- SetBasedExtractor (production, handlers.py): one statement over the batch
-  (sql/extract_files_set_based.sql) in which the warehouse runs the UDF raw.extract_file_metadata
+- SetBasedExtractor (production, handlers.py): one statement over the batch (more only where
+  its requests would not fit one bind, pixelforge_core/write_batch.py;
+  sql/extract_files_set_based.sql) in which the warehouse runs the UDF raw.extract_file_metadata
   on its nodes and interpreter processes, each file read from its scoped URL.
 
 Both hand each file's facets to compute (a facet re-processing's: steps/extract.py Pending) to
@@ -22,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from pixelforge_core.write_batch import json_binds
 from snowpark_procs.byte_sources import ByteSource
 from snowpark_procs.sql import read_sql
 from snowpark_procs.steps.common import Retry, SqlSession, StepError
@@ -86,32 +88,34 @@ class SetBasedExtractor:
         self._session = session
 
     def extract(self, files: Sequence[FileT], run_id: str, limit_s: float) -> Extracted[FileT]:
-        batch = json.dumps(
-            [
-                {
-                    "relative_path": f.relative_path,
-                    "etag": f.etag,
-                    # absent: every facet (the statement passes null)
-                    **({} if f.facets is None else {"facets": facets_argument(f.facets)}),
-                }
-                for f in files
-            ]
+        requests = (
+            {
+                "relative_path": f.relative_path,
+                "etag": f.etag,
+                # absent: every facet (the statement passes null)
+                **({} if f.facets is None else {"facets": facets_argument(f.facets)}),
+            }
+            for f in files
         )
-        try:
-            rows = self._session.sql(
-                read_sql("extract_files_set_based"), params=[run_id, limit_s, batch]
-            ).collect()
-        except Exception as error:
-            raise StatementAbandonedError(
-                f"the set-based extraction of {len(files)} files failed "
-                f"({type(error).__name__}); their attempts stay charged and each is "
-                "extracted alone by the next runs"
-            ) from error
         extracted: Extracted[FileT] = Extracted()
-        for row in rows:
-            extracted.add(files[int(row["FILE_INDEX"])], outcome_of(row["OUTCOME"]))
+        returned = offset = 0
+        for bind, count in json_binds(requests):
+            try:
+                rows = self._session.sql(
+                    read_sql("extract_files_set_based"), params=[run_id, limit_s, bind]
+                ).collect()
+            except Exception as error:
+                raise StatementAbandonedError(
+                    f"the set-based extraction of {len(files)} files failed "
+                    f"({type(error).__name__}); their attempts stay charged and each is "
+                    "extracted alone by the next runs"
+                ) from error
+            for row in rows:
+                extracted.add(files[offset + int(row["FILE_INDEX"])], outcome_of(row["OUTCOME"]))
+            returned += len(rows)
+            offset += count
         if len(extracted.outcomes) + len(extracted.hung) != len(files):
-            raise StepError(f"the extraction statement returned {len(rows)} of {len(files)} rows")
+            raise StepError(f"the extraction statement returned {returned} of {len(files)} rows")
         return extracted
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from pixelforge_core import reason_codes
 from pixelforge_core.render_budget import RENDER_BUDGET, RenderBudget
 from pixelforge_core.render_wire import THUMBNAIL_SIZES, RenderRequest
+from pixelforge_core.write_batch import json_binds
 from snowpark_procs.rendering import ThumbnailRenderer, failed_visual, thumbnail_rows
 from snowpark_procs.run_config import RunConfig
 from snowpark_procs.sql import read_sql
@@ -41,9 +42,13 @@ class ExternalFunctionRenderer:
         self._session = session
 
     def render(self, requests: Sequence[RenderRequest]) -> list[dict[str, Any]]:
-        batch = json.dumps([asdict(request) for request in requests])
-        rows = self._session.sql(read_sql("call_render_function"), params=[batch]).collect()
-        return [json.loads(row["RENDER_RESULT"]) for row in rows]
+        """One statement for the requests (more only where they would not fit one bind:
+        pixelforge_core/write_batch.py), the results in the requests' order."""
+        results: list[dict[str, Any]] = []
+        for bind, _ in json_binds(asdict(request) for request in requests):
+            rows = self._session.sql(read_sql("call_render_function"), params=[bind]).collect()
+            results.extend(json.loads(row["RENDER_RESULT"]) for row in rows)
+        return results
 
 
 def statement_rows(config: RunConfig, budget: RenderBudget = RENDER_BUDGET) -> int:

@@ -31,9 +31,10 @@ from orchestration.local.scheduler import Scheduler, Trigger
 from orchestration.local.stack import LocalStack
 from orchestration.ops_cli import graph_line
 from pixelforge_core.render_wire import RenderRequest
+from pixelforge_core.write_batch import EXTRACT_BATCH_ROWS
 from snowpark_procs.rendering import ThumbnailRenderer
 from snowpark_procs.run_config import RunConfig, backfill_config
-from snowpark_procs.steps.common import MERGE_BATCH_ROWS, StepSummary
+from snowpark_procs.steps.common import StepSummary
 from tests.integration.conftest import query, runner_for
 
 pytestmark = pytest.mark.integration
@@ -51,7 +52,7 @@ BOUNDED = replace(
     step_timeout_ms=100_000,
     step_budget_fraction=0.5,
 )
-FILES_PER_RUN = MERGE_BATCH_ROWS  # its first batch overruns the budget, then it stops
+FILES_PER_RUN = EXTRACT_BATCH_ROWS  # its first batch overruns the budget, then it stops
 # three runs: two stopped by their budget, one that finishes the backlog
 LOAD_FILES = 1100
 OVERWRITTEN = f"load/{LOAD_FILES - 1:05d}.png"  # before any run reached them

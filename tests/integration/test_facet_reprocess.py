@@ -13,6 +13,7 @@ without its dbt steps, as in test_reprocess.py.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from collections import Counter
 from dataclasses import replace
@@ -24,6 +25,7 @@ from typer.testing import CliRunner, Result
 from orchestration import corpus
 from orchestration.cli import app
 from orchestration.graph import INCREMENTAL
+from orchestration.local import runner as local_runner
 from orchestration.local.runner import RunReport
 from orchestration.local.stack import LocalStack
 from pixelforge_core import facets as facet_registry
@@ -31,7 +33,6 @@ from pixelforge_core.facets import FacetResult, facets_of
 from pixelforge_core.records import DesignMetadata
 from snowpark_procs import metadata
 from snowpark_procs.run_config import RunConfig, reprocess_config
-from snowpark_procs.steps import extract as extract_step
 from snowpark_procs.steps.common import StepSummary
 from tests.integration.conftest import query, runner_for, upload
 
@@ -331,7 +332,10 @@ def test_a_bounded_facet_reprocessing_resumes_with_that_facet_alone(
     computing the re-processed facet alone."""
     spy.take()
     version = bump(monkeypatch, "text")
-    monkeypatch.setattr(extract_step, "MERGE_BATCH_ROWS", 1)
+    # the graph CONFIG's extraction batch (snowpark_procs/run_config.py) at one version
+    monkeypatch.setattr(
+        local_runner, "RunConfig", functools.partial(RunConfig, extract_batch_rows=1)
+    )
     clock = ReadClock()
     bounded = replace(FILES_ONLY, step_timeout_ms=100_000, step_budget_fraction=0.5)
     runner = runner_for(

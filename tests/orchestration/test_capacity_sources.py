@@ -18,8 +18,12 @@ from orchestration.deploy.tasks import graph_config
 from orchestration.graph import INCREMENTAL
 from pixelforge_core.capacity import CapacityModel, JobSize, estimate, render_files_per_s
 from pixelforge_core.render_budget import RENDER_BUDGET
+from pixelforge_core.write_batch import (
+    EXTRACT_BATCH_ROWS,
+    INITIAL_LOAD_EXTRACT_BATCH_ROWS,
+    MAX_BIND_BYTES,
+)
 from snowpark_procs.run_config import RunConfig
-from snowpark_procs.steps.common import MERGE_BATCH_ROWS
 from snowpark_procs.steps.render import statement_rows
 
 
@@ -72,14 +76,15 @@ MEASURED_FIELDS = ("extract_cpu_s_per_file", "extract_cpu_s_per_mb", "render_cpu
 BUDGET_FIELDS = {
     "task_vcpu", "task_memory_gb", "min_tasks", "max_tasks", "workers_per_task", "max_batch_rows",
 }  # fmt: skip
-# snowpark_procs/steps/render.py statement_rows, steps/common.py MERGE_BATCH_ROWS
+# snowpark_procs/steps/render.py statement_rows, pixelforge_core/write_batch.py EXTRACT_BATCH_ROWS
 AS_BUILT_FIELDS = {"render_statement_rows", "extract_batch_rows"}
 GRAPH_FIELDS = {"extract_step", "render_step", "step_budget_s", "run_interval_s"}
 CHOSEN = {"warehouse_size", "clusters", "measured_on", "credits_per_hour"}
-# model field -> bench/prices.toml [assumptions] statements a batch (x statement_s / batch rows)
+# model field -> the step whose bench/prices.toml [assumptions] statements a batch and bind
+# bytes a file make it (x statement_s)
 STATEMENT_FIELDS = {
-    "extract_fixed_s_per_file": "extract_statements_per_batch",
-    "render_fixed_s_per_file": "render_statements_per_batch",
+    "extract_fixed_s_per_file": "extract",
+    "render_fixed_s_per_file": "render",
 }
 
 
@@ -127,17 +132,30 @@ def set_assumption(sources: Sources, key: str, value: float) -> None:
 def test_the_fixed_seconds_per_file_are_the_statements_of_a_batch(
     sources: Sources, field: str
 ) -> None:
-    """Production's fixed seconds per file: the statements a step sends per batch of
-    MERGE_BATCH_ROWS rows x a statement's latency, both declared in bench/prices.toml."""
+    """Production's fixed seconds per file: a statement's latency x the statements a file (the
+    step's statements a batch over its rows, plus its bind bytes a file over a bind's), all
+    declared in bench/prices.toml; the batch rows are the as-built ones."""
+    step = STATEMENT_FIELDS[field]
     set_assumption(sources, "statement_s", 0.25)
-    set_assumption(sources, STATEMENT_FIELDS[field], 8)
-    assert getattr(capacity_model(sources), field) == pytest.approx(8 * 0.25 / MERGE_BATCH_ROWS)
+    set_assumption(sources, f"{step}_statements_per_batch", 8)
+    set_assumption(sources, f"{step}_bind_bytes_per_file", 0)
+    deployed, load = capacity_model(sources), initial_load(sources)[1]
+    rows = {"extract": "extract_batch_rows", "render": "render_statement_rows"}[step]
+    assert getattr(deployed, field) == pytest.approx(8 * 0.25 / getattr(deployed, rows))
     set_assumption(sources, "statement_s", 0.5)
-    assert getattr(capacity_model(sources), field) == pytest.approx(8 * 0.5 / MERGE_BATCH_ROWS)
-    # the initial load keeps them
-    assert getattr(initial_load(sources)[1], field) == getattr(capacity_model(sources), field)
-    # per batch as built
-    assert capacity_model(sources).extract_batch_rows == MERGE_BATCH_ROWS
+    assert getattr(capacity_model(sources), field) == pytest.approx(
+        8 * 0.5 / getattr(deployed, rows)
+    )
+    # the load's larger batches make fewer statements a file
+    assert getattr(initial_load(sources)[1], field) == pytest.approx(8 * 0.5 / getattr(load, rows))
+    assert getattr(load, rows) > getattr(deployed, rows)
+    # the bytes bound a file add their share of a bind's statements
+    set_assumption(sources, f"{step}_bind_bytes_per_file", MAX_BIND_BYTES / 1000)
+    found = getattr(capacity_model(sources), field)
+    assert found == pytest.approx(0.5 * (8 / getattr(deployed, rows) + 1 / 1000))
+    # per batch as built: the graph CONFIG's extraction batch, deployed and on day zero
+    assert deployed.extract_batch_rows == EXTRACT_BATCH_ROWS
+    assert load.extract_batch_rows == INITIAL_LOAD_EXTRACT_BATCH_ROWS
 
 
 def write_local(sources: Sources, **figures: float) -> None:

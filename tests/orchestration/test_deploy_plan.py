@@ -41,6 +41,7 @@ from orchestration.graph import (
 from orchestration.local.sql import local_sql_statements
 from pixelforge_core.render_budget import RENDER_BUDGET, RenderBudget
 from pixelforge_core.render_wire import thumbnail_key
+from pixelforge_core.write_batch import EXTRACT_BATCH_ROWS
 from snowpark_procs import handlers
 from snowpark_procs.sql import read_sql
 from tests.fakesnow_server import fakesnow_server
@@ -202,6 +203,7 @@ def test_task_graph_follows_graph_py(plan: list[PlanStatement]) -> None:
         "pipeline": "pixelforge",
         "step_budget_s": INCREMENTAL.step_budget_s,
         "render_max_tasks": RENDER_BUDGET.max_tasks,
+        "extract_batch_rows": EXTRACT_BATCH_ROWS,
         "tasks": {
             "root": "PIXELFORGE_ROOT",
             "discover": "PIXELFORGE_DISCOVER",

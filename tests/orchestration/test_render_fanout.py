@@ -17,6 +17,7 @@ from orchestration.deploy.tasks import graph_config, set_config_sql
 from orchestration.graph import INCREMENTAL
 from pixelforge_core.render_budget import RENDER_BUDGET
 from pixelforge_core.render_wire import THUMBNAIL_SIZES, RenderRequest
+from pixelforge_core.write_batch import EXTRACT_BATCH_ROWS, INITIAL_LOAD_EXTRACT_BATCH_ROWS
 from snowpark_procs.run_config import RunConfig, RunConfigError
 from snowpark_procs.sql import read_sql
 from snowpark_procs.steps.common import PENDING_PAGE_ROWS
@@ -64,6 +65,22 @@ def test_the_graph_config_carries_the_budgets_maximum() -> None:
     assert raised.serving(request).render_max_tasks == 48
 
 
+def test_the_graph_config_carries_the_extraction_batch() -> None:
+    """Deployed: EXTRACT_BATCH_ROWS; raised for the load, a claimed request runs with it too."""
+    assert RunConfig.from_json(json.dumps(graph_config(INCREMENTAL))).extract_batch_rows == (
+        EXTRACT_BATCH_ROWS
+    )
+    assert RunConfig.from_json('{"mode": "incremental"}').extract_batch_rows == EXTRACT_BATCH_ROWS
+    config = graph_config(INCREMENTAL, extract_batch_rows=INITIAL_LOAD_EXTRACT_BATCH_ROWS)
+    raised = RunConfig.from_json(json.dumps(config))
+    assert raised.extract_batch_rows == INITIAL_LOAD_EXTRACT_BATCH_ROWS
+    assert RunConfig.from_json(raised.to_json()) == raised
+    served = raised.serving(RunConfig("reconcile", request_id="r1"))
+    assert served.extract_batch_rows == INITIAL_LOAD_EXTRACT_BATCH_ROWS
+    with pytest.raises(RunConfigError, match=r"extract_batch_rows=0 must be a positive whole"):
+        RunConfig.from_json('{"extract_batch_rows": 0}')
+
+
 @pytest.mark.parametrize("value", [0, -4, 1.5, "48", True, [48]])
 def test_a_render_maximum_that_is_not_a_positive_whole_number_is_refused(value: Any) -> None:
     with pytest.raises(RunConfigError, match=r"render_max_tasks=.* positive whole number"):
@@ -73,8 +90,15 @@ def test_a_render_maximum_that_is_not_a_positive_whole_number_is_refused(value: 
 def test_the_runbooks_alter_task_statements_are_the_deploys() -> None:
     runbook = (REPO_ROOT / "docs" / "runbook.md").read_text(encoding="utf-8")
     section = runbook[runbook.index("## Day zero: the initial load") :]
-    for tasks in (16, RENDER_BUDGET.initial_load_max_tasks, RENDER_BUDGET.max_tasks):
-        assert set_config_sql(INCREMENTAL, HEARTBEAT_INTEGRATION, tasks) in section, tasks
+    for tasks in (16, RENDER_BUDGET.initial_load_max_tasks):
+        raised = set_config_sql(
+            INCREMENTAL, HEARTBEAT_INTEGRATION, tasks, INITIAL_LOAD_EXTRACT_BATCH_ROWS
+        )
+        assert raised in section, tasks
+    # after the load: the deployed maximum and extraction batch
+    back = set_config_sql(INCREMENTAL, HEARTBEAT_INTEGRATION, RENDER_BUDGET.max_tasks)
+    assert back in section
+    assert f'"extract_batch_rows": {EXTRACT_BATCH_ROWS},' in back
     assert f"RenderMaxTasks={RENDER_BUDGET.initial_load_max_tasks}" in section
     # the deployed plan's CONFIG is set_config_sql's at the budget's maximum
     deployed = json.loads(

@@ -10,7 +10,13 @@ from markdown_it import MarkdownIt
 from rich.console import Console
 
 from dashboard.files_page import literal as markdown_literal
-from orchestration.facet_tables import layers_table, literal, metadata_table, text_table
+from orchestration.facet_tables import (
+    facets_table,
+    layers_table,
+    literal,
+    metadata_table,
+    text_table,
+)
 
 # an OSC title change, a screen clear, a bell, a right-to-left override, a NUL
 HOSTILE = "a\x1b]0;owned\x07b\x1b[2Jc\u202egnp.exe\x00d"
@@ -36,7 +42,14 @@ def test_hostile_facet_values_reach_the_terminal_as_visible_escapes():
          "fonts", "dominant_color_hex", "phash", "thumbhash", "author")
     )  # fmt: skip
     design.update(creator_tool=HOSTILE, title=HOSTILE)
-    for table in (layers_table([layer], 1), text_table([run], 1), metadata_table(design)):
+    # a failed facet's message may quote the file (a font name, an XML fragment)
+    facet = {"facet": "text", "facet_version": 1, "facet_status": "failed", "reason": HOSTILE}
+    for table in (
+        layers_table([layer], 1),
+        text_table([run], 1),
+        metadata_table(design),
+        facets_table([facet]),
+    ):
         output = printed(table)
         assert not any(ch in output for ch in "\x1b\x07\x00\u202e"), repr(output)
         assert "owned" in output  # shown, as text

@@ -1,24 +1,11 @@
--- Reconciliation: committed file versions the pipeline has not finished (no
--- metadata row, or readable without a successful thumbnail for every size),
--- added to the run's change set as repairs. Key: (run_id, relative_path).
+-- Reconciliation: current file versions (current_file_versions.sql) the
+-- pipeline has not finished (no metadata row, or readable without a
+-- successful thumbnail for every size), added to the run's change set as
+-- repairs. Key: (run_id, relative_path).
 -- Binds: number of sizes, run_id.
 merge into raw.file_changes as target
 using (
-    with committed_files as (
-        select
-            listed.relative_path,
-            listed.etag,
-            listed.size,
-            listed.last_modified,
-            listed.md5
-        from raw.designs_directory as listed
-        inner join raw.directory_state as committed
-            on
-                listed.relative_path = committed.relative_path
-                and listed.etag = committed.etag
-    ),
-
-    rendered as (
+    with rendered as (
         select
             relative_path,
             etag,
@@ -30,7 +17,7 @@ using (
 
     unfinished as (
         select committed_files.*
-        from committed_files
+        from fragment.current_file_versions as committed_files
         left join raw.file_metadata as file_metadata
             on
                 committed_files.relative_path = file_metadata.relative_path

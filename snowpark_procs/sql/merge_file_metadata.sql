@@ -2,10 +2,8 @@
 -- A row is rewritten only when a value differs, or when a backfill discovered
 -- its version after it was extracted (a backfill redoes its window: README);
 -- so a re-processing that finds the same values leaves the row, its run_id
--- and extracted_at, and the marts' incremental builds, as they were. Only
--- the change sets of runs that serve a backfill request are read for that
--- (raw.file_changes is pruned to them: each run's changes are written
--- together).
+-- and extracted_at, and the marts' incremental builds, as they were (the
+-- backfill's versions: backfilled_versions.sql).
 -- Key: (relative_path, etag). Binds: batch JSON.
 merge into raw.file_metadata as target
 using (
@@ -32,31 +30,13 @@ using (
             item.value:run_id::varchar as run_id
         from (select parse_json(?) as doc) as batch,
             lateral flatten(input => batch.doc) as item
-    ),
-
-    backfilled as (
-        select
-            file_changes.relative_path,
-            file_changes.etag,
-            max(file_changes.discovered_at) as redo_after
-        from raw.file_changes as file_changes
-        inner join ops.run_requests as requests
-            on file_changes.run_id = requests.run_id
-        inner join batch_rows
-            on
-                file_changes.relative_path = batch_rows.relative_path
-                and file_changes.etag = batch_rows.etag
-        where
-            file_changes.change_type = 'backfill'
-            and requests.mode = 'backfill'
-        group by file_changes.relative_path, file_changes.etag
     )
 
     select
         batch_rows.*,
         backfilled.redo_after
     from batch_rows
-    left join backfilled
+    left join fragment.backfilled_versions as backfilled
         on
             batch_rows.relative_path = backfilled.relative_path
             and batch_rows.etag = backfilled.etag

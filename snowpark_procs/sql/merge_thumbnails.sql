@@ -2,7 +2,7 @@
 -- array of (file version, size) rows. A row is rewritten only when a value
 -- differs (a re-render whose content-addressed key exists finds the same
 -- object: storage writes put-if-absent), or when a backfill discovered its
--- version after it was rendered (as merge_file_metadata.sql).
+-- version after it was rendered (backfilled_versions.sql).
 -- Key: (relative_path, etag, size_px). Binds: batch JSON.
 merge into raw.thumbnails as target
 using (
@@ -21,31 +21,13 @@ using (
             item.value:run_id::varchar as run_id
         from (select parse_json(?) as doc) as batch,
             lateral flatten(input => batch.doc) as item
-    ),
-
-    backfilled as (
-        select
-            file_changes.relative_path,
-            file_changes.etag,
-            max(file_changes.discovered_at) as redo_after
-        from raw.file_changes as file_changes
-        inner join ops.run_requests as requests
-            on file_changes.run_id = requests.run_id
-        inner join batch_rows
-            on
-                file_changes.relative_path = batch_rows.relative_path
-                and file_changes.etag = batch_rows.etag
-        where
-            file_changes.change_type = 'backfill'
-            and requests.mode = 'backfill'
-        group by file_changes.relative_path, file_changes.etag
     )
 
     select
         batch_rows.*,
         backfilled.redo_after
     from batch_rows
-    left join backfilled
+    left join fragment.backfilled_versions as backfilled
         on
             batch_rows.relative_path = backfilled.relative_path
             and batch_rows.etag = backfilled.etag

@@ -1,10 +1,9 @@
 -- The selection of a facet re-processing (`pixelforge reprocess --facet`):
--- the current file versions (the committed state's, still listed at that
--- ETag, as select_reprocess_files.sql) under the prefix, of the format
--- ('' selects every one), that extraction read (status ok: a file it could
--- not read is quarantined and has no facets), whose sniffed format the facet
--- covers and whose raw.file_facets row for the facet is missing or was
--- produced by an older version of its extractor (a failed facet at the
+-- the current file versions (current_file_versions.sql) under the prefix, of
+-- the format ('' selects every one), that extraction read (status ok: a file
+-- it could not read is quarantined and has no facets), whose sniffed format
+-- the facet covers and whose raw.file_facets row for the facet is missing or
+-- was produced by an older version of its extractor (a failed facet at the
 -- current version is not stale: it failed for the file's reason). Discovered
 -- by discover_selected_files.sql, counted by count_selected_files.sql (the
 -- dry run, and per facet the nightly reconciliation's stale count).
@@ -22,11 +21,7 @@ select
     listed.size,
     listed.last_modified,
     listed.md5
-from raw.designs_directory as listed
-inner join raw.directory_state as committed
-    on
-        listed.relative_path = committed.relative_path
-        and listed.etag = committed.etag
+from fragment.current_file_versions as listed
 inner join raw.file_metadata as file_metadata
     on
         listed.relative_path = file_metadata.relative_path

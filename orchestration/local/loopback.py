@@ -32,6 +32,9 @@ def fakesnow_in_thread(instance: FakeSnow) -> Iterator[int]:
     import fakesnow.server
     import uvicorn
 
+    from orchestration.local import fakesnow_speedups
+
+    fakesnow_speedups.install()
     port = free_port()
     saved_instance = fakesnow.server.shared_fs
     fakesnow.server.shared_fs = instance

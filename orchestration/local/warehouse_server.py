@@ -24,6 +24,7 @@ import fakesnow.server
 import uvicorn
 from fakesnow.instance import FakeSnow
 
+from orchestration.local import fakesnow_speedups
 from orchestration.local.loopback import fakesnow_in_thread
 
 QUERY_PATH = "/queries/v1/query-request"
@@ -162,6 +163,7 @@ def logged_fakesnow_in_thread(instance: FakeSnow, statement_log: Path | None) ->
 
 def serve(data_dir: Path, host: str, port: int, statement_log: Path | None = None) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
+    fakesnow_speedups.install()
     fakesnow.server.shared_fs = FakeSnow(db_path=data_dir)
     # one statement log line per query from fakesnow drowns the stack's own output
     logging.getLogger("fakesnow.server").setLevel(logging.WARNING)

@@ -1,0 +1,105 @@
+"""The local warehouse's shortcuts (orchestration/local/fakesnow_speedups.py) answer exactly as
+fakesnow's own paths do: the description of a statement as run equals its DESCRIBE, for every
+column type the pipeline's tables and dbt's models use, and a cached parse is never shared."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import fakesnow
+import fakesnow.cursor
+import fakesnow.server
+import pytest
+import snowflake.connector
+
+from orchestration.local import fakesnow_speedups
+
+TABLE = (
+    "create or replace table t (n number(38, 0), d number(10, 2), f float, s varchar, "
+    "b boolean, v variant, o object, a array, ts timestamp_ntz, tz timestamp_tz, "
+    "dt date, tm time, bin binary)"
+)
+# (statement, binds): queries of each kind the pipeline sends, results fakesnow rewrites
+# (inserts, merges, updates, deletes report counts) and a column of no type (null)
+STATEMENTS: list[tuple[str, tuple[Any, ...]]] = [
+    ("insert into t (n, s) values (1, 'a'), (2, 'b')", ()),
+    ("select * from t", ()),
+    ("select n, s from t where s = %s", ("a",)),
+    ("select %s as text_bind, %s as number_bind, null as nothing", ("x", 5)),
+    ("select count(*) as n, max(d) as top, any_value(v) as doc from t", ()),
+    ("select parse_json('{\"a\": [1, 2]}') as doc, parse_json('[1, 2]') as arr", ()),
+    ("select current_timestamp() as now, to_date('2026-01-01') as day", ()),
+    (
+        "merge into t using (select 1 as n, 'z' as s) as src on t.n = src.n "
+        "when matched then update set s = src.s when not matched then insert (n, s) "
+        "values (src.n, src.s)",
+        (),
+    ),
+    ("update t set f = 1.5 where n = 2", ()),
+    ("delete from t where n = 2", ()),
+    ("with w as (select n from t) select n * 2 as twice from w", ()),
+]
+
+
+@pytest.fixture
+def cursor() -> Iterator[Any]:
+    fakesnow_speedups.install()
+    with (
+        fakesnow.patch(),
+        snowflake.connector.connect(database="db1", schema="s1") as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute("create database if not exists db1")
+        cur.execute("create schema if not exists db1.s1")
+        cur.execute("use schema db1.s1")
+        cur.execute(TABLE)
+        yield cur
+
+
+def fakesnow_describe(cur: Any) -> list:
+    """fakesnow's own DESCRIBE of the last statement (the wrapped original)."""
+    return fakesnow.cursor.FakeSnowflakeCursor._describe_last_sql.__wrapped__(cur)
+
+
+@pytest.mark.parametrize(("sql", "binds"), STATEMENTS, ids=[s[:40] for s, _ in STATEMENTS])
+def test_the_kept_description_is_what_describe_returns(cursor, sql, binds):
+    cursor.execute(sql, binds)
+    kept = cursor._describe_last_sql()
+    assert cursor._described is not None  # the shortcut answered, not the fallback
+    assert kept == fakesnow_describe(cursor)
+    assert [column.name for column in cursor.description] == [row[0] for row in kept]
+
+
+def test_every_column_type_of_a_table_is_described_as_describe_prints_it(cursor):
+    cursor.execute("select * from t")
+    types = {name: kind for name, kind, *_ in cursor._describe_last_sql()}
+    assert types == {name: kind for name, kind, *_ in fakesnow_describe(cursor)}
+    assert {"BIGINT", "DECIMAL(10,2)", "VARCHAR", "JSON", "TIMESTAMP WITH TIME ZONE"} <= set(
+        types.values()
+    )
+
+
+def test_a_result_read_back_by_result_scan_is_described_the_original_way(cursor):
+    cursor.execute("select n, s from t")
+    query_id = cursor.sfqid
+    cursor.execute(f"select * from table(result_scan('{query_id}'))")
+    assert cursor._describe_last_sql() == fakesnow_describe(cursor)
+
+
+def test_a_cached_parse_is_a_new_tree_for_each_caller():
+    fakesnow_speedups.install()
+    text = "select a, b from t where c = 1"
+    first = fakesnow.server.parse_one(text)
+    first.set("where", None)  # fakesnow's transforms change the tree they are given
+    second = fakesnow.cursor.parse_one(text)
+    assert second is not first
+    assert second.sql(dialect="snowflake") == "SELECT a, b FROM t WHERE c = 1"
+
+
+def test_a_text_that_does_not_parse_still_fails_as_a_snowflake_syntax_error():
+    fakesnow_speedups.install()
+    for _ in range(2):  # not cached: the second call fails the same way
+        with pytest.raises(snowflake.connector.errors.ProgrammingError) as raised:
+            fakesnow.cursor.parse_one("select from from where")
+        assert raised.value.errno == 1003

@@ -61,6 +61,7 @@ from orchestration.local.s3_byte_source import S3ByteSource
 from orchestration.local.stack import LocalStack
 from orchestration.local.step_policy import StepTimeoutError, backoff_s, is_retryable
 from orchestration.sql import read_sql
+from pixelforge_core.write_batch import EXTRACT_BATCH_ROWS
 from snowpark_procs.byte_sources import ByteSource
 from snowpark_procs.handlers import HANDLERS, Seams
 from snowpark_procs.rendering import ThumbnailRenderer
@@ -120,6 +121,7 @@ class LocalRunner:
         wrap_renderer: Callable[[ThumbnailRenderer], ThumbnailRenderer] | None = None,
         clock: Callable[[], float] = time.monotonic,
         mirror_object_store: bool = True,
+        extract_batch_rows: int = EXTRACT_BATCH_ROWS,
     ) -> None:
         self._stack = stack
         self._pipeline = pipeline
@@ -133,6 +135,8 @@ class LocalRunner:
         self._wrap_renderer = wrap_renderer or (lambda renderer: renderer)
         # seconds, for step timeouts and the bounded steps' budgets (tests scale time with it)
         self._clock = clock
+        # the graph CONFIG's extraction batch (orchestration/deploy/tasks.py graph_config)
+        self._extract_batch_rows = extract_batch_rows
         # the buckets' mirror on disk, for a stack restarted later (tests that never restart
         # theirs can skip it: it downloads every new object)
         self._mirror_object_store = mirror_object_store
@@ -186,7 +190,10 @@ class LocalRunner:
         """One run of the graph. A backfill or reconcile `config` is first queued as a request
         (then the run serves the oldest pending request, as every run of the graph does)."""
         requested = config or RunConfig()
-        graph_config = RunConfig(step_budget_s=self._pipeline.step_budget_s)
+        graph_config = RunConfig(
+            step_budget_s=self._pipeline.step_budget_s,
+            extract_batch_rows=self._extract_batch_rows,
+        )
         scheduled = scheduled_at or utc_now()
         run = PipelineRun(
             new_run_id(scheduled),

@@ -39,12 +39,16 @@ from tests.integration.conftest import query, runner_for
 
 pytestmark = pytest.mark.integration
 
-# Simulated seconds per file (binary fractions: sums stay exact). With a 100 s step timeout,
-# each bounded step has a 50 s budget: one batch of 500 files to extract per run (62.5 s,
-# within the timeout), rendered in one statement (the render step's statements are
-# RENDER_BUDGET.statement_rows(4) = 720 rows).
-READ_S = 0.125
-RENDER_S = 0.0625
+# The graph CONFIG's extraction batch in these tests (production's is EXTRACT_BATCH_ROWS, 500;
+# docs/runbook.md raises it for day zero): a fifth of it, so a load of a few hundred files takes
+# the same runs a load of thousands takes at 500, and the simulated seconds are five times
+# theirs (binary fractions: sums stay exact). With a 100 s step timeout, each bounded step has
+# a 50 s budget: one batch of 100 files to extract per run (62.5 s, within the timeout),
+# rendered in one statement (the render step's statements are RENDER_BUDGET.statement_rows(4)
+# = 720 rows).
+BATCH_ROWS = EXTRACT_BATCH_ROWS // 5
+READ_S = 0.625
+RENDER_S = 0.3125
 # discover, extract_metadata, render_thumbnails and the finalizer
 BOUNDED = replace(
     INCREMENTAL,
@@ -52,9 +56,9 @@ BOUNDED = replace(
     step_timeout_ms=100_000,
     step_budget_fraction=0.5,
 )
-FILES_PER_RUN = EXTRACT_BATCH_ROWS  # its first batch overruns the budget, then it stops
+FILES_PER_RUN = BATCH_ROWS  # its first batch overruns the budget, then it stops
 # three runs: two stopped by their budget, one that finishes the backlog
-LOAD_FILES = 1100
+LOAD_FILES = 2 * BATCH_ROWS + 20
 OVERWRITTEN = f"load/{LOAD_FILES - 1:05d}.png"  # before any run reached them
 DELETED = f"load/{LOAD_FILES - 2:05d}.png"
 
@@ -122,6 +126,7 @@ def timed_runner(stack: LocalStack, clock: SimulatedClock, **options: Any) -> An
         stack,
         pipeline=options.pop("pipeline", BOUNDED),
         clock=clock,
+        extract_batch_rows=BATCH_ROWS,
         mirror_object_store=False,
         wrap_byte_source=lambda source: outer_source(TimedSource(source, clock)),
         wrap_renderer=lambda renderer: outer_renderer(TimedRenderer(renderer, clock)),
@@ -176,10 +181,10 @@ def test_an_initial_load_completes_over_several_bounded_runs(start_stack):
         if extract.details["backlog"] == 0 and render.details["backlog"] == 0:
             break
 
-    # the runner printed each bounded step's progress as it went (simulated seconds: 500
-    # files read at 0.125 s each in the first run, 600 left)
+    # the runner printed each bounded step's progress as it went (simulated seconds: 100
+    # files read at 0.625 s each in the first run, 120 left)
     assert (
-        "  extract_metadata: 500 done, 600 left, 8.0 files/s; "
+        "  extract_metadata: 100 done, 120 left, 1.6 files/s; "
         "ETA 1 min 15 s of step time (~2 more runs)"
     ) in printed
     assert printed.count("  extract_metadata: attempt 1 ...") == len(reports)
@@ -494,11 +499,12 @@ def test_a_crash_in_the_middle_of_a_bounded_backlog_run_loses_and_duplicates_not
     crash, 0 lost, 0 duplicated (rows and thumbnail objects), the discovery state at the
     bucket's."""
     stack = start_stack()
-    load = {f"load/{i:05d}.png": tiny_png(i) for i in range(1000)}
+    load = {f"load/{i:05d}.png": tiny_png(i) for i in range(2 * BATCH_ROWS)}
     upload_many(stack, load)
     clock = SimulatedClock()
-    # the renderer: its first statement (a run's 500 files are one, fewer than statement_rows)
-    crash = Crash(after=0 if seam == "renderer" else 100, error=error)
+    # the renderer: its first statement (a run's 100 files are one, fewer than statement_rows);
+    # the source: a fifth into its batch
+    crash = Crash(after=0 if seam == "renderer" else BATCH_ROWS // 5, error=error)
     runner = timed_runner(
         stack,
         clock,

@@ -13,7 +13,6 @@ without its dbt steps, as in test_reprocess.py.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import threading
 from collections import Counter
 from dataclasses import replace
@@ -25,7 +24,6 @@ from typer.testing import CliRunner, Result
 from orchestration import corpus
 from orchestration.cli import app
 from orchestration.graph import INCREMENTAL
-from orchestration.local import runner as local_runner
 from orchestration.local.runner import RunReport
 from orchestration.local.stack import LocalStack
 from pixelforge_core import facets as facet_registry
@@ -332,10 +330,6 @@ def test_a_bounded_facet_reprocessing_resumes_with_that_facet_alone(
     computing the re-processed facet alone."""
     spy.take()
     version = bump(monkeypatch, "text")
-    # the graph CONFIG's extraction batch (snowpark_procs/run_config.py) at one version
-    monkeypatch.setattr(
-        local_runner, "RunConfig", functools.partial(RunConfig, extract_batch_rows=1)
-    )
     clock = ReadClock()
     bounded = replace(FILES_ONLY, step_timeout_ms=100_000, step_budget_fraction=0.5)
     runner = runner_for(
@@ -344,6 +338,7 @@ def test_a_bounded_facet_reprocessing_resumes_with_that_facet_alone(
         clock=clock,
         mirror_object_store=False,
         wrap_byte_source=clock.source,
+        extract_batch_rows=1,  # the graph CONFIG's extraction batch: one version
     )
     texts = covered("text")
     reports = [runner.run(kind="reprocess", config=reprocess_config(facet="text"))]

@@ -18,6 +18,18 @@ raw.file_facets row alone. Pure: no S3, no HTTP.
   median, row-major, first bit most significant, as 16 hex digits. The DCT is a product with
   the DCT-II matrix (scipy's unnormalised type II; scaling does not move the median test), so
   the image needs no scipy. Transparent pixels are composited on white first.
+- edge_phash: the same DCT hash of the picture's edges, for near-duplicates (the mart
+  fct_near_duplicate_pairs pairs files by it): the thumbnail (on white) is first trimmed to its
+  content, the box of the pixels that differ from the top-left pixel by more than
+  TRIM_TOLERANCE (summed over R, G and B), so a copy cropped by a few percent of background
+  keeps the same box; then resized to EDGE_SIDE px square, its gradient magnitude summed over
+  the three channels (|dx| + |dy| of forward differences: unchanged by swapping colour
+  channels, so a recoloured logo keeps it), smoothed and sampled to 32x32 by a Gaussian of
+  EDGE_SIGMA cells (less sensitive to the shift and scale a crop causes), and hashed by the
+  8x8 lowest DCT frequencies above their median. As the median splits the 64 coefficients
+  32/32, two hashes differ in an even number of bits. bench/near_duplicates.py measured it
+  against the pHash on generated copies: at 10 bits, 97.6% recall at 100% precision where
+  the pHash had 87.3% at 7 bits (crops 90% vs 49%, recoloured logos 100% vs 88%).
 - thumbhash: ecs_render/thumbhash.py (a port of the reference encoder).
 """
 
@@ -38,6 +50,10 @@ OPAQUE_ALPHA = 128  # a pixel at least half opaque counts as opaque
 SHARE_DIGITS = 4
 PHASH_BITS_SIDE = 8
 PHASH_IMAGE_SIDE = 32
+EDGE_SIDE = 64
+EDGE_SIGMA = 1.5  # the Gaussian's standard deviation, in cells of the 32x32 grid
+TRIM_TOLERANCE = 24  # |R - r| + |G - g| + |B - b| to the top-left pixel: content beyond it
+MIN_CONTENT_PX = 8  # a smaller content box is not trimmed to (a speck on a blank thumbnail)
 
 
 def _dct_matrix(rows: int, side: int) -> np.ndarray:
@@ -47,7 +63,19 @@ def _dct_matrix(rows: int, side: int) -> np.ndarray:
     return 2.0 * np.cos(math.pi * k * (2 * n + 1) / (2 * side))
 
 
+def _gaussian_sampling(side: int, cells: int, sigma: float) -> np.ndarray:
+    """A (cells x side) matrix averaging `side` samples into `cells` with Gaussian weights of
+    standard deviation `sigma` cells, centred on each cell."""
+    centres = (np.arange(cells) + 0.5) * side / cells
+    weights = np.exp(
+        -0.5 * ((np.arange(side)[None, :] + 0.5 - centres[:, None]) / (sigma * side / cells)) ** 2
+    )
+    return weights / weights.sum(1, keepdims=True)
+
+
 _DCT = _dct_matrix(PHASH_BITS_SIDE, PHASH_IMAGE_SIDE)
+# the Gaussian sampling to 32x32 and the 8 lowest DCT frequencies in one (8 x EDGE_SIDE) matrix
+_EDGE_DCT = _DCT @ _gaussian_sampling(EDGE_SIDE, PHASH_IMAGE_SIDE, EDGE_SIGMA)
 
 
 def _on_white(image: Image.Image) -> Image.Image:
@@ -60,17 +88,53 @@ def _on_white(image: Image.Image) -> Image.Image:
     return Image.alpha_composite(white, rgba).convert("RGB")
 
 
-def phash(image: Image.Image) -> str:
-    """The 64-bit DCT perceptual hash of an image, 16 lower-case hex digits (see the module)."""
-    grey = _on_white(image).convert("L")
-    small = grey.resize((PHASH_IMAGE_SIDE, PHASH_IMAGE_SIDE), Image.Resampling.LANCZOS)
-    pixels = np.asarray(small, dtype=np.float64)
-    low = _DCT @ pixels @ _DCT.T  # the 8x8 lowest frequencies of dct(dct(p, axis=0), axis=1)
-    bits = (low > np.median(low)).flatten()
+def _median_bits(low: np.ndarray) -> str:
+    """One bit per coefficient above their median, row-major, first bit most significant."""
     value = 0
-    for bit in bits:
+    for bit in (low > np.median(low)).flatten():
         value = (value << 1) | int(bit)
     return f"{value:016x}"
+
+
+def _phash_on_white(rgb: Image.Image) -> str:
+    small = rgb.convert("L").resize((PHASH_IMAGE_SIDE, PHASH_IMAGE_SIDE), Image.Resampling.LANCZOS)
+    pixels = np.asarray(small, dtype=np.float64)
+    return _median_bits(_DCT @ pixels @ _DCT.T)  # the 8x8 lowest of dct(dct(p, axis=0), axis=1)
+
+
+def phash(image: Image.Image) -> str:
+    """The 64-bit DCT perceptual hash of an image, 16 lower-case hex digits (see the module)."""
+    return _phash_on_white(_on_white(image))
+
+
+def content_box(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The (left, top, right, bottom) box of the pixels of an RGB array that differ from its
+    top-left pixel by more than TRIM_TOLERANCE; None when there are none or the box is
+    smaller than MIN_CONTENT_PX on a side."""
+    differs = np.abs(rgb.astype(np.int16) - rgb[0, 0].astype(np.int16)).sum(2) > TRIM_TOLERANCE
+    rows, columns = np.flatnonzero(differs.any(1)), np.flatnonzero(differs.any(0))
+    if len(rows) == 0:
+        return None
+    box = (int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1)
+    if min(box[2] - box[0], box[3] - box[1]) < MIN_CONTENT_PX:
+        return None
+    return box
+
+
+def _edge_phash_on_white(rgb: Image.Image) -> str:
+    box = content_box(np.asarray(rgb))
+    content = rgb if box is None else rgb.crop(box)
+    small = content.resize((EDGE_SIDE, EDGE_SIDE), Image.Resampling.BILINEAR)
+    pixels = np.asarray(small, dtype=np.float32)
+    dx = np.abs(np.diff(pixels, axis=1, append=pixels[:, -1:])).sum(2)
+    dy = np.abs(np.diff(pixels, axis=0, append=pixels[-1:])).sum(2)
+    return _median_bits(_EDGE_DCT @ (dx + dy).astype(np.float64) @ _EDGE_DCT.T)
+
+
+def edge_phash(image: Image.Image) -> str:
+    """The 64-bit DCT hash of an image's trimmed edges, 16 lower-case hex digits (see the
+    module): what fct_near_duplicate_pairs compares."""
+    return _edge_phash_on_white(_on_white(image))
 
 
 def hamming(a: str, b: str) -> int:
@@ -143,9 +207,11 @@ def _median_cut(centres: np.ndarray, weights: np.ndarray, boxes: int) -> list[np
 
 def visual_payload(image: Image.Image) -> VisualPayload:
     """The visual facet of a decoded thumbnail."""
+    on_white = _on_white(image)
     return {
         "dominant_colors": dominant_colors(image),
-        "phash": phash(image),
+        "phash": _phash_on_white(on_white),
+        "edge_phash": _edge_phash_on_white(on_white),
         "thumbhash": thumbhash(image),
     }
 

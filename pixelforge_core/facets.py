@@ -62,10 +62,10 @@ FACETS: tuple[Facet, ...] = (
     ),
     Facet(
         "visual",
-        1,
+        2,  # 2: edge_phash added (the near-duplicate hash)
         "render_thumbnails",
         frozenset(SUPPORTED_FORMATS),
-        "dominant colours, perceptual hash and ThumbHash of the 256 px thumbnail",
+        "dominant colours, perceptual hashes and ThumbHash of the 256 px thumbnail",
     ),
 )
 FACET_NAMES: tuple[FacetName, ...] = tuple(facet.name for facet in FACETS)
@@ -166,6 +166,7 @@ class ColorPayload(TypedDict):
 class VisualPayload(TypedDict):
     dominant_colors: list[ColorPayload]  # largest share first
     phash: str  # 64-bit DCT perceptual hash, 16 lower-case hex digits
+    edge_phash: str  # the same hash of the trimmed edges (near-duplicates), 16 hex digits
     thumbhash: str  # ThumbHash placeholder, base64
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pixelforge_core.facets import FacetResult, facet
+from pixelforge_core.facets import FacetResult, VisualPayload, facet
 
 # Every design file gets one WebP per size (longest edge, px), largest first.
 THUMBNAIL_SIZES: tuple[int, ...] = (1024, 256)
@@ -123,6 +123,7 @@ def visual_to_json(result: FacetResult) -> dict[str, Any]:
 MAX_VISUAL_COLORS = 5
 MAX_THUMBHASH_CHARS = 48  # the reference's longest hash is 25 bytes (36 base64 characters)
 _PHASH = re.compile(r"[0-9a-f]{16}")
+_VISUAL_KEYS = frozenset(VisualPayload.__annotations__)
 _HEX_COLOR = re.compile(r"#[0-9a-f]{6}")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _MAX_MESSAGE_CHARS = 2000
@@ -130,11 +131,12 @@ _MAX_MESSAGE_CHARS = 2000
 
 def visual_payload_problem(payload: Any) -> str | None:
     """What is wrong with a visual payload (pixelforge_core.facets.VisualPayload), or None."""
-    if not isinstance(payload, dict) or set(payload) != {"dominant_colors", "phash", "thumbhash"}:
-        return "the visual payload is not an object of dominant_colors, phash and thumbhash"
-    phash, thumb, colors = payload["phash"], payload["thumbhash"], payload["dominant_colors"]
-    if not isinstance(phash, str) or not _PHASH.fullmatch(phash):
-        return "phash is not 16 lower-case hex digits"
+    if not isinstance(payload, dict) or set(payload) != _VISUAL_KEYS:
+        return f"the visual payload is not an object of {', '.join(sorted(_VISUAL_KEYS))}"
+    for name in ("phash", "edge_phash"):
+        if not isinstance(payload[name], str) or not _PHASH.fullmatch(payload[name]):
+            return f"{name} is not 16 lower-case hex digits"
+    thumb, colors = payload["thumbhash"], payload["dominant_colors"]
     if not isinstance(thumb, str) or len(thumb) > MAX_THUMBHASH_CHARS:
         return "thumbhash is not a short base64 string"
     if not _BASE64.fullmatch(thumb):

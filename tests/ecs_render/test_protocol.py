@@ -92,6 +92,7 @@ def test_build_response_has_the_wire_shape():
     payload = {
         "dominant_colors": [{"hex": "#112233", "share": 1.0}],
         "phash": "8f00ff00ff00ff00",
+        "edge_phash": "0f0f33cc0f0f33cc",
         "thumbhash": "HwgCBYDZvfVpZoWmiVi4Z2SQHPdq",
     }
     visual = FacetResult("visual", 1, "ok", payload)

@@ -285,7 +285,12 @@ class RecordingVisual:
         if self.failure is not None:
             return self.failure
         digest = hashlib.sha256(data).hexdigest()
-        return {"dominant_colors": [], "phash": digest[:16], "thumbhash": "AAAA"}
+        return {
+            "dominant_colors": [],
+            "phash": digest[:16],
+            "edge_phash": digest[16:32],
+            "thumbhash": "AAAA",
+        }
 
 
 def test_the_visual_facet_comes_from_the_256_px_bytes_written_or_stored(s3, store, seed):

@@ -15,7 +15,15 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from ecs_render.thumbhash import rgba_to_thumbhash, thumbhash
 from ecs_render.thumbnails import render_thumbnails
-from ecs_render.visual import dominant_colors, hamming, phash, visual_of_thumbnail, visual_payload
+from ecs_render.visual import (
+    content_box,
+    dominant_colors,
+    edge_phash,
+    hamming,
+    phash,
+    visual_of_thumbnail,
+    visual_payload,
+)
 from pixelforge_core.render_wire import visual_payload_problem
 
 
@@ -81,6 +89,119 @@ def test_phash_composites_transparency_on_white():
     ImageDraw.Draw(on_white).ellipse((40, 40, 160, 160), fill=(30, 30, 30))
 
     assert phash(logo) == phash(on_white)
+
+
+# --- edge pHash (near-duplicates) ----------------------------------------------------------
+
+
+def _reference_edge_phash(image: Image.Image) -> str:
+    """ecs_render.visual.edge_phash spelled out with loops: trim to the pixels more than 24
+    from the top-left one (summed over RGB), BILINEAR to 64x64, |dx| + |dy| summed over the
+    channels, a Gaussian (sigma 1.5 cells) average at each of the 32x32 cell centres, the
+    scipy-style DCT-II's 8x8 lowest frequencies above their median."""
+    rgb = image.convert("RGB")
+    pixels = np.asarray(rgb).astype(int)
+    corner = pixels[0, 0]
+    inside = [
+        (x, y)
+        for y in range(pixels.shape[0])
+        for x in range(pixels.shape[1])
+        if sum(abs(int(v)) for v in pixels[y, x] - corner) > 24
+    ]
+    if inside:
+        left, top = min(x for x, _ in inside), min(y for _, y in inside)
+        right, bottom = max(x for x, _ in inside) + 1, max(y for _, y in inside) + 1
+        if min(right - left, bottom - top) >= 8:
+            rgb = rgb.crop((left, top, right, bottom))
+    small = np.asarray(rgb.resize((64, 64), Image.Resampling.BILINEAR)).astype(float)
+    edges = [
+        [
+            sum(
+                abs(small[y, min(x + 1, 63), c] - small[y, x, c])
+                + abs(small[min(y + 1, 63), x, c] - small[y, x, c])
+                for c in range(3)
+            )
+            for x in range(64)
+        ]
+        for y in range(64)
+    ]
+
+    def weights(cell: int) -> list[float]:
+        centre, sigma = (cell + 0.5) * 2, 1.5 * 2
+        raw = [math.exp(-0.5 * ((i + 0.5 - centre) / sigma) ** 2) for i in range(64)]
+        return [w / sum(raw) for w in raw]
+
+    rows = [weights(cell) for cell in range(32)]
+    # the weighted sum over x, then over y (separable)
+    across = [
+        [sum(rows[i][x] * edges[y][x] for x in range(64)) for i in range(32)] for y in range(64)
+    ]
+    grid = [
+        [sum(rows[j][y] * across[y][i] for y in range(64)) for i in range(32)] for j in range(32)
+    ]
+
+    def dct(values: list[float], k: int) -> float:
+        return 2 * sum(v * math.cos(math.pi * k * (2 * i + 1) / 64) for i, v in enumerate(values))
+
+    columns = [[dct([grid[y][x] for y in range(32)], k) for x in range(32)] for k in range(8)]
+    low = [dct(columns[k], j) for k in range(8) for j in range(8)]
+    median = float(np.median(low))
+    return f"{int(''.join('1' if v > median else '0' for v in low), 2):016x}"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_edge_phash_is_the_dct_hash_of_the_trimmed_edges(seed):
+    on_margin = Image.new("RGB", (160, 120), (250, 250, 250))
+    on_margin.paste(_scene(seed, (120, 80)), (25, 15))
+    for image in (on_margin, _scene(seed + 10, (90, 60))):
+        assert edge_phash(image) == _reference_edge_phash(image)
+
+
+def test_the_content_box_is_what_differs_from_the_top_left_pixel():
+    blank = np.full((50, 80, 3), 240, np.uint8)
+    assert content_box(blank) is None
+    speck = blank.copy()
+    speck[10:13, 20:23] = 0
+    assert content_box(speck) is None  # smaller than 8 px: not trimmed to
+    logo = blank.copy()
+    logo[5:30, 12:60] = (200, 40, 40)
+    logo[31, 10] = (235, 245, 240)  # within the tolerance of the background (15 <= 24)
+    assert content_box(logo) == (12, 5, 60, 30)
+
+
+def _logo(seed: int) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGB", (800, 800), tuple(int(v) for v in rng.integers(200, 256, 3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(4):
+        x0, y0 = (int(v) for v in rng.integers(60, 480, 2))
+        box = (x0, y0, x0 + int(rng.integers(100, 280)), y0 + int(rng.integers(100, 280)))
+        fill = tuple(int(v) for v in rng.integers(0, 200, 3))
+        if rng.random() < 0.5:
+            draw.ellipse(box, fill=fill)
+        else:
+            draw.rectangle(box, fill=fill)
+    return image
+
+
+def test_edge_phash_survives_cropping_recolouring_and_resizing_but_not_another_logo():
+    original = _logo(3)
+    copies = {
+        "cropped 4% of margin": original.crop((32, 32, 768, 768)),
+        "cropped right and bottom": original.crop((0, 0, 776, 776)),
+        "channels swapped": Image.fromarray(np.ascontiguousarray(np.asarray(original)[..., ::-1])),
+        "half size": original.resize((400, 400), Image.Resampling.LANCZOS),
+    }
+
+    def hashed(image: Image.Image) -> str:
+        return visual_of_thumbnail(_thumbnail_256(image))["edge_phash"]
+
+    ours = hashed(original)
+    # 10 bits: fct_near_duplicate_pairs' threshold
+    assert {name: hamming(ours, hashed(copy)) <= 10 for name, copy in copies.items()} == {
+        name: True for name in copies
+    }
+    assert min(hamming(ours, hashed(_logo(seed))) for seed in range(20, 26)) > 10
 
 
 # --- ThumbHash ------------------------------------------------------------------------------

@@ -55,14 +55,17 @@ def test_hostile_the_most_colourful_thumbnail_is_still_cheap():
 @pytest.mark.parametrize(
     "header",
     [
-        {"type": "visual", "payload": {"phash": "x" * 16, "dominant_colors": [], "thumbhash": ""}},
-        {"type": "visual", "payload": {"phash": "0" * 16, "dominant_colors": [{"hex": "red",
-                                                                              "share": 2}],
+        {"type": "visual", "payload": {"phash": "x" * 16, "edge_phash": "0" * 16,
+                                       "dominant_colors": [], "thumbhash": ""}},
+        {"type": "visual", "payload": {"phash": "0" * 16, "edge_phash": "y" * 16,
+                                       "dominant_colors": [], "thumbhash": ""}},
+        {"type": "visual", "payload": {"phash": "0" * 16, "edge_phash": "0" * 16,
+                                       "dominant_colors": [{"hex": "red", "share": 2}],
                                        "thumbhash": "AA=="}},
         {"type": "visual", "payload": "A" * 60_000},
         {"type": "thumbnails", "thumbnails": []},
     ],
-    ids=["bad-phash", "bad-colour", "not-an-object", "wrong-type"],
+    ids=["bad-phash", "bad-edge-phash", "bad-colour", "not-an-object", "wrong-type"],
 )  # fmt: skip
 def test_hostile_a_forged_visual_reply_is_a_lost_worker_not_a_facet(header):
     with pytest.raises(WorkerLostError):

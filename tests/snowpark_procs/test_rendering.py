@@ -21,6 +21,7 @@ SIZES = (1024, 256)
 PAYLOAD = {
     "dominant_colors": [{"hex": "#c81e1e", "share": 0.75}, {"hex": "#141ec8", "share": 0.25}],
     "phash": "8f00ff00ff00ff01",
+    "edge_phash": "0f0f33cc0f0f33cc",
     "thumbhash": "HwgCBYDZvfVpZoWmiVi4Z2SQHPdq",
 }
 VISUAL = {
@@ -120,6 +121,8 @@ def _broken(path: tuple, value) -> dict:
         _broken(("status",), "maybe"),
         _broken(("payload", "phash"), "8F00FF00FF00FF01"),
         _broken(("payload", "phash"), "8f00"),
+        _broken(("payload", "edge_phash"), "0F0F33CC0F0F33CC"),
+        _broken(("payload", "edge_phash"), None),
         _broken(("payload", "thumbhash"), "A" * 49),
         _broken(("payload", "thumbhash"), "not base64!"),
         _broken(("payload", "dominant_colors"), [{"hex": "#fff", "share": 1}]),

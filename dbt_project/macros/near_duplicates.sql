@@ -1,13 +1,15 @@
 {#-
     Near-duplicate pairs by perceptual hash, set-based: the banded join of
     fct_near_duplicate_pairs (bench/near_duplicates.py renders the same macro
-    and runs it on DuckDB through fakesnow).
+    and runs it on DuckDB through fakesnow, for either hash of the visual
+    facet).
 
-    A pHash is 16 lower-case hex digits (64 bits, ecs_render/visual.py). It is
-    split into `bands` bands of contiguous bits. Two hashes within
-    max_distance bits of each other have at least one band within
-    floor(max_distance / bands) bits (pigeonhole: were every band further
-    apart, the bands together would differ in more than max_distance bits).
+    A hash (the visual facet's phash or edge_phash) is 16 lower-case hex
+    digits (64 bits, ecs_render/visual.py). It is split into `bands` bands
+    of contiguous bits. Two hashes within max_distance bits of each other
+    have at least one band within floor(max_distance / bands) bits
+    (pigeonhole: were every band further apart, the bands together would
+    differ in more than max_distance bits).
     So with max_distance <= bands - 1 some band is equal, and joining rows on
     an equal band finds every pair within the threshold without an all-pairs
     join; with up to 2 * bands - 1 some band differs in at most one bit, and
@@ -15,6 +17,12 @@
     Norouzi, Punjani and Fleet, "Fast Search in Hamming Space with Multi-Index
     Hashing", CVPR 2012), which keeps bands wide (few unrelated files share
     one) at a higher threshold. The exact distance of each candidate decides.
+
+    Given `probe_hashes` (a subset of `hashes`: an incremental run's new
+    versions), only those rows probe: every pair within the threshold with at
+    least one side among them is found (the relation is symmetric: a new row
+    within one bit of an old row's band is probed from the new side), and no
+    pair of two other rows is compared.
 
     Written in SQL both Snowflake and DuckDB (via fakesnow's translation) run,
     with no bit arithmetic on the 64-bit value: Snowflake has BITXOR but no
@@ -27,6 +35,21 @@
     digits' XOR character 16 * a + b + 1 of a 256-character table
     (tests/dbt/test_near_duplicates.py rebuilds both tables).
 -#}
+
+{#-
+    How far fct_near_duplicate_pairs has compared: the latest compared_through
+    of int_near_duplicate_runs (1900-01-01 when there is none), in
+    dim_design_files v2's loaded_at.
+-#}
+{% macro near_duplicates_compared_through() -%}
+    (
+        select
+            coalesce(
+                max(compared_through), cast('1900-01-01' as timestamp_ntz)
+            )
+        from {{ ref('int_near_duplicate_runs') }}
+    )
+{%- endmacro %}
 
 {% macro _hex_digit(column, index) -%}
     (charindex(substr({{ column }}, {{ index }}, 1), '0123456789abcdef') - 1)
@@ -52,12 +75,14 @@
 
 {#-
     The pairs of `hashes` (a relation or CTE with file_version_id,
-    relative_path and phash) within max_distance bits: file_version_id_a,
-    relative_path_a, file_version_id_b, relative_path_b (a before b by
-    relative_path), hamming_distance. It emits CTEs and the final select: the
-    caller writes `with <its CTEs>, {{ near_duplicate_pairs(...) }}`.
+    relative_path and the 16-hex-digit column `hash_column`) within
+    max_distance bits: file_version_id_a, relative_path_a, file_version_id_b,
+    relative_path_b (a before b by relative_path), hamming_distance. With
+    `probe_hashes` (the same columns, a subset of `hashes`), only the pairs
+    with a side in it. It emits CTEs and the final select: the caller writes
+    `with <its CTEs>, {{ near_duplicate_pairs(...) }}`.
 -#}
-{% macro near_duplicate_pairs(hashes, bands, max_distance) -%}
+{% macro near_duplicate_pairs(hashes, bands, max_distance, hash_column='phash', probe_hashes=none) -%}
     {%- if bands < 1 or bands > 64 or max_distance < 0 or max_distance > 2 * bands - 1 -%}
         {{ exceptions.raise_compiler_error(
             "near_duplicate_pairs: max_distance " ~ max_distance ~ " needs at least "
@@ -65,42 +90,28 @@
             ~ "probing one flipped bit a band), got " ~ bands
         ) }}
     {%- endif -%}
-    {%- set narrow = (64 / bands) | int -%}
-    {%- set wide_bands = 64 - narrow * bands -%}
+    {%- set probing_all = probe_hashes is none or probe_hashes == hashes -%}
     {%- set probe_radius = (max_distance / bands) | int %}
     hash_bits as (
-
-        select
-            file_version_id,
-            relative_path,
-            phash,
-            {{ phash_bits('phash') }} as phash_bits
-
-        from {{ hashes }}
-
-        where phash is not null
-
+        {{ _hash_bits(hashes, hash_column) }}
     ),
 
     band_keys as (
-        {%- for band in range(bands) %}
-            {%- set start = band * narrow + [band, wide_bands] | min %}
-            {%- set width = narrow + (1 if band < wide_bands else 0) %}
-
-            select
-                file_version_id,
-                relative_path,
-                phash,
-                {{ band }} as band,
-                substr(phash_bits, {{ start + 1 }}, {{ width }}) as band_value
-
-            from hash_bits
-            {% if not loop.last %}
-                union all
-            {% endif %}
-        {%- endfor %}
-
+        {{ _band_keys('hash_bits', bands) }}
     ),
+
+    {%- if not probing_all %}
+
+        probe_bits as (
+            {{ _hash_bits(probe_hashes, hash_column) }}
+        ),
+
+        probe_keys as (
+            {{ _band_keys('probe_bits', bands) }}
+        ),
+
+    {%- endif %}
+    {%- set probed = 'band_keys' if probing_all else 'probe_keys' %}
 
     {%- if probe_radius == 0 %}
 
@@ -109,18 +120,18 @@
             select
                 file_version_id,
                 relative_path,
-                phash,
+                hash_value,
                 band,
                 band_value as probe_value
 
-            from band_keys
+            from {{ probed }}
 
         ),
 
     {%- else %}
 
         flips as (
-            {%- for position in range(narrow + 2) %}
+            {%- for position in range((64 / bands) | int + 2) %}
 
                 select {{ position }} as flip_position
                 {% if not loop.last %}
@@ -134,52 +145,105 @@
         probes as (
 
             select
-                band_keys.file_version_id,
-                band_keys.relative_path,
-                band_keys.phash,
-                band_keys.band,
+                {{ probed }}.file_version_id,
+                {{ probed }}.relative_path,
+                {{ probed }}.hash_value,
+                {{ probed }}.band,
                 case
-                    when flips.flip_position = 0 then band_keys.band_value
+                    when flips.flip_position = 0 then {{ probed }}.band_value
                     else
-                        substr(band_keys.band_value, 1, flips.flip_position - 1)
+                        substr({{ probed }}.band_value, 1, flips.flip_position - 1)
                         || case
                             when
-                                substr(band_keys.band_value, flips.flip_position, 1)
+                                substr(
+                                    {{ probed }}.band_value, flips.flip_position, 1
+                                )
                                 = '0'
                                 then '1'
                             else '0'
                         end
-                        || substr(band_keys.band_value, flips.flip_position + 1)
+                        || substr({{ probed }}.band_value, flips.flip_position + 1)
                 end as probe_value
 
-            from band_keys
+            from {{ probed }}
 
             inner join flips
-                on flips.flip_position <= length(band_keys.band_value)
+                on flips.flip_position <= length({{ probed }}.band_value)
 
         ),
 
     {%- endif %}
 
-    candidates as (
+    {%- if probing_all %}
 
-        select distinct
-            probes.file_version_id as file_version_id_a,
-            probes.relative_path as relative_path_a,
-            probes.phash as phash_a,
-            band_keys.file_version_id as file_version_id_b,
-            band_keys.relative_path as relative_path_b,
-            band_keys.phash as phash_b
+        candidates as (
 
-        from probes
+            select distinct
+                probes.file_version_id as file_version_id_a,
+                probes.relative_path as relative_path_a,
+                probes.hash_value as hash_a,
+                band_keys.file_version_id as file_version_id_b,
+                band_keys.relative_path as relative_path_b,
+                band_keys.hash_value as hash_b
 
-        inner join band_keys
-            on
-                probes.band = band_keys.band
-                and probes.probe_value = band_keys.band_value
-                and probes.relative_path < band_keys.relative_path
+            from probes
 
-    ),
+            inner join band_keys
+                on
+                    probes.band = band_keys.band
+                    and probes.probe_value = band_keys.band_value
+                    and probes.relative_path < band_keys.relative_path
+
+        ),
+
+    {%- else %}
+
+        probe_matches as (
+
+            select
+                probes.file_version_id as probe_version_id,
+                probes.relative_path as probe_path,
+                probes.hash_value as probe_hash,
+                band_keys.file_version_id as other_version_id,
+                band_keys.relative_path as other_path,
+                band_keys.hash_value as other_hash
+
+            from probes
+
+            inner join band_keys
+                on
+                    probes.band = band_keys.band
+                    and probes.probe_value = band_keys.band_value
+                    and probes.relative_path != band_keys.relative_path
+
+        ),
+
+        -- a pair of two new rows is found from both sides: ordered, then distinct
+        candidates as (
+
+            select distinct
+                case
+                    when probe_path < other_path then probe_version_id
+                    else other_version_id
+                end as file_version_id_a,
+                least(probe_path, other_path) as relative_path_a,
+                case
+                    when probe_path < other_path then probe_hash else other_hash
+                end as hash_a,
+                case
+                    when probe_path < other_path then other_version_id
+                    else probe_version_id
+                end as file_version_id_b,
+                greatest(probe_path, other_path) as relative_path_b,
+                case
+                    when probe_path < other_path then other_hash else probe_hash
+                end as hash_b
+
+            from probe_matches
+
+        ),
+
+    {%- endif %}
 
     measured as (
 
@@ -188,7 +252,7 @@
             relative_path_a,
             file_version_id_b,
             relative_path_b,
-            {{ hex_hamming_distance('phash_a', 'phash_b') }} as hamming_distance
+            {{ hex_hamming_distance('hash_a', 'hash_b') }} as hamming_distance
 
         from candidates
 
@@ -204,4 +268,44 @@
     from measured
 
     where hamming_distance <= {{ max_distance }}
+{%- endmacro %}
+
+{#- The rows of `relation` with a hash, and its 64 bits as a '0'/'1' string. -#}
+{% macro _hash_bits(relation, hash_column) -%}
+
+        select
+            file_version_id,
+            relative_path,
+            {{ hash_column }} as hash_value,
+            {{ phash_bits(hash_column) }} as hash_bits
+
+        from {{ relation }}
+
+        where {{ hash_column }} is not null
+
+{%- endmacro %}
+
+{#-
+    One row per (row of `bits`, band): the band's bits. Bands are contiguous;
+    the first 64 mod bands are one bit wider.
+-#}
+{% macro _band_keys(bits, bands) -%}
+    {%- set narrow = (64 / bands) | int -%}
+    {%- set wide_bands = 64 - narrow * bands -%}
+    {%- for band in range(bands) %}
+        {%- set start = band * narrow + [band, wide_bands] | min %}
+        {%- set width = narrow + (1 if band < wide_bands else 0) %}
+
+        select
+            file_version_id,
+            relative_path,
+            hash_value,
+            {{ band }} as band,
+            substr(hash_bits, {{ start + 1 }}, {{ width }}) as band_value
+
+        from {{ bits }}
+        {% if not loop.last %}
+            union all
+        {% endif %}
+    {%- endfor %}
 {%- endmacro %}

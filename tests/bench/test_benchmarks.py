@@ -207,5 +207,8 @@ def test_near_duplicates_prints_recall_precision_and_the_visual_facet_cpu(result
         assert configuration["same_as_all_pairs"], configuration
         assert 0 <= configuration["recall"] <= 1 and 0 <= configuration["precision"] <= 1
     mart = found["mart"]
-    assert [mart["bands"], mart["max_distance"]] == found["mart_setting"]
+    assert [mart["hash"], mart["bands"], mart["max_distance"]] == found["mart_setting"]
+    assert {c["hash"] for c in found["configurations"]} == {"phash", "edge_phash"}
+    assert mart["candidates_per_run_at_8m"] < mart["candidates_at_8m"]
+    assert all(len(h) == 5 for h in found["hashes"])  # path, group, variant, both hashes
     assert found["visual_cpu_ms_per_file"] > 0

@@ -270,6 +270,7 @@ put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/*.*' '@ops.deploy_artifacts/dbt
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/macros/*.*' '@ops.deploy_artifacts/dbt/dbt_project/macros/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/intermediate/facets/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/intermediate/facets/' auto_compress = false overwrite = true;
+put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/intermediate/near_duplicates/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/intermediate/near_duplicates/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/intermediate/validation/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/intermediate/validation/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/marts/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/marts/' auto_compress = false overwrite = true;
 put 'file://<PIXELFORGE_DEPLOY_ARTIFACT_DIR>/dbt/dbt_project/models/marts/design/*.*' '@ops.deploy_artifacts/dbt/dbt_project/models/marts/design/' auto_compress = false overwrite = true;

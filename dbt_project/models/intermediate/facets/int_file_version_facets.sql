@@ -147,6 +147,7 @@ file_version_facets as (
         document_facets.payload:icc_profile::varchar as icc_profile,
         document_facets.payload:color_space::varchar as color_space,
         visual_facets.payload:phash::varchar as phash,
+        visual_facets.payload:edge_phash::varchar as edge_phash,
         visual_facets.payload:thumbhash::varchar as thumbhash,
         visual_facets.payload:dominant_colors[0]:hex::varchar
             as dominant_color_hex,

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 import snowflake.connector
-from dbt.cli.main import dbtRunner
 from fakesnow.instance import FakeSnow
 
+from orchestration.local.dbt_command import invoke_in_process
 from orchestration.local.sql import pipeline_objects
 from orchestration.warehouse_profiler import (
     BATCH_AT,
@@ -74,9 +74,11 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
 def dbt_build(warehouse: Warehouse, *selector: str) -> set[str]:
     """`dbt build [--selector ...]` from the repo root; every node must succeed or pass.
 
-    Returns the resource types it ran (unit tests included: the scheduled steps exclude them,
-    orchestration/graph.py DbtStep.build_args, so the suite is where they run)."""
-    args = [
+    dbt runs as the local runner runs it (orchestration/local/dbt_command.py: in process, the
+    parsed project reused, no JSON artifacts). Returns the resource types it ran (unit tests
+    included: the scheduled steps exclude them, orchestration/graph.py DbtStep.build_args, so
+    the suite is where they run)."""
+    arguments = [
         "build",
         *selector,
         "--project-dir",
@@ -89,15 +91,19 @@ def dbt_build(warehouse: Warehouse, *selector: str) -> set[str]:
         str(warehouse.dbt_dir / "target"),
         "--log-path",
         str(warehouse.dbt_dir / "logs"),
+        "--log-level",
+        "none",
+        "--no-write-json",
     ]
-    result = dbtRunner().invoke(args)
+    invocation = invoke_in_process(arguments, {})
     problems = [
-        f"{r.node.unique_id}: {r.status}: {r.message}"
-        for r in (result.result or [])
-        if str(r.status) not in {"success", "pass"}
+        f"{r['unique_id']}: {r['status']}: {r['message']}"
+        for r in invocation.results
+        if r["status"] not in {"success", "pass"}
     ]
-    assert result.success and not problems, result.exception or problems
-    return {str(r.node.resource_type) for r in (result.result or [])}
+    assert invocation.success and not problems, invocation.exception or problems
+    # a node's unique_id starts with its resource type (model., test., unit_test., seed.)
+    return {str(r["unique_id"]).split(".", 1)[0] for r in invocation.results}
 
 
 def run_pipeline_dbt_steps(warehouse: Warehouse) -> None:

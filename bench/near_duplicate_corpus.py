@@ -245,24 +245,23 @@ def unrelated_candidates(
 def candidate_pairs(
     files: Sequence[HashedFile], column: str, bands: int, radius: int
 ) -> set[tuple[str, str]]:
-    """Distinct pairs with some band equal (radius 0) or within one bit (radius 1): what the
-    banded join compares."""
+    """Distinct pairs with some band within `radius` bits (equal for 0): what the banded join
+    compares."""
     narrow, wide = divmod(64, bands)
-    bits = {f.relative_path: f"{int(f.hash(column), 16):064b}" for f in files}
+    values = {f.relative_path: int(f.hash(column), 16) for f in files}
     pairs: set[tuple[str, str]] = set()
-    start = 0
+    end = 64
     for band in range(bands):
         width = narrow + (1 if band < wide else 0)
-        buckets: dict[str, list[str]] = defaultdict(list)
-        for path, value in bits.items():
-            buckets[value[start : start + width]].append(path)
-        for value, members in buckets.items():
-            pairs.update(itertools.combinations(sorted(members), 2))
-            for flip in range(width if radius else 0):
-                probe = value[:flip] + ("1" if value[flip] == "0" else "0") + value[flip + 1 :]
-                for a, b in itertools.product(members, buckets.get(probe, ())):
-                    pairs.add((min(a, b), max(a, b)))
-        start += width
+        buckets: dict[int, list[str]] = defaultdict(list)
+        for path, value in values.items():  # bands from the most significant bit, as in SQL
+            buckets[(value >> (end - width)) & ((1 << width) - 1)].append(path)
+        for one, two in itertools.combinations_with_replacement(sorted(buckets), 2):
+            if (one ^ two).bit_count() <= radius:
+                for a, b in itertools.product(buckets[one], buckets[two]):
+                    if a != b:
+                        pairs.add((min(a, b), max(a, b)))
+        end -= width
     return pairs
 
 

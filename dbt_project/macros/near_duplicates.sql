@@ -12,16 +12,19 @@
     differ in more than max_distance bits).
     So with max_distance <= bands - 1 some band is equal, and joining rows on
     an equal band finds every pair within the threshold without an all-pairs
-    join; with up to 2 * bands - 1 some band differs in at most one bit, and
-    each row also probes its bands with one bit flipped (multi-index hashing:
+    join; with up to (r + 1) * bands - 1 some band differs in at most r bits,
+    and each row also probes its bands with every set of up to r bits flipped
+    (r = floor(max_distance / bands), at most 3: multi-index hashing,
     Norouzi, Punjani and Fleet, "Fast Search in Hamming Space with Multi-Index
     Hashing", CVPR 2012), which keeps bands wide (few unrelated files share
-    one) at a higher threshold. The exact distance of each candidate decides.
+    one) at a higher threshold: a band of w bits is probed 1 + w + ... +
+    C(w, r) times, and unrelated rows meet in one with a chance of that over
+    2^w. The exact distance of each candidate decides.
 
     Given `probe_hashes` (a subset of `hashes`: an incremental run's new
     versions), only those rows probe: every pair within the threshold with at
     least one side among them is found (the relation is symmetric: a new row
-    within one bit of an old row's band is probed from the new side), and no
+    within r bits of an old row's band is probed from the new side), and no
     pair of two other rows is compared.
 
     Written in SQL both Snowflake and DuckDB (via fakesnow's translation) run,
@@ -83,11 +86,14 @@
     `with <its CTEs>, {{ near_duplicate_pairs(...) }}`.
 -#}
 {% macro near_duplicate_pairs(hashes, bands, max_distance, hash_column='phash', probe_hashes=none) -%}
-    {%- if bands < 1 or bands > 64 or max_distance < 0 or max_distance > 2 * bands - 1 -%}
+    {%- set max_radius = 3 -%}
+    {%- if bands < 1 or bands > 64 or max_distance < 0
+        or max_distance > (max_radius + 1) * bands - 1 -%}
         {{ exceptions.raise_compiler_error(
             "near_duplicate_pairs: max_distance " ~ max_distance ~ " needs at least "
-            ~ ((max_distance + 2) / 2) | int ~ " bands of the 64-bit hash (pigeonhole, "
-            ~ "probing one flipped bit a band), got " ~ bands
+            ~ ((max_distance + max_radius + 1) / (max_radius + 1)) | int
+            ~ " bands of the 64-bit hash (pigeonhole, probing up to "
+            ~ max_radius ~ " flipped bits a band), got " ~ bands
         ) }}
     {%- endif -%}
     {%- set probing_all = probe_hashes is none or probe_hashes == hashes -%}
@@ -130,10 +136,11 @@
 
     {%- else %}
 
-        flips as (
-            {%- for position in range((64 / bands) | int + 2) %}
+        {%- set width = (64 / bands) | int + (1 if 64 % bands else 0) %}
+        positions as (
+            {%- for position in range(width + 1) %}
 
-                select {{ position }} as flip_position
+                select {{ position }} as position
                 {% if not loop.last %}
                     union all
                 {% endif %}
@@ -141,7 +148,35 @@
 
         ),
 
-        -- each band as it is (flip_position 0) and with each of its bits flipped
+        -- every set of up to probe_radius bit positions, once: the positions
+        -- in increasing order, then 0s (none)
+        flips as (
+
+            select
+                {%- for i in range(1, probe_radius + 1) %}
+                    flip_{{ i }}.position as flip_{{ i }}
+                    {%- if not loop.last %},{% endif %}
+                {%- endfor %}
+
+            from positions as flip_1
+            {%- for i in range(2, probe_radius + 1) %}
+
+                inner join positions as flip_{{ i }}
+                    on
+                        (
+                            flip_{{ i }}.position = 0
+                            or flip_{{ i - 1 }}.position < flip_{{ i }}.position
+                        )
+                        and (
+                            flip_{{ i - 1 }}.position > 0
+                            or flip_{{ i }}.position = 0
+                        )
+            {%- endfor %}
+
+        ),
+
+        -- each band with each set of up to probe_radius of its bits flipped
+        -- (the empty set: the band as it is)
         probes as (
 
             select
@@ -149,26 +184,40 @@
                 {{ probed }}.relative_path,
                 {{ probed }}.hash_value,
                 {{ probed }}.band,
-                case
-                    when flips.flip_position = 0 then {{ probed }}.band_value
-                    else
-                        substr({{ probed }}.band_value, 1, flips.flip_position - 1)
-                        || case
-                            when
-                                substr(
-                                    {{ probed }}.band_value, flips.flip_position, 1
-                                )
-                                = '0'
-                                then '1'
-                            else '0'
-                        end
-                        || substr({{ probed }}.band_value, flips.flip_position + 1)
-                end as probe_value
+                {%- for position in range(1, width + 1) %}
+                    case
+                        when
+                            {{ position }} in (
+                                {%- for i in range(1, probe_radius + 1) -%}
+                                    flips.flip_{{ i }}
+                                    {%- if not loop.last %}, {% endif %}
+                                {%- endfor -%}
+                            )
+                            then
+                                case
+                                    when
+                                        substr(
+                                            {{ probed }}.band_value,
+                                            {{ position }},
+                                            1
+                                        )
+                                        = '0'
+                                        then '1'
+                                    else '0'
+                                end
+                        else substr({{ probed }}.band_value, {{ position }}, 1)
+                    end
+                    {%- if not loop.last %} ||{% endif %}
+                {%- endfor %} as probe_value
 
             from {{ probed }}
 
             inner join flips
-                on flips.flip_position <= length({{ probed }}.band_value)
+                on
+                {%- for i in range(1, probe_radius + 1) %}
+                    flips.flip_{{ i }} <= length({{ probed }}.band_value)
+                    {%- if not loop.last %} and{% endif %}
+                {%- endfor %}
 
         ),
 

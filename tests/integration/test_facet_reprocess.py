@@ -23,7 +23,6 @@ from typer.testing import CliRunner, Result
 
 from orchestration import corpus
 from orchestration.cli import app
-from orchestration.graph import INCREMENTAL
 from orchestration.local.runner import RunReport
 from orchestration.local.stack import LocalStack
 from pixelforge_core import facets as facet_registry
@@ -32,11 +31,10 @@ from pixelforge_core.records import DesignMetadata
 from snowpark_procs import metadata
 from snowpark_procs.run_config import RunConfig, reprocess_config
 from snowpark_procs.steps.common import StepSummary
-from tests.integration.conftest import query, runner_for, upload
+from tests.integration.conftest import FILES_ONLY, query, runner_for, upload
 
 pytestmark = pytest.mark.integration
 
-FILES_ONLY = replace(INCREMENTAL, steps=INCREMENTAL.steps[:3])
 EXTRACTION_FACETS = tuple(f.name for f in facets_of("extract_metadata"))
 
 FILES = {

@@ -8,7 +8,6 @@ and rendering; dbt costs seconds and is the same in every run).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,17 +15,15 @@ from typer.testing import CliRunner, Result
 
 from orchestration import corpus
 from orchestration.cli import app
-from orchestration.graph import INCREMENTAL
 from orchestration.history import utc_now
 from orchestration.local.runner import RunReport
 from orchestration.local.stack import LocalStack
 from snowpark_procs.run_config import reprocess_config
 from snowpark_procs.steps.common import StepSummary
-from tests.integration.conftest import query, runner_for, upload
+from tests.integration.conftest import FILES_ONLY, query, runner_for, upload
 
 pytestmark = pytest.mark.integration
 
-FILES_ONLY = replace(INCREMENTAL, steps=INCREMENTAL.steps[:3])
 
 FILES = {
     "team-a/logo.png": corpus.png_with_alpha(64, 48, seed=1),

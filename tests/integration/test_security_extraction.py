@@ -17,7 +17,14 @@ import pytest
 from snowpark_procs.steps import extract as extract_step
 from snowpark_procs.steps.common import MAX_FILE_ATTEMPTS
 from snowpark_procs.steps.extract import EXTRACTION_INCOMPLETE
-from tests.integration.conftest import check_consistency, query, runner_for, small_corpus, upload
+from tests.integration.conftest import (
+    FILES_ONLY,
+    check_consistency,
+    query,
+    runner_for,
+    small_corpus,
+    upload,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +81,8 @@ def test_security_a_file_that_crashes_the_procedure_ends_retries_exhausted(start
     files = small_corpus()
     upload(stack, files)
     poisoned = PoisonedSource(POISON, _die)
-    runner = runner_for(stack, wrap_byte_source=poisoned.wrap)
+    # the files' steps alone until the file is settled, then a whole run builds the marts
+    runner = runner_for(stack, pipeline=FILES_ONLY, wrap_byte_source=poisoned.wrap)
 
     died = 0
     retries_after: list[list[dict[str, Any]]] = []
@@ -101,6 +109,9 @@ def test_security_a_file_that_crashes_the_procedure_ends_retries_exhausted(start
     assert [(r["STATUS"], r["REASON_CODE"]) for r in row] == [("failed", "retries_exhausted")]
     assert EXTRACTION_INCOMPLETE in row[0]["ERROR_MESSAGE"]
     assert f"after {MAX_FILE_ATTEMPTS} attempts" in row[0]["ERROR_MESSAGE"]
+    whole = runner_for(stack, wrap_byte_source=poisoned.wrap).run(kind="scheduled")
+    assert whole.succeeded, whole.run.error_message
+    assert poisoned.opened[POISON] == MAX_FILE_ATTEMPTS  # not parsed again
     quarantined = query(
         stack,
         "select reason_code from marts.fct_quarantined_file_versions as q "
@@ -200,7 +211,7 @@ def test_security_a_transient_failure_counts_one_attempt_per_run(start_stack):
     stack = start_stack()
     upload(stack, small_corpus())
     flaky = PoisonedSource(POISON, FlakyFile(POISON))
-    runner = runner_for(stack, wrap_byte_source=flaky.wrap)
+    runner = runner_for(stack, pipeline=FILES_ONLY, wrap_byte_source=flaky.wrap)
 
     attempts = []
     for _ in range(MAX_FILE_ATTEMPTS):

@@ -17,7 +17,14 @@ from pixelforge_core.facets import facets_of
 from snowpark_procs.steps.common import MAX_FILE_ATTEMPTS
 from snowpark_procs.steps.extractors import SetBasedExtractor
 from snowpark_procs.udf_extract import facets_of_argument, file_outcome
-from tests.integration.conftest import check_consistency, query, runner_for, small_corpus, upload
+from tests.integration.conftest import (
+    FILES_ONLY,
+    check_consistency,
+    query,
+    runner_for,
+    small_corpus,
+    upload,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -107,7 +114,8 @@ def test_security_a_statement_the_warehouse_kills_is_charged_to_the_file_at_faul
     files = small_corpus()
     upload(stack, files)
     batches = _set_based(monkeypatch, kill=POISON)
-    runner = runner_for(stack)
+    # the files' steps alone until the file is settled, then a whole run builds the marts
+    runner = runner_for(stack, pipeline=FILES_ONLY)
 
     reports = []
     for _ in range(MAX_FILE_ATTEMPTS + 3):
@@ -135,5 +143,7 @@ def test_security_a_statement_the_warehouse_kills_is_charged_to_the_file_at_faul
     metadata = query(stack, "select relative_path, status from raw.file_metadata")
     assert Counter(r["RELATIVE_PATH"] for r in metadata) == Counter(set(files))
     assert query(stack, "select count(*) as n from raw.file_retries") == [{"N": 0}]
+    whole = runner_for(stack).run(kind="scheduled")
+    assert whole.succeeded, whole.run.error_message
     consistency = check_consistency(stack)
     assert consistency.lost == consistency.duplicated == consistency.problems == []

@@ -6,21 +6,18 @@ run_id and extracted_at are left as they were."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
 from ecs_render.visual import visual_of_thumbnail
 from orchestration import corpus
-from orchestration.graph import INCREMENTAL
 from orchestration.local.stack import LocalStack
 from pixelforge_core.facets import facet
 from snowpark_procs.run_config import reprocess_config
-from tests.integration.conftest import query, runner_for, upload
+from tests.integration.conftest import FILES_ONLY, query, runner_for, upload
 
 pytestmark = pytest.mark.integration
 
-FILES_ONLY = replace(INCREMENTAL, steps=INCREMENTAL.steps[:3])
 FILES = {
     "v/logo.png": corpus.png_with_alpha(64, 48, seed=1),
     "v/photo.jpg": corpus.jpeg_large(80, 60, seed=2),

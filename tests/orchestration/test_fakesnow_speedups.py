@@ -42,8 +42,10 @@ STATEMENTS: list[tuple[str, tuple[Any, ...]]] = [
 ]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cursor() -> Iterator[Any]:
+    """One in-process fakesnow connection for the module: each test compares two ways of
+    describing the statement it just ran, whatever the table holds by then."""
     fakesnow_speedups.install()
     with (
         fakesnow.patch(),

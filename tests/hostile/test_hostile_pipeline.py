@@ -336,8 +336,9 @@ def test_hostile_quarantine_names_each_refused_file_and_its_reason(hostile_run):
     quarantined: dict[str, set[str]] = {}
     for row in rows:
         quarantined.setdefault(row["RELATIVE_PATH"], set()).add(row["REASON_CODE"])
+    # the file's reason: its extraction's, or its rendering's when it was read but not rendered
     expected = {
-        path: extraction
+        path: extraction if extraction != OK else rendering
         for path, (extraction, rendering) in CONTENT_OUTCOMES.items()
         if extraction != OK or rendering != OK
     }

@@ -38,9 +38,9 @@ assumes the tasks are running: with fewer (autoscaling still adding them) a stat
 proportionally longer, which is why the runbook starts the renderer at its maximum before the load.
 
 Throughput at the maximum (tasks x vCPU / (render CPU per file x derate), with the measured
-0.245 CPU-s per file of bench/results/per_file_figures.json and the 1.5 Fargate derate):
-4 tasks x 4 vCPU render 16 / (0.245 x 1.5) = 43.5 files/s, about 157,000 files an hour; 48 tasks
-at the initial load, about 1,881,000 files an hour. Both come from render statements of
+0.252 CPU-s per file of bench/results/per_file_figures.json and the 1.5 Fargate derate):
+4 tasks x 4 vCPU render 16 / (0.252 x 1.5) = 42.3 files/s, about 152,000 files an hour; 48 tasks
+at the initial load, about 1,827,000 files an hour. Both come from render statements of
 statement_rows(tasks) rows (pixelforge_core/capacity.py models them; 720-row statements at the
 steady maximum). tests/orchestration/test_aws_template.py recomputes these figures from the
 committed measurement, so this paragraph fails the tests when the measurement moves.

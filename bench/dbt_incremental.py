@@ -7,7 +7,8 @@ A fakesnow server runs in this process; dbt runs as the pipeline runs it (`dbt b
 The raw tables are filled straight in DuckDB with N committed file versions (metadata and two
 thumbnails each), a first full build brings the marts to N rows, then one 15-minute batch lands
 (2,000 new paths and 600 new versions of existing paths) and the two steps are timed (dbt is
-already imported by then: the times leave out its start-up, a few seconds per step).
+already imported and the project parsed by then, as in the runner's process: the times leave out
+its start-up and parse, a few seconds per step).
 
 Rows scanned and aggregated: each step's compiled incremental SELECTs (dbt compile just before
 the step: int_file_versions_checked before validate, the marts before load, as they read it)

@@ -25,6 +25,7 @@ import snowflake.connector
 from fakesnow.instance import FakeSnow
 
 from orchestration.deploy.apply import local_connection_parameters
+from orchestration.local import dbt_command
 from orchestration.local.loopback import fakesnow_in_thread
 from orchestration.local.settings import QUIET_ENV
 from orchestration.local.sql import pipeline_objects
@@ -235,8 +236,10 @@ def dbt(command: list[str], port: int, target_dir: Path) -> dict[str, Any]:
     os.environ.update({**QUIET_ENV, "PIXELFORGE_WAREHOUSE_PORT": str(port)})
     (target_dir / "run_results.json").unlink(missing_ok=True)
     started = time.perf_counter()
-    with long_statements():
-        outcome = dbtRunner().invoke(args)
+    with long_statements(), dbt_command.INVOCATION:
+        # the project parsed once per process while its files are unchanged, as the runner does
+        manifest = dbt_command.parsed_manifest(dbtRunner, args)
+        outcome = dbtRunner(manifest=manifest).invoke(args)
     wall = time.perf_counter() - started
     results_path = target_dir / "run_results.json"
     results = json.loads(results_path.read_text())["results"] if results_path.exists() else []

@@ -40,7 +40,7 @@ PROFILES_DIR = REPO_ROOT / "dbt_project"
 # node statuses (as run_results.json spells them) of a node that did not succeed or pass
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 # dbtRunner is not re-entrant (one event manager, one adapter registry per process)
-_INVOCATION = threading.Lock()
+INVOCATION = threading.Lock()
 # the event levels a console at dbt's default level (info) shows
 _CONSOLE_LEVELS = frozenset({"info", "warn", "error"})
 
@@ -127,10 +127,10 @@ def _target(arguments: list[str]) -> str | None:
 _MANIFESTS: dict[str | None, tuple[tuple[tuple[str, int, int], ...], Any]] = {}
 
 
-def _parsed_manifest(runner_type: Any, arguments: list[str]) -> Any:
+def parsed_manifest(runner_type: Any, arguments: list[str]) -> Any:
     """The project's manifest for the invocation's target, parsed when its files changed (or
     None when the parse fails: the invocation then parses, and reports, itself). The caller
-    holds _INVOCATION."""
+    holds INVOCATION (orchestration/warehouse_profiler.py reuses it too)."""
     target = _target(arguments)
     stamp = _project_stamp()
     cached = _MANIFESTS.get(target)
@@ -158,8 +158,8 @@ def invoke_in_process(arguments: list[str], env: Mapping[str, str]) -> Invocatio
         if event.info.level in _CONSOLE_LEVELS and event.info.msg:
             lines.append(str(event.info.msg))
 
-    with _INVOCATION, mock.patch.dict(os.environ, env):  # restored afterwards
-        manifest = _parsed_manifest(dbtRunner, arguments)
+    with INVOCATION, mock.patch.dict(os.environ, env):  # restored afterwards
+        manifest = parsed_manifest(dbtRunner, arguments)
         result = dbtRunner(manifest=manifest, callbacks=[collect]).invoke(arguments)
     error = result.exception
     exception = "" if error is None else f"{type(error).__name__}: {error}"

@@ -69,6 +69,7 @@ def pytest_ignore_collect(collection_path: Path) -> bool | None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.startswith(LAST_TESTS))  # stable: the rest keep order
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if STACK_FIXTURES & fixtures:
@@ -77,28 +78,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.dbt)
         if SLOW_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
-    items[:] = heavy_modules_first(items)
-
-
-def heavy_modules_first(items: list[pytest.Item]) -> list[pytest.Item]:
-    """The modules that run pipelines or dbt first, then those with other tests of seconds
-    (`slow`), then the rest; each module's tests together and in their order (a module
-    fixture is set up once), modules of one tier in collection order, LAST_TESTS last.
-
-    Under xdist's work stealing the minute-long tests then start early and the suite ends on
-    tests of milliseconds, instead of one worker finishing a long test while the other waits."""
-    modules: dict[str, list[pytest.Item]] = {}
-    for item in items:
-        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
-
-    def tier(module: list[pytest.Item]) -> int:
-        marked = {m for item in module for m in ("integration", "dbt", "slow")
-                  if item.get_closest_marker(m)}  # fmt: skip
-        return 0 if marked & {"integration", "dbt"} else 1 if marked else 2
-
-    ordered = sorted(modules.values(), key=tier)  # stable: collection order within a tier
-    flat = [item for module in ordered for item in module]
-    return sorted(flat, key=lambda item: item.nodeid.startswith(LAST_TESTS))
 
 
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:

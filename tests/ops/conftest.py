@@ -11,7 +11,10 @@ import pytest
 import snowflake.connector
 from fakesnow.instance import FakeSnow
 from snowflake.snowpark import Session
+from typer import Typer
+from typer.testing import CliRunner, Result
 
+from orchestration import ops_cli
 from orchestration.history import utc_now
 from orchestration.local.sql import pipeline_objects
 from tests.fakesnow_server import fakesnow_server
@@ -136,3 +139,18 @@ def marts(warehouse: Warehouse) -> Warehouse:
 @pytest.fixture
 def now() -> datetime:
     return utc_now()
+
+
+def ops_command(stack: Any, *args: str, columns: int = 200) -> Result:
+    """`pixelforge <args>` (the ops commands) against an embedded stack, in a terminal of
+    `columns` columns."""
+    app = Typer()
+    ops_cli.register(app)
+    env = {
+        "PIXELFORGE_DATA_DIR": str(stack.settings.data_dir),
+        "PIXELFORGE_WAREHOUSE_PORT": str(stack.settings.warehouse_port),
+        "PIXELFORGE_S3_PORT": str(stack.settings.s3_port),
+        "PIXELFORGE_RENDER_PORT": str(stack.settings.render_port),
+        "COLUMNS": str(columns),
+    }
+    return CliRunner().invoke(app, list(args), env=env)

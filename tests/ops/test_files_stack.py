@@ -12,11 +12,8 @@ import urllib.parse
 import pytest
 from PIL import Image, PngImagePlugin
 from streamlit.testing.v1 import AppTest
-from typer import Typer
-from typer.testing import CliRunner
 
 from dashboard.files_page import literal
-from orchestration import ops_cli
 from orchestration.corpus import rich, rich_pdf
 from orchestration.corpus.content import artwork, encode
 from orchestration.local.alerting import ensure_ops_views
@@ -24,6 +21,7 @@ from orchestration.local.stack import LocalStack
 from tests.hostile.corpus_facets import pdf_odd_fonts
 from tests.integration.conftest import runner_for, upload
 from tests.ops.browser import capture, chromium_or_skip, served_dashboard
+from tests.ops.conftest import ops_command
 from tests.stack_pool import StackPool
 
 pytestmark = pytest.mark.integration
@@ -76,16 +74,7 @@ def stack(stack_pool: StackPool) -> LocalStack:
 
 
 def explain(stack: LocalStack, path: str) -> str:
-    app = Typer()
-    ops_cli.register(app)
-    env = {
-        "PIXELFORGE_DATA_DIR": str(stack.settings.data_dir),
-        "PIXELFORGE_WAREHOUSE_PORT": str(stack.settings.warehouse_port),
-        "PIXELFORGE_S3_PORT": str(stack.settings.s3_port),
-        "PIXELFORGE_RENDER_PORT": str(stack.settings.render_port),
-        "COLUMNS": "80",
-    }
-    result = CliRunner().invoke(app, ["explain", path], env=env)
+    result = ops_command(stack, "explain", path, columns=80)
     assert result.exit_code == 0, result.output
     return " ".join(result.output.split())  # tables fold long words at 80 columns
 

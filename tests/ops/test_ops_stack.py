@@ -9,11 +9,8 @@ from typing import Any
 import pytest
 from streamlit.proto.Metric_pb2 import Metric as MetricProto
 from streamlit.testing.v1 import AppTest
-from typer import Typer
-from typer.testing import CliRunner
 
 from dashboard.charts import budget_delta
-from orchestration import ops_cli
 from orchestration.graph import INCREMENTAL, ROOT_STEP
 from orchestration.local.alerting import (
     ALERTS_TOPIC,
@@ -27,6 +24,7 @@ from orchestration.local.stack import LocalStack
 from orchestration.sql import read_sql
 from tests.integration.conftest import query, runner_for, small_corpus, upload
 from tests.ops.browser import APP, capture, chromium_or_skip, served_dashboard
+from tests.ops.conftest import ops_command
 from tests.stack_pool import StackPool
 
 pytestmark = pytest.mark.integration
@@ -131,16 +129,7 @@ def test_the_ops_views_tell_where_each_file_is(stack):
 
 
 def _cli(stack: LocalStack, *args: str) -> Any:
-    app = Typer()
-    ops_cli.register(app)
-    env = {
-        "PIXELFORGE_DATA_DIR": str(stack.settings.data_dir),
-        "PIXELFORGE_WAREHOUSE_PORT": str(stack.settings.warehouse_port),
-        "PIXELFORGE_S3_PORT": str(stack.settings.s3_port),
-        "PIXELFORGE_RENDER_PORT": str(stack.settings.render_port),
-        "COLUMNS": "200",
-    }
-    return CliRunner().invoke(app, list(args), env=env)
+    return ops_command(stack, *args)
 
 
 def test_explain_shows_a_files_lineage_across_runs(stack):

@@ -3,6 +3,10 @@
 fakesnow's server keeps one shared in-memory instance; per-session FAKESNOW_DB_PATH would open
 a second DuckDB instance per connection on the same file, which DuckDB refuses. So this module
 swaps the shared instance for one persistent instance before serving.
+
+In front of fakesnow: `InProgressAnswers` (orchestration/local/query_progress.py) answers a
+long statement "in progress" and hands its result to the connector's polling, as Snowflake
+does; `StatementLog` records every statement.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from fakesnow.instance import FakeSnow
 
 from orchestration.local import fakesnow_speedups
 from orchestration.local.loopback import fakesnow_in_thread
+from orchestration.local.query_progress import QUERY_PATH, InProgressAnswers
 
-QUERY_PATH = "/queries/v1/query-request"
 # ALTER SESSION SET / UNSET QUERY_TAG, which fakesnow 0.12.1 answers "not implemented". Snowpark's
 # `session.query_tag = ...` sends exactly these ("ALTER SESSION", Snowflake docs: QUERY_TAG is a
 # session parameter, a string of up to 2000 characters).
@@ -149,11 +153,11 @@ def _plain_headers(headers: list[tuple[bytes, bytes]], length: int) -> list[tupl
 
 @contextlib.contextmanager
 def logged_fakesnow_in_thread(instance: FakeSnow, statement_log: Path | None) -> Iterator[int]:
-    """fakesnow on a loopback thread (orchestration/local/loopback.py) with StatementLog in
-    front; yields the port. The server module's app is swapped for the wrapped one while the
-    server runs (uvicorn reads it at start) and restored on exit."""
+    """fakesnow on a loopback thread (orchestration/local/loopback.py) with StatementLog and
+    InProgressAnswers in front; yields the port. The server module's app is swapped for the
+    wrapped one while the server runs (uvicorn reads it at start) and restored on exit."""
     saved_app = fakesnow.server.app
-    fakesnow.server.app = StatementLog(saved_app, statement_log)
+    fakesnow.server.app = StatementLog(InProgressAnswers(saved_app), statement_log)
     try:
         with fakesnow_in_thread(instance) as port:
             yield port
@@ -168,7 +172,7 @@ def serve(data_dir: Path, host: str, port: int, statement_log: Path | None = Non
     # one statement log line per query from fakesnow drowns the stack's own output
     logging.getLogger("fakesnow.server").setLevel(logging.WARNING)
     # always in front: it also answers ALTER SESSION ... QUERY_TAG, which the runner sends
-    app: Any = StatementLog(fakesnow.server.app, statement_log)
+    app: Any = StatementLog(InProgressAnswers(fakesnow.server.app), statement_log)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -9,7 +9,9 @@ bench/results/per_file_figures.json), then estimates the job of bench/prices.tom
 with orchestration/capacity.py: at the load's warehouse size (declared there) and the renderer's
 initial-load maximum (pixelforge_core/render_budget.py), and, as the baseline, at the deployed
 capacity (XS, the renderer's steady maximum). Target (bench/prices.toml): the wall-time limit and
-the one-off budget. Pure arithmetic: every scale runs the same figures.
+the one-off budget. Arithmetic: every scale runs the same figures; beside them, the JSON bytes
+a file costs in the steps' write batches, measured (bench/bind_bytes.py) beside the
+bench/prices.toml figures the model reads.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench.bind_bytes import report
 from bench.common import BenchOptions, parse_options, print_table, write_results
 from bench.inputs import write_per_file_figures
 from orchestration import capacity
@@ -123,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     figures = {
         "statement_s": statement_s(options),
+        "bind_bytes_per_file": report(options.smoke, sources_for(options).bench_prices),
         "planned": figures_of(load.planned),
         "baseline": figures_of(load.baseline),
         "max_wall_hours": load.max_wall_hours,

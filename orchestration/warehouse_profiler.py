@@ -26,9 +26,9 @@ from fakesnow.instance import FakeSnow
 
 from orchestration.deploy.apply import local_connection_parameters
 from orchestration.local import dbt_command
-from orchestration.local.loopback import fakesnow_in_thread
 from orchestration.local.settings import QUIET_ENV
 from orchestration.local.sql import pipeline_objects
+from orchestration.local.warehouse_server import logged_fakesnow_in_thread
 from pixelforge_core.render_wire import THUMBNAIL_SIZES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +87,9 @@ def fakesnow_warehouse(spill_dir: Path | None = None) -> Iterator[Warehouse]:
     if spill_dir is not None:
         instance.duck_conn.execute(f"set temp_directory = '{spill_dir}'")
     connection = None
-    with fakesnow_in_thread(instance) as port:
+    # the stack's warehouse server: a statement that runs for minutes is answered "in progress"
+    # and polled (orchestration/local/query_progress.py), not re-sent after the connector's 60 s
+    with logged_fakesnow_in_thread(instance, None) as port:
         try:
             connection = snowflake.connector.connect(**connection_parameters(port))
             warehouse = Warehouse(instance, connection, port)
@@ -203,24 +205,6 @@ def load_versions(warehouse: Warehouse, select: str, run_id: str, at: datetime) 
         )
 
 
-@contextlib.contextmanager
-def long_statements() -> Iterator[None]:
-    """Let one statement run for an hour: the connector's default 60 s socket timeout makes it
-    resend a slow statement, which fakesnow's server then refuses as "connection is busy"."""
-    original = snowflake.connector.connect
-
-    def connect(*args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("socket_timeout", 3600)
-        kwargs.setdefault("network_timeout", 3600)
-        return original(*args, **kwargs)
-
-    snowflake.connector.connect = connect
-    try:
-        yield
-    finally:
-        snowflake.connector.connect = original
-
-
 def dbt(command: list[str], port: int, target_dir: Path) -> dict[str, Any]:
     """Run dbt as the runner does, in process; wall time and run_results."""
     from dbt.cli.main import dbtRunner  # imported when used: dbt takes seconds to import
@@ -236,7 +220,7 @@ def dbt(command: list[str], port: int, target_dir: Path) -> dict[str, Any]:
     os.environ.update({**QUIET_ENV, "PIXELFORGE_WAREHOUSE_PORT": str(port)})
     (target_dir / "run_results.json").unlink(missing_ok=True)
     started = time.perf_counter()
-    with long_statements(), dbt_command.INVOCATION:
+    with dbt_command.INVOCATION:
         # the project parsed once per process while its files are unchanged, as the runner does
         manifest = dbt_command.parsed_manifest(dbtRunner, args)
         outcome = dbtRunner(manifest=manifest).invoke(args)

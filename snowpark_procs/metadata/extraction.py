@@ -77,12 +77,15 @@ def _stream_size(source: BinaryIO) -> int:
 
 
 def _hash_stream(source: BinaryIO, chunk_bytes: int) -> tuple[str, int]:
+    """sha256 and size of the stream, read chunk by chunk into one buffer (a cache-sized
+    chunk, not a fresh `bytes` of it each time: no new pages for every chunk)."""
     digest = hashlib.sha256()
+    buffer = memoryview(bytearray(chunk_bytes))
     size = 0
     source.seek(0)
-    while chunk := source.read(chunk_bytes):
-        digest.update(chunk)
-        size += len(chunk)
+    while count := source.readinto(buffer):  # type: ignore[attr-defined]
+        digest.update(buffer[:count])
+        size += count
     return digest.hexdigest(), size
 
 

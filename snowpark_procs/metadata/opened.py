@@ -1,6 +1,7 @@
 """One design file and the parsers its header reader and its facets share, each opened once:
 a PSD is parsed by psd-tools once, a PDF's cross-reference table read once, an SVG decoded and
-parsed (defused) once more after its safety check."""
+parsed (defused) once more after its safety check. A PSD is parsed without its pixels
+(psd_record.py): no extractor decodes them."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from pixelforge_core.raster import open_raster
 from pixelforge_core.records import MetadataFailure
 from pixelforge_core.svg import SvgInfo, check_svg, decode_svg
 from snowpark_procs.metadata.animation import Timing, gif_timing
+from snowpark_procs.metadata.psd_record import read_without_pixels
 
 
 @dataclass
@@ -32,8 +34,10 @@ class OpenedFile:
 
     @functools.cached_property
     def psd(self) -> PSDImage:
+        """The document's layers, tagged blocks and image resources, as PSDImage.open gives
+        them; its channel and merged image data are not read (psd_record.py)."""
         self.source.seek(0)
-        return PSDImage.open(self.source, parse_limits=psd_parse_limits(self.size))
+        return PSDImage(read_without_pixels(self.source, psd_parse_limits(self.size)))
 
     @functools.cached_property
     def pdf(self) -> PdfReader:

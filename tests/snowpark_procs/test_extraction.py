@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -82,7 +83,8 @@ def test_jpeg_with_trailing_data_is_not_truncated():
 
 
 class RecordingStream(io.BytesIO):
-    """Records every read() request, to prove the stream is consumed in bounded chunks."""
+    """Records every read() and readinto() request, to prove the stream is consumed in bounded
+    chunks."""
 
     def __init__(self, data: bytes) -> None:
         super().__init__(data)
@@ -95,9 +97,26 @@ class RecordingStream(io.BytesIO):
         self.bytes_read += len(chunk)
         return chunk
 
+    def readinto(self, buffer: Any, /) -> int:
+        self.requests.append(len(buffer))
+        count = super().readinto(buffer)
+        self.bytes_read += count
+        return count
+
 
 @pytest.mark.parametrize(
-    "kind", ["jpeg_large", "png_with_alpha", "tiff_16bit", "webp", "gif_animated", "bmp_simple"]
+    "kind",
+    [
+        "jpeg_large",
+        "png_with_alpha",
+        "tiff_16bit",
+        "webp",
+        "gif_animated",
+        "bmp_simple",
+        # psd-tools would read the layers' pixels and the merged image again: they are skipped
+        # (snowpark_procs/metadata/psd_record.py)
+        "psd_layered",
+    ],
 )
 def test_stream_is_read_in_bounded_chunks(kind):
     data = small(kind)

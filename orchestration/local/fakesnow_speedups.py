@@ -1,4 +1,4 @@
-"""Two shortcuts in the local warehouse's per-statement work, copying fakesnow's own on purpose.
+"""Three shortcuts in the local warehouse's per-statement work, copying fakesnow's own on purpose.
 
 fakesnow (0.12.1, the lock's) answers every statement the server receives by parsing its text
 with sqlglot twice (server.py's `query_request`, then the cursor's `execute`), translating and
@@ -13,6 +13,17 @@ starts (orchestration/local/warehouse_server.py and loopback.py's in-process ser
   function of the text and dialect), so each text is parsed once and every caller is handed
   its own copy (fakesnow's transforms change the trees they are given). A text that does not
   parse raises as before and is not cached.
+- **Translating:** fakesnow translates a tree to DuckDB's SQL with some eighty rewrites, each a
+  walk of the whole tree (`FakeSnowflakeCursor._transform`, after `_transform_explode` splits
+  a MERGE into its parts). For the statements the pipeline repeats (its binds' queries and
+  merges, dbt's models: the same text every run) the result depends only on the text, the
+  session's current database and schema, and nothing else: the rewrites that read anything
+  more (bind values through IDENTIFIER(?), session variables, the stage and file-format
+  registries, DuckDB's catalog for a CREATE TABLE with a column list, the clock) act only on
+  statements of other kinds. So a SELECT, INSERT, UPDATE, DELETE or MERGE, or a CREATE TABLE
+  / VIEW without a column list, whose text holds no IDENTIFIER( and no RESULT_SCAN, is
+  translated once per (text, database, schema) and every later caller gets a copy of the
+  translated parts; everything else is translated every time, as before.
 - **Describing:** DuckDB already knows the result's columns once the statement ran: the
   connection's `description` holds each column's name and DuckDB type, printed exactly as
   DESCRIBE prints its `column_type` (checked type by type in tests/orchestration/
@@ -21,7 +32,7 @@ starts (orchestration/local/warehouse_server.py and loopback.py's in-process ser
   row shape; a result read back from fakesnow's result cache (RESULT_SCAN), or any case where
   no description was taken for the last statement, is described the original way.
 
-Nothing here changes what a statement does or returns: the same tree is translated and run,
+Nothing here changes what a statement does or returns: the same translated tree is run,
 the same row type is sent. `install()` refuses to patch a fakesnow whose internals it does not
 recognise, so an upgrade that moves them fails loudly instead of silently bypassing them.
 """
@@ -29,6 +40,7 @@ recognise, so an upgrade that moves them fails loudly instead of silently bypass
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from typing import Any
 
@@ -37,11 +49,22 @@ _PATCHED = {
     "fakesnow.dialect": ("parse_one",),
     "fakesnow.server": ("parse_one",),
     "fakesnow.cursor": ("parse_one",),
-    "fakesnow.cursor.FakeSnowflakeCursor": ("_execute", "_describe_last_sql"),
+    "fakesnow.cursor.FakeSnowflakeCursor": (
+        "_execute",
+        "_describe_last_sql",
+        "_transform",
+        "_transform_explode",
+    ),
 }
 # distinct statement texts kept parsed (a suite sends a few hundred; dbt's compiled models are
 # the largest, tens of KB each)
 PARSED_TEXTS = 4096
+# (text, database, schema) kept translated: the same order (dbt's models in a few schemas)
+TRANSLATED_STATEMENTS = 4096
+# a tree's meta keys: the text it was parsed from; its part of the translation cache
+_TEXT = "pixelforge_text"
+_SLOT = "pixelforge_slot"
+_TRANSLATED = "pixelforge_translated"
 # DESCRIBE's row for a column of a query result: name, type, null, key, default, extra
 _DESCRIBED_NULL = "YES"
 
@@ -83,6 +106,9 @@ def install() -> None:
         # fakesnow's private methods, on purpose (the module's docstring; checked above)
         cursor_type._execute = _describing(cursor_type._execute)  # noqa: SLF001
         cursor_type._describe_last_sql = _described_or(cursor_type._describe_last_sql)  # noqa: SLF001
+        translated = _Translations(TRANSLATED_STATEMENTS)
+        cursor_type._transform_explode = translated.explode(cursor_type._transform_explode)  # noqa: SLF001
+        cursor_type._transform = translated.transform(cursor_type._transform)  # noqa: SLF001
         _installed = True
 
 
@@ -91,9 +117,84 @@ def _cached_parse(parse_one: Any) -> Any:
 
     @functools.wraps(parse_one)
     def cached(command: str) -> Any:
-        return parsed(command).copy()
+        tree = parsed(command).copy()
+        tree.meta[_TEXT] = command
+        return tree
 
     return cached
+
+
+class _Translations:
+    """fakesnow's translation of a statement, kept per (text, database, schema) for the
+    statements whose translation depends on nothing else (the module's docstring)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._parts: dict[tuple[str, str | None, str | None], list[Any]] = {}
+        self._lock = threading.Lock()
+
+    def explode(self, explode: Any) -> Any:
+        @functools.wraps(explode)
+        def run(cursor: Any, expression: Any) -> list[Any]:
+            key = _translation_key(cursor, expression)
+            if key is None:
+                return explode(cursor, expression)
+            with self._lock:
+                kept = self._parts.get(key)
+            if kept is not None and all(part is not None for part in kept):
+                copies = [part.copy() for part in kept]
+                for copy in copies:
+                    copy.meta[_TRANSLATED] = True
+                return copies
+            parts = explode(cursor, expression)
+            with self._lock:
+                if len(self._parts) >= self._size:
+                    self._parts.clear()
+                slots = self._parts.setdefault(key, [None] * len(parts))
+            if len(slots) == len(parts):
+                for index, part in enumerate(parts):
+                    part.meta[_SLOT] = (key, index)
+            return parts
+
+        return run
+
+    def transform(self, transform: Any) -> Any:
+        @functools.wraps(transform)
+        def run(cursor: Any, expression: Any, params: Any) -> Any:
+            if expression.meta.pop(_TRANSLATED, False):
+                return expression
+            slot = expression.meta.pop(_SLOT, None)
+            translated = transform(cursor, expression, params)
+            if slot is not None:
+                key, index = slot
+                with self._lock:
+                    if (slots := self._parts.get(key)) is not None:
+                        slots[index] = translated.copy()
+            return translated
+
+        return run
+
+
+# what the translation of a tree of these kinds reads is the text, database and schema only
+_CREATED_KINDS = {"TABLE", "VIEW"}
+# texts whose translation reads a bind value or fakesnow's result cache
+_UNKEPT_TEXT = re.compile(r"\bIDENTIFIER\s*\(|\bRESULT_SCAN\b", re.IGNORECASE)
+
+
+def _translation_key(cursor: Any, expression: Any) -> tuple[str, str | None, str | None] | None:
+    from sqlglot import exp
+
+    text = expression.meta.get(_TEXT)
+    if text is None:
+        return None
+    if _UNKEPT_TEXT.search(text):
+        return None
+    if isinstance(expression, exp.Create):
+        if expression.kind not in _CREATED_KINDS or isinstance(expression.this, exp.Schema):
+            return None
+    elif not isinstance(expression, (exp.Query, exp.Insert, exp.Update, exp.Delete, exp.Merge)):
+        return None
+    return (text, cursor._conn.database, cursor._conn.schema)  # noqa: SLF001
 
 
 def _describing(execute: Any) -> Any:

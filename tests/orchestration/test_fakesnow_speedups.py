@@ -1,6 +1,8 @@
 """The local warehouse's shortcuts (orchestration/local/fakesnow_speedups.py) answer exactly as
 fakesnow's own paths do: the description of a statement as run equals its DESCRIBE, for every
-column type the pipeline's tables and dbt's models use, and a cached parse is never shared."""
+column type the pipeline's tables and dbt's models use; a kept translation is the one fakesnow
+makes, kept only for the statements whose translation reads nothing but the text, database and
+schema; a cached parse or translation is never shared."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 
 import fakesnow
 import fakesnow.cursor
+import fakesnow.dialect
 import fakesnow.server
 import pytest
 import snowflake.connector
@@ -105,3 +108,77 @@ def test_a_text_that_does_not_parse_still_fails_as_a_snowflake_syntax_error():
         with pytest.raises(snowflake.connector.errors.ProgrammingError) as raised:
             fakesnow.cursor.parse_one("select from from where")
         assert raised.value.errno == 1003
+
+
+# statements of each kind whose translation is kept (a MERGE splits into several parts)
+KEPT = [
+    "select n, s from t where s = 'a'",
+    "insert into t (n, s) select n + 10, s from t where n = 1",
+    "update t set f = 2.5 where n = 1",
+    "delete from t where n = 11",
+    "merge into t using (select 1 as n, 'k' as s) as src on t.n = src.n "
+    "when matched then update set s = src.s when not matched then insert (n, s) "
+    "values (src.n, src.s)",
+    "create or replace view v as select n, s from t",
+    "create or replace transient table t2 as (select n, s from t)",
+]
+# statements whose translation reads more than the text, database and schema: not kept
+NOT_KEPT = [
+    "set limit_n = 1",  # a session variable (its value goes into later texts as they run)
+    "select * from identifier(?)",  # a bind value names the table
+    "create or replace table t3 (n number) as select n from t",  # a column list: DuckDB's catalog
+    "create or replace stage st",  # the stage registry and the clock
+    "show tables",
+]
+
+
+def fakesnow_translation(cur: Any, text: str) -> list[str]:
+    """fakesnow's own translation of a text (the wrapped originals), as DuckDB SQL."""
+    cursor_type = fakesnow.cursor.FakeSnowflakeCursor
+    parts = cursor_type._transform_explode.__wrapped__(cur, fakesnow.dialect.parse_one(text))
+    return [cursor_type._transform.__wrapped__(cur, part, None).sql() for part in parts]
+
+
+def translations(cur: Any, text: str) -> list[Any]:
+    """The translation the patched cursor hands a caller for a text."""
+    parts = cur._transform_explode(fakesnow.cursor.parse_one(text))
+    return [cur._transform(part, None) for part in parts]
+
+
+@pytest.mark.parametrize("text", KEPT, ids=[text[:30] for text in KEPT])
+def test_a_kept_translation_is_fakesnows_own_and_a_new_tree_for_each_caller(cursor, text):
+    cursor.execute(text)  # translated and kept
+    first, second = translations(cursor, text), translations(cursor, text)
+    assert [part.sql() for part in first] == fakesnow_translation(cursor, text)
+    assert [part.sql() for part in second] == [part.sql() for part in first]
+    assert all(a is not b for a, b in zip(first, second, strict=True))
+    cursor.execute(text)  # and the kept translation runs
+
+
+def test_only_statements_that_read_nothing_else_are_kept():
+    kinds = {text: fakesnow.cursor.parse_one(text) for text in KEPT + NOT_KEPT}
+
+    class Session:
+        class _conn:  # noqa: N801 - the cursor's attribute it reads
+            database, schema = "DB1", "S1"
+
+    keys = {text: fakesnow_speedups._translation_key(Session, tree) for text, tree in kinds.items()}
+    assert all(keys[text] == (text, "DB1", "S1") for text in KEPT)
+    assert all(keys[text] is None for text in NOT_KEPT)
+
+
+def test_the_same_text_in_another_schema_is_translated_for_that_schema(cursor):
+    # fakesnow reads `databases` as its own catalog view only while the current schema is
+    # INFORMATION_SCHEMA: one text, two translations
+    text = "select * from databases"
+    conn, schema = cursor._conn, cursor._conn.schema  # translated only, not run: no USE needed
+    seen: dict[str, list[str]] = {}
+    try:
+        for current in (schema, "INFORMATION_SCHEMA", schema, "INFORMATION_SCHEMA"):
+            conn._schema = current
+            translated = [part.sql() for part in translations(cursor, text)]
+            assert translated == fakesnow_translation(cursor, text)
+            assert seen.setdefault(current, translated) == translated
+    finally:
+        conn._schema = schema
+    assert seen[schema] != seen["INFORMATION_SCHEMA"]

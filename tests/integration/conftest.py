@@ -5,6 +5,7 @@ consistency check of a recovered pipeline."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -33,7 +34,13 @@ def start_stack(stack_pool: StackPool) -> Callable[[str], LocalStack]:
 
 
 def small_corpus() -> dict[str, bytes]:
-    """Every kind of input at small sizes, so a run takes seconds, not minutes."""
+    """Every kind of input at small sizes, so a run takes seconds, not minutes (generated once
+    per session: a second of CPU; each caller gets its own dict)."""
+    return dict(_small_corpus())
+
+
+@functools.cache
+def _small_corpus() -> dict[str, bytes]:
     return {
         "team-a/alpha logo.png": corpus.png_with_alpha(480, 320, seed=1),
         "team-a/photo.jpg": corpus.jpeg_large(1200, 800, seed=2),

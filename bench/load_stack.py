@@ -5,6 +5,7 @@ helper: the tests use tests/stack_pool.py's shared stack."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from bench.common import BenchOptions, host_facts
 from orchestration import capacity
@@ -33,10 +34,27 @@ EXTRACT, RENDER = "extract_metadata", "render_thumbnails"
 CALIBRATION_START = 3 * 10**6
 
 
+# a design's layout: a grid of blocks, each drawn or not by a bit of a hash of its number
+DESIGN_GRID, DESIGN_BLOCK_PX = (8, 6), 4
+
+
 def design_png(i: int) -> bytes:
-    """An 8x6 PNG whose colour encodes i (distinct for i < 2**24)."""
+    """A 32x24 PNG, distinct for i < 2**24: a background whose colour encodes i and, on it, a
+    layout of blocks drawn by the bits of a hash of i, so that the
+    pictures differ in their edges as designs do (a plain colour has none: every plain picture
+    would be a near-duplicate of every other, fct_near_duplicate_pairs)."""
+    columns, rows = DESIGN_GRID
+    image = Image.new("RGB", (columns * DESIGN_BLOCK_PX, rows * DESIGN_BLOCK_PX),
+                      (i & 0xFF, (i >> 8) & 0xFF, (i >> 16) & 0xFF))  # fmt: skip
+    layout = int.from_bytes(hashlib.blake2b(i.to_bytes(8, "little"), digest_size=8).digest())
+    ink = (255 - (i & 0xFF), 255 - ((i >> 8) & 0xFF), 255 - ((i >> 16) & 0xFF))
+    draw = ImageDraw.Draw(image)
+    for cell in range(columns * rows):
+        if layout >> cell & 1:
+            x, y = (cell % columns) * DESIGN_BLOCK_PX, (cell // columns) * DESIGN_BLOCK_PX
+            draw.rectangle((x, y, x + DESIGN_BLOCK_PX - 1, y + DESIGN_BLOCK_PX - 1), fill=ink)
     buffer = io.BytesIO()
-    Image.new("RGB", (8, 6), (i & 0xFF, (i >> 8) & 0xFF, (i >> 16) & 0xFF)).save(buffer, "PNG")
+    image.save(buffer, "PNG")
     return buffer.getvalue()
 
 

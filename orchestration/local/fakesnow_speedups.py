@@ -10,9 +10,12 @@ and the local benchmarks pay it on every statement. So, for the warehouses this 
 starts (orchestration/local/warehouse_server.py and loopback.py's in-process servers):
 
 - **Parsing:** the same SQL text parses to the same tree (sqlglot's parser is a pure
-  function of the text and dialect), so each text is parsed once and every caller is handed
-  its own copy (fakesnow's transforms change the trees they are given). A text that does not
-  parse raises as before and is not cached.
+  function of the text and dialect), so each text is parsed once and the tree is shared. In
+  fakesnow 0.12.1 (checked by `install()`) its three callers only read it (the server's
+  statement type and describe-only answer, the cursor's describe-only query and its
+  database/schema check) before the cursor hands it to `_transform_explode`, whose
+  replacement here translates a copy: fakesnow's rewrites change the tree they are given,
+  the shared one never. A text that does not parse raises as before and is not cached.
 - **Translating:** fakesnow translates a tree to DuckDB's SQL with some eighty rewrites, each a
   walk of the whole tree (`FakeSnowflakeCursor._transform`, after `_transform_explode` splits
   a MERGE into its parts). For the statements the pipeline repeats (its binds' queries and
@@ -23,7 +26,7 @@ starts (orchestration/local/warehouse_server.py and loopback.py's in-process ser
   statements of other kinds. So a SELECT, INSERT, UPDATE, DELETE or MERGE, or a CREATE TABLE
   / VIEW without a column list, whose text holds no IDENTIFIER( and no RESULT_SCAN, is
   translated once per (text, database, schema) and every later caller gets a copy of the
-  translated parts; everything else is translated every time, as before.
+  translated parts; everything else is translated (a copy of its tree) every time, as before.
 - **Describing:** DuckDB already knows the result's columns once the statement ran: the
   connection's `description` holds each column's name and DuckDB type, printed exactly as
   DESCRIBE prints its `column_type` (checked type by type in tests/orchestration/
@@ -40,10 +43,14 @@ recognise, so an upgrade that moves them fails loudly instead of silently bypass
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import re
 import threading
 from typing import Any
 
+# the fakesnow whose callers of parse_one were read (the Parsing paragraph above): another
+# version's may change the shared tree, so install() refuses it until they are read again
+FAKESNOW_VERSION = "0.12.1"
 # the fakesnow internals replaced here (module: attributes), checked before patching
 _PATCHED = {
     "fakesnow.dialect": ("parse_one",),
@@ -95,9 +102,12 @@ def install() -> None:
             for attribute in attributes
             if not hasattr(owners[name], attribute)
         ]
+        version = importlib.metadata.version("fakesnow")
+        if version != FAKESNOW_VERSION:
+            missing.append(f"fakesnow {version}, not {FAKESNOW_VERSION}")
         if missing:
             raise RuntimeError(
-                f"fakesnow's internals moved ({', '.join(missing)} missing): "
+                f"fakesnow's internals moved ({', '.join(missing)}): "
                 "orchestration/local/fakesnow_speedups.py needs updating"
             )
         parse_one = _cached_parse(fakesnow.dialect.parse_one)
@@ -113,13 +123,15 @@ def install() -> None:
 
 
 def _cached_parse(parse_one: Any) -> Any:
-    parsed = functools.lru_cache(maxsize=PARSED_TEXTS)(parse_one)
+    @functools.lru_cache(maxsize=PARSED_TEXTS)
+    def tagged(command: str) -> Any:
+        tree = parse_one(command)
+        tree.meta[_TEXT] = command
+        return tree
 
     @functools.wraps(parse_one)
     def cached(command: str) -> Any:
-        tree = parsed(command).copy()
-        tree.meta[_TEXT] = command
-        return tree
+        return tagged(command)  # shared: its callers read it, translation takes a copy
 
     return cached
 
@@ -138,7 +150,7 @@ class _Translations:
         def run(cursor: Any, expression: Any) -> list[Any]:
             key = _translation_key(cursor, expression)
             if key is None:
-                return explode(cursor, expression)
+                return explode(cursor, expression.copy())
             with self._lock:
                 kept = self._parts.get(key)
             if kept is not None and all(part is not None for part in kept):
@@ -146,7 +158,7 @@ class _Translations:
                 for copy in copies:
                     copy.meta[_TRANSLATED] = True
                 return copies
-            parts = explode(cursor, expression)
+            parts = explode(cursor, expression.copy())
             with self._lock:
                 if len(self._parts) >= self._size:
                     self._parts.clear()

@@ -442,17 +442,25 @@ def _deep_layered_psd() -> bytes:
 
 @pytest.fixture
 def psd_opens(monkeypatch) -> list[object]:
-    """The parse_limits of every PSDImage.open call (None when a call passed none)."""
+    """The parse_limits of every PSD parse, in order: extraction's reader without pixels
+    (snowpark_procs/metadata/psd_record.py) and PSDImage.open (None when a call passed none)."""
     from psd_tools import PSDImage
 
+    from snowpark_procs.metadata import opened
+
     calls: list[object] = []
-    original = PSDImage.open
+    original_open, original_read = PSDImage.open, opened.read_without_pixels
 
-    def recording(fp, *args, **kwargs):
+    def recording_open(fp, *args, **kwargs):
         calls.append(kwargs.get("parse_limits"))
-        return original(fp, *args, **kwargs)
+        return original_open(fp, *args, **kwargs)
 
-    monkeypatch.setattr(PSDImage, "open", recording)
+    def recording_read(fp, parse_limits, *args, **kwargs):
+        calls.append(parse_limits)
+        return original_read(fp, parse_limits, *args, **kwargs)
+
+    monkeypatch.setattr(PSDImage, "open", recording_open)
+    monkeypatch.setattr(opened, "read_without_pixels", recording_read)
     return calls
 
 

@@ -92,14 +92,29 @@ def test_a_result_read_back_by_result_scan_is_described_the_original_way(cursor)
     assert cursor._describe_last_sql() == fakesnow_describe(cursor)
 
 
-def test_a_cached_parse_is_a_new_tree_for_each_caller():
-    fakesnow_speedups.install()
-    text = "select a, b from t where c = 1"
+def test_a_cached_parse_is_shared_and_translating_it_never_changes_it(cursor):
+    text = "merge into t using (select 7 as n, 'p' as s) as src on t.n = src.n " \
+        "when not matched then insert (n, s) values (src.n, src.s)"  # fmt: skip
     first = fakesnow.server.parse_one(text)
-    first.set("where", None)  # fakesnow's transforms change the tree they are given
-    second = fakesnow.cursor.parse_one(text)
-    assert second is not first
-    assert second.sql(dialect="snowflake") == "SELECT a, b FROM t WHERE c = 1"
+    printed = first.sql(dialect="snowflake")
+    for _ in range(2):  # translated, then kept: neither changes the parse
+        cursor.execute(text)
+        cursor.execute("select * from t where n = 1 and s is not null")
+    assert fakesnow.cursor.parse_one(text) is first
+    assert first.sql(dialect="snowflake") == printed
+    assert (
+        fakesnow.cursor.parse_one("select * from t where n = 1 and s is not null").sql(
+            dialect="snowflake"
+        )
+        == "SELECT * FROM t WHERE n = 1 AND NOT s IS NULL"
+    )
+
+
+def test_a_fakesnow_other_than_the_one_read_is_refused(monkeypatch):
+    monkeypatch.setattr(fakesnow_speedups, "_installed", False)
+    monkeypatch.setattr(fakesnow_speedups, "FAKESNOW_VERSION", "0.0.1")
+    with pytest.raises(RuntimeError, match=r"not 0\.0\.1"):
+        fakesnow_speedups.install()
 
 
 def test_a_text_that_does_not_parse_still_fails_as_a_snowflake_syntax_error():

@@ -14,8 +14,8 @@ every value each statement binds (the request rows, the charges, the metadata, f
 thumbnail rows, the clear and mark rows; the pending-page query's run id too) and answers the
 statements whose answers the steps read: the pending pages (every file new, no retry), the
 set-based extraction (the UDF's handler, udf_extract.file_outcome, on the file's bytes) and the
-render call (the renderer's own thumbnails, content-addressed keys and visual facet, as
-ecs_render/rows.py answers a file none of whose thumbnails exists yet). Every path is padded to
+render call (ecs_render/rows.py ensure_thumbnails itself, over an in-process S3 holding the
+files and no thumbnail yet). Every path is padded to
 KEY_BYTES: an S3 key's length is the one input the corpus does not set, so the report also
 gives the bytes a file's binds grow by per byte of key (the rows that carry it).
 """
@@ -26,28 +26,25 @@ import contextlib
 import hashlib
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
+from moto import mock_aws
+
 from bench.common import parse_options, print_table, write_results
 from bench.corpus import mix_files
-from ecs_render.results import RenderFailure
+from ecs_render.rows import ensure_thumbnails
+from ecs_render.settings import RenderSettings
 from ecs_render.thumbnails import render_thumbnails
 from ecs_render.visual import visual_of_thumbnail
 from orchestration import corpus
 from orchestration.capacity import BENCH_PRICES, read_bench_prices
-from pixelforge_core.facets import FacetResult
 from pixelforge_core.render_wire import (
-    VISUAL,
-    VISUAL_THUMBNAIL_PX,
     RenderRequest,
-    ThumbnailResult,
-    failed_result,
-    ok_result,
     result_to_json,
-    thumbnail_key,
 )
 from pixelforge_core.write_batch import utf8_len
 from snowpark_procs.run_config import RunConfig
@@ -88,27 +85,27 @@ class _MemorySource:
         yield io.BytesIO(self._files[relative_path])
 
 
-def render_result(request: RenderRequest, data: bytes) -> dict[str, Any]:
-    """The renderer's answer for a file none of whose thumbnails exists yet (ecs_render/rows.py
-    ensure_thumbnails: every size written at its content-addressed key, the visual facet of the
-    256 px one), as the render call returns it."""
-    thumbnails = render_thumbnails(io.BytesIO(data))
-    if isinstance(thumbnails, RenderFailure):
-        return result_to_json(failed_result(thumbnails.reason_code, thumbnails.message))
-    results = [
-        ThumbnailResult(
-            t.size_px,
-            thumbnail_key(request.sha256, request.size_bytes, t.size_px),
-            t.width_px,
-            t.height_px,
-            len(t.data),
-            True,
-        )
-        for t in thumbnails
-    ]
-    small = next(t for t in thumbnails if t.size_px == VISUAL_THUMBNAIL_PX)
-    visual = FacetResult(VISUAL.name, VISUAL.version, "ok", dict(visual_of_thumbnail(small.data)))
-    return result_to_json(ok_result(results, visual))
+@contextlib.contextmanager
+def render_service_rows(files: Mapping[str, bytes]) -> Iterator[Callable[[RenderRequest], Any]]:
+    """The render service's answer to a row, ecs_render/rows.py ensure_thumbnails itself, over an
+    in-process S3 (moto) holding `files` and no thumbnail yet: every size written at its
+    content-addressed key, the visual facet of the 256 px one."""
+    settings = RenderSettings(designs_bucket="designs", thumbnails_bucket="thumbnails")
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        for bucket in (settings.designs_bucket, settings.thumbnails_bucket):
+            client.create_bucket(Bucket=bucket)
+        for path, data in files.items():
+            client.put_object(Bucket=settings.designs_bucket, Key=path, Body=data)
+
+        def row(request: RenderRequest) -> Any:
+            return result_to_json(
+                ensure_thumbnails(
+                    client, settings, request, render_thumbnails, visual=visual_of_thumbnail
+                )
+            )
+
+        yield row
 
 
 @dataclass
@@ -117,6 +114,7 @@ class BindMeter:
     the step being run (`step`), and answers the statements the steps read (module docstring)."""
 
     files: Mapping[str, bytes]
+    render_row: Callable[[RenderRequest], Any]
     step: str = ""
     bound: dict[str, int] = field(default_factory=dict)
 
@@ -161,9 +159,7 @@ class BindMeter:
                 [
                     {
                         "REQUEST_INDEX": index,
-                        "RENDER_RESULT": json.dumps(
-                            render_result(request, self.files[request.relative_path])
-                        ),
+                        "RENDER_RESULT": json.dumps(self.render_row(request)),
                     }
                     for index, request in enumerate(requests)
                 ]
@@ -193,14 +189,15 @@ def bind_bytes_per_file(files: Mapping[str, bytes], key_bytes: int = KEY_BYTES) 
     """Bytes each step binds a file, over `files` (path -> bytes; paths padded to `key_bytes`),
     in one batch each: {"extract": ..., "render": ..., "files": n}."""
     keyed = {padded(path, key_bytes): data for path, data in files.items()}
-    meter = BindMeter(keyed)
-    config = RunConfig(extract_batch_rows=len(keyed))
-    meter.step = "extract"
-    extract_metadata_with(meter, RUN_ID, SetBasedExtractor(meter), config)
-    meter.step = "render"
-    render_thumbnails_with(
-        meter, RUN_ID, ExternalFunctionRenderer(meter), config, batch_rows=len(keyed)
-    )
+    with render_service_rows(keyed) as render_row:
+        meter = BindMeter(keyed, render_row)
+        config = RunConfig(extract_batch_rows=len(keyed))
+        meter.step = "extract"
+        extract_metadata_with(meter, RUN_ID, SetBasedExtractor(meter), config)
+        meter.step = "render"
+        render_thumbnails_with(
+            meter, RUN_ID, ExternalFunctionRenderer(meter), config, batch_rows=len(keyed)
+        )
     return {**{step: meter.bound.get(step, 0) / len(keyed) for step in STEPS}, "files": len(keyed)}
 
 

@@ -135,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(f"corpus: {len(files)} files (design mix at scale {scale:g} + 4 rich files)")
     with tempfile.TemporaryDirectory(prefix="bench-bytes-") as scratch, fakesnow_warehouse() as wh:
         facet_rows = load(wh, files)
-        dbt(["build", "--exclude-resource-type", "test"], wh.port, Path(scratch))
+        dbt(["build", "--exclude-resource-type", "test", "unit_test"], wh.port, Path(scratch))
         sizes = table_bytes(wh)
     versions = len(files)
     raw = sum(b for name, (_, b) in sizes.items() if name.startswith("raw."))

@@ -20,6 +20,7 @@ import pytest
 import snowflake.connector
 from fakesnow.instance import FakeSnow
 
+from orchestration.graph import INCREMENTAL, DbtStep
 from orchestration.local.dbt_command import invoke_in_process
 from orchestration.local.sql import pipeline_objects
 from orchestration.warehouse_profiler import (
@@ -85,8 +86,7 @@ def dbt_build(warehouse: Warehouse, *selector: str) -> set[str]:
         str(REPO_ROOT),
         "--profiles-dir",
         str(PROFILES_DIR),
-        "--target",
-        "local",
+        *(() if "--target" in selector else ("--target", "local")),
         "--target-path",
         str(warehouse.dbt_dir / "target"),
         "--log-path",
@@ -107,8 +107,13 @@ def dbt_build(warehouse: Warehouse, *selector: str) -> set[str]:
 
 
 def run_pipeline_dbt_steps(warehouse: Warehouse) -> None:
-    dbt_build(warehouse, "--selector", "validate")
-    dbt_build(warehouse, "--selector", "load")
+    """The graph's dbt steps in order, with the scheduled task's arguments (DbtStep.build_args:
+    the step's selector, unit tests excluded, target local)."""
+    for step in INCREMENTAL.ordered_steps():
+        if isinstance(step, DbtStep):
+            command, *args = step.build_args("local")
+            assert command == "build"
+            dbt_build(warehouse, *args)
 
 
 def insert(warehouse: Warehouse, table: str, rows: list[dict[str, Any]]) -> None:
@@ -394,7 +399,9 @@ def test_incremental_steps_work_on_the_batch_only(tmp_path: Path) -> None:
         assert profile["rows_out"] == batch
         assert 0 < profile["rows_aggregated"] <= 4 * batch, profile
 
-        dbt(["build", "--selector", "validate"], wh.port, tmp_path)
+        validate = INCREMENTAL.step("validate")
+        assert isinstance(validate, DbtStep)
+        dbt(list(validate.build_args("local")), wh.port, tmp_path)  # as the scheduled task
         latest = wh.run(
             "select count(*) from intermediate.int_file_versions_checked where checked_at = "
             "(select max(checked_at) from intermediate.int_file_versions_checked)"

@@ -346,12 +346,15 @@ def test_the_facet_models_work_on_the_batch_only(tmp_path: Path) -> None:
     )
 
     history, batch = 2_000, 20
+    # the models only: their data and unit tests are not what this test reads (the unit tests
+    # run in tests/dbt/test_dbt_project.py's plain `dbt build`)
+    models_only = ("--exclude-resource-type", "test", "unit_test")
     etag = "lpad(to_hex(hash(i)), 32, '0') as etag"
     with fakesnow_warehouse() as wh:
         load_versions(wh, f"select i, 'new' as change_type, {etag} from range({history}) as t(i)",
                       "seed", SEED_AT)  # fmt: skip
         _facets_of(wh, "seed")
-        dbt(["build", "--exclude-resource-type", "test"], wh.port, tmp_path)
+        dbt(["build", *models_only], wh.port, tmp_path)
         load_versions(
             wh,
             f"select i, 'new' as change_type, {etag} from range({history}, {history + batch // 2})"
@@ -374,14 +377,12 @@ def test_the_facet_models_work_on_the_batch_only(tmp_path: Path) -> None:
         layers = profile("validate", "intermediate/facets", "int_design_layers")
         assert layers["rows_out"] == 3 * batch  # two layers and the facet's own row
         assert layers["rows_aggregated"] <= 3 * batch, layers  # fakesnow's FLATTEN, per row
-        dbt(["build", "--selector", "validate", "--exclude-resource-type", "test"], wh.port,
-            tmp_path)  # fmt: skip
+        dbt(["build", "--selector", "validate", *models_only], wh.port, tmp_path)
 
         dim = profile("load", "marts", "dim_design_files_v2")
         assert dim["rows_out"] == batch
         assert dim["rows_aggregated"] <= 4 * batch, dim
-        dbt(["build", "--select", "dim_design_files", "--exclude-resource-type", "test"],
-            wh.port, tmp_path)  # fmt: skip
+        dbt(["build", "--select", "dim_design_files", *models_only], wh.port, tmp_path)
         search = profile("load", "marts/design", "mart_design_search")
         assert search["rows_out"] == batch  # every batch version is valid and current
         assert 0 < search["rows_aggregated"] <= 10 * batch, search

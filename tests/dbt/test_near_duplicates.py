@@ -151,9 +151,16 @@ def test_incremental_pairs_equal_the_full_build_after_adds_updates_rehashes_and_
     first |= {(f"other/{n}.png", f"e-o{n}"): f"{rng.getrandbits(64):016x}" for n in range(6)}
     add_files(warehouse, "r1", RUN_1, first | {("near/failed.png", "e-failed"): None})
 
-    # the mart and what it reads, without their data tests (those run in
-    # every load step's build, e.g. tests/dbt/test_design_marts.py; here all-pairs decides)
-    upstream = ("--select", "+fct_near_duplicate_pairs", "--exclude-resource-type", "test")
+    # the mart and what it reads, without their data and unit tests (those run in every load
+    # step's build, e.g. tests/dbt/test_design_marts.py, and in tests/dbt/test_dbt_project.py's
+    # plain `dbt build`; here all-pairs decides)
+    upstream = (
+        "--select",
+        "+fct_near_duplicate_pairs",
+        "--exclude-resource-type",
+        "test",
+        "unit_test",
+    )
     dbt_build(warehouse, *upstream)  # the first build: all pairs
 
     assert pairs(warehouse) == all_pairs(first, threshold)

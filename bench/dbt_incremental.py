@@ -37,7 +37,7 @@ from bench.common import (
     print_table,
     write_results,
 )
-from orchestration.graph import INCREMENTAL, DbtStep
+from orchestration.graph import INCREMENTAL
 from orchestration.warehouse_profiler import (
     BATCH_AT,
     SEED_AT,
@@ -59,9 +59,7 @@ MODEL_DIRS = {INT_MODEL: "intermediate/validation", **dict.fromkeys(MARTS, "mart
 def step_command(name: str) -> list[str]:
     """A dbt step's command as the scheduled task runs it (DbtStep.build_args: its selector,
     unit tests excluded), target local."""
-    step = INCREMENTAL.step(name)
-    assert isinstance(step, DbtStep), name
-    return list(step.build_args("local"))
+    return list(INCREMENTAL.dbt_step(name).build_args("local"))
 
 
 def profile_models(

@@ -164,6 +164,13 @@ class Pipeline:
                 return step
         raise KeyError(f"no step {name!r} in pipeline {self.name}")
 
+    def dbt_step(self, name: str) -> DbtStep:
+        """The dbt step `name` (a TypeError if the step is of another kind)."""
+        step = self.step(name)
+        if not isinstance(step, DbtStep):
+            raise TypeError(f"step {name!r} of pipeline {self.name} is not a dbt step")
+        return step
+
     def run_order(self) -> tuple[str, ...]:
         """Every task of a run by name, in the order a run reaches them: the production root
         (ROOT_STEP), the steps in dependency order, the finalizer (the timeline's rows)."""

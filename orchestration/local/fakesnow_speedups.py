@@ -124,14 +124,11 @@ def install() -> None:
 
 def _cached_parse(parse_one: Any) -> Any:
     @functools.lru_cache(maxsize=PARSED_TEXTS)
-    def tagged(command: str) -> Any:
+    def cached(command: str) -> Any:
+        """fakesnow's parse_one, shared: its callers read it, translation takes a copy."""
         tree = parse_one(command)
         tree.meta[_TEXT] = command
         return tree
-
-    @functools.wraps(parse_one)
-    def cached(command: str) -> Any:
-        return tagged(command)  # shared: its callers read it, translation takes a copy
 
     return cached
 

@@ -33,8 +33,7 @@ def test_an_unreachable_warehouse_is_a_transient_error(tmp_path: Path) -> None:
 
 
 def test_a_failing_dbt_test_fails_the_step_and_names_it(fresh_stack: LocalStack) -> None:
-    validate = next(step for step in INCREMENTAL.steps if step.name == "validate")
-    assert isinstance(validate, DbtStep)
+    validate = INCREMENTAL.dbt_step("validate")
     passing = build_step(fresh_stack.settings, validate, "local")
     assert passing.returncode == 0 and passing.failures == []
     assert set(passing.by_status()) <= {"success", "pass"}, passing.by_status()

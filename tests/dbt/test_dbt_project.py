@@ -72,7 +72,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
             conn.close()
 
 
-def dbt_build(warehouse: Warehouse, *selector: str) -> set[str]:
+def dbt_build(warehouse: Warehouse, *options: str) -> set[str]:
     """`dbt build [--selector ...]` from the repo root; every node must succeed or pass.
 
     dbt runs as the local runner runs it (orchestration/local/dbt_command.py: in process, the
@@ -81,12 +81,12 @@ def dbt_build(warehouse: Warehouse, *selector: str) -> set[str]:
     the suite is where they run)."""
     arguments = [
         "build",
-        *selector,
+        *options,
         "--project-dir",
         str(REPO_ROOT),
         "--profiles-dir",
         str(PROFILES_DIR),
-        *(() if "--target" in selector else ("--target", "local")),
+        *(() if "--target" in options else ("--target", "local")),
         "--target-path",
         str(warehouse.dbt_dir / "target"),
         "--log-path",
@@ -399,9 +399,8 @@ def test_incremental_steps_work_on_the_batch_only(tmp_path: Path) -> None:
         assert profile["rows_out"] == batch
         assert 0 < profile["rows_aggregated"] <= 4 * batch, profile
 
-        validate = INCREMENTAL.step("validate")
-        assert isinstance(validate, DbtStep)
-        dbt(list(validate.build_args("local")), wh.port, tmp_path)  # as the scheduled task
+        validate = INCREMENTAL.dbt_step("validate").build_args("local")
+        dbt(list(validate), wh.port, tmp_path)  # as the scheduled task
         latest = wh.run(
             "select count(*) from intermediate.int_file_versions_checked where checked_at = "
             "(select max(checked_at) from intermediate.int_file_versions_checked)"

@@ -20,6 +20,14 @@ def test_the_graph_has_dbt_steps() -> None:
     assert [step.selector for step in DBT_STEPS] == ["validate", "load"]
 
 
+def test_a_dbt_step_is_found_by_name_and_no_other_kind_is() -> None:
+    assert [INCREMENTAL.dbt_step(step.name) for step in DBT_STEPS] == DBT_STEPS
+    with pytest.raises(TypeError, match=r"'discover' .* is not a dbt step"):
+        INCREMENTAL.dbt_step("discover")
+    with pytest.raises(KeyError):
+        INCREMENTAL.dbt_step("no such step")
+
+
 @pytest.mark.parametrize("step", DBT_STEPS, ids=lambda step: step.name)
 def test_build_args_exclude_unit_tests(step: DbtStep) -> None:
     args = step.build_args("prod")
